@@ -1,0 +1,46 @@
+package dev.bucketflow.ingest;
+
+import static dev.bucketflow.schema.Tables.CONTACTS;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.db.Json;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jooq.DSLContext;
+import org.jooq.impl.DSL;
+
+/** {@code contacts}: shallow property merge, later event wins per key. */
+public final class ContactStore {
+
+  /** The net change one batch makes to one contact. */
+  record Patch(ObjectNode properties, String email, Instant at) {}
+
+  /**
+   * Upserts the batch's contacts in one statement. Events are folded per user in batch order
+   * first, so the statement touches each contact once, in user-id order (no deadlocks between
+   * concurrent batches).
+   */
+  public void merge(DSLContext tx, List<IncomingEvent> events) {
+    if (events.isEmpty()) return;
+    Map<String, Patch> patches = new TreeMap<>();
+    for (IncomingEvent e : events) {
+      Patch p = patches.computeIfAbsent(e.userId(),
+          id -> new Patch(Json.MAPPER.createObjectNode(), null, e.receivedAt()));
+      p.properties().setAll(e.properties());
+      if (e.email() != null) patches.put(e.userId(), new Patch(p.properties(), e.email(), e.receivedAt()));
+    }
+    var step = tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID, CONTACTS.EMAIL, CONTACTS.PROPERTIES);
+    for (Map.Entry<String, Patch> entry : patches.entrySet()) {
+      Patch p = entry.getValue();
+      step = step.values(entry.getKey(), p.email(), Json.jsonb(p.properties()));
+    }
+    step.onConflict(CONTACTS.EXTERNAL_ID)
+        .doUpdate()
+        .set(CONTACTS.PROPERTIES, DSL.field("{0} || excluded.properties", CONTACTS.PROPERTIES.getDataType(), CONTACTS.PROPERTIES))
+        .set(CONTACTS.EMAIL, DSL.coalesce(DSL.field("excluded.email", String.class), CONTACTS.EMAIL))
+        .set(CONTACTS.UPDATED_AT, DSL.currentInstant())
+        .execute();
+  }
+}
