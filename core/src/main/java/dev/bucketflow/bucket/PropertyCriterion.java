@@ -1,0 +1,47 @@
+package dev.bucketflow.bucket;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.math.BigInteger;
+import java.util.Objects;
+
+/**
+ * A condition on the user's merged properties, e.g. {@code plan eq "trial"}.
+ *
+ * @param value the operand; {@code null} (Java null) for {@code exists}/{@code not_exists}. A JSON
+ *     {@code null} operand is a {@code NullNode}, which is different.
+ */
+public record PropertyCriterion(String property, PropertyOperator operator, JsonNode value)
+        implements Criterion {
+
+    public PropertyCriterion {
+        Objects.requireNonNull(property, "property");
+        Objects.requireNonNull(operator, "operator");
+        value = canonical(value);
+    }
+
+    /**
+     * Integral numbers are stored in their smallest Jackson node type, because Jackson's node
+     * equality is type-sensitive ({@code IntNode(3) != LongNode(3)}) and a builder-made definition
+     * must equal the one parsed from JSON. Containers are copied so the record stays a value.
+     */
+    private static JsonNode canonical(JsonNode value) {
+        if (value == null) {
+            return null;
+        }
+        if (value.isIntegralNumber()) {
+            BigInteger big = value.bigIntegerValue();
+            if (big.bitLength() < 32) {
+                return JsonNodeFactory.instance.numberNode(big.intValue());
+            }
+            if (big.bitLength() < 64) {
+                return JsonNodeFactory.instance.numberNode(big.longValue());
+            }
+            return JsonNodeFactory.instance.numberNode(big);
+        }
+        if (value.isFloat()) {
+            return JsonNodeFactory.instance.numberNode(value.doubleValue());
+        }
+        return value.isContainerNode() ? value.deepCopy() : value;
+    }
+}

@@ -1,0 +1,106 @@
+package dev.bucketflow.worker;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.bucketflow.db.Database;
+import dev.bucketflow.ingest.EventIngestWorkflow;
+import dev.bucketflow.ingest.EventIngestWorkflowImpl;
+import dev.bucketflow.ingest.IngestActivitiesImpl;
+import dev.bucketflow.ingest.IngestService;
+import io.temporal.api.workflowservice.v1.GetSystemInfoRequest;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowClientOptions;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import io.temporal.worker.WorkerOptions;
+import java.util.concurrent.TimeUnit;
+import org.jooq.DSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The one worker bootstrap: migrates, wires activities and workflows, and starts polling. */
+public final class BucketflowWorker implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(BucketflowWorker.class);
+
+  private final WorkerConfig config;
+  private final WorkflowServiceStubs service;
+  private final HikariDataSource dataSource;
+  private final DSLContext dsl;
+  private final WorkflowClient client;
+  private final WorkerFactory factory;
+
+  private BucketflowWorker(WorkerConfig config, WorkflowServiceStubs service, HikariDataSource dataSource) {
+    this.config = config;
+    this.service = service;
+    this.dataSource = dataSource;
+    this.dsl = Database.dsl(dataSource);
+    this.client = WorkflowClient.newInstance(service,
+        WorkflowClientOptions.newBuilder().setNamespace(config.namespace()).build());
+    this.factory = WorkerFactory.newInstance(client);
+  }
+
+  /** Opens the database, migrates it, registers everything and starts the worker. */
+  public static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service) {
+    HikariDataSource ds = Database.pool(config.jdbcUrl(), config.dbUser(), config.dbPassword(), config.dbPoolSize());
+    try {
+      Database.migrate(ds);
+      BucketflowWorker w = new BucketflowWorker(config, service, ds);
+      w.register();
+      w.factory.start();
+      log.info("worker polling task queue '{}' in namespace '{}'", config.taskQueue(), config.namespace());
+      return w;
+    } catch (RuntimeException e) {
+      ds.close();
+      throw e;
+    }
+  }
+
+  private void register() {
+    Worker worker = factory.newWorker(config.taskQueue(),
+        WorkerOptions.newBuilder()
+            // 2-core friendly: activities are DB-bound, more would only queue on the pool.
+            .setMaxConcurrentActivityExecutionSize(Math.max(4, config.dbPoolSize()))
+            .build());
+    worker.registerWorkflowImplementationFactory(
+        EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
+    worker.registerActivitiesImplementations(new IngestActivitiesImpl(new IngestService(dsl)));
+  }
+
+  public WorkflowClient client() {
+    return client;
+  }
+
+  public DSLContext dsl() {
+    return dsl;
+  }
+
+  public boolean running() {
+    return factory.isStarted() && !factory.isShutdown();
+  }
+
+  public boolean databaseUp() {
+    try {
+      return dsl.selectOne().fetchOne() != null;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  public boolean temporalUp() {
+    try {
+      service.blockingStub().withDeadlineAfter(2, TimeUnit.SECONDS)
+          .getSystemInfo(GetSystemInfoRequest.getDefaultInstance());
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    factory.shutdown();
+    factory.awaitTermination(10, TimeUnit.SECONDS);
+    dataSource.close();
+  }
+}

@@ -1,0 +1,21 @@
+package dev.bucketflow.worker;
+
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Bucket and journey definitions to load. */
+public final class ContentOptions {
+
+  @Option(names = "--buckets", defaultValue = "${env:BUCKETFLOW_BUCKETS:-examples/buckets}",
+      description = "Bucket definitions: a JSON file (one definition or an array) or a directory of them "
+          + "(env BUCKETFLOW_BUCKETS, default ${DEFAULT-VALUE}).")
+  Path buckets;
+
+  @Option(names = "--journeys", defaultValue = "${env:BUCKETFLOW_JOURNEYS:-examples/journeys}",
+      description = "Journey definitions, same forms (env BUCKETFLOW_JOURNEYS, default ${DEFAULT-VALUE}).")
+  Path journeys;
+
+  @Option(names = "--enabled-buckets", defaultValue = "${env:ENABLED_BUCKETS:-*}",
+      description = "'*' or a comma-separated list of bucket ids to run (env ENABLED_BUCKETS, default ${DEFAULT-VALUE}).")
+  String enabledBuckets;
+}

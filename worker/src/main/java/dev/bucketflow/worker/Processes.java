@@ -1,0 +1,52 @@
+package dev.bucketflow.worker;
+
+import dev.bucketflow.admin.AdminServer;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/** What a long-running command started, closed in reverse order on Ctrl-C. */
+final class Processes {
+
+  private final Deque<AutoCloseable> started = new ArrayDeque<>();
+  private final CountDownLatch stopped = new CountDownLatch(1);
+
+  <T extends AutoCloseable> T add(T closeable) {
+    started.push(closeable);
+    return closeable;
+  }
+
+  /** Blocks until the JVM is asked to stop, then closes everything cleanly. */
+  void awaitShutdown() throws InterruptedException {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("Shutting down...");
+      closeAll();
+      stopped.countDown();
+    }, "bucketflow-shutdown"));
+    stopped.await();
+  }
+
+  void closeAll() {
+    while (!started.isEmpty()) {
+      try {
+        started.pop().close();
+      } catch (Exception e) {
+        System.err.println("while stopping: " + e.getMessage());
+      }
+    }
+  }
+
+  static AdminServer admin(String host, int port, BucketflowWorker worker, WorkerConfig config) throws IOException {
+    return AdminServer.start(host, port, new AdminServer.HealthChecks(
+        worker::databaseUp, worker::temporalUp, worker::running, config.taskQueue()));
+  }
+
+  static void printConfig(WorkerConfig config) {
+    System.out.println("Bucketflow configuration:");
+    for (Map.Entry<String, Object> e : config.describe().entrySet()) {
+      System.out.printf("  %-30s %s%n", e.getKey(), e.getValue());
+    }
+  }
+}

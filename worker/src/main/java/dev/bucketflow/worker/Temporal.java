@@ -1,0 +1,22 @@
+package dev.bucketflow.worker;
+
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowClientOptions;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.serviceclient.WorkflowServiceStubsOptions;
+
+/** One way to reach Temporal from any command. */
+final class Temporal {
+
+  static WorkflowServiceStubs connect(String address) {
+    return WorkflowServiceStubs.newServiceStubs(
+        WorkflowServiceStubsOptions.newBuilder().setTarget(address).build());
+  }
+
+  static WorkflowClient client(WorkflowServiceStubs service, String namespace) {
+    return WorkflowClient.newInstance(service,
+        WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
+  }
+
+  private Temporal() {}
+}

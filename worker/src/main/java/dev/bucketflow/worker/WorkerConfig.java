@@ -1,0 +1,52 @@
+package dev.bucketflow.worker;
+
+import dev.bucketflow.ingest.IngestSettings;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Everything a worker runs with, resolved from flags and environment, printed at start-up. */
+public record WorkerConfig(
+    String temporalAddress,
+    String namespace,
+    String taskQueue,
+    int shards,
+    String jdbcUrl,
+    String dbUser,
+    String dbPassword,
+    int dbPoolSize,
+    Path buckets,
+    Path journeys,
+    String enabledBuckets,
+    int adminPort,
+    IngestSettings ingest) {
+
+  static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, int adminPort) {
+    return new WorkerConfig(t.address, t.namespace, q.taskQueue, q.shards, d.jdbcUrl(), d.user,
+        d.password, d.poolSize, c.buckets, c.journeys, c.enabledBuckets, adminPort, IngestSettings.DEFAULTS);
+  }
+
+  WorkerConfig withTemporalAddress(String address) {
+    return new WorkerConfig(address, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
+        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest);
+  }
+
+  /** The settings as printed at start-up; the password is never printed. */
+  Map<String, Object> describe() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("temporal.address", temporalAddress);
+    m.put("temporal.namespace", namespace);
+    m.put("task-queue", taskQueue);
+    m.put("shards", shards);
+    m.put("database.url", jdbcUrl);
+    m.put("database.user", dbUser);
+    m.put("database.pool-size", dbPoolSize);
+    m.put("buckets", buckets);
+    m.put("journeys", journeys);
+    m.put("enabled-buckets", enabledBuckets);
+    m.put("admin-port", adminPort);
+    m.put("ingest.max-batch", ingest.maxBatchSize());
+    m.put("ingest.continue-as-new-after", ingest.continueAsNewAfter());
+    return m;
+  }
+}

@@ -1,0 +1,91 @@
+package dev.bucketflow.ingest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Sends events to the ingest shards exactly as any SDK would: {@code signalWithStart} on {@code
+ * bucketflow-ingest-<n>} with {@code {}} as the start argument. Bulk sends are grouped by shard
+ * (keeping each user's order) into {@code events} signals bounded in count and bytes.
+ */
+public final class IngestClient {
+
+  public static final int MAX_EVENTS_PER_SIGNAL = 100;
+  public static final int MAX_BYTES_PER_SIGNAL = 256 * 1024;
+
+  private final WorkflowClient client;
+  private final String taskQueue;
+  private final int shards;
+
+  public IngestClient(WorkflowClient client, String taskQueue, int shards) {
+    this.client = client;
+    this.taskQueue = taskQueue;
+    this.shards = shards;
+  }
+
+  public int shardOf(JsonNode event) {
+    JsonNode user = event == null ? null : event.get("userId");
+    return user != null && user.isTextual() ? Shards.shardOf(user.asText(), shards) : 0;
+  }
+
+  public void send(JsonNode event) {
+    stub(shardOf(event)).signalWithStart("event", new Object[] {event}, new Object[] {Map.of()});
+  }
+
+  /** Sends all events, shards in parallel, each shard's signals in order. Returns signals sent. */
+  public int sendAll(List<? extends JsonNode> events, int parallelism) throws Exception {
+    List<List<JsonNode>> perShard = new ArrayList<>();
+    for (int i = 0; i < shards; i++) perShard.add(new ArrayList<>());
+    for (JsonNode e : events) perShard.get(shardOf(e)).add(e);
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(parallelism, shards)));
+    try {
+      List<Future<Integer>> futures = new ArrayList<>();
+      for (int shard = 0; shard < shards; shard++) {
+        int s = shard;
+        futures.add(pool.submit(() -> sendShard(s, perShard.get(s))));
+      }
+      int signals = 0;
+      for (Future<Integer> f : futures) signals += f.get();
+      return signals;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private int sendShard(int shard, List<JsonNode> events) {
+    WorkflowStub stub = stub(shard);
+    int signals = 0;
+    List<JsonNode> chunk = new ArrayList<>();
+    int bytes = 0;
+    for (JsonNode e : events) {
+      int size = e.toString().getBytes(StandardCharsets.UTF_8).length;
+      if (!chunk.isEmpty() && (chunk.size() >= MAX_EVENTS_PER_SIGNAL || bytes + size > MAX_BYTES_PER_SIGNAL)) {
+        stub.signalWithStart("events", new Object[] {List.copyOf(chunk)}, new Object[] {Map.of()});
+        signals++;
+        chunk.clear();
+        bytes = 0;
+      }
+      chunk.add(e);
+      bytes += size;
+    }
+    if (!chunk.isEmpty()) {
+      stub.signalWithStart("events", new Object[] {chunk}, new Object[] {Map.of()});
+      signals++;
+    }
+    return signals;
+  }
+
+  private WorkflowStub stub(int shard) {
+    return client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
+        WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(shard)).setTaskQueue(taskQueue).build());
+  }
+}
