@@ -12,6 +12,12 @@ import org.jooq.impl.DSL;
 /** Connection pool, migrations and the jOOQ context: the one place a database is wired. */
 public final class Database {
 
+  static {
+    // jOOQ prints a banner and "tips" on first use; noise in a service log.
+    System.setProperty("org.jooq.no-logo", "true");
+    System.setProperty("org.jooq.no-tips", "true");
+  }
+
   public static HikariDataSource pool(String url, String user, String password, int maxSize) {
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(url);

@@ -62,14 +62,13 @@ public final class IngestClient {
   }
 
   private int sendShard(int shard, List<JsonNode> events) {
-    WorkflowStub stub = stub(shard);
     int signals = 0;
     List<JsonNode> chunk = new ArrayList<>();
     int bytes = 0;
     for (JsonNode e : events) {
       int size = e.toString().getBytes(StandardCharsets.UTF_8).length;
       if (!chunk.isEmpty() && (chunk.size() >= MAX_EVENTS_PER_SIGNAL || bytes + size > MAX_BYTES_PER_SIGNAL)) {
-        stub.signalWithStart("events", new Object[] {List.copyOf(chunk)}, new Object[] {Map.of()});
+        signal(shard, List.copyOf(chunk));
         signals++;
         chunk.clear();
         bytes = 0;
@@ -78,12 +77,17 @@ public final class IngestClient {
       bytes += size;
     }
     if (!chunk.isEmpty()) {
-      stub.signalWithStart("events", new Object[] {chunk}, new Object[] {Map.of()});
+      signal(shard, chunk);
       signals++;
     }
     return signals;
   }
 
+  private void signal(int shard, List<JsonNode> events) {
+    stub(shard).signalWithStart("events", new Object[] {events}, new Object[] {Map.of()});
+  }
+
+  /** A stub starts one execution at most, so every signalWithStart takes a fresh one. */
   private WorkflowStub stub(int shard) {
     return client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
         WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(shard)).setTaskQueue(taskQueue).build());

@@ -1,0 +1,77 @@
+package dev.bucketflow.worker;
+
+import static dev.bucketflow.schema.Tables.CONTACTS;
+import static dev.bucketflow.schema.Tables.REJECTED_EVENTS;
+import static dev.bucketflow.schema.Tables.USER_EVENTS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.db.Json;
+import dev.bucketflow.ingest.EventIngestWorkflow;
+import dev.bucketflow.ingest.IngestStats;
+import dev.bucketflow.ingest.Shards;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Port-bound Temporal test server + the real worker + a client sending signals → rows. */
+class IngestEndToEndIT {
+
+  static WorkerHarness harness;
+
+  @BeforeAll
+  static void start() {
+    harness = new WorkerHarness(Path.of("../examples/buckets"), Path.of("../examples/journeys"));
+  }
+
+  @AfterAll
+  static void stop() {
+    harness.close();
+  }
+
+  static void await(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
+      Thread.sleep(50);
+    }
+  }
+
+  @Test
+  void signalledEventsLandInPostgres() throws Exception {
+    List<JsonNode> events = new ArrayList<>();
+    for (int i = 0; i < 1_000; i++) {
+      ObjectNode e = Json.MAPPER.createObjectNode();
+      e.put("userId", "e2e-" + (i % 50)).put("event", "page.view").putObject("properties").put("i", i);
+      events.add(e);
+    }
+    events.add(Json.MAPPER.readTree("{\"userId\":\"e2e-0\",\"event\":\"bucket:left:x\"}"));
+    harness.ingestClient().sendAll(events, 4);
+    harness.ingestClient().send(Json.MAPPER.readTree(
+        "{\"userId\":\"solo\",\"event\":\"signup\",\"userEmail\":\"solo@example.com\",\"properties\":{\"plan\":\"trial\"}}"));
+
+    await(() -> harness.dsl().fetchCount(USER_EVENTS) == 1_001 && harness.dsl().fetchCount(REJECTED_EVENTS) == 1,
+        "1,001 stored events and 1 rejection");
+    assertThat(harness.dsl().fetchCount(CONTACTS)).isEqualTo(51);
+    // The last event of each user wins its properties.
+    assertThat(Json.object(harness.dsl().select(CONTACTS.PROPERTIES).from(CONTACTS)
+            .where(CONTACTS.EXTERNAL_ID.eq("e2e-7")).fetchOne(CONTACTS.PROPERTIES)).get("i").asInt())
+        .isEqualTo(957);
+    assertThat(harness.dsl().select(CONTACTS.EMAIL).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq("solo"))
+        .fetchOne(CONTACTS.EMAIL)).isEqualTo("solo@example.com");
+
+    int shard = Shards.shardOf("solo", 8);
+    EventIngestWorkflow stub = harness.worker.client().newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(shard));
+    IngestStats stats = stub.stats();
+    assertThat(stats.shard()).isEqualTo(shard);
+    assertThat(stats.pending()).isZero();
+    assertThat(stats.applied()).isPositive();
+    assertThat(stats.lastBatchAt()).isNotNull();
+  }
+}

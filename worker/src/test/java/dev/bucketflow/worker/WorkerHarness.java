@@ -1,0 +1,59 @@
+package dev.bucketflow.worker;
+
+import dev.bucketflow.ingest.IngestClient;
+import dev.bucketflow.ingest.IngestSettings;
+import dev.bucketflow.testing.TestDatabase;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.testserver.TestServer;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import org.jooq.DSLContext;
+
+/**
+ * The real thing, in-process: Temporal's port-bound test server in real time, a fresh database
+ * on the shared embedded PostgreSQL, and the worker as {@code bucketflow worker} wires it.
+ */
+final class WorkerHarness implements AutoCloseable {
+
+  final TestDatabase db;
+  final TestServer.PortBoundTestServer server;
+  final WorkflowServiceStubs service;
+  final BucketflowWorker worker;
+  final WorkerConfig config;
+
+  WorkerHarness(Path buckets, Path journeys) {
+    db = TestDatabase.fresh();
+    int port = freePort();
+    server = TestServer.createPortBoundServer(port, true);
+    String address = "127.0.0.1:" + port;
+    service = Temporal.connect(address);
+    config = new WorkerConfig(address, "default", "bucketflow-test", 8, db.url(), "postgres", "", 4,
+        buckets, journeys, "*", 0, new IngestSettings(200, 500));
+    worker = BucketflowWorker.start(config, service);
+  }
+
+  IngestClient ingestClient() {
+    return new IngestClient(worker.client(), config.taskQueue(), config.shards());
+  }
+
+  DSLContext dsl() {
+    return db.dsl();
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    worker.close();
+    service.shutdownNow();
+    server.close();
+    db.close();
+  }
+}
