@@ -5,7 +5,11 @@ import static dev.bucketflow.schema.Tables.CONTACTS;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.Map;
 import java.util.TreeMap;
 import org.jooq.DSLContext;
@@ -13,6 +17,27 @@ import org.jooq.impl.DSL;
 
 /** {@code contacts}: shallow property merge, later event wins per key. */
 public final class ContactStore {
+
+  /**
+   * Creates missing contacts and locks every contact of the batch, in id order, for the rest of
+   * the transaction: concurrent batches touching one user are serialized here, so membership is
+   * always evaluated against committed state.
+   */
+  public Map<String, Locked> lockAndLoad(DSLContext tx, Collection<String> userIds) {
+    Map<String, Locked> out = new HashMap<>();
+    if (userIds.isEmpty()) return out;
+    List<String> sorted = new ArrayList<>(new TreeSet<>(userIds));
+    var insert = tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID);
+    for (String id : sorted) insert = insert.values(id);
+    insert.onConflictDoNothing().execute();
+    tx.select(CONTACTS.EXTERNAL_ID, CONTACTS.EMAIL, CONTACTS.PROPERTIES, CONTACTS.DELETED_AT)
+        .from(CONTACTS).where(CONTACTS.EXTERNAL_ID.in(sorted)).orderBy(CONTACTS.EXTERNAL_ID).forUpdate()
+        .forEach(r -> out.put(r.value1(), new Locked(Json.object(r.value3()), r.value2(), r.value4() != null)));
+    return out;
+  }
+
+  /** A contact as locked at the start of a batch. */
+  public record Locked(ObjectNode properties, String email, boolean deleted) {}
 
   /** The net change one batch makes to one contact. */
   record Patch(ObjectNode properties, String email, Instant at) {}

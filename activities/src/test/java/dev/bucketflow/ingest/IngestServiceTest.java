@@ -40,7 +40,8 @@ class IngestServiceTest {
   @BeforeEach
   void clean() {
     dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches");
-    service = new IngestService(dsl);
+    service = new IngestService(dsl, dev.bucketflow.testing.Engines.engine(dsl, java.util.List.of()),
+        java.time.Clock.systemUTC());
   }
 
   static JsonNode json(String text) {

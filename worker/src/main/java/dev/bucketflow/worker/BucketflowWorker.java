@@ -13,6 +13,16 @@ import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 import io.temporal.worker.WorkerOptions;
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.BucketRegistry;
+import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.EnabledSwitch;
+import dev.bucketflow.membership.EventHistoryLoader;
+import dev.bucketflow.membership.MembershipEngine;
+import dev.bucketflow.membership.MembershipStore;
+import dev.bucketflow.membership.TransitionWriter;
+import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
@@ -29,8 +39,12 @@ public final class BucketflowWorker implements AutoCloseable {
   private final DSLContext dsl;
   private final WorkflowClient client;
   private final WorkerFactory factory;
+  private final Clock clock = Clock.systemUTC();
+  private final BucketCatalog catalog;
+  private final MembershipEngine membership;
 
-  private BucketflowWorker(WorkerConfig config, WorkflowServiceStubs service, HikariDataSource dataSource) {
+  private BucketflowWorker(WorkerConfig config, WorkflowServiceStubs service, HikariDataSource dataSource,
+      List<BucketDefinition> buckets) {
     this.config = config;
     this.service = service;
     this.dataSource = dataSource;
@@ -38,14 +52,20 @@ public final class BucketflowWorker implements AutoCloseable {
     this.client = WorkflowClient.newInstance(service,
         WorkflowClientOptions.newBuilder().setNamespace(config.namespace()).build());
     this.factory = WorkerFactory.newInstance(client);
+    this.catalog = new BucketCatalog(new BucketRegistry(buckets),
+        new EnabledSwitch(dsl, config.enabledSwitchTtl(), clock));
+    this.membership = new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(),
+        TransitionWriter.withoutGenericEvents());
   }
 
   /** Opens the database, migrates it, registers everything and starts the worker. */
   public static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service) {
+    List<BucketDefinition> buckets = Content.buckets(config.buckets(), config.enabledBuckets());
     HikariDataSource ds = Database.pool(config.jdbcUrl(), config.dbUser(), config.dbPassword(), config.dbPoolSize());
     try {
       Database.migrate(ds);
-      BucketflowWorker w = new BucketflowWorker(config, service, ds);
+      BucketflowWorker w = new BucketflowWorker(config, service, ds, buckets);
+      w.catalog.registerConfigs(w.dsl);
       w.register();
       w.factory.start();
       log.info("worker polling task queue '{}' in namespace '{}'", config.taskQueue(), config.namespace());
@@ -64,7 +84,12 @@ public final class BucketflowWorker implements AutoCloseable {
             .build());
     worker.registerWorkflowImplementationFactory(
         EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
-    worker.registerActivitiesImplementations(new IngestActivitiesImpl(new IngestService(dsl)));
+    worker.registerActivitiesImplementations(
+        new IngestActivitiesImpl(new IngestService(dsl, membership, clock)));
+  }
+
+  public MembershipEngine membership() {
+    return membership;
   }
 
   public WorkflowClient client() {

@@ -18,4 +18,8 @@ public final class ContentOptions {
   @Option(names = "--enabled-buckets", defaultValue = "${env:ENABLED_BUCKETS:-*}",
       description = "'*' or a comma-separated list of bucket ids to run (env ENABLED_BUCKETS, default ${DEFAULT-VALUE}).")
   String enabledBuckets;
+
+  @Option(names = "--enabled-switch-ttl", defaultValue = "${env:BUCKETFLOW_ENABLED_TTL_SECONDS:-5}",
+      description = "Seconds a worker caches bucket_configs.enabled (env BUCKETFLOW_ENABLED_TTL_SECONDS, default ${DEFAULT-VALUE}).")
+  long enabledSwitchTtlSeconds;
 }

@@ -2,6 +2,7 @@ package dev.bucketflow.worker;
 
 import dev.bucketflow.ingest.IngestSettings;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -19,16 +20,18 @@ public record WorkerConfig(
     Path journeys,
     String enabledBuckets,
     int adminPort,
-    IngestSettings ingest) {
+    IngestSettings ingest,
+    Duration enabledSwitchTtl) {
 
   static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, int adminPort) {
     return new WorkerConfig(t.address, t.namespace, q.taskQueue, q.shards, d.jdbcUrl(), d.user,
-        d.password, d.poolSize, c.buckets, c.journeys, c.enabledBuckets, adminPort, IngestSettings.DEFAULTS);
+        d.password, d.poolSize, c.buckets, c.journeys, c.enabledBuckets, adminPort, IngestSettings.DEFAULTS,
+        Duration.ofSeconds(c.enabledSwitchTtlSeconds));
   }
 
   WorkerConfig withTemporalAddress(String address) {
     return new WorkerConfig(address, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
-        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest);
+        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl);
   }
 
   /** The settings as printed at start-up; the password is never printed. */
@@ -44,6 +47,7 @@ public record WorkerConfig(
     m.put("buckets", buckets);
     m.put("journeys", journeys);
     m.put("enabled-buckets", enabledBuckets);
+    m.put("enabled-switch-ttl", enabledSwitchTtl);
     m.put("admin-port", adminPort);
     m.put("ingest.max-batch", ingest.maxBatchSize());
     m.put("ingest.continue-as-new-after", ingest.continueAsNewAfter());

@@ -1,0 +1,190 @@
+package dev.bucketflow.membership;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.BucketRegistry;
+import dev.bucketflow.bucket.EntryGate;
+import dev.bucketflow.bucket.Evaluator;
+import dev.bucketflow.bucket.EventSeries;
+import dev.bucketflow.bucket.NextFlip;
+import dev.bucketflow.bucket.UserState;
+import dev.bucketflow.ingest.IncomingEvent;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jooq.DSLContext;
+
+/**
+ * Real-time membership inside the ingest transaction (DESIGN §7). Loads what the batch's
+ * candidate buckets need in a few set-based queries, then applies the events in memory, in order,
+ * so a batch yields exactly the transitions one-at-a-time application would. Only joins and
+ * leaves touch the database one statement each; stable members cost nothing.
+ *
+ * <p>The caller must hold the row locks of the batch's contacts, which serializes concurrent
+ * batches of one user; joins and leaves are still atomic (partial unique index, CAS) against the
+ * clock-driven writers that do not take those locks.
+ */
+public final class MembershipEngine {
+
+  private final BucketCatalog catalog;
+  private final MembershipStore store;
+  private final EventHistoryLoader history;
+  private final TransitionWriter transitions;
+  private final AtomicLong evaluations = new AtomicLong();
+
+  public MembershipEngine(BucketCatalog catalog, MembershipStore store, EventHistoryLoader history,
+      TransitionWriter transitions) {
+    this.catalog = catalog;
+    this.store = store;
+    this.history = history;
+    this.transitions = transitions;
+  }
+
+  /** Contact state before the batch, as the caller loaded (and locked) it. */
+  public record ContactState(ObjectNode properties, String email) {}
+
+  /** Criteria evaluations so far: candidate narrowing is visible here. */
+  public long evaluations() {
+    return evaluations.get();
+  }
+
+  /**
+   * Loads, before the batch's events are stored, the state its candidate buckets need: event
+   * history, active rows and entry history of the batch's users. Loading first keeps the stored
+   * history free of the batch's own events, which {@link Prepared#apply} then adds in order.
+   *
+   * @param events every event that may be stored (duplicates included; they are only skipped)
+   */
+  public Prepared prepare(DSLContext tx, List<IncomingEvent> events, Map<String, ContactState> contacts, Instant now) {
+    Map<String, BucketDefinition> touched = new LinkedHashMap<>();
+    Set<String> users = new LinkedHashSet<>();
+    for (IncomingEvent e : events) {
+      List<BucketDefinition> found = catalog.candidates(e.event(), fieldNames(e.properties()));
+      if (!found.isEmpty()) {
+        users.add(e.userId());
+        found.forEach(b -> touched.put(b.id(), b));
+      }
+    }
+    if (touched.isEmpty()) return new Prepared(tx, now, contacts, Map.of(), Map.of(), Map.of());
+    return new Prepared(tx, now, contacts,
+        history.load(tx, users, BucketRegistry.widestFiniteWindowByEvent(touched.values()), now),
+        store.activeOf(tx, users, touched.keySet()),
+        store.historyOf(tx, users, touched.keySet()));
+  }
+
+  private static List<String> fieldNames(ObjectNode properties) {
+    List<String> names = new ArrayList<>(properties.size());
+    properties.fieldNames().forEachRemaining(names::add);
+    return names;
+  }
+
+  /** One batch's in-memory view: user states, active rows, entry history, and what changed. */
+  public final class Prepared {
+    final DSLContext tx;
+    final Instant now;
+    final Map<String, ContactState> contacts;
+    final Map<String, Map<String, EventSeries>> series;
+    final Map<MembershipKey, ActiveMembership> active;
+    final Map<MembershipKey, MembershipHistory> past;
+    final Map<String, UserState> states = new HashMap<>();
+    final Map<Long, Instant> deadlines = new HashMap<>();
+    final List<Transition> recorded = new ArrayList<>();
+
+    Prepared(DSLContext tx, Instant now, Map<String, ContactState> contacts, Map<String, Map<String, EventSeries>> series,
+        Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> past) {
+      this.tx = tx;
+      this.now = now;
+      this.contacts = contacts;
+      this.series = series;
+      this.active = new HashMap<>(active);
+      this.past = new HashMap<>(past);
+    }
+
+    /** Applies the stored events in order and writes the resulting transitions. */
+    public List<Transition> apply(List<IncomingEvent> stored) {
+      if (series.isEmpty()) return List.of();
+      for (IncomingEvent e : stored) {
+        UserState state = state(e.userId());
+        if (state == null) continue; // no candidate bucket for this user anywhere in the batch
+        state.mergeProperties(e.properties());
+        state.recordEvent(e.event(), e.occurredAt());
+        for (BucketDefinition bucket : catalog.candidates(e.event(), fieldNames(e.properties()))) {
+          evaluate(e.userId(), bucket, state);
+        }
+      }
+      store.updateDeadlines(tx, deadlines, now);
+      transitions.write(tx, recorded);
+      return recorded;
+    }
+
+    UserState state(String user) {
+      Map<String, EventSeries> loaded = series.get(user);
+      if (loaded == null) return null;
+      return states.computeIfAbsent(user, u -> {
+        ContactState c = contacts.get(u);
+        return new UserState(c == null ? null : c.properties(), loaded);
+      });
+    }
+
+    void evaluate(String user, BucketDefinition bucket, UserState state) {
+      evaluations.incrementAndGet();
+      MembershipKey key = new MembershipKey(user, bucket.id());
+      boolean matches = Evaluator.matches(bucket.criteria(), state, now);
+      ActiveMembership current = active.get(key);
+      if (current == null) {
+        if (matches) join(key, bucket, state);
+      } else if (!matches) {
+        leaveOrDefer(key, bucket, current);
+      } else {
+        restamp(key, current, NextFlip.deadline(bucket.criteria(), state, now).orElse(null));
+      }
+    }
+
+    void join(MembershipKey key, BucketDefinition bucket, UserState state) {
+      MembershipHistory before = past.getOrDefault(key, MembershipHistory.NONE);
+      int epoch = before.entries() + 1;
+      Instant expiresAt = NextFlip.deadline(bucket.criteria(), state, now).orElse(null);
+      Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
+      ContactState contact = contacts.get(key.userId());
+      Optional<ActiveMembership> row = store.join(tx, key.userId(), contact == null ? null : contact.email(),
+          bucket.id(), now, epoch, expiresAt, maxDwellAt, Source.EVENT);
+      if (row.isEmpty()) return; // another writer holds the active row; it records the transition
+      active.put(key, row.get());
+      past.put(key, before.joined());
+      boolean emit = EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now);
+      recorded.add(new Transition(bucket.id(), bucket.displayName(), key.userId(), Transition.Kind.ENTERED, epoch,
+          Source.EVENT, emit, now));
+    }
+
+    void leaveOrDefer(MembershipKey key, BucketDefinition bucket, ActiveMembership current) {
+      if (bucket.minDwell() != null) {
+        Instant dwellEnds = current.enteredAt().plus(bucket.minDwell());
+        if (now.isBefore(dwellEnds)) {
+          // Too early to leave: keep the row, and have the sweep or timer look again then.
+          restamp(key, current, dwellEnds);
+          return;
+        }
+      }
+      active.remove(key);
+      deadlines.remove(current.id());
+      store.leaveIfActive(tx, current.id(), now).ifPresent(epoch -> {
+        past.put(key, past.getOrDefault(key, MembershipHistory.NONE).left(now));
+        recorded.add(new Transition(bucket.id(), bucket.displayName(), key.userId(), Transition.Kind.LEFT, epoch,
+            Source.EVENT, true, now));
+      });
+    }
+
+    void restamp(MembershipKey key, ActiveMembership current, Instant expiresAt) {
+      if (java.util.Objects.equals(current.expiresAt(), expiresAt)) return;
+      active.put(key, current.withExpiresAt(expiresAt));
+      deadlines.put(current.id(), expiresAt);
+    }
+  }
+}

@@ -1,0 +1,3 @@
+package dev.bucketflow.membership;
+
+public record MembershipKey(String userId, String bucketId) {}

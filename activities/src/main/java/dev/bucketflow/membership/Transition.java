@@ -1,0 +1,29 @@
+package dev.bucketflow.membership;
+
+import java.time.Instant;
+
+/**
+ * One recorded join or leave. {@code epoch} is the row's {@code entry_count}; {@code emitted}
+ * false means the entryLimit gate suppressed the join's event (the row still exists).
+ */
+public record Transition(
+    String bucketId, String bucketName, String userId, Kind kind, int epoch, Source source, boolean emitted, Instant at) {
+
+  public enum Kind {
+    ENTERED, LEFT;
+
+    public String db() {
+      return this == ENTERED ? "entered" : "left";
+    }
+  }
+
+  /** The user event name, {@code bucket:entered:<id>} / {@code bucket:left:<id>}. */
+  public String eventName() {
+    return "bucket:" + kind.db() + ":" + bucketId;
+  }
+
+  /** Deterministic: {@code bucket:<id>:<userId>:<kind>:<entry_count>}. */
+  public String idempotencyKey() {
+    return "bucket:" + bucketId + ":" + userId + ":" + kind.db() + ":" + epoch;
+  }
+}

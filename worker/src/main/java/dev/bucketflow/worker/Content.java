@@ -1,0 +1,37 @@
+package dev.bucketflow.worker;
+
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.BucketJson;
+import dev.bucketflow.bucket.BucketRegistry;
+import dev.bucketflow.bucket.LoadResult;
+import dev.bucketflow.bucket.Problem;
+import java.nio.file.Path;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Loads definitions at boot; any problem stops the boot with the full report. */
+final class Content {
+
+  private static final Logger log = LoggerFactory.getLogger(Content.class);
+
+  /** Thrown with every problem found, one per line. */
+  static final class InvalidContent extends RuntimeException {
+    InvalidContent(String what, List<Problem> problems) {
+      super(what + " failed validation (" + problems.size() + " problem" + (problems.size() == 1 ? "" : "s") + "):\n  "
+          + String.join("\n  ", problems.stream().map(Problem::toString).toList()));
+    }
+  }
+
+  static List<BucketDefinition> buckets(Path path, String enabledSpec) {
+    LoadResult result = BucketJson.load(path);
+    if (!result.ok()) throw new InvalidContent("bucket definitions in " + path, result.problems());
+    List<String> unknown = BucketRegistry.unknownIds(result.buckets(), enabledSpec);
+    if (!unknown.isEmpty()) log.warn("ENABLED_BUCKETS names unknown bucket ids {}", unknown);
+    List<BucketDefinition> kept = BucketRegistry.filtered(result.buckets(), enabledSpec).all();
+    log.info("loaded {} bucket(s) from {}: {}", kept.size(), path, kept.stream().map(BucketDefinition::id).toList());
+    return kept;
+  }
+
+  private Content() {}
+}
