@@ -1,16 +1,33 @@
 package dev.bucketflow.ingest;
 
-/** Activity face of {@link IngestService}; idempotent through the batch id (see interface). */
+import dev.bucketflow.dispatch.OutboxDispatcher;
+
+/**
+ * Activity face of {@link IngestService}; idempotent through the batch id (see interface). After
+ * the batch commits, its transitions are dispatched right away; a failure there loses nothing
+ * (the rows stay in the outbox for the reconcile sweep) and does not fail the batch.
+ */
 public final class IngestActivitiesImpl implements IngestActivities {
 
   private final IngestService service;
+  private final OutboxDispatcher dispatcher;
 
-  public IngestActivitiesImpl(IngestService service) {
+  public IngestActivitiesImpl(IngestService service, OutboxDispatcher dispatcher) {
     this.service = service;
+    this.dispatcher = dispatcher;
   }
 
   @Override
   public IngestOutcome ingest(IngestBatch batch) {
-    return service.apply(batch);
+    IngestOutcome outcome = service.apply(batch);
+    if (outcome.transitions() > 0) {
+      try {
+        dispatcher.drain();
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(IngestActivitiesImpl.class)
+            .warn("dispatch after batch {} failed; the sweep will redo it", batch.batchId(), e);
+      }
+    }
+    return outcome;
   }
 }

@@ -159,8 +159,7 @@ public final class MembershipEngine {
       active.put(key, row.get());
       past.put(key, before.joined());
       boolean emit = EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now);
-      recorded.add(new Transition(bucket.id(), bucket.displayName(), key.userId(), Transition.Kind.ENTERED, epoch,
-          Source.EVENT, emit, now));
+      recorded.add(Transition.entered(bucket, key.userId(), epoch, Source.EVENT, emit, now));
     }
 
     void leaveOrDefer(MembershipKey key, BucketDefinition bucket, ActiveMembership current) {
@@ -176,8 +175,7 @@ public final class MembershipEngine {
       deadlines.remove(current.id());
       store.leaveIfActive(tx, current.id(), now).ifPresent(epoch -> {
         past.put(key, past.getOrDefault(key, MembershipHistory.NONE).left(now));
-        recorded.add(new Transition(bucket.id(), bucket.displayName(), key.userId(), Transition.Kind.LEFT, epoch,
-            Source.EVENT, true, now));
+        recorded.add(Transition.left(bucket, key.userId(), epoch, Source.EVENT, now));
       });
     }
 

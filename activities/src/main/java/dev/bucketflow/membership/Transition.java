@@ -1,5 +1,6 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.BucketDefinition;
 import java.time.Instant;
 
 /**
@@ -15,6 +16,15 @@ public record Transition(
     public String db() {
       return this == ENTERED ? "entered" : "left";
     }
+  }
+
+  public static Transition entered(BucketDefinition bucket, String userId, int epoch, Source source, boolean emitted, Instant at) {
+    return new Transition(bucket.id(), bucket.displayName(), userId, Kind.ENTERED, epoch, source, emitted, at);
+  }
+
+  /** Leaves always emit. */
+  public static Transition left(BucketDefinition bucket, String userId, int epoch, Source source, Instant at) {
+    return new Transition(bucket.id(), bucket.displayName(), userId, Kind.LEFT, epoch, source, true, at);
   }
 
   /** The user event name, {@code bucket:entered:<id>} / {@code bucket:left:<id>}. */

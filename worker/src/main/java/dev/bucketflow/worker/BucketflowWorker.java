@@ -1,34 +1,53 @@
 package dev.bucketflow.worker;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.db.Database;
+import dev.bucketflow.dispatch.OutboxDispatcher;
+import dev.bucketflow.dispatch.TransitionTarget;
+import dev.bucketflow.expiry.ExpiryActivitiesImpl;
+import dev.bucketflow.expiry.ExpiryArming;
+import dev.bucketflow.expiry.ExpiryService;
+import dev.bucketflow.expiry.ExpiryWorkflowImpl;
 import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.EventIngestWorkflowImpl;
 import dev.bucketflow.ingest.IngestActivitiesImpl;
 import dev.bucketflow.ingest.IngestService;
-import io.temporal.api.workflowservice.v1.GetSystemInfoRequest;
-import io.temporal.client.WorkflowClient;
-import io.temporal.client.WorkflowClientOptions;
-import io.temporal.serviceclient.WorkflowServiceStubs;
-import io.temporal.worker.Worker;
-import io.temporal.worker.WorkerFactory;
-import io.temporal.worker.WorkerOptions;
-import dev.bucketflow.bucket.BucketDefinition;
-import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.EnabledSwitch;
 import dev.bucketflow.membership.EventHistoryLoader;
 import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.membership.MembershipStore;
 import dev.bucketflow.membership.TransitionWriter;
+import dev.bucketflow.membership.UserStates;
+import dev.bucketflow.reconcile.ReconcileActivitiesImpl;
+import dev.bucketflow.reconcile.ReconcileRequest;
+import dev.bucketflow.reconcile.ReconcileService;
+import dev.bucketflow.reconcile.ReconcileWorkflow;
+import dev.bucketflow.reconcile.ReconcileWorkflowImpl;
+import io.temporal.api.workflowservice.v1.GetSystemInfoRequest;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowClientOptions;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import io.temporal.worker.WorkerOptions;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The one worker bootstrap: migrates, wires activities and workflows, and starts polling. */
+/**
+ * The one worker bootstrap: loads definitions, migrates, wires services into activities and
+ * workflows, registers the reconcile cron, and starts polling. Nothing else builds these parts.
+ */
 public final class BucketflowWorker implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(BucketflowWorker.class);
@@ -42,6 +61,9 @@ public final class BucketflowWorker implements AutoCloseable {
   private final Clock clock = Clock.systemUTC();
   private final BucketCatalog catalog;
   private final MembershipEngine membership;
+  private final OutboxDispatcher dispatcher;
+  private final ReconcileService reconcile;
+  private final ExpiryService expiry;
 
   private BucketflowWorker(WorkerConfig config, WorkflowServiceStubs service, HikariDataSource dataSource,
       List<BucketDefinition> buckets) {
@@ -54,8 +76,16 @@ public final class BucketflowWorker implements AutoCloseable {
     this.factory = WorkerFactory.newInstance(client);
     this.catalog = new BucketCatalog(new BucketRegistry(buckets),
         new EnabledSwitch(dsl, config.enabledSwitchTtl(), clock));
-    this.membership = new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(),
-        TransitionWriter.withoutGenericEvents());
+    EventHistoryLoader history = new EventHistoryLoader();
+    UserStates states = new UserStates(history);
+    TransitionWriter transitions = TransitionWriter.withoutGenericEvents();
+    ExpiryArming arming = new ExpiryArming(dsl, catalog, client, config.taskQueue());
+    List<TransitionTarget> targets = new ArrayList<>();
+    targets.add(arming);
+    this.membership = new MembershipEngine(catalog, new MembershipStore(), history, transitions);
+    this.dispatcher = new OutboxDispatcher(dsl, targets, clock);
+    this.reconcile = new ReconcileService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
+    this.expiry = new ExpiryService(dsl, catalog, states, transitions, clock);
   }
 
   /** Opens the database, migrates it, registers everything and starts the worker. */
@@ -68,6 +98,7 @@ public final class BucketflowWorker implements AutoCloseable {
       w.catalog.registerConfigs(w.dsl);
       w.register();
       w.factory.start();
+      w.registerReconcileCron();
       log.info("worker polling task queue '{}' in namespace '{}'", config.taskQueue(), config.namespace());
       return w;
     } catch (RuntimeException e) {
@@ -84,12 +115,39 @@ public final class BucketflowWorker implements AutoCloseable {
             .build());
     worker.registerWorkflowImplementationFactory(
         EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
+    worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class);
     worker.registerActivitiesImplementations(
-        new IngestActivitiesImpl(new IngestService(dsl, membership, clock)));
+        new IngestActivitiesImpl(new IngestService(dsl, membership, clock), dispatcher),
+        new ReconcileActivitiesImpl(reconcile, dispatcher),
+        new ExpiryActivitiesImpl(expiry));
+  }
+
+  /**
+   * Starts the cron workflow {@code bucketflow-reconcile} unless it runs: however many workers
+   * start, the fixed id makes one. A changed schedule takes effect once the old cron is
+   * terminated ({@code bucketflow reconcile --reset-cron}).
+   */
+  private void registerReconcileCron() {
+    ReconcileWorkflow cron = client.newWorkflowStub(ReconcileWorkflow.class, WorkflowOptions.newBuilder()
+        .setWorkflowId(ReconcileWorkflow.CRON_ID)
+        .setTaskQueue(config.taskQueue())
+        .setCronSchedule(config.reconcileCron())
+        .setMemo(Map.of("cron", config.reconcileCron(), "description", "Bucketflow reconcile sweep"))
+        .build());
+    try {
+      WorkflowClient.start(cron::run, ReconcileRequest.all());
+      log.info("registered reconcile cron '{}' as {}", config.reconcileCron(), ReconcileWorkflow.CRON_ID);
+    } catch (WorkflowExecutionAlreadyStarted e) {
+      log.info("reconcile cron {} already registered", ReconcileWorkflow.CRON_ID);
+    }
   }
 
   public MembershipEngine membership() {
     return membership;
+  }
+
+  public OutboxDispatcher dispatcher() {
+    return dispatcher;
   }
 
   public WorkflowClient client() {

@@ -22,4 +22,12 @@ public final class ContentOptions {
   @Option(names = "--enabled-switch-ttl", defaultValue = "${env:BUCKETFLOW_ENABLED_TTL_SECONDS:-5}",
       description = "Seconds a worker caches bucket_configs.enabled (env BUCKETFLOW_ENABLED_TTL_SECONDS, default ${DEFAULT-VALUE}).")
   long enabledSwitchTtlSeconds;
+
+  @Option(names = "--reconcile-cron", defaultValue = "${env:BUCKET_RECONCILE_CRON:-*/5 * * * *}",
+      description = "5-field cron of the reconcile sweep (env BUCKET_RECONCILE_CRON, default ${DEFAULT-VALUE}).")
+  String reconcileCron;
+
+  @Option(names = "--reconcile-chunk", defaultValue = "${env:BUCKETFLOW_RECONCILE_CHUNK:-1000}",
+      description = "Rows per reconcile statement (env BUCKETFLOW_RECONCILE_CHUNK, default ${DEFAULT-VALUE}).")
+  int reconcileChunk;
 }

@@ -54,7 +54,7 @@ final class DevCommand implements Callable<Integer> {
       WorkerConfig config = new WorkerConfig(address, "default", queue.taskQueue, queue.shards,
           pg.jdbcUrl(DATABASE), "postgres", "", 10, content.buckets, content.journeys,
           content.enabledBuckets, adminPort, dev.bucketflow.ingest.IngestSettings.DEFAULTS,
-          java.time.Duration.ofSeconds(content.enabledSwitchTtlSeconds));
+          java.time.Duration.ofSeconds(content.enabledSwitchTtlSeconds), content.reconcileCron, content.reconcileChunk);
       Processes.printConfig(config);
       BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service));
       processes.add(Processes.admin("127.0.0.1", adminPort, worker, config));

@@ -21,17 +21,19 @@ public record WorkerConfig(
     String enabledBuckets,
     int adminPort,
     IngestSettings ingest,
-    Duration enabledSwitchTtl) {
+    Duration enabledSwitchTtl,
+    String reconcileCron,
+    int reconcileChunk) {
 
   static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, int adminPort) {
     return new WorkerConfig(t.address, t.namespace, q.taskQueue, q.shards, d.jdbcUrl(), d.user,
         d.password, d.poolSize, c.buckets, c.journeys, c.enabledBuckets, adminPort, IngestSettings.DEFAULTS,
-        Duration.ofSeconds(c.enabledSwitchTtlSeconds));
+        Duration.ofSeconds(c.enabledSwitchTtlSeconds), c.reconcileCron, c.reconcileChunk);
   }
 
   WorkerConfig withTemporalAddress(String address) {
     return new WorkerConfig(address, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
-        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl);
+        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk);
   }
 
   /** The settings as printed at start-up; the password is never printed. */
@@ -48,6 +50,8 @@ public record WorkerConfig(
     m.put("journeys", journeys);
     m.put("enabled-buckets", enabledBuckets);
     m.put("enabled-switch-ttl", enabledSwitchTtl);
+    m.put("reconcile.cron", reconcileCron);
+    m.put("reconcile.chunk", reconcileChunk);
     m.put("admin-port", adminPort);
     m.put("ingest.max-batch", ingest.maxBatchSize());
     m.put("ingest.continue-as-new-after", ingest.continueAsNewAfter());

@@ -29,7 +29,8 @@ final class WorkerHarness implements AutoCloseable {
     String address = "127.0.0.1:" + port;
     service = Temporal.connect(address);
     config = new WorkerConfig(address, "default", "bucketflow-test", 8, db.url(), "postgres", "", 4,
-        buckets, journeys, "*", 0, new IngestSettings(200, 500), java.time.Duration.ofSeconds(1));
+        buckets, journeys, "*", 0, new IngestSettings(200, 500), java.time.Duration.ofSeconds(1),
+        "0 0 1 1 *", 100);
     worker = BucketflowWorker.start(config, service);
   }
 

@@ -1,0 +1,70 @@
+package dev.bucketflow.expiry;
+
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.dispatch.OutboxRow;
+import dev.bucketflow.dispatch.TransitionTarget;
+import dev.bucketflow.membership.BucketCatalog;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
+import java.time.Instant;
+import java.util.Map;
+import org.jooq.DSLContext;
+import org.jooq.Record;
+
+/**
+ * Starts the per-member fast-expiry workflow on a join of a {@code fastExpiry} bucket. The id
+ * names the epoch, and an already-started workflow counts as success: arming is idempotent.
+ */
+public final class ExpiryArming implements TransitionTarget {
+
+  private final DSLContext dsl;
+  private final BucketCatalog catalog;
+  private final WorkflowClient client;
+  private final String taskQueue;
+
+  public ExpiryArming(DSLContext dsl, BucketCatalog catalog, WorkflowClient client, String taskQueue) {
+    this.dsl = dsl;
+    this.catalog = catalog;
+    this.client = client;
+    this.taskQueue = taskQueue;
+  }
+
+  @Override
+  public void deliver(OutboxRow row) {
+    if (!row.entered()) return;
+    BucketDefinition bucket = catalog.byId(row.bucketId()).orElse(null);
+    if (bucket == null || !bucket.fastExpiry()) return;
+    var m = BUCKET_MEMBERSHIPS;
+    Record r = dsl.select(m.EXPIRES_AT, m.MAX_DWELL_AT).from(m)
+        .where(m.BUCKET_ID.eq(row.bucketId()).and(m.USER_ID.eq(row.userId())).and(m.ENTRY_COUNT.eq(row.epoch()))
+            .and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull()))
+        .fetchOne();
+    if (r == null) return; // already left: nothing to watch
+    arm(row.bucketId(), row.userId(), row.epoch(), ExpiryService.deadlineOf(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)));
+  }
+
+  /**
+   * Starts the watch unless one runs already (a finished one may be started again: it re-checks
+   * the row and ends at once if there is nothing to do). False when nothing was started.
+   */
+  public boolean arm(String bucketId, String userId, int epoch, Instant deadline) {
+    if (deadline == null) return false;
+    String id = ExpiryWorkflow.workflowId(bucketId, userId, epoch);
+    ExpiryWorkflow stub = client.newWorkflowStub(ExpiryWorkflow.class, WorkflowOptions.newBuilder()
+        .setWorkflowId(id)
+        .setTaskQueue(taskQueue)
+        .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+        .setMemo(Map.of("bucketId", bucketId, "userId", userId, "entryCount", epoch))
+        .build());
+    try {
+      WorkflowClient.start(stub::run, new ExpiryRequest(bucketId, userId, epoch, deadline.toEpochMilli()));
+      return true;
+    } catch (WorkflowExecutionAlreadyStarted e) {
+      return false;
+    }
+  }
+}

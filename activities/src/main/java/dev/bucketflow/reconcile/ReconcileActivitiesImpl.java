@@ -1,0 +1,36 @@
+package dev.bucketflow.reconcile;
+
+import dev.bucketflow.dispatch.OutboxDispatcher;
+import io.temporal.activity.Activity;
+import java.util.List;
+
+/** Activity face of {@link ReconcileService} and the outbox backstop. */
+public final class ReconcileActivitiesImpl implements ReconcileActivities {
+
+  private final ReconcileService service;
+  private final OutboxDispatcher dispatcher;
+
+  public ReconcileActivitiesImpl(ReconcileService service, OutboxDispatcher dispatcher) {
+    this.service = service;
+    this.dispatcher = dispatcher;
+  }
+
+  @Override
+  public List<String> bucketsToSweep(String onlyBucket) {
+    return service.bucketsToSweep(onlyBucket);
+  }
+
+  @Override
+  public BucketSweep sweepBucket(String bucketId) {
+    var context = Activity.getExecutionContext();
+    BucketSweep sweep = service.sweep(bucketId, context::heartbeat);
+    // Transitions just written reach their targets now rather than at the next tick.
+    dispatcher.drain();
+    return sweep;
+  }
+
+  @Override
+  public int redispatchOutbox() {
+    return dispatcher.drain();
+  }
+}

@@ -1,0 +1,253 @@
+package dev.bucketflow.reconcile;
+
+import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+import static dev.bucketflow.schema.Tables.CONTACTS;
+
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.EntryGate;
+import dev.bucketflow.bucket.NextFlip;
+import dev.bucketflow.bucket.UserState;
+import dev.bucketflow.expiry.ExpiryArming;
+import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.Source;
+import dev.bucketflow.membership.Transition;
+import dev.bucketflow.membership.TransitionWriter;
+import dev.bucketflow.membership.UserStates;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.Record;
+import org.jooq.impl.DSL;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The clock-driven sweep of one bucket (DESIGN §8), set-based and chunked: every statement
+ * touches at most {@code chunkSize} rows, each chunk is its own short transaction, and progress
+ * is reported through {@code heartbeat}. Never one evaluation per member: predicates are the
+ * compiled criteria ({@link CriteriaSql}) evaluated by PostgreSQL over a chunk.
+ */
+public final class ReconcileService {
+
+  private static final Logger log = LoggerFactory.getLogger(ReconcileService.class);
+  private static final String ACTIVE = "active";
+  /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
+  private static final java.time.Duration REARM_HORIZON = java.time.Duration.ofMinutes(15);
+
+  private final DSLContext dsl;
+  private final BucketCatalog catalog;
+  private final UserStates states;
+  private final TransitionWriter transitions;
+  private final Clock clock;
+  private final int chunkSize;
+  private final ExpiryArming arming;
+
+  public ReconcileService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
+      Clock clock, int chunkSize, ExpiryArming arming) {
+    this.dsl = dsl;
+    this.catalog = catalog;
+    this.states = states;
+    this.transitions = transitions;
+    this.clock = clock;
+    this.chunkSize = chunkSize;
+    this.arming = arming;
+  }
+
+  /** Enabled, time-based buckets to sweep (or only {@code onlyBucket}, if it is one). */
+  public List<String> bucketsToSweep(String onlyBucket) {
+    return catalog.registry().timeBased().stream()
+        .filter(b -> !b.manual() && catalog.isOn(b))
+        .map(BucketDefinition::id)
+        .filter(id -> onlyBucket == null || onlyBucket.equals(id))
+        .toList();
+  }
+
+  public BucketSweep sweep(String bucketId, Consumer<String> heartbeat) {
+    BucketDefinition bucket = catalog.byId(bucketId)
+        .orElseThrow(() -> new IllegalArgumentException("bucketId: unknown bucket '" + bucketId + "'"));
+    Instant now = clock.instant();
+    int maxDwell = maxDwellLeaves(bucket, now, heartbeat);
+    int[] leaves = clockLeaves(bucket, now, heartbeat);
+    boolean wantsJoins = bucket.reconcilesJoins();
+    boolean skipJoins = wantsJoins && !firstBackfillDone(bucket.id());
+    int joins = wantsJoins && !skipJoins ? absenceJoins(bucket, now, heartbeat) : 0;
+    int rearmed = bucket.fastExpiry() && arming != null ? rearmExpiring(bucket, now, heartbeat) : 0;
+    BucketSweep result = new BucketSweep(bucket.id(), leaves[0], maxDwell, leaves[1], joins, skipJoins, rearmed, null);
+    log.info("reconciled bucket={} clockLeaves={} maxDwellLeaves={} deferred={} joins={} joinsSkipped={}",
+        bucket.id(), leaves[0], maxDwell, leaves[1], joins, skipJoins);
+    return result;
+  }
+
+  /** Force-leaves members past {@code max_dwell_at}, whatever the criteria say. */
+  private int maxDwellLeaves(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
+    if (bucket.maxDwell() == null) return 0;
+    var m = BUCKET_MEMBERSHIPS;
+    int total = 0;
+    while (true) {
+      int changed = dsl.transactionResult(cfg -> {
+        DSLContext tx = cfg.dsl();
+        var due = DSL.select(m.ID).from(m)
+            .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
+                .and(m.MAX_DWELL_AT.le(now)))
+            .orderBy(m.ID).limit(chunkSize).forUpdate().skipLocked();
+        return leave(tx, bucket, m.ID.in(due), now);
+      });
+      total += changed;
+      heartbeat.accept("maxDwell:" + total);
+      if (changed < chunkSize) return total;
+    }
+  }
+
+  /**
+   * Leaves members whose criteria no longer hold; those still inside {@code minDwell} are
+   * deferred instead (their {@code expires_at} marks when to look again). Walks the members in
+   * user-id order, one chunk per transaction. Returns {leaves, deferred}.
+   */
+  private int[] clockLeaves(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    Condition failing = DSL.not(CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now));
+    Instant dwellThreshold = bucket.minDwell() == null ? null : now.minus(bucket.minDwell());
+    int leaves = 0;
+    int deferred = 0;
+    String cursor = "";
+    while (true) {
+      List<Record> chunk = dsl.select(m.ID, m.USER_ID).from(m)
+          .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()).and(m.USER_ID.gt(cursor)))
+          .orderBy(m.USER_ID).limit(chunkSize).fetch().into(Record.class);
+      if (chunk.isEmpty()) break;
+      List<Long> ids = chunk.stream().map(r -> r.get(m.ID)).toList();
+      cursor = chunk.get(chunk.size() - 1).get(m.USER_ID);
+      int[] done = dsl.transactionResult(cfg -> {
+        DSLContext tx = cfg.dsl();
+        var failingIds = DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
+            .where(m.ID.in(ids)).and(failing);
+        int deferredNow = 0;
+        Condition leavable = m.ID.in(failingIds);
+        if (dwellThreshold != null) {
+          // Too early to leave: stamp when the dwell ends, once.
+          var dwellEnds = DSL.field("{0} + make_interval(secs => {1})", m.EXPIRES_AT.getDataType(), m.ENTERED_AT,
+              DSL.val((double) bucket.minDwell().toSeconds()));
+          deferredNow = tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
+              .where(m.ID.in(failingIds).and(m.STATUS.eq(ACTIVE)).and(m.ENTERED_AT.gt(dwellThreshold))
+                  .and(m.EXPIRES_AT.isDistinctFrom(dwellEnds)))
+              .execute();
+          leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
+        }
+        return new int[] {leave(tx, bucket, leavable, now), deferredNow};
+      });
+      leaves += done[0];
+      deferred += done[1];
+      heartbeat.accept("leaves:" + cursor);
+      if (chunk.size() < chunkSize) break;
+    }
+    return new int[] {leaves, deferred};
+  }
+
+  /** Compare-and-swap leave of the active rows matching {@code which}; one transition per row changed. */
+  private int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    List<Transition> left = new ArrayList<>();
+    tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).set(m.LAST_EVALUATED_AT, now).set(m.UPDATED_AT, now)
+        .where(which.and(m.STATUS.eq(ACTIVE)))
+        .returningResult(m.USER_ID, m.ENTRY_COUNT)
+        .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), Source.RECONCILE, now)));
+    transitions.write(tx, left);
+    return left.size();
+  }
+
+  /**
+   * Joins live contacts that satisfy the criteria and are not members. Walks all live contacts in
+   * id order, a chunk per transaction, so users still active at the front never starve the ones
+   * behind them.
+   */
+  private int absenceJoins(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    Condition satisfied = CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now);
+    int joins = 0;
+    String cursor = "";
+    while (true) {
+      List<String> range = dsl.select(c.EXTERNAL_ID).from(c)
+          .where(c.EXTERNAL_ID.gt(cursor).and(c.DELETED_AT.isNull()))
+          .orderBy(c.EXTERNAL_ID).limit(chunkSize).fetch(c.EXTERNAL_ID);
+      if (range.isEmpty()) break;
+      String from = cursor;
+      String to = range.get(range.size() - 1);
+      joins += dsl.transactionResult(cfg -> joinRange(cfg.dsl(), bucket, satisfied, from, to, now));
+      cursor = to;
+      heartbeat.accept("joins:" + cursor);
+      if (range.size() < chunkSize) break;
+    }
+    return joins;
+  }
+
+  private int joinRange(DSLContext tx, BucketDefinition bucket, Condition satisfied, String after, String upTo, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    var prior = DSL.select(DSL.count()).from(m).where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())));
+    var lastLeft = DSL.select(DSL.max(m.LEFT_AT)).from(m).where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())));
+    var joiners = tx.select(c.EXTERNAL_ID, c.EMAIL, DSL.field(prior).as("prior"), DSL.field(lastLeft).as("last_left"))
+        .from(c)
+        .where(c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.DELETED_AT.isNull()))
+        .and(DSL.notExists(DSL.selectOne().from(m).where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id()))
+            .and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))))
+        .and(satisfied)
+        .fetch();
+    if (joiners.isEmpty()) return 0;
+    Map<String, UserState> userStates = states.load(tx, joiners.getValues(c.EXTERNAL_ID), bucket, now);
+    Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
+    var insert = tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT,
+        m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, m.LAST_EVALUATED_AT);
+    Map<String, Boolean> emits = new java.util.HashMap<>();
+    for (var j : joiners) {
+      String user = j.value1();
+      int priorEntries = j.get("prior", Integer.class);
+      Instant expiresAt = NextFlip.deadline(bucket.criteria(), userStates.get(user), now).orElse(null);
+      insert = insert.values(user, j.value2(), bucket.id(), ACTIVE, now, expiresAt, maxDwellAt, priorEntries + 1,
+          Source.RECONCILE.db(), now);
+      emits.put(user, EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
+          j.get("last_left", Instant.class), now));
+    }
+    List<Transition> joined = new ArrayList<>();
+    insert.onConflictDoNothing().returningResult(m.USER_ID, m.ENTRY_COUNT)
+        .forEach(r -> joined.add(Transition.entered(bucket, r.value1(), r.value2(), Source.RECONCILE, emits.get(r.value1()), now)));
+    transitions.write(tx, joined);
+    return joined.size();
+  }
+
+  /**
+   * Re-arms fast-expiry watches lost with a Temporal restart. Only members due before the next
+   * sweep could miss their seconds-latency leave, so only those are (idempotently) started.
+   */
+  private int rearmExpiring(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
+    var m = BUCKET_MEMBERSHIPS;
+    var deadline = DSL.least(DSL.coalesce(m.EXPIRES_AT, m.MAX_DWELL_AT), DSL.coalesce(m.MAX_DWELL_AT, m.EXPIRES_AT));
+    int started = 0;
+    long cursor = 0;
+    while (true) {
+      var chunk = dsl.select(m.ID, m.USER_ID, m.ENTRY_COUNT, deadline).from(m)
+          .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()).and(m.ID.gt(cursor))
+              .and(deadline.le(now.plus(REARM_HORIZON))))
+          .orderBy(m.ID).limit(chunkSize).fetch();
+      for (var r : chunk) {
+        if (arming.arm(bucket.id(), r.value2(), r.value3(), r.value4())) started++;
+        cursor = r.value1();
+      }
+      heartbeat.accept("rearm:" + cursor);
+      if (chunk.size() < chunkSize) return started;
+    }
+  }
+
+  /** Joins wait for a first-time backfill in progress; a bucket never backfilled counts as done. */
+  private boolean firstBackfillDone(String bucketId) {
+    var j = BUCKET_BACKFILL_JOBS;
+    return !dsl.fetchExists(j, j.BUCKET_ID.eq(bucketId).and(j.KIND.eq("first_time")).and(j.STATUS.ne("completed")));
+  }
+}

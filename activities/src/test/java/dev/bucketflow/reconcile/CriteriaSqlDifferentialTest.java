@@ -1,0 +1,618 @@
+package dev.bucketflow.reconcile;
+
+import static dev.bucketflow.schema.Tables.CONTACTS;
+import static dev.bucketflow.schema.Tables.USER_EVENTS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.BucketJson;
+import dev.bucketflow.bucket.CompositeCriterion;
+import dev.bucketflow.bucket.CountOperator;
+import dev.bucketflow.bucket.Criterion;
+import dev.bucketflow.bucket.Evaluator;
+import dev.bucketflow.bucket.EventCheck;
+import dev.bucketflow.bucket.EventCriterion;
+import dev.bucketflow.bucket.EventSeries;
+import dev.bucketflow.bucket.Logic;
+import dev.bucketflow.bucket.PropertyCriterion;
+import dev.bucketflow.bucket.PropertyOperator;
+import dev.bucketflow.bucket.UserState;
+import dev.bucketflow.db.Json;
+import dev.bucketflow.testing.TestDatabase;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.jooq.DSLContext;
+import org.jooq.Record;
+import org.jooq.Result;
+import org.jooq.impl.DSL;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Differential test: {@link CriteriaSql#predicate} (run by PostgreSQL) must select exactly the
+ * contacts for which {@link Evaluator#matches} is true (DESIGN §6), at a pinned instant.
+ *
+ * <ul>
+ *   <li>{@link #randomTreesAgree}: per seed, ~60 adversarial users (3 vs 3.0 vs "3", true vs
+ *       "true", JSON null vs missing, arrays/objects with 1 vs 1.0, big/negative/decimal numbers,
+ *       substrings, odd key names) and event histories spread over ±40 days around {@code now},
+ *       including future events and events exactly at / 1µs around window boundaries; then ~300
+ *       random criteria trees (depth ≤ 3), compared user set by user set. The validator is
+ *       deliberately not run: trees it would reject must agree too. Only trees the evaluator
+ *       refuses by throwing (count with an operator but no value) are skipped.
+ *   <li>{@link #tableCases}: hand-written cases for the tricky points of §6.
+ *   <li>Regression tests named {@code regression_*}: minimal disagreements found by this test.
+ * </ul>
+ *
+ * One database for the class; each seed loads its users once and then runs many queries. Random
+ * users are prefixed {@code r-}, table-case users {@code t-}, regression users {@code x-}.
+ */
+class CriteriaSqlDifferentialTest {
+
+  /** Pinned instant with a microsecond part (PostgreSQL's precision). */
+  static final Instant NOW = Instant.parse("2026-03-15T12:00:00.123456Z");
+
+  static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+  static final int USERS = 60;
+  static final int TREES = 300;
+
+  static final List<String> KEYS = List.of("plan", "score", "flag", "tags", "meta", "it's", "a.b");
+  /** Property names in criteria: the user keys plus one nobody has. */
+  static final List<String> CRITERIA_KEYS = Stream.concat(KEYS.stream(), Stream.of("nope")).toList();
+  static final List<String> EVENTS = List.of("login", "key_action", "purchase", "churn_signal");
+  /** Event names in criteria: the generated ones plus one nobody has. */
+  static final List<String> CRITERIA_EVENTS = Stream.concat(EVENTS.stream(), Stream.of("ghost")).toList();
+
+  static final List<Duration> WINDOWS = List.of(
+      Duration.ofSeconds(3600), Duration.ofMinutes(90), Duration.ofHours(1), Duration.ofHours(6),
+      Duration.ofHours(24), Duration.ofHours(36), Duration.ofDays(1), Duration.ofDays(2), Duration.ofDays(7),
+      Duration.ofDays(14), Duration.ofDays(30), Duration.ofDays(40), Duration.ofDays(45));
+
+  /** Adversarial JSON values, parsed with the production mapper (as ingest/reconcile read them). */
+  static final List<JsonNode> VALUES = Stream.concat(
+      Stream.of(
+          "3", "3.0", "\"3\"", "\"3.0\"", "true", "\"true\"", "false", "null",
+          "\"trialist\"", "\"trial\"", "\"\"", "\"Trial\"", "\" trial\"", "\"50%_off\"", "\"tri\"",
+          "[1,2]", "[1.0,2]", "[2,1]", "[3]", "[]", "[null]",
+          "{\"a\":1}", "{\"a\":1.0}", "{\"a\":\"1\"}", "{}", "{\"a\":[1,{\"b\":2.0}]}", "{\"a\":[1.0,{\"b\":2}]}",
+          "-5", "-5.0", "-0.0", "0", "2", "4", "2.5", "0.1", "1e-7", "1e20", "100000000000000000000",
+          "123456789012345678901234567890", "9223372036854775807", "-9223372036854775808", "-1e300")
+          .map(CriteriaSqlDifferentialTest::parse),
+      Stream.of(F.numberNode(new BigDecimal("2.50")), F.numberNode(3L), F.numberNode(2.5f)))
+      .toList();
+
+  /** Extra operands for contains: substrings and LIKE metacharacters. */
+  static final List<JsonNode> SUBSTRINGS = Stream.of("tri", "ial", "", "trial", "TRIAL", "%", "_", "3", "true", "ist")
+      .<JsonNode>map(F::textNode).toList();
+
+  static TestDatabase db;
+  static DSLContext dsl;
+
+  @BeforeAll
+  static void startDb() {
+    db = TestDatabase.fresh();
+    dsl = db.dsl();
+  }
+
+  @AfterAll
+  static void closeDb() {
+    if (db != null) db.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Random differential
+  // ---------------------------------------------------------------------------------------------
+
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1L, 42L, 20260315L, 7_777_777L, -3L})
+  void randomTreesAgree(long seed) {
+    Random rnd = new Random(seed);
+    Map<String, User> users = randomUsers(rnd, "r-");
+    load(users, "r-");
+    assertThat(loadBack(users.keySet())).as("evaluator sees the same data after a database round trip")
+        .allSatisfy((id, state) -> assertThat(state.properties()).isEqualTo(users.get(id).state().properties()));
+    Map<String, UserState> fromDb = loadBack(users.keySet());
+
+    List<String> failures = new ArrayList<>();
+    int compared = 0;
+    int skipped = 0;
+    int nonTrivial = 0;
+    Set<PropertyOperator> propOps = EnumSet.noneOf(PropertyOperator.class);
+    Set<String> eventShapes = new TreeSet<>();
+    for (int i = 0; i < TREES; i++) {
+      Criterion c = randomTree(rnd, 0, false);
+      if (refusedByEvaluator(c)) {
+        skipped++;
+        continue;
+      }
+      compared++;
+      c.walk().forEach(n -> {
+        if (n instanceof PropertyCriterion p) propOps.add(p.operator());
+        if (n instanceof EventCriterion e) {
+          eventShapes.add(e.check().json() + (e.operator() == null ? "" : ":" + e.operator().json())
+              + (e.within() == null ? "" : "+within"));
+        }
+      });
+      Set<String> expected = evaluate(c, users, NOW);
+      if (!expected.isEmpty() && expected.size() < users.size()) nonTrivial++;
+      Set<String> fromDbExpected = evaluateStates(c, fromDb, NOW);
+      if (!fromDbExpected.equals(expected)) {
+        failures.add("evaluator disagrees with itself after a DB round trip for " + BucketJson.toJson(c));
+        continue;
+      }
+      String mismatch = compare(c, users, NOW, "r-");
+      if (mismatch != null) failures.add(mismatch);
+      if (failures.size() >= 5) break;
+    }
+    System.out.printf("[CriteriaSqlDifferentialTest] seed %d: %d trees compared, %d skipped (count+op without value),"
+        + " %d with a non-trivial user set, %d disagreements%n", seed, compared, skipped, nonTrivial, failures.size());
+    if (!failures.isEmpty()) {
+      fail(failures.size() + " disagreement(s) between CriteriaSql and Evaluator (seed " + seed + "):\n\n"
+          + String.join("\n\n", failures));
+    }
+    // The generator really covers the space (guards against a silently degenerate generator).
+    assertThat(propOps).containsExactlyInAnyOrder(PropertyOperator.values());
+    assertThat(eventShapes).contains("exists", "not_exists", "count", "count:gt", "count:gte", "count:lt",
+        "count:lte", "count:eq", "exists+within", "not_exists+within", "count:gte+within", "count+within");
+    assertThat(nonTrivial).as("trees selecting some but not all users").isGreaterThan(compared / 5);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hand-written table
+  // ---------------------------------------------------------------------------------------------
+
+  static final Instant BOUNDARY_7D = NOW.minus(Duration.ofDays(7));
+
+  static Stream<Arguments> tableCases() {
+    Instant usec = Instant.ofEpochSecond(0, 1000);
+    return Stream.of(
+        // eq: numbers numerically, otherwise type-strict
+        tc("3 eq 3.0", prop("score", PropertyOperator.EQ, "3.0"), "{\"score\":3}", none(), true),
+        tc("3.0 eq 3", prop("score", PropertyOperator.EQ, "3"), "{\"score\":3.0}", none(), true),
+        tc("2.50 (decimal) eq 2.5", new PropertyCriterion("score", PropertyOperator.EQ, F.numberNode(new BigDecimal("2.50"))),
+            "{\"score\":2.5}", none(), true),
+        tc("\"3\" eq 3 is false", prop("score", PropertyOperator.EQ, "3"), "{\"score\":\"3\"}", none(), false),
+        tc("3 eq \"3\" is false", prop("score", PropertyOperator.EQ, "\"3\""), "{\"score\":3}", none(), false),
+        tc("\"true\" eq true is false", prop("flag", PropertyOperator.EQ, "true"), "{\"flag\":\"true\"}", none(), false),
+        tc("true eq true", prop("flag", PropertyOperator.EQ, "true"), "{\"flag\":true}", none(), true),
+        tc("null eq null", prop("flag", PropertyOperator.EQ, "null"), "{\"flag\":null}", none(), true),
+        tc("missing eq null is false", prop("flag", PropertyOperator.EQ, "null"), "{}", none(), false),
+        tc("[1,2] eq [1.0,2]", prop("tags", PropertyOperator.EQ, "[1.0,2]"), "{\"tags\":[1,2]}", none(), true),
+        tc("[2,1] eq [1,2] is false", prop("tags", PropertyOperator.EQ, "[1,2]"), "{\"tags\":[2,1]}", none(), false),
+        tc("[3] eq 3 is false", prop("tags", PropertyOperator.EQ, "3"), "{\"tags\":[3]}", none(), false),
+        tc("{a:1} eq {a:1.0}", prop("meta", PropertyOperator.EQ, "{\"a\":1.0}"), "{\"meta\":{\"a\":1}}", none(), true),
+        tc("{a:\"1\"} eq {a:1} is false", prop("meta", PropertyOperator.EQ, "{\"a\":1}"), "{\"meta\":{\"a\":\"1\"}}", none(), false),
+        tc("1e20 eq 100000000000000000000", prop("score", PropertyOperator.EQ, "1e20"),
+            "{\"score\":100000000000000000000}", none(), true),
+        tc("odd key name it's", prop("it's", PropertyOperator.EQ, "\"x\""), "{\"it's\":\"x\"}", none(), true),
+        // neq
+        tc("neq on missing is true", prop("plan", PropertyOperator.NEQ, "\"trial\""), "{}", none(), true),
+        tc("neq null on missing is true", prop("plan", PropertyOperator.NEQ, "null"), "{}", none(), true),
+        tc("3 neq 3.0 is false", prop("score", PropertyOperator.NEQ, "3.0"), "{\"score\":3}", none(), false),
+        tc("\"3\" neq 3 is true", prop("score", PropertyOperator.NEQ, "3"), "{\"score\":\"3\"}", none(), true),
+        tc("null neq null is false", prop("plan", PropertyOperator.NEQ, "null"), "{\"plan\":null}", none(), false),
+        // ordering: numbers only
+        tc("3 gt \"2\" is false", prop("score", PropertyOperator.GT, "\"2\""), "{\"score\":3}", none(), false),
+        tc("\"3\" gt 2 is false", prop("score", PropertyOperator.GT, "2"), "{\"score\":\"3\"}", none(), false),
+        tc("2.5 gte 2.50", new PropertyCriterion("score", PropertyOperator.GTE, F.numberNode(new BigDecimal("2.50"))),
+            "{\"score\":2.5}", none(), true),
+        tc("-5 lt -4.9", prop("score", PropertyOperator.LT, "-4.9"), "{\"score\":-5}", none(), true),
+        tc("huge gt 1e20", prop("score", PropertyOperator.GT, "1e20"), "{\"score\":123456789012345678901234567890}", none(), true),
+        tc("true lte 1 is false", prop("flag", PropertyOperator.LTE, "1"), "{\"flag\":true}", none(), false),
+        tc("missing lt 1 is false", prop("score", PropertyOperator.LT, "1"), "{}", none(), false),
+        // exists
+        tc("exists on JSON null is false", prop("plan", PropertyOperator.EXISTS, null), "{\"plan\":null}", none(), false),
+        tc("not_exists on JSON null is true", prop("plan", PropertyOperator.NOT_EXISTS, null), "{\"plan\":null}", none(), true),
+        tc("not_exists on missing is true", prop("plan", PropertyOperator.NOT_EXISTS, null), "{}", none(), true),
+        tc("exists on false is true", prop("flag", PropertyOperator.EXISTS, null), "{\"flag\":false}", none(), true),
+        // contains: strings only, substring, literal
+        tc("contains trial in trialist", prop("plan", PropertyOperator.CONTAINS, "\"trial\""), "{\"plan\":\"trialist\"}", none(), true),
+        tc("contains is case-sensitive", prop("plan", PropertyOperator.CONTAINS, "\"TRIAL\""), "{\"plan\":\"trialist\"}", none(), false),
+        tc("contains \"\" in \"\"", prop("plan", PropertyOperator.CONTAINS, "\"\""), "{\"plan\":\"\"}", none(), true),
+        tc("contains on a number is false", prop("score", PropertyOperator.CONTAINS, "\"3\""), "{\"score\":3}", none(), false),
+        tc("contains on an array is false", prop("tags", PropertyOperator.CONTAINS, "\"trial\""), "{\"tags\":[\"trial\"]}", none(), false),
+        tc("contains on true is false", prop("flag", PropertyOperator.CONTAINS, "\"true\""), "{\"flag\":true}", none(), false),
+        tc("contains a number operand is false", prop("plan", PropertyOperator.CONTAINS, "3"), "{\"plan\":\"3\"}", none(), false),
+        tc("contains % is literal", prop("plan", PropertyOperator.CONTAINS, "\"%\""), "{\"plan\":\"trial\"}", none(), false),
+        // events: window is occurredAt > now - within, no upper bound
+        tc("boundary event is outside the window", ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(7)),
+            "{}", events("login", BOUNDARY_7D), false),
+        tc("1us after the boundary is inside", ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(7)),
+            "{}", events("login", BOUNDARY_7D.plus(Duration.ofNanos(1000))), true),
+        tc("windowed not_exists with only the boundary event", ev("login", EventCheck.NOT_EXISTS, null, null, Duration.ofDays(7)),
+            "{}", events("login", BOUNDARY_7D), true),
+        tc("future event counts (no upper bound)", ev("login", EventCheck.COUNT, CountOperator.EQ, 2L, Duration.ofHours(1)),
+            "{}", events("login", NOW.plus(Duration.ofDays(5)), NOW.minus(Duration.ofMinutes(59))), true),
+        tc("count without operator = count > 0 (one event)", ev("login", EventCheck.COUNT, null, null, null),
+            "{}", events("login", NOW.minus(Duration.ofDays(30))), true),
+        tc("count without operator = count > 0 (none)", ev("login", EventCheck.COUNT, null, null, null),
+            "{}", events("purchase", NOW), false),
+        tc("count without operator but a value = count > 0", ev("login", EventCheck.COUNT, null, 5L, null),
+            "{}", events("login", NOW), true),
+        tc("count lt 1 with no events at all", ev("login", EventCheck.COUNT, CountOperator.LT, 1L, null), "{}", none(), true),
+        tc("count eq 0 with no events at all", ev("login", EventCheck.COUNT, CountOperator.EQ, 0L, Duration.ofDays(1)), "{}", none(), true),
+        tc("count gte 0 with no events at all", ev("login", EventCheck.COUNT, CountOperator.GTE, 0L, null), "{}", none(), true),
+        tc("count lte 2 with 3 events is false", ev("login", EventCheck.COUNT, CountOperator.LTE, 2L, null),
+            "{}", events("login", NOW, NOW, NOW.minus(Duration.ofDays(39))), false),
+        tc("duplicate instants both count", ev("login", EventCheck.COUNT, CountOperator.EQ, 2L, Duration.ofDays(1)),
+            "{}", events("login", NOW.minusSeconds(5), NOW.minusSeconds(5)), true),
+        tc("count gt 1 ignores other events", ev("login", EventCheck.COUNT, CountOperator.GT, 1L, null),
+            "{}", events("login", NOW, "purchase", NOW), false),
+        tc("exists ignores a stray operator", ev("login", EventCheck.EXISTS, CountOperator.GT, 3L, null),
+            "{}", events("login", NOW), true),
+        // composites
+        tc("and of property and window", new CompositeCriterion(Logic.AND, List.of(
+                prop("plan", PropertyOperator.EQ, "\"trial\""),
+                ev("key_action", EventCheck.COUNT, CountOperator.GTE, 2L, Duration.ofDays(30)))),
+            "{\"plan\":\"trial\"}", events("key_action", NOW.minus(Duration.ofDays(29)), NOW.minus(Duration.ofDays(31))), false),
+        tc("or with one true leg", new CompositeCriterion(Logic.OR, List.of(
+                prop("plan", PropertyOperator.EQ, "\"paid\""), ev("ghost", EventCheck.NOT_EXISTS, null, null, null))),
+            "{\"plan\":\"trial\"}", none(), true),
+        tc("(sanity) epoch + 1us", ev("login", EventCheck.EXISTS, null, null, null), "{}", events("login", usec), true));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void tableCases(String name, Criterion criterion, User user, boolean expected) {
+    String id = "t-" + Integer.toHexString(name.hashCode());
+    Map<String, User> users = Map.of(id, user);
+    load(users, id);
+    assertThat(Evaluator.matches(criterion, user.state(), NOW)).as("evaluator: " + name).isEqualTo(expected);
+    assertThat(sqlMatches(criterion, id, NOW)).as("SQL: " + name + " " + BucketJson.toJson(criterion)).isEqualTo(expected);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Regressions: minimal disagreements found by the random test (fail until CriteriaSql is fixed)
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * An empty OR is false for the evaluator (Evaluator.java:46, anyMatch of nothing) but jOOQ's
+   * {@code DSL.or(emptyList)} is {@code noCondition()}, which renders as no predicate at all:
+   * every contact is selected.
+   */
+  @Test
+  void regression_emptyOrIsFalse() {
+    Criterion c = new CompositeCriterion(Logic.OR, List.of());
+    assertAgreesOnOneUser(c, "x-empty-or", "{}", none(), false);
+  }
+
+  /**
+   * Nested inside an OR, an empty AND (true for the evaluator, allMatch of nothing) is dropped by
+   * jOOQ as {@code noCondition()}, so {@code or(false-leg, and())} becomes just the false leg.
+   */
+  @Test
+  void regression_emptyAndInsideOrIsTrue() {
+    Criterion c = new CompositeCriterion(Logic.OR, List.of(
+        prop("plan", PropertyOperator.EQ, "\"paid\""), new CompositeCriterion(Logic.AND, List.of())));
+    assertAgreesOnOneUser(c, "x-empty-and-in-or", "{}", none(), true);
+  }
+
+  /**
+   * Same dropping the other way: {@code and(true-leg, or())} is false for the evaluator, but jOOQ
+   * drops the empty OR and keeps the true leg.
+   */
+  @Test
+  void regression_emptyOrInsideAndIsFalse() {
+    Criterion c = new CompositeCriterion(Logic.AND, List.of(
+        prop("plan", PropertyOperator.NOT_EXISTS, null), new CompositeCriterion(Logic.OR, List.of())));
+    assertAgreesOnOneUser(c, "x-empty-or-in-and", "{}", none(), false);
+  }
+
+  /**
+   * {@code now} from {@code Clock.systemUTC()} has nanosecond precision on Linux, events are
+   * stored with microseconds. With now = ...12:00:00.000000600 and within = 1 day the lower bound
+   * is ...12:00:00.000000600 the day before; an event at ...12:00:00.000001 (1µs) is strictly
+   * after it, so the evaluator counts it. The SQL binds the bound rounded to microseconds
+   * (...000001) and {@code occurred_at > bound} excludes it.
+   */
+  @Test
+  void regression_subMicrosecondNowKeepsEventJustInsideWindow() {
+    Instant now = Instant.parse("2026-03-15T12:00:00Z").plusNanos(600);
+    Instant justInside = Instant.parse("2026-03-14T12:00:00.000001Z");
+    Criterion c = ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(1));
+    User user = new User(obj("{}"), events("login", justInside));
+    String id = "x-sub-us";
+    load(Map.of(id, user), id);
+    assertThat(Evaluator.matches(c, user.state(), now)).as("evaluator").isTrue();
+    assertThat(sqlMatches(c, id, now)).as("SQL " + BucketJson.toJson(c) + " at now=" + now).isTrue();
+  }
+
+  void assertAgreesOnOneUser(Criterion c, String id, String props, Map<String, List<Instant>> events, boolean expected) {
+    User user = new User(obj(props), events);
+    load(Map.of(id, user), id);
+    assertThat(Evaluator.matches(c, user.state(), NOW)).as("evaluator").isEqualTo(expected);
+    assertThat(sqlMatches(c, id, NOW)).as("SQL for " + BucketJson.toJson(c)).isEqualTo(expected);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Data
+  // ---------------------------------------------------------------------------------------------
+
+  /** A user's generated truth: properties and every occurrence (microsecond precision). */
+  record User(ObjectNode properties, Map<String, List<Instant>> events) {
+    UserState state() {
+      Map<String, EventSeries> series = new HashMap<>();
+      events.forEach((name, times) -> series.put(name, EventSeries.of(times)));
+      return new UserState(properties, series);
+    }
+
+    String describe() {
+      Map<String, List<Instant>> sorted = new TreeMap<>();
+      events.forEach((k, v) -> sorted.put(k, v.stream().sorted().toList()));
+      return properties + " events " + sorted;
+    }
+  }
+
+  static Map<String, User> randomUsers(Random rnd, String prefix) {
+    Map<String, User> users = new LinkedHashMap<>();
+    for (int u = 0; u < USERS; u++) {
+      ObjectNode props = F.objectNode();
+      for (String key : KEYS) {
+        // Missing is as likely as any particular value; the first keys are denser.
+        if (rnd.nextInt(10) < (key.equals("plan") || key.equals("score") ? 8 : 5)) {
+          props.set(key, pick(rnd, VALUES).deepCopy());
+        }
+      }
+      Map<String, List<Instant>> events = new HashMap<>();
+      for (String name : EVENTS) {
+        int n = rnd.nextInt(10) < 3 ? 0 : rnd.nextInt(6);
+        List<Instant> times = new ArrayList<>();
+        for (int k = 0; k < n; k++) times.add(randomTime(rnd));
+        if (rnd.nextInt(4) == 0) {
+          // Exactly at / 1µs around a window boundary.
+          Instant boundary = NOW.minus(pick(rnd, WINDOWS));
+          times.add(switch (rnd.nextInt(3)) {
+            case 0 -> boundary;
+            case 1 -> boundary.plusNanos(1000);
+            default -> boundary.minusNanos(1000);
+          });
+        }
+        if (!times.isEmpty() && rnd.nextInt(8) == 0) times.add(times.get(0)); // same instant twice
+        if (!times.isEmpty()) events.put(name, times);
+      }
+      users.put(String.format("%s%02d", prefix, u), new User(props, events));
+    }
+    return users;
+  }
+
+  /** Uniform over ±40 days around NOW, sometimes whole seconds, else microseconds. */
+  static Instant randomTime(Random rnd) {
+    long span = Duration.ofDays(40).toSeconds() * 1_000_000L;
+    long offsetMicros = (long) ((rnd.nextDouble() * 2 - 1) * span);
+    Instant t = NOW.plus(offsetMicros, ChronoUnit.MICROS);
+    return rnd.nextBoolean() ? t.truncatedTo(ChronoUnit.SECONDS) : t;
+  }
+
+  /** Replaces the rows of the given users (ids starting with {@code prefix}) with {@code users}. */
+  static void load(Map<String, User> users, String prefix) {
+    dsl.transaction(cfg -> {
+      DSLContext tx = cfg.dsl();
+      tx.deleteFrom(USER_EVENTS).where(USER_EVENTS.USER_ID.startsWith(prefix)).execute();
+      tx.deleteFrom(CONTACTS).where(CONTACTS.EXTERNAL_ID.startsWith(prefix)).execute();
+      var contacts = tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES);
+      for (var e : users.entrySet()) contacts = contacts.values(e.getKey(), Json.jsonb(e.getValue().properties()));
+      contacts.execute();
+      var events = tx.insertInto(USER_EVENTS, USER_EVENTS.USER_ID, USER_EVENTS.EVENT, USER_EVENTS.OCCURRED_AT);
+      boolean any = false;
+      for (var e : users.entrySet()) {
+        for (var series : e.getValue().events().entrySet()) {
+          for (Instant t : series.getValue()) {
+            events = events.values(e.getKey(), series.getKey(), t);
+            any = true;
+          }
+        }
+      }
+      // Events of a user without a contact row (the correlation must not leak them).
+      events = events.values(prefix + "zz-no-contact", "login", NOW);
+      if (any || !users.isEmpty()) events.execute();
+    });
+  }
+
+  /** Evaluator states as production builds them: properties through Json.object, events from the table. */
+  static Map<String, UserState> loadBack(Set<String> ids) {
+    Map<String, UserState> out = new HashMap<>();
+    Map<String, Map<String, List<Instant>>> times = new HashMap<>();
+    Result<? extends Record> rows = dsl.select(USER_EVENTS.USER_ID, USER_EVENTS.EVENT, USER_EVENTS.OCCURRED_AT)
+        .from(USER_EVENTS).where(USER_EVENTS.USER_ID.in(ids)).fetch();
+    for (Record r : rows) {
+      times.computeIfAbsent(r.get(USER_EVENTS.USER_ID), k -> new HashMap<>())
+          .computeIfAbsent(r.get(USER_EVENTS.EVENT), k -> new ArrayList<>()).add(r.get(USER_EVENTS.OCCURRED_AT));
+    }
+    dsl.select(CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.in(ids))
+        .forEach(r -> {
+          Map<String, EventSeries> series = new HashMap<>();
+          times.getOrDefault(r.value1(), Map.of()).forEach((n, t) -> series.put(n, EventSeries.of(t)));
+          out.put(r.value1(), new UserState(Json.object(r.value2()), series));
+        });
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Criteria generation
+  // ---------------------------------------------------------------------------------------------
+
+  static Criterion randomTree(Random rnd, int depth, boolean allowEmptyComposites) {
+    if (depth < 3 && rnd.nextInt(10) < (depth == 0 ? 6 : 3)) {
+      int n = allowEmptyComposites && rnd.nextInt(15) == 0 ? 0 : 1 + rnd.nextInt(4);
+      List<Criterion> children = new ArrayList<>();
+      for (int i = 0; i < n; i++) children.add(randomTree(rnd, depth + 1, allowEmptyComposites));
+      return new CompositeCriterion(rnd.nextBoolean() ? Logic.AND : Logic.OR, children);
+    }
+    return rnd.nextInt(10) < 6 ? randomProperty(rnd) : randomEvent(rnd);
+  }
+
+  static PropertyCriterion randomProperty(Random rnd) {
+    PropertyOperator op = pick(rnd, List.of(PropertyOperator.values()));
+    String key = pick(rnd, CRITERIA_KEYS);
+    JsonNode value;
+    int r = rnd.nextInt(20);
+    if (op == PropertyOperator.EXISTS || op == PropertyOperator.NOT_EXISTS) {
+      value = r < 16 ? null : pick(rnd, VALUES); // a stray operand must be ignored
+    } else if (r == 0) {
+      value = null; // no operand at all (validation would reject)
+    } else if (op == PropertyOperator.CONTAINS && r < 12) {
+      value = pick(rnd, SUBSTRINGS);
+    } else {
+      value = pick(rnd, VALUES);
+    }
+    return new PropertyCriterion(key, op, value);
+  }
+
+  static EventCriterion randomEvent(Random rnd) {
+    String name = pick(rnd, CRITERIA_EVENTS);
+    int r = rnd.nextInt(10);
+    EventCheck check = r < 2 ? EventCheck.EXISTS : r < 4 ? EventCheck.NOT_EXISTS : EventCheck.COUNT;
+    CountOperator op = null;
+    Long value = null;
+    if (check == EventCheck.COUNT) {
+      if (rnd.nextInt(6) != 0) op = pick(rnd, List.of(CountOperator.values()));
+      if (op != null || rnd.nextInt(4) == 0) value = (long) rnd.nextInt(5);
+      if (op != null && rnd.nextInt(40) == 0) value = null; // refused by the evaluator: skipped
+    } else if (rnd.nextInt(10) == 0) {
+      op = pick(rnd, List.of(CountOperator.values())); // stray operator/value must be ignored
+      value = (long) rnd.nextInt(5);
+    }
+    Duration within = rnd.nextInt(10) < 6 ? pick(rnd, WINDOWS) : null;
+    return new EventCriterion(name, check, op, value, within);
+  }
+
+  /** The evaluator throws for a count with an operator and no value; such trees are not compared. */
+  static boolean refusedByEvaluator(Criterion c) {
+    return c.walk().anyMatch(n -> n instanceof EventCriterion e
+        && e.check() == EventCheck.COUNT && e.operator() != null && e.value() == null);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Comparison
+  // ---------------------------------------------------------------------------------------------
+
+  static Set<String> evaluate(Criterion c, Map<String, User> users, Instant now) {
+    Map<String, UserState> states = new HashMap<>();
+    users.forEach((id, u) -> states.put(id, u.state()));
+    return evaluateStates(c, states, now);
+  }
+
+  static Set<String> evaluateStates(Criterion c, Map<String, UserState> states, Instant now) {
+    return states.entrySet().stream().filter(e -> Evaluator.matches(c, e.getValue(), now))
+        .map(Map.Entry::getKey).collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  static Set<String> sql(Criterion c, String prefix, Instant now) {
+    return new TreeSet<>(dsl.select(CONTACTS.EXTERNAL_ID).from(CONTACTS)
+        .where(CONTACTS.EXTERNAL_ID.startsWith(prefix))
+        .and(CriteriaSql.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now))
+        .fetchSet(CONTACTS.EXTERNAL_ID));
+  }
+
+  static boolean sqlMatches(Criterion c, String id, Instant now) {
+    return dsl.fetchExists(DSL.selectOne().from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq(id))
+        .and(CriteriaSql.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now)));
+  }
+
+  /** Null when SQL and evaluator agree; else a report with the smallest disagreeing subtree. */
+  static String compare(Criterion c, Map<String, User> users, Instant now, String prefix) {
+    String problem = disagreement(c, users, now, prefix);
+    if (problem == null) return null;
+    Criterion minimal = smallestDisagreeing(c, users, now, prefix);
+    StringBuilder out = new StringBuilder("criterion: ").append(BucketJson.toJson(c)).append('\n');
+    if (minimal != c) out.append("smallest disagreeing subtree: ").append(BucketJson.toJson(minimal)).append('\n');
+    out.append(disagreement(minimal, users, now, prefix));
+    return out.toString();
+  }
+
+  static Criterion smallestDisagreeing(Criterion c, Map<String, User> users, Instant now, String prefix) {
+    for (Criterion child : c.children()) {
+      if (disagreement(child, users, now, prefix) != null) return smallestDisagreeing(child, users, now, prefix);
+    }
+    return c;
+  }
+
+  static String disagreement(Criterion c, Map<String, User> users, Instant now, String prefix) {
+    Set<String> expected = evaluate(c, users, now);
+    Set<String> actual;
+    try {
+      actual = sql(c, prefix, now);
+    } catch (RuntimeException e) {
+      return "  SQL failed: " + e;
+    }
+    if (actual.equals(expected)) return null;
+    StringBuilder out = new StringBuilder();
+    for (String id : new TreeSet<>(users.keySet())) {
+      boolean e = expected.contains(id);
+      boolean a = actual.contains(id);
+      if (e != a) {
+        out.append("  ").append(id).append(": evaluator=").append(e).append(" sql=").append(a)
+            .append("  data ").append(users.get(id).describe()).append('\n');
+      }
+    }
+    return out.toString();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+  // ---------------------------------------------------------------------------------------------
+
+  static Arguments tc(String name, Criterion c, String props, Map<String, List<Instant>> events, boolean expected) {
+    return Arguments.of(name, c, new User(obj(props), events), expected);
+  }
+
+  static PropertyCriterion prop(String key, PropertyOperator op, String valueJson) {
+    return new PropertyCriterion(key, op, valueJson == null ? null : parse(valueJson));
+  }
+
+  static EventCriterion ev(String name, EventCheck check, CountOperator op, Long value, Duration within) {
+    return new EventCriterion(name, check, op, value, within);
+  }
+
+  static Map<String, List<Instant>> none() {
+    return Map.of();
+  }
+
+  static Map<String, List<Instant>> events(String name, Instant... times) {
+    return Map.of(name, List.of(times));
+  }
+
+  static Map<String, List<Instant>> events(String name1, Instant t1, String name2, Instant t2) {
+    return Map.of(name1, List.of(t1), name2, List.of(t2));
+  }
+
+  static ObjectNode obj(String json) {
+    return (ObjectNode) parse(json);
+  }
+
+  static JsonNode parse(String json) {
+    try {
+      return Json.MAPPER.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(json, e);
+    }
+  }
+
+  static <T> T pick(Random rnd, List<T> from) {
+    return from.get(rnd.nextInt(from.size()));
+  }
+}
