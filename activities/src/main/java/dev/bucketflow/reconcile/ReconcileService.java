@@ -22,7 +22,6 @@ import java.util.Map;
 import java.util.function.Consumer;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
-import org.jooq.Record;
 import org.jooq.impl.DSL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -118,12 +117,12 @@ public final class ReconcileService {
     int deferred = 0;
     String cursor = "";
     while (true) {
-      List<Record> chunk = dsl.select(m.ID, m.USER_ID).from(m)
+      var chunk = dsl.select(m.ID, m.USER_ID).from(m)
           .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()).and(m.USER_ID.gt(cursor)))
-          .orderBy(m.USER_ID).limit(chunkSize).fetch().into(Record.class);
+          .orderBy(m.USER_ID).limit(chunkSize).fetch();
       if (chunk.isEmpty()) break;
-      List<Long> ids = chunk.stream().map(r -> r.get(m.ID)).toList();
-      cursor = chunk.get(chunk.size() - 1).get(m.USER_ID);
+      List<Long> ids = chunk.getValues(m.ID);
+      cursor = chunk.get(chunk.size() - 1).value2();
       int[] done = dsl.transactionResult(cfg -> {
         DSLContext tx = cfg.dsl();
         var failingIds = DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))

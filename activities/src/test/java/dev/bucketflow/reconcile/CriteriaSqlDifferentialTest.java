@@ -80,7 +80,7 @@ class CriteriaSqlDifferentialTest {
   static final int USERS = 60;
   static final int TREES = 300;
 
-  static final List<String> KEYS = List.of("plan", "score", "flag", "tags", "meta", "it's", "a.b");
+  static final List<String> KEYS = List.of("plan", "score", "flag", "tags", "meta", "it's", "a.b", "q?\\x");
   /** Property names in criteria: the user keys plus one nobody has. */
   static final List<String> CRITERIA_KEYS = Stream.concat(KEYS.stream(), Stream.of("nope")).toList();
   static final List<String> EVENTS = List.of("login", "key_action", "purchase", "churn_signal");
@@ -98,7 +98,7 @@ class CriteriaSqlDifferentialTest {
           "3", "3.0", "\"3\"", "\"3.0\"", "true", "\"true\"", "false", "null",
           "\"trialist\"", "\"trial\"", "\"\"", "\"Trial\"", "\" trial\"", "\"50%_off\"", "\"tri\"",
           "[1,2]", "[1.0,2]", "[2,1]", "[3]", "[]", "[null]",
-          "{\"a\":1}", "{\"a\":1.0}", "{\"a\":\"1\"}", "{}", "{\"a\":[1,{\"b\":2.0}]}", "{\"a\":[1.0,{\"b\":2}]}",
+          "{\"a\":1}", "{\"a\":1.0}", "{\"a\":1,\"b\":2}", "{\"b\":2.0,\"a\":1}", "{\"a\":\"1\"}", "{}", "{\"a\":[1,{\"b\":2.0}]}", "{\"a\":[1.0,{\"b\":2}]}",
           "-5", "-5.0", "-0.0", "0", "2", "4", "2.5", "0.1", "1e-7", "1e20", "100000000000000000000",
           "123456789012345678901234567890", "9223372036854775807", "-9223372036854775808", "-1e300")
           .map(CriteriaSqlDifferentialTest::parse),
@@ -133,8 +133,6 @@ class CriteriaSqlDifferentialTest {
     Random rnd = new Random(seed);
     Map<String, User> users = randomUsers(rnd, "r-");
     load(users, "r-");
-    assertThat(loadBack(users.keySet())).as("evaluator sees the same data after a database round trip")
-        .allSatisfy((id, state) -> assertThat(state.properties()).isEqualTo(users.get(id).state().properties()));
     Map<String, UserState> fromDb = loadBack(users.keySet());
 
     List<String> failures = new ArrayList<>();
@@ -144,7 +142,7 @@ class CriteriaSqlDifferentialTest {
     Set<PropertyOperator> propOps = EnumSet.noneOf(PropertyOperator.class);
     Set<String> eventShapes = new TreeSet<>();
     for (int i = 0; i < TREES; i++) {
-      Criterion c = randomTree(rnd, 0, false);
+      Criterion c = randomTree(rnd, 0, true);
       if (refusedByEvaluator(c)) {
         skipped++;
         continue;
@@ -417,18 +415,16 @@ class CriteriaSqlDifferentialTest {
       for (var e : users.entrySet()) contacts = contacts.values(e.getKey(), Json.jsonb(e.getValue().properties()));
       contacts.execute();
       var events = tx.insertInto(USER_EVENTS, USER_EVENTS.USER_ID, USER_EVENTS.EVENT, USER_EVENTS.OCCURRED_AT);
-      boolean any = false;
       for (var e : users.entrySet()) {
         for (var series : e.getValue().events().entrySet()) {
           for (Instant t : series.getValue()) {
             events = events.values(e.getKey(), series.getKey(), t);
-            any = true;
           }
         }
       }
       // Events of a user without a contact row (the correlation must not leak them).
       events = events.values(prefix + "zz-no-contact", "login", NOW);
-      if (any || !users.isEmpty()) events.execute();
+      events.execute();
     });
   }
 

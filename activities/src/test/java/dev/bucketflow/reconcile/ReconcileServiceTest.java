@@ -1,0 +1,216 @@
+package dev.bucketflow.reconcile;
+
+import static dev.bucketflow.bucket.Criteria.all;
+import static dev.bucketflow.bucket.Criteria.event;
+import static dev.bucketflow.bucket.Criteria.prop;
+import static dev.bucketflow.bucket.Durations.days;
+import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
+import static dev.bucketflow.testing.Events.at;
+import static dev.bucketflow.testing.Events.batch;
+import static dev.bucketflow.testing.Events.event;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.EntryLimit;
+import dev.bucketflow.ingest.IngestService;
+import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.EventHistoryLoader;
+import dev.bucketflow.membership.MembershipEngine;
+import dev.bucketflow.membership.MembershipStore;
+import dev.bucketflow.membership.TransitionWriter;
+import dev.bucketflow.membership.UserStates;
+import dev.bucketflow.testing.Engines;
+import dev.bucketflow.testing.MutableClock;
+import dev.bucketflow.testing.TestDatabase;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Clock-driven changes with no inbound event, on real PostgreSQL with an injected clock. */
+class ReconcileServiceTest {
+
+  static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
+  static final int CHUNK = 5;
+
+  static final BucketDefinition RECENT = BucketDefinition.builder("recent")
+      .criteria(event("app.active").within(days(7)).exists()).build();
+  static final BucketDefinition POWER = BucketDefinition.builder("power")
+      .criteria(event("key_action").within(days(30)).atLeast(3)).build();
+  static final BucketDefinition TRIAL_ACTIVE = BucketDefinition.builder("trial-active")
+      .criteria(all(prop("plan").eq("trial"), event("app.active").within(days(3)).exists())).build();
+  static final BucketDefinition DORMANT = BucketDefinition.builder("went-dormant")
+      .criteria(all(event("app.active").exists(), event("app.active").within(days(7)).notExists()))
+      .entryLimit(EntryLimit.ONCE).build();
+  static final BucketDefinition CAPPED = BucketDefinition.builder("capped")
+      .criteria(prop("vip").eq(true)).maxDwell(days(2)).build();
+  static final BucketDefinition STICKY = BucketDefinition.builder("sticky")
+      .criteria(event("ping").within(Duration.ofHours(1)).exists()).minDwell(Duration.ofHours(6)).build();
+
+  static TestDatabase db;
+  static DSLContext dsl;
+  MutableClock clock;
+  IngestService ingest;
+  ReconcileService reconcile;
+
+  @BeforeAll
+  static void startDb() {
+    db = TestDatabase.fresh();
+    dsl = db.dsl();
+  }
+
+  @AfterAll
+  static void stopDb() {
+    db.close();
+  }
+
+  @BeforeEach
+  void reset() {
+    dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches, bucket_memberships, "
+        + "bucket_transitions, bucket_configs, bucket_backfill_jobs");
+    clock = new MutableClock(T0);
+    List<BucketDefinition> buckets = List.of(RECENT, POWER, TRIAL_ACTIVE, DORMANT, CAPPED, STICKY);
+    BucketCatalog catalog = Engines.catalog(dsl, buckets);
+    EventHistoryLoader history = new EventHistoryLoader();
+    ingest = new IngestService(dsl,
+        new MembershipEngine(catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()), clock);
+    reconcile = new ReconcileService(dsl, catalog, new UserStates(history), TransitionWriter.withoutGenericEvents(),
+        clock, CHUNK, null);
+  }
+
+  void send(ObjectNode... events) {
+    ingest.apply(batch(clock.instant(), events));
+  }
+
+  BucketSweep sweep(String bucket) {
+    return reconcile.sweep(bucket, progress -> {});
+  }
+
+  List<String> transitions(String bucket) {
+    var t = BUCKET_TRANSITIONS;
+    return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.SOURCE).from(t).where(t.BUCKET_ID.eq(bucket)).orderBy(t.ID).fetch()
+        .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3() + ":" + r.value4());
+  }
+
+  @Test
+  void existsWithinMemberLeavesOnceItsEventAgesOut() {
+    send(event("u1", "app.active"));
+    clock.advance(days(7).minusSeconds(1));
+    assertThat(sweep("recent").clockLeaves()).isZero();
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(sweep("recent").clockLeaves()).isEqualTo(1);
+    assertThat(transitions("recent")).containsExactly("u1:entered:1:event", "u1:left:1:reconcile");
+  }
+
+  @Test
+  void countMemberLeavesWhenTheCountDecaysBelowNThoughEventsRemain() {
+    send(at(event("u1", "key_action"), T0.minus(days(20))), at(event("u1", "key_action"), T0.minus(days(10))),
+        event("u1", "key_action"));
+    clock.advance(days(9));
+    assertThat(sweep("power").clockLeaves()).isZero();
+    clock.advance(days(1)); // the 20-day-old event is now 30 days old: 2 remain, below 3
+    assertThat(sweep("power").clockLeaves()).isEqualTo(1);
+    assertThat(transitions("power")).containsExactly("u1:entered:1:event", "u1:left:1:reconcile");
+  }
+
+  @Test
+  void compositeMemberLeavesWhenOneAndLegExpires() {
+    send(event("u1", "app.active", "{\"plan\":\"trial\"}"));
+    clock.advance(days(3));
+    sweep("trial-active");
+    assertThat(transitions("trial-active")).containsExactly("u1:entered:1:event", "u1:left:1:reconcile");
+  }
+
+  @Test
+  void lapsedActiveJoinsOnlyTheLapsedUserEvenBehindAFullChunkOfActiveOnes() {
+    // 12 still-active users sort before the lapsed one: more than two chunks of candidates.
+    List<ObjectNode> events = new ArrayList<>();
+    for (int i = 0; i < 12; i++) events.add(event("a-active-" + (10 + i), "app.active"));
+    events.add(event("z-lapsed", "app.active"));
+    events.add(event("m-never", "signup"));
+    send(events.toArray(ObjectNode[]::new));
+    clock.advance(days(7));
+    List<ObjectNode> again = new ArrayList<>();
+    for (int i = 0; i < 12; i++) again.add(event("a-active-" + (10 + i), "app.active"));
+    send(again.toArray(ObjectNode[]::new));
+    clock.advance(Duration.ofHours(1));
+
+    BucketSweep first = sweep("went-dormant");
+
+    assertThat(first.absenceJoins()).isEqualTo(1);
+    assertThat(transitions("went-dormant")).containsExactly("z-lapsed:entered:1:reconcile");
+    assertThat(sweep("went-dormant").absenceJoins()).isZero(); // stable: nothing twice
+
+    // The active ones lapse a week later; the lapsed one returning leaves in real time.
+    clock.advance(days(7));
+    send(event("z-lapsed", "app.active"));
+    assertThat(sweep("went-dormant").absenceJoins()).isEqualTo(12);
+    assertThat(transitions("went-dormant")).contains("z-lapsed:left:1:event");
+  }
+
+  @Test
+  void reconcileJoinsUseTheEntryLimitGate() {
+    send(at(event("u1", "app.active"), T0.minus(days(8))));
+    sweep("went-dormant");
+    send(event("u1", "app.active"));
+    clock.advance(days(8));
+    sweep("went-dormant");
+
+    var t = BUCKET_TRANSITIONS;
+    assertThat(dsl.select(t.KIND, t.EPOCH, t.EMITTED).from(t).where(t.BUCKET_ID.eq("went-dormant")).orderBy(t.ID).fetch()
+            .map(r -> r.value1() + r.value2() + r.value3()))
+        .containsExactly("entered1true", "left1true", "entered2false");
+  }
+
+  @Test
+  void joinsWaitForAnUnfinishedFirstTimeBackfill() {
+    send(event("u1", "app.active"));
+    clock.advance(days(8));
+    var j = BUCKET_BACKFILL_JOBS;
+    dsl.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS).values("went-dormant", "h", "first_time", "running").execute();
+
+    BucketSweep sweep = sweep("went-dormant");
+    assertThat(sweep.joinsSkipped()).isTrue();
+    assertThat(sweep.absenceJoins()).isZero();
+
+    dsl.update(j).set(j.STATUS, "completed").execute();
+    assertThat(sweep("went-dormant").absenceJoins()).isEqualTo(1);
+  }
+
+  @Test
+  void maxDwellForceLeavesAtMaxDwellAtWhateverTheCriteriaSay() {
+    send(event("u1", "p", "{\"vip\":true}"));
+    clock.advance(days(2).minusSeconds(1));
+    assertThat(sweep("capped").maxDwellLeaves()).isZero();
+    clock.advance(Duration.ofSeconds(1));
+    BucketSweep sweep = sweep("capped");
+    assertThat(sweep.maxDwellLeaves()).isEqualTo(1);
+    assertThat(transitions("capped")).containsExactly("u1:entered:1:event", "u1:left:1:reconcile");
+  }
+
+  @Test
+  void minDwellDefersTheClockLeaveUntilTheDwellEndsThenLeavesIfStillFalse() {
+    send(event("u1", "ping"), event("u2", "ping"));
+    clock.advance(Duration.ofHours(2)); // ping aged out, but only 2 of 6 hours dwelt
+    BucketSweep early = sweep("sticky");
+    assertThat(early.clockLeaves()).isZero();
+    assertThat(early.deferred()).isEqualTo(2);
+    var m = BUCKET_MEMBERSHIPS;
+    assertThat(dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq("u1").and(m.BUCKET_ID.eq("sticky"))).fetchOne(m.EXPIRES_AT))
+        .isEqualTo(T0.plus(Duration.ofHours(6)));
+
+    clock.advance(Duration.ofHours(4));
+    send(event("u2", "ping")); // u2 qualifies again when its dwell ends
+    BucketSweep late = sweep("sticky");
+    assertThat(late.clockLeaves()).isEqualTo(1);
+    assertThat(transitions("sticky")).containsExactly("u1:entered:1:event", "u2:entered:1:event", "u1:left:1:reconcile");
+  }
+}
