@@ -114,6 +114,22 @@ class ConcurrentIngestTest {
       // Both workers' key_action events were counted: 2 per iteration, so the user is busy, once.
       assertThat(kinds(user, BUSY.id())).as("%s busy", user).containsExactly("entered 1 true");
     }
+    // Not vacuous: the database serialized the racing pairs both ways round.
+    int aFirst = 0;
+    int bFirst = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+      List<String> plans = dsl.select(USER_EVENTS.PROPERTIES).from(USER_EVENTS)
+          .where(USER_EVENTS.USER_ID.eq("race-" + round).and(USER_EVENTS.EVENT.eq("plan.changed")))
+          .orderBy(USER_EVENTS.ID).fetch(r -> Json.object(r.value1()).path("plan").asText());
+      assertThat(plans).hasSize(2 * ITERATIONS);
+      for (int i = 0; i < plans.size(); i += 2) {
+        if (plans.get(i).equals("trial")) aFirst++;
+        else bFirst++;
+      }
+    }
+    System.out.printf("racing pairs: A committed first %d times, B first %d times%n", aFirst, bFirst);
+    assertThat(aFirst).as("A serialized first").isPositive();
+    assertThat(bFirst).as("B serialized first").isPositive();
     // Every transition a worker reported was written exactly once (the outbox's ON CONFLICT DO
     // NOTHING would otherwise hide a double recording).
     assertThat(dsl.fetchCount(BUCKET_TRANSITIONS)).isEqualTo(returned);

@@ -9,9 +9,16 @@ final class TextTable {
 
   private final String[] headers;
   private final List<Object[]> rows = new ArrayList<>();
+  private final java.util.Set<Integer> right = new java.util.HashSet<>();
 
   TextTable(String... headers) {
     this.headers = headers;
+  }
+
+  /** Right-aligns these columns whatever their cells hold (pre-formatted numbers). */
+  TextTable alignRight(int... columns) {
+    for (int c : columns) right.add(c);
+    return this;
   }
 
   TextTable row(Object... cells) {
@@ -25,12 +32,12 @@ final class TextTable {
     boolean[] numeric = new boolean[headers.length];
     for (int i = 0; i < headers.length; i++) {
       widths[i] = headers[i].length();
-      numeric[i] = !rows.isEmpty();
+      numeric[i] = !rows.isEmpty() || right.contains(i);
     }
     for (Object[] row : rows) {
       for (int i = 0; i < row.length; i++) {
         widths[i] = Math.max(widths[i], String.valueOf(row[i]).length());
-        if (!(row[i] instanceof Number)) numeric[i] = false;
+        if (!(row[i] instanceof Number) && !right.contains(i)) numeric[i] = false;
       }
     }
     line(out, headers, widths, numeric);

@@ -1,0 +1,120 @@
+package dev.bucketflow.worker;
+
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.db.Json;
+import dev.bucketflow.expiry.ExpiryWorkflow;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Fast expiry on the real-time Temporal test server with windows of seconds: leaves come from
+ * the per-member timer (the cron is set to once a year), seconds after the deadline.
+ */
+class FastExpiryIT {
+
+  static WorkerHarness harness;
+
+  @BeforeAll
+  static void start() {
+    harness = new WorkerHarness(Path.of("src/test/resources/fast-buckets"), Path.of("../examples/journeys"));
+  }
+
+  @AfterAll
+  static void stop() {
+    harness.close();
+  }
+
+  static void await(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
+      Thread.sleep(50);
+    }
+  }
+
+  static void send(String user, String event, String props) throws Exception {
+    ObjectNode e = Json.MAPPER.createObjectNode();
+    e.put("userId", user).put("event", event);
+    if (props != null) e.set("properties", Json.MAPPER.readTree(props));
+    harness.ingestClient().send(e);
+  }
+
+  List<String> transitions(String bucket, String user) {
+    var t = BUCKET_TRANSITIONS;
+    return harness.dsl().select(t.KIND, t.EPOCH, t.SOURCE).from(t)
+        .where(t.BUCKET_ID.eq(bucket).and(t.USER_ID.eq(user))).orderBy(t.ID).fetch()
+        .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3());
+  }
+
+  Instant transitionAt(String bucket, String user, String kind, int epoch) {
+    var t = BUCKET_TRANSITIONS;
+    return harness.dsl().select(t.CREATED_AT).from(t)
+        .where(t.BUCKET_ID.eq(bucket).and(t.USER_ID.eq(user)).and(t.KIND.eq(kind)).and(t.EPOCH.eq(epoch)))
+        .fetchOne(t.CREATED_AT);
+  }
+
+  @Test
+  void memberLeavesSecondsAfterItsDeadlineWithNoCronTick() throws Exception {
+    send("fx-1", "ping", null);
+    await(() -> transitions("fast-ping", "fx-1").size() == 1, "join");
+    Instant entered = transitionAt("fast-ping", "fx-1", "entered", 1);
+    Instant deadline = harness.dsl().select(BUCKET_MEMBERSHIPS.EXPIRES_AT).from(BUCKET_MEMBERSHIPS)
+        .where(BUCKET_MEMBERSHIPS.USER_ID.eq("fx-1")).fetchOne(BUCKET_MEMBERSHIPS.EXPIRES_AT);
+    // The watch is there, named by bucket, user and epoch, and sleeps toward the row's deadline.
+    ExpiryWorkflow watch = harness.worker.client()
+        .newWorkflowStub(ExpiryWorkflow.class, ExpiryWorkflow.workflowId("fast-ping", "fx-1", 1));
+    assertThat(Instant.parse(watch.deadline())).isEqualTo(deadline.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+
+    await(() -> transitions("fast-ping", "fx-1").size() == 2, "leave");
+    assertThat(transitions("fast-ping", "fx-1")).containsExactly("entered:1:event", "left:1:expiry");
+    Instant left = transitionAt("fast-ping", "fx-1", "left", 1);
+    assertThat(left).isAfterOrEqualTo(deadline);
+    assertThat(Duration.between(deadline, left)).isLessThan(Duration.ofSeconds(5));
+    assertThat(Duration.between(entered, left)).isGreaterThanOrEqualTo(Duration.ofSeconds(3).minusMillis(50));
+  }
+
+  @Test
+  void anExtendedMemberDoesNotLeaveAtTheOldDeadline() throws Exception {
+    send("fx-2", "ping", null);
+    await(() -> transitions("fast-ping", "fx-2").size() == 1, "join");
+    Thread.sleep(1_500); // arranging the second event inside the window, not waiting on a result
+    send("fx-2", "ping", null);
+    await(() -> harness.dsl().fetchCount(dev.bucketflow.schema.Tables.USER_EVENTS,
+        dev.bucketflow.schema.Tables.USER_EVENTS.USER_ID.eq("fx-2").and(dev.bucketflow.schema.Tables.USER_EVENTS.EVENT.eq("ping"))) == 2,
+        "second ping stored");
+    Instant secondPing = harness.dsl().select(dev.bucketflow.schema.Tables.USER_EVENTS.OCCURRED_AT.max())
+        .from(dev.bucketflow.schema.Tables.USER_EVENTS).where(dev.bucketflow.schema.Tables.USER_EVENTS.USER_ID.eq("fx-2"))
+        .fetchOne().value1();
+
+    await(() -> transitions("fast-ping", "fx-2").size() == 2, "leave");
+    Instant left = transitionAt("fast-ping", "fx-2", "left", 1);
+    assertThat(left).isAfterOrEqualTo(secondPing.plusSeconds(3));
+  }
+
+  @Test
+  void aStaleTimerAfterARealTimeLeaveAndRejoinDoesNothing() throws Exception {
+    send("fx-3", "gping", null);
+    await(() -> transitions("fast-gated", "fx-3").size() == 1, "first join");
+    send("fx-3", "block", "{\"blocked\":true}");
+    await(() -> transitions("fast-gated", "fx-3").size() == 2, "real-time leave");
+    send("fx-3", "gping", "{\"blocked\":false}");
+    await(() -> transitions("fast-gated", "fx-3").size() == 3, "re-join");
+    Instant rejoined = transitionAt("fast-gated", "fx-3", "entered", 2);
+
+    await(() -> transitions("fast-gated", "fx-3").size() == 4, "leave of the second epoch");
+    assertThat(transitions("fast-gated", "fx-3"))
+        .containsExactly("entered:1:event", "left:1:event", "entered:2:event", "left:2:expiry");
+    // Epoch 1's watch fired in between and did nothing: epoch 2 lasted its full window.
+    assertThat(transitionAt("fast-gated", "fx-3", "left", 2)).isAfterOrEqualTo(rejoined.plusSeconds(3).minusMillis(50));
+  }
+}
