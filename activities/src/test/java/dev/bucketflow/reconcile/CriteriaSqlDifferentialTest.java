@@ -520,7 +520,7 @@ class CriteriaSqlDifferentialTest {
   static Set<String> sql(Criterion c, String prefix, Instant now) {
     return new TreeSet<>(dsl.select(CONTACTS.EXTERNAL_ID).from(CONTACTS)
         .where(CONTACTS.EXTERNAL_ID.startsWith(prefix))
-        .and(CriteriaSql.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now))
+        .and(CriteriaSqlMutant.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now))
         .fetchSet(CONTACTS.EXTERNAL_ID));
   }
 
@@ -551,7 +551,7 @@ class CriteriaSqlDifferentialTest {
     Set<String> expected = evaluate(c, users, now);
     Set<String> actual;
     try {
-      actual = sql(c, prefix, now);
+      actual = sql(c, prefix, now); //MUTANT
     } catch (RuntimeException e) {
       return "  SQL failed: " + e;
     }

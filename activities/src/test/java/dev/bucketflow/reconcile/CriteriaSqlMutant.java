@@ -32,6 +32,8 @@ import org.jooq.impl.SQLDataType;
  * </ul>
  */
 public final class CriteriaSqlMutant {
+  static int M = Integer.getInteger("mutant", 0);
+
 
   private CriteriaSqlMutant() {}
 
@@ -53,12 +55,12 @@ public final class CriteriaSqlMutant {
     Field<String> text = DSL.field("({0} ->> {1})", SQLDataType.VARCHAR, properties, DSL.inline(p.property()));
     return switch (p.operator()) {
       case EQ -> equalsValue(actual, p);
-      case NEQ -> DSL.not(equalsValue(actual, p));
+      case NEQ -> M == 7 ? DSL.condition("{0} <> {1}::jsonb", actual, DSL.val(String.valueOf(p.value()))) : DSL.not(equalsValue(actual, p));
       case GT, GTE, LT, LTE -> ordered(p, type, text);
-      case EXISTS -> DSL.coalesce(type.ne("null"), DSL.inline(false)).isTrue();
+      case EXISTS -> M == 3 ? type.isNotNull() : DSL.coalesce(type.ne("null"), DSL.inline(false)).isTrue();
       case NOT_EXISTS -> DSL.not(DSL.coalesce(type.ne("null"), DSL.inline(false)).isTrue());
       case CONTAINS -> p.value() != null && p.value().isTextual()
-          ? DSL.condition("(case when {0} = 'string' then strpos({1}, {2}) > 0 else false end)",
+          ? DSL.condition(M == 4 ? "(case when {0} is not null then strpos({1}, {2}) > 0 else false end)" : "(case when {0} = 'string' then strpos({1}, {2}) > 0 else false end)",
               type, text, DSL.val(p.value().asText()))
           : DSL.falseCondition();
     };
@@ -67,13 +69,15 @@ public final class CriteriaSqlMutant {
   /** jsonb equality, false (not NULL) when the key is missing. */
   private static Condition equalsValue(Field<JSONB> actual, PropertyCriterion p) {
     if (p.value() == null) return DSL.falseCondition();
+    if (M == 6) return DSL.condition("coalesce(({0} #>> '{}') = ({1}::jsonb #>> '{}'), false)", actual, DSL.val(p.value().toString()));
+    if (M == 8) return DSL.condition("coalesce({0}::text = {1}::jsonb::text, false)", actual, DSL.val(p.value().toString()));
     return DSL.condition("coalesce({0} = {1}::jsonb, false)", actual, DSL.val(p.value().toString()));
   }
 
   private static Condition ordered(PropertyCriterion p, Field<String> type, Field<String> text) {
     if (p.value() == null || !p.value().isNumber()) return DSL.falseCondition();
     String op = switch (p.operator()) {
-      case GT -> ">";
+      case GT -> M == 1 ? ">=" : ">";
       case GTE -> ">=";
       case LT -> "<";
       default -> "<=";
@@ -85,18 +89,18 @@ public final class CriteriaSqlMutant {
   private static Condition event(EventCriterion e, Field<String> userId, Instant now) {
     var ev = USER_EVENTS.as("ev");
     Condition match = ev.USER_ID.eq(userId).and(ev.EVENT.eq(e.eventName()));
-    if (e.within() != null) match = match.and(ev.OCCURRED_AT.gt(now.minus(e.within())));
+    if (e.within() != null) match = match.and(M == 2 ? ev.OCCURRED_AT.ge(now.minus(e.within())) : ev.OCCURRED_AT.gt(now.minus(e.within())));
     if (e.check() == EventCheck.EXISTS || (e.check() == EventCheck.COUNT && e.operator() == null)) {
       return DSL.exists(DSL.selectOne().from(ev).where(match));
     }
     if (e.check() == EventCheck.NOT_EXISTS) return DSL.notExists(DSL.selectOne().from(ev).where(match));
     long n = e.value();
     // Enough rows to decide the comparison: at most n+1.
-    Field<Integer> bounded = DSL.field(DSL.select(DSL.count()).from(DSL.selectOne().from(ev).where(match).limit(n + 1)));
+    Field<Integer> bounded = DSL.field(DSL.select(DSL.count()).from(DSL.selectOne().from(ev).where(match).limit(M == 5 ? n : n + 1)));
     return switch (e.operator()) {
       case GT -> bounded.gt((int) Math.min(n, Integer.MAX_VALUE));
       case GTE -> bounded.ge((int) Math.min(n, Integer.MAX_VALUE));
-      case LT -> bounded.lt((int) Math.min(n, Integer.MAX_VALUE));
+      case LT -> M == 9 ? bounded.le((int) Math.min(n, Integer.MAX_VALUE)) : bounded.lt((int) Math.min(n, Integer.MAX_VALUE));
       case LTE -> bounded.le((int) Math.min(n, Integer.MAX_VALUE));
       case EQ -> bounded.eq((int) Math.min(n, Integer.MAX_VALUE));
     };

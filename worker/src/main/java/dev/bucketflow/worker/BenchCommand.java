@@ -1,0 +1,378 @@
+package dev.bucketflow.worker;
+
+import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
+import static dev.bucketflow.schema.Tables.CONTACTS;
+import static dev.bucketflow.schema.Tables.USER_EVENTS;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.BucketRegistry;
+import dev.bucketflow.db.Database;
+import dev.bucketflow.db.EmbeddedDatabase;
+import dev.bucketflow.ingest.IngestBatch;
+import dev.bucketflow.ingest.IngestService;
+import dev.bucketflow.ingest.PendingEvent;
+import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.EnabledSwitch;
+import dev.bucketflow.membership.EventHistoryLoader;
+import dev.bucketflow.membership.MembershipEngine;
+import dev.bucketflow.membership.MembershipStore;
+import dev.bucketflow.membership.Transition;
+import dev.bucketflow.membership.TransitionWriter;
+import dev.bucketflow.schema.Public;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import org.jooq.DSLContext;
+import org.jooq.impl.DSL;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code bucketflow bench ...}: reproducible measurements. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Reproducible benchmarks.",
+    subcommands = {BenchCommand.Ingest.class})
+final class BenchCommand implements Runnable {
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new ParameterException(spec.commandLine(), "Missing subcommand: ingest");
+  }
+
+  /**
+   * Measures the ingest path with real-time membership, in one run, against fresh databases:
+   * (a0) batched ingest with no buckets, (a) batched ingest with the synthetic buckets, and (b) the
+   * baseline, one event per transaction through the same {@link IngestService}, so every event
+   * pays its own history (count) queries, locks and commit. The baseline is slow, so it runs on a
+   * prefix of the same stream and reports its rate. A fixed clock and seed make runs reproducible;
+   * where the prefix is a whole number of batches, the transitions of (a) and (b) on that prefix
+   * are compared (they must be identical: DESIGN §7 "Exactness").
+   */
+  @Command(name = "ingest", mixinStandardHelpOptions = true, sortOptions = false,
+      description = {"Events/second of batched ingest with real-time membership (a), against a one-event-per-transaction baseline (b) and ingest without buckets (a0), in one run.",
+          "Without --db-url it starts a throwaway embedded PostgreSQL and uses a fresh database per phase."})
+  static final class Ingest implements Callable<Integer> {
+
+    /** The instant every phase evaluates at; events occur over the 60 days before it. */
+    static final Instant NOW = Instant.parse("2026-06-01T00:00:00Z");
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--users", defaultValue = "100000", description = "Distinct users (default ${DEFAULT-VALUE}).")
+    int users;
+
+    @Option(names = "--events", defaultValue = "200000", description = "Events in the batched phases (default ${DEFAULT-VALUE}).")
+    int events;
+
+    @Option(names = "--buckets", defaultValue = "20", description = "Synthetic buckets (default ${DEFAULT-VALUE}).")
+    int buckets;
+
+    @Option(names = "--batch-size", defaultValue = "500", description = "Events per ingest transaction in (a0) and (a) (default ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--baseline-events", defaultValue = "5000",
+        description = "Events of the stream's prefix the one-per-transaction baseline (b) runs on; 0 skips it (default ${DEFAULT-VALUE}).")
+    int baselineEvents;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the synthetic buckets and events (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--db-url",
+        description = "Benchmark this PostgreSQL instead of a throwaway embedded one. It is migrated and EVERY Bucketflow "
+            + "table is truncated between phases, so it must start empty (or pass --wipe).")
+    String dbUrl;
+
+    @Option(names = "--db-user", defaultValue = "postgres", description = "User for --db-url (default ${DEFAULT-VALUE}).")
+    String dbUser;
+
+    @Option(names = "--db-password", defaultValue = "", description = "Password for --db-url.")
+    String dbPassword;
+
+    @Option(names = "--wipe", description = "Allow --db-url to point at a database that holds Bucketflow data (it is truncated).")
+    boolean wipe;
+
+    private final Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
+    private PrintWriter out;
+    private String databaseNote = "";
+
+    /** What one phase measured. */
+    record Phase(String key, String label, int events, double applySeconds, long stored, long rejected,
+        long transitions, long entered, long left, long active, List<Transition> prefix) {
+      double rate() {
+        return applySeconds <= 0 ? 0 : events / applySeconds;
+      }
+    }
+
+    @Override
+    public Integer call() {
+      check();
+      out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      CliDatabase.quietLibraries();
+      int baseline = Math.min(baselineEvents, events);
+      List<BucketDefinition> defs = BenchWorkload.buckets(buckets, seed);
+      long wallStart = System.nanoTime();
+      out.printf(Locale.ROOT, "bench ingest: %,d users, %,d events, %d buckets, batch size %d, baseline on the first %,d events, seed %d%n",
+          users, events, buckets, batchSize, baseline, seed);
+      out.println("buckets: " + defs.stream().map(BucketDefinition::id).collect(Collectors.joining(", ")));
+      out.flush();
+      try (Target target = dbUrl == null ? Target.embedded(out) : Target.external(dbUrl, dbUser, dbPassword, wipe)) {
+        List<Phase> phases = new ArrayList<>();
+        // Order: (a0) warms the JVM and the plain ingest path, then (a); the baseline runs last, warm.
+        phases.add(run(target, "a0", "(a0) batched x" + batchSize + ", no buckets", List.of(), events, batchSize, 0));
+        Phase a = run(target, "a", "(a)  batched x" + batchSize + ", " + buckets + " buckets", defs, events, batchSize,
+            baseline > 0 && baseline % batchSize == 0 ? baseline : 0);
+        phases.add(a);
+        Phase b = null;
+        if (baseline > 0) {
+          b = run(target, "b", "(b)  1 event/transaction, " + buckets + " buckets", defs, baseline, 1, baseline);
+          phases.add(b);
+        }
+        report(phases, a, b, machine(), (System.nanoTime() - wallStart) / 1e9);
+        return 0;
+      } catch (CliDatabase.Failure e) {
+        err.println("error: " + e.getMessage());
+        return 1;
+      } catch (Exception e) {
+        err.println("error: bench ingest failed: " + CliDatabase.rootMessage(e));
+        e.printStackTrace(err);
+        return 1;
+      } finally {
+        out.flush();
+        err.flush();
+      }
+    }
+
+    private void check() {
+      if (users < 1) throw new ParameterException(spec.commandLine(), "--users must be at least 1");
+      if (events < 1) throw new ParameterException(spec.commandLine(), "--events must be at least 1");
+      if (buckets < 0) throw new ParameterException(spec.commandLine(), "--buckets must not be negative");
+      if (batchSize < 1) throw new ParameterException(spec.commandLine(), "--batch-size must be at least 1");
+      if (baselineEvents < 0) throw new ParameterException(spec.commandLine(), "--baseline-events must not be negative");
+    }
+
+    private Phase run(Target target, String key, String label, List<BucketDefinition> defs, int count, int size,
+        int prefixEvents) throws Exception {
+      out.println();
+      out.println(label.replaceAll(" +", " ") + ": " + String.format(Locale.ROOT, "%,d", count) + " events...");
+      out.flush();
+      try (HikariDataSource ds = target.fresh(key)) {
+        DSLContext dsl = Database.dsl(ds);
+        if (databaseNote.isEmpty()) databaseNote = target.describe(dsl);
+        BucketCatalog catalog = new BucketCatalog(new BucketRegistry(defs),
+            new EnabledSwitch(dsl, Duration.ofSeconds(5), clock));
+        catalog.registerConfigs(dsl);
+        MembershipEngine engine = new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(),
+            TransitionWriter.withoutGenericEvents());
+        IngestService service = new IngestService(dsl, engine, clock);
+        BenchWorkload.EventStream stream = new BenchWorkload.EventStream(seed, users, events,
+            NOW.minus(Duration.ofDays(60)), NOW.minus(Duration.ofMinutes(1)));
+        long receivedAt = clock.millis();
+        long applyNanos = 0;
+        long stored = 0;
+        long rejected = 0;
+        long transitions = 0;
+        int done = 0;
+        int seq = 0;
+        List<Transition> prefix = new ArrayList<>();
+        long lastReport = System.nanoTime();
+        int nextDecile = 1;
+        while (done < count) {
+          int n = Math.min(size, count - done);
+          List<PendingEvent> batch = new ArrayList<>(n);
+          for (int i = 0; i < n; i++) batch.add(new PendingEvent(stream.next(), receivedAt));
+          IngestBatch ingest = new IngestBatch("bench-" + key + "-" + (seq++), 0, batch);
+          long t0 = System.nanoTime();
+          IngestService.Applied applied = service.applyWithTransitions(ingest);
+          applyNanos += System.nanoTime() - t0;
+          done += n;
+          stored += applied.outcome().stored();
+          rejected += applied.outcome().rejected();
+          transitions += applied.transitions().size();
+          if (done <= prefixEvents) prefix.addAll(applied.transitions());
+          long now = System.nanoTime();
+          if (done == count || done >= (long) count * nextDecile / 10 || now - lastReport > 15_000_000_000L) {
+            while (nextDecile <= 10 && done >= (long) count * nextDecile / 10) nextDecile++;
+            lastReport = now;
+            out.printf(Locale.ROOT, "  %,9d / %,d events  %,8.0f events/s  %,d transitions%n",
+                done, count, done / (applyNanos / 1e9), transitions);
+            out.flush();
+          }
+        }
+        var t = BUCKET_TRANSITIONS;
+        var counts = dsl.select(DSL.count().filterWhere(t.KIND.eq("entered")), DSL.count().filterWhere(t.KIND.eq("left")))
+            .from(t).fetchOne();
+        long active = dsl.fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq("active"));
+        return new Phase(key, label, count, applyNanos / 1e9, stored, rejected, transitions,
+            counts.value1(), counts.value2(), active, prefix);
+      }
+    }
+
+    private void report(List<Phase> phases, Phase a, Phase b, String machine, double wallSeconds) {
+      out.println();
+      out.println("results (time spent inside IngestService.apply; event generation excluded):");
+      TextTable table = new TextTable("phase", "events", "seconds", "events/s", "transitions", "entered", "left", "active")
+          .alignRight(1, 2, 3, 4, 5, 6, 7);
+      for (Phase p : phases) {
+        table.row(p.label(), fmt("%,d", p.events()), fmt("%.1f", p.applySeconds()), fmt("%,.0f", p.rate()),
+            fmt("%,d", p.transitions()), fmt("%,d", p.entered()), fmt("%,d", p.left()), fmt("%,d", p.active()));
+      }
+      table.print(out);
+      if (b != null && b.rate() > 0) {
+        out.println(fmt("ratio (a)/(b): %.1fx", a.rate() / b.rate()) + "   (batched path vs one event per transaction)");
+      }
+      Phase a0 = phases.get(0);
+      if (a0.rate() > 0 && buckets > 0) {
+        out.println(fmt("membership cost: (a) runs at %.0f%% of the rate of ingest alone (a0)", 100 * a.rate() / a0.rate()));
+      }
+      if (b != null) out.println(exactness(a, b));
+      long rejected = phases.stream().mapToLong(Phase::rejected).sum();
+      if (rejected > 0) out.println("warning: " + rejected + " synthetic events were rejected");
+      out.println("machine: " + machine);
+      out.println("notes: (b) runs on the first " + fmt("%,d", b == null ? 0 : b.events())
+          + " events into a fresh, small database, after (a0) and (a) warmed the JVM; both favour the baseline. "
+          + "Times include commits; with synchronous_commit=off (zonky's default) a commit does not wait for fsync, "
+          + "which also favours the baseline.");
+      out.println(fmt("wall time %.0f s", wallSeconds));
+    }
+
+    /** Same prefix of the same stream under the same clock: (a) and (b) must record the same transitions. */
+    private String exactness(Phase a, Phase b) {
+      if (b.events() % batchSize != 0 || b.events() > a.events()) {
+        return "exactness: not compared (--baseline-events is not a multiple of --batch-size)";
+      }
+      List<String> batched = keys(a.prefix());
+      List<String> single = keys(b.prefix());
+      if (batched.equals(single)) {
+        return fmt("exactness: on the first %,d events, (a) and (b) recorded the same %,d transitions in the same order",
+            b.events(), single.size());
+      }
+      batched.sort(Comparator.naturalOrder());
+      single.sort(Comparator.naturalOrder());
+      return batched.equals(single)
+          ? fmt("exactness: on the first %,d events, (a) and (b) recorded the same %,d transitions (in a different order)",
+              b.events(), single.size())
+          : fmt("exactness: MISMATCH on the first %,d events: (a) recorded %,d transitions, (b) %,d",
+              b.events(), batched.size(), single.size());
+    }
+
+    private static List<String> keys(List<Transition> transitions) {
+      List<String> out = new ArrayList<>(transitions.size());
+      for (Transition t : transitions) out.add(t.idempotencyKey() + (t.emitted() ? "" : ":suppressed"));
+      return out;
+    }
+
+    private String machine() {
+      Runtime rt = Runtime.getRuntime();
+      String db = databaseNote;
+      return rt.availableProcessors() + " cores, Java " + System.getProperty("java.version")
+          + fmt(", max heap %.1f GB", rt.maxMemory() / 1e9)
+          + ", " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + "; " + db;
+    }
+
+    private static String fmt(String format, Object... args) {
+      return String.format(Locale.ROOT, format, args);
+    }
+  }
+
+  /** Where phases run: a fresh database per phase (embedded), or one database truncated per phase. */
+  abstract static class Target implements AutoCloseable {
+
+    abstract HikariDataSource fresh(String phase) throws Exception;
+
+    abstract String label();
+
+    /** PostgreSQL version and the commit durability settings that shape the numbers. */
+    String describe(DSLContext dsl) {
+      return label() + " PostgreSQL " + dsl.fetchValue("SHOW server_version")
+          + " (synchronous_commit=" + dsl.fetchValue("SHOW synchronous_commit")
+          + ", fsync=" + dsl.fetchValue("SHOW fsync") + ")";
+    }
+
+    static Target embedded(PrintWriter out) throws Exception {
+      out.println("starting a throwaway embedded PostgreSQL...");
+      out.flush();
+      EmbeddedDatabase pg = EmbeddedDatabase.start(null, 0);
+      return new Target() {
+        @Override
+        HikariDataSource fresh(String phase) throws Exception {
+          String name = "bench_" + phase;
+          pg.ensureDatabase(name);
+          HikariDataSource ds = CliDatabase.open(pg.jdbcUrl(name), "postgres", "", 2);
+          try {
+            Database.migrate(ds);
+            return ds;
+          } catch (RuntimeException e) {
+            ds.close();
+            throw e;
+          }
+        }
+
+        @Override
+        String label() {
+          return "embedded (port " + pg.port() + ")";
+        }
+
+        @Override
+        public void close() throws Exception {
+          pg.close();
+        }
+      };
+    }
+
+    static Target external(String url, String user, String password, boolean wipe) {
+      return new Target() {
+        private boolean checked;
+
+        @Override
+        HikariDataSource fresh(String phase) {
+          HikariDataSource ds = CliDatabase.open(url, user, password, 2);
+          try {
+            Database.migrate(ds);
+            DSLContext dsl = Database.dsl(ds);
+            if (!checked && !wipe) {
+              long rows = dsl.fetchCount(USER_EVENTS) + dsl.fetchCount(CONTACTS) + dsl.fetchCount(BUCKET_CONFIGS)
+                  + dsl.fetchCount(BUCKET_MEMBERSHIPS);
+              if (rows > 0) {
+                throw new CliDatabase.Failure("the database at " + CliDatabase.redact(url)
+                    + " holds Bucketflow data, and bench ingest truncates every Bucketflow table; "
+                    + "point --db-url at a scratch database, or pass --wipe", null);
+              }
+            }
+            checked = true;
+            String tables = Public.PUBLIC.getTables().stream()
+                .map(t -> DSL.name(t.getName()).toString()).collect(Collectors.joining(", "));
+            dsl.execute("TRUNCATE " + tables + " RESTART IDENTITY CASCADE");
+            return ds;
+          } catch (RuntimeException e) {
+            ds.close();
+            throw e;
+          }
+        }
+
+        @Override
+        String label() {
+          return CliDatabase.redact(url);
+        }
+
+        @Override
+        public void close() {}
+      };
+    }
+  }
+}
