@@ -2,6 +2,7 @@ package dev.bucketflow.dispatch;
 
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 
+import dev.bucketflow.journeys.JourneyOutbox;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,15 +24,23 @@ public final class OutboxDispatcher {
   private final DSLContext dsl;
   private final List<TransitionTarget> targets;
   private final Clock clock;
+  private final JourneyOutbox journeyOutbox;
 
-  public OutboxDispatcher(DSLContext dsl, List<TransitionTarget> targets, Clock clock) {
+  /** @param journeyOutbox ordinary events journeys listen to, drained with the transitions; may be null */
+  public OutboxDispatcher(DSLContext dsl, List<TransitionTarget> targets, JourneyOutbox journeyOutbox, Clock clock) {
     this.dsl = dsl;
     this.targets = List.copyOf(targets);
+    this.journeyOutbox = journeyOutbox;
     this.clock = clock;
   }
 
-  /** Dispatches pending rows, page by page, until none is left or a page fails entirely. */
+  /** Dispatches pending transitions (then journey events) until none is left or a page fails entirely. */
   public int drain() {
+    int total = drainTransitions();
+    return journeyOutbox == null ? total : total + journeyOutbox.drain(dsl);
+  }
+
+  private int drainTransitions() {
     int total = 0;
     while (true) {
       int[] page = dsl.transactionResult(cfg -> dispatchPage(cfg.dsl()));

@@ -75,7 +75,7 @@ public final class ExpiryService {
           return watch == null ? ExpiryCheck.gone() : ExpiryCheck.extended(watch.toEpochMilli());
         }
       }
-      Optional<Integer> epoch = tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).set(m.LAST_EVALUATED_AT, now)
+      Optional<Integer> epoch = tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
           .set(m.UPDATED_AT, now).where(m.ID.eq(id).and(m.STATUS.eq("active")))
           .returningResult(m.ENTRY_COUNT).fetchOptional(m.ENTRY_COUNT);
       epoch.ifPresent(e -> transitions.write(tx, List.of(Transition.left(bucket, armed.userId(), e, Source.EXPIRY, now))));

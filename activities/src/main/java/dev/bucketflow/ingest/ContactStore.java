@@ -36,6 +36,21 @@ public final class ContactStore {
     return out;
   }
 
+  /**
+   * Soft-deletes the contact (creating a tombstone if it never existed, so later events are
+   * refused) and its active memberships, without emitting anything.
+   */
+  public void delete(DSLContext tx, String userId, Instant at) {
+    tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID, CONTACTS.DELETED_AT).values(userId, at)
+        .onConflict(CONTACTS.EXTERNAL_ID).doUpdate()
+        .set(CONTACTS.DELETED_AT, DSL.coalesce(CONTACTS.DELETED_AT, DSL.val(at))).set(CONTACTS.UPDATED_AT, at)
+        .execute();
+    var m = dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+    tx.update(m).set(m.DELETED_AT, at).set(m.UPDATED_AT, at)
+        .where(m.USER_ID.eq(userId).and(m.DELETED_AT.isNull()).and(m.STATUS.eq("active")))
+        .execute();
+  }
+
   /** A contact as locked at the start of a batch. */
   public record Locked(ObjectNode properties, String email, boolean deleted) {}
 

@@ -61,7 +61,8 @@ public final class EventParser {
     String occurredText = text(node, "occurredAt");
     if (occurredText != null) {
       try {
-        occurred = Instant.parse(occurredText);
+        // PostgreSQL keeps microseconds; evaluating the unrounded value in memory would disagree.
+        occurred = Instant.parse(occurredText).truncatedTo(java.time.temporal.ChronoUnit.MICROS);
       } catch (DateTimeParseException e) {
         return reject("invalid_field",
             "occurredAt: not an ISO-8601 instant (e.g. 2026-11-26T10:00:00Z)", userId, event, payload);

@@ -20,7 +20,7 @@ public final class IngestActivitiesImpl implements IngestActivities {
   @Override
   public IngestOutcome ingest(IngestBatch batch) {
     IngestOutcome outcome = service.apply(batch);
-    if (outcome.transitions() > 0) {
+    if (outcome.needsDispatch()) {
       try {
         dispatcher.drain();
       } catch (RuntimeException e) {

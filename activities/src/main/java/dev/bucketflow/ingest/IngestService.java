@@ -2,6 +2,7 @@ package dev.bucketflow.ingest;
 
 import static dev.bucketflow.schema.Tables.INGEST_BATCHES;
 
+import dev.bucketflow.journeys.JourneyOutbox;
 import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.membership.Transition;
 import java.time.Clock;
@@ -24,14 +25,23 @@ public final class IngestService {
   private final DSLContext dsl;
   private final MembershipEngine membership;
   private final Clock clock;
+  private final JourneyOutbox journeyOutbox;
   private final EventStore events = new EventStore();
   private final ContactStore contacts = new ContactStore();
   private final RejectedEventStore rejected = new RejectedEventStore();
+  private final ContactOps ops;
 
   public IngestService(DSLContext dsl, MembershipEngine membership, Clock clock) {
+    this(dsl, membership, null, clock);
+  }
+
+  /** @param journeyOutbox records events journeys listen to in the batch transaction; may be null */
+  public IngestService(DSLContext dsl, MembershipEngine membership, JourneyOutbox journeyOutbox, Clock clock) {
     this.dsl = dsl;
     this.membership = membership;
+    this.journeyOutbox = journeyOutbox;
     this.clock = clock;
+    this.ops = new ContactOps(contacts, membership, journeyOutbox);
   }
 
   /** The committed result of a batch, with the transitions it recorded (for dispatch). */
@@ -45,42 +55,75 @@ public final class IngestService {
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
       if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of());
-      List<IncomingEvent> accepted = new ArrayList<>(batch.events().size());
-      List<PendingEvent> acceptedRaw = new ArrayList<>(batch.events().size());
-      List<Rejection> rejections = new ArrayList<>();
-      for (PendingEvent pending : batch.events()) {
-        EventParser.Parsed parsed = EventParser.parse(pending);
-        if (parsed.accepted() != null) {
-          accepted.add(parsed.accepted());
-          acceptedRaw.add(pending);
-        } else {
-          rejections.add(parsed.rejected());
+      Tally tally = new Tally();
+      // Runs of events are applied together; a contact operation splits them, in stream order.
+      List<PendingEvent> run = new ArrayList<>();
+      List<PendingEvent> items = batch.events();
+      for (int i = 0; i < items.size(); i++) {
+        PendingEvent item = items.get(i);
+        if (item.isEvent()) {
+          run.add(item);
+          continue;
         }
+        applyEvents(tx, batch.batchId() + "#" + i, run, tally);
+        run = new ArrayList<>();
+        ContactOps.Result r = ops.apply(tx, item, batch.batchId() + "#" + i, clock.instant());
+        r.transition().ifPresent(tally.transitions::add);
+        if (r.rejection() != null) tally.rejections.add(r.rejection());
+        tally.journeyEvents += r.journeyEvents();
       }
-      Set<String> users = new LinkedHashSet<>();
-      accepted.forEach(e -> users.add(e.userId()));
-      Map<String, ContactStore.Locked> locked = contacts.lockAndLoad(tx, users);
-      List<IncomingEvent> live = new ArrayList<>(accepted.size());
-      for (int i = 0; i < accepted.size(); i++) {
-        IncomingEvent e = accepted.get(i);
-        if (locked.get(e.userId()).deleted()) {
-          rejections.add(new Rejection("deleted", "userId: contact was deleted", e.userId(), e.event(),
-              acceptedRaw.get(i).payload().toString()));
-        } else {
-          live.add(e);
-        }
-      }
-      Map<String, MembershipEngine.ContactState> before = new HashMap<>();
-      locked.forEach((id, c) -> before.put(id, new MembershipEngine.ContactState(c.properties(), c.email())));
-      MembershipEngine.Prepared prepared = membership.prepare(tx, live, before, clock.instant());
-      List<IncomingEvent> stored = events.storeNew(tx, live);
-      List<Transition> transitions = prepared.apply(stored);
-      contacts.merge(tx, stored);
-      rejected.record(tx, rejections);
-      return new Applied(
-          new IngestOutcome(false, stored.size(), live.size() - stored.size(), rejections.size(), transitions.size()),
-          transitions);
+      applyEvents(tx, batch.batchId(), run, tally);
+      rejected.record(tx, tally.rejections);
+      return new Applied(new IngestOutcome(false, tally.stored, tally.duplicates, tally.rejections.size(),
+          tally.transitions.size(), tally.journeyEvents), tally.transitions);
     });
+  }
+
+  /** Running totals of one batch. */
+  private static final class Tally {
+    int stored;
+    int duplicates;
+    int journeyEvents;
+    final List<Rejection> rejections = new ArrayList<>();
+    final List<Transition> transitions = new ArrayList<>();
+  }
+
+  /** Validates, stores and evaluates a run of events: lock contacts, load state, store, apply, merge. */
+  private void applyEvents(DSLContext tx, String runId, List<PendingEvent> items, Tally tally) {
+    if (items.isEmpty()) return;
+    List<IncomingEvent> accepted = new ArrayList<>(items.size());
+    List<PendingEvent> acceptedRaw = new ArrayList<>(items.size());
+    for (PendingEvent pending : items) {
+      EventParser.Parsed parsed = EventParser.parse(pending);
+      if (parsed.accepted() != null) {
+        accepted.add(parsed.accepted());
+        acceptedRaw.add(pending);
+      } else {
+        tally.rejections.add(parsed.rejected());
+      }
+    }
+    Set<String> users = new LinkedHashSet<>();
+    accepted.forEach(e -> users.add(e.userId()));
+    Map<String, ContactStore.Locked> locked = contacts.lockAndLoad(tx, users);
+    List<IncomingEvent> live = new ArrayList<>(accepted.size());
+    for (int i = 0; i < accepted.size(); i++) {
+      IncomingEvent e = accepted.get(i);
+      if (locked.get(e.userId()).deleted()) {
+        tally.rejections.add(new Rejection("deleted", "userId: contact was deleted", e.userId(), e.event(),
+            acceptedRaw.get(i).payload().toString()));
+      } else {
+        live.add(e);
+      }
+    }
+    Map<String, MembershipEngine.ContactState> before = new HashMap<>();
+    locked.forEach((id, c) -> before.put(id, new MembershipEngine.ContactState(c.properties(), c.email())));
+    MembershipEngine.Prepared prepared = membership.prepare(tx, live, before, clock.instant());
+    List<IncomingEvent> stored = events.storeNew(tx, live);
+    tally.transitions.addAll(prepared.apply(stored));
+    contacts.merge(tx, stored);
+    tally.stored += stored.size();
+    tally.duplicates += live.size() - stored.size();
+    if (journeyOutbox != null) tally.journeyEvents += journeyOutbox.record(tx, runId, stored);
   }
 
   /** Records the batch id; false when a previous attempt already committed this batch. */

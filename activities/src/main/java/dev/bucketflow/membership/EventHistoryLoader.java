@@ -5,6 +5,7 @@ import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import dev.bucketflow.bucket.EventSeries;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -38,7 +39,10 @@ public final class EventHistoryLoader {
           .forEach(r -> totals.computeIfAbsent(r.value1(), u -> new HashMap<>()).put(r.value2(), (long) r.value3()));
       List<Condition> windowed = new ArrayList<>();
       windows.forEach((event, window) -> {
-        if (!window.isZero()) windowed.add(e.EVENT.eq(event).and(e.OCCURRED_AT.gt(now.minus(window))));
+        // Rounded down to the stored microseconds, as CriteriaSql does: nothing inside is missed.
+        if (!window.isZero()) {
+          windowed.add(e.EVENT.eq(event).and(e.OCCURRED_AT.gt(now.minus(window).truncatedTo(ChronoUnit.MICROS))));
+        }
       });
       if (!windowed.isEmpty()) {
         tx.select(e.USER_ID, e.EVENT, e.OCCURRED_AT)

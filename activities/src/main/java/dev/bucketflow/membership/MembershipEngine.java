@@ -47,6 +47,35 @@ public final class MembershipEngine {
     this.transitions = transitions;
   }
 
+  public BucketCatalog catalog() {
+    return catalog;
+  }
+
+  /**
+   * Joins a manual bucket (DESIGN §7 rules: fresh row, epoch, entryLimit gate) and writes the
+   * transition. Empty when the user is already a member.
+   */
+  public Optional<Transition> joinManually(DSLContext tx, BucketDefinition bucket, String userId, String email, Instant now) {
+    MembershipKey key = new MembershipKey(userId, bucket.id());
+    MembershipHistory before = store.historyOf(tx, List.of(userId), List.of(bucket.id())).getOrDefault(key, MembershipHistory.NONE);
+    Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
+    Optional<Transition> joined = store.join(tx, userId, email, bucket.id(), now, before.entries() + 1, null, maxDwellAt, Source.MANUAL)
+        .map(row -> Transition.entered(bucket, userId, row.entryCount(), Source.MANUAL,
+            EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now), now));
+    joined.ifPresent(t -> transitions.write(tx, List.of(t)));
+    return joined;
+  }
+
+  /** Leaves a manual bucket (compare-and-swap) and writes the transition; empty when not a member. */
+  public Optional<Transition> leaveManually(DSLContext tx, BucketDefinition bucket, String userId, Instant now) {
+    ActiveMembership current = store.activeOf(tx, List.of(userId), List.of(bucket.id())).get(new MembershipKey(userId, bucket.id()));
+    if (current == null) return Optional.empty();
+    Optional<Transition> left = store.leaveIfActive(tx, current.id(), now)
+        .map(epoch -> Transition.left(bucket, userId, epoch, Source.MANUAL, now));
+    left.ifPresent(t -> transitions.write(tx, List.of(t)));
+    return left;
+  }
+
   /** Contact state before the batch, as the caller loaded (and locked) it. */
   public record ContactState(ObjectNode properties, String email) {}
 

@@ -68,11 +68,11 @@ public final class MembershipStore {
         .map(id -> new ActiveMembership(id, userId, bucketId, at, entryCount, expiresAt, maxDwellAt));
   }
 
-  /** Compare-and-swap leave; the epoch when this call made the change, empty otherwise. */
+  /** Compare-and-swap leave (a left row keeps no deadline); the epoch when this call made the change, empty otherwise. */
   public Optional<Integer> leaveIfActive(DSLContext tx, long membershipId, Instant at) {
     var m = BUCKET_MEMBERSHIPS;
     return tx.update(m)
-        .set(m.STATUS, "left").set(m.LEFT_AT, at).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
+        .set(m.STATUS, "left").set(m.LEFT_AT, at).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
         .where(m.ID.eq(membershipId).and(m.STATUS.eq(ACTIVE)))
         .returningResult(m.ENTRY_COUNT)
         .fetchOptional(m.ENTRY_COUNT);

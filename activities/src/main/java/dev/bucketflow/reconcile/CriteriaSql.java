@@ -8,7 +8,9 @@ import dev.bucketflow.bucket.EventCheck;
 import dev.bucketflow.bucket.EventCriterion;
 import dev.bucketflow.bucket.Logic;
 import dev.bucketflow.bucket.PropertyCriterion;
+import dev.bucketflow.bucket.CountOperator;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import org.jooq.Condition;
 import org.jooq.Field;
@@ -57,7 +59,7 @@ public final class CriteriaSql {
       case GT, GTE, LT, LTE -> ordered(p, type, text);
       case EXISTS -> DSL.coalesce(type.ne("null"), DSL.inline(false)).isTrue();
       case NOT_EXISTS -> DSL.not(DSL.coalesce(type.ne("null"), DSL.inline(false)).isTrue());
-      case CONTAINS -> p.value() != null && p.value().isTextual()
+      case CONTAINS -> p.value() != null && p.value().isTextual() && p.value().asText().indexOf('\0') < 0
           ? DSL.condition("(case when {0} = 'string' then strpos({1}, {2}) > 0 else false end)",
               type, text, DSL.val(p.value().asText()))
           : DSL.falseCondition();
@@ -66,7 +68,8 @@ public final class CriteriaSql {
 
   /** jsonb equality, false (not NULL) when the key is missing. */
   private static Condition equalsValue(Field<JSONB> actual, PropertyCriterion p) {
-    if (p.value() == null) return DSL.falseCondition();
+    // jsonb cannot hold a NUL character, so no stored value equals one (and PostgreSQL rejects it).
+    if (p.value() == null || p.value().toString().contains("\\u0000")) return DSL.falseCondition();
     return DSL.condition("coalesce({0} = {1}::jsonb, false)", actual, DSL.val(p.value().toString()));
   }
 
@@ -85,20 +88,29 @@ public final class CriteriaSql {
   private static Condition event(EventCriterion e, Field<String> userId, Instant now) {
     var ev = USER_EVENTS.as("ev");
     Condition match = ev.USER_ID.eq(userId).and(ev.EVENT.eq(e.eventName()));
-    if (e.within() != null) match = match.and(ev.OCCURRED_AT.gt(now.minus(e.within())));
+    // occurred_at holds microseconds: "after x" equals "after x rounded down to the microsecond",
+    // while letting the driver round x up would drop an event just inside the window.
+    if (e.within() != null) match = match.and(ev.OCCURRED_AT.gt(now.minus(e.within()).truncatedTo(ChronoUnit.MICROS)));
     if (e.check() == EventCheck.EXISTS || (e.check() == EventCheck.COUNT && e.operator() == null)) {
       return DSL.exists(DSL.selectOne().from(ev).where(match));
     }
     if (e.check() == EventCheck.NOT_EXISTS) return DSL.notExists(DSL.selectOne().from(ev).where(match));
     long n = e.value();
+    if (n < 0) {
+      // A count is never negative: decided without a query (LIMIT would reject n+1 <= 0).
+      return e.operator() == CountOperator.GT || e.operator() == CountOperator.GTE
+          ? DSL.trueCondition() : DSL.falseCondition();
+    }
     // Enough rows to decide the comparison: at most n+1.
-    Field<Integer> bounded = DSL.field(DSL.select(DSL.count()).from(DSL.selectOne().from(ev).where(match).limit(n + 1)));
+    long limit = n == Long.MAX_VALUE ? n : n + 1;
+    Field<Long> bounded = DSL.field(DSL.select(DSL.count().cast(SQLDataType.BIGINT))
+        .from(DSL.selectOne().from(ev).where(match).limit(limit)));
     return switch (e.operator()) {
-      case GT -> bounded.gt((int) Math.min(n, Integer.MAX_VALUE));
-      case GTE -> bounded.ge((int) Math.min(n, Integer.MAX_VALUE));
-      case LT -> bounded.lt((int) Math.min(n, Integer.MAX_VALUE));
-      case LTE -> bounded.le((int) Math.min(n, Integer.MAX_VALUE));
-      case EQ -> bounded.eq((int) Math.min(n, Integer.MAX_VALUE));
+      case GT -> bounded.gt(n);
+      case GTE -> bounded.ge(n);
+      case LT -> bounded.lt(n);
+      case LTE -> bounded.le(n);
+      case EQ -> bounded.eq(n);
     };
   }
 

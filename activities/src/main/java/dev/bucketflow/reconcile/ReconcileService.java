@@ -153,7 +153,7 @@ public final class ReconcileService {
   private int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
     List<Transition> left = new ArrayList<>();
-    tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).set(m.LAST_EVALUATED_AT, now).set(m.UPDATED_AT, now)
+    tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now).set(m.UPDATED_AT, now)
         .where(which.and(m.STATUS.eq(ACTIVE)))
         .returningResult(m.USER_ID, m.ENTRY_COUNT)
         .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), Source.RECONCILE, now)));

@@ -71,7 +71,7 @@ class IngestServiceTest {
     IngestOutcome first = service.apply(batch);
     IngestOutcome retry = service.apply(batch);
 
-    assertThat(first).isEqualTo(new IngestOutcome(false, 3, 0, 0, 0));
+    assertThat(first).isEqualTo(new IngestOutcome(false, 3, 0, 0, 0, 0));
     assertThat(retry.duplicateBatch()).isTrue();
     assertThat(dsl.fetchCount(USER_EVENTS)).isEqualTo(3);
     assertThat(dsl.fetchCount(CONTACTS)).isEqualTo(2);

@@ -50,7 +50,7 @@ class BatchExactnessTest {
 
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
   static final int USERS = 30;
-  static final int EVENTS = 320;
+  static final int EVENTS = 300;
 
   /** Property-only with an exclusion leg (neq). */
   static final BucketDefinition FREE_UNCONVERTED = BucketDefinition.builder("free-unconverted")
@@ -82,8 +82,21 @@ class BatchExactnessTest {
       .criteria(all(prop("converted").eq(true), event("page.view").within(days(5)).count(CountOperator.LT, 2)))
       .build();
 
+  /** Dormancy shape: a windowed not_exists leg (event path only here; no reconcile sweep runs). */
+  static final BucketDefinition PRO_DORMANT = BucketDefinition.builder("pro-dormant")
+      .criteria(all(prop("plan").eq("pro"), event("app.active").within(days(3)).notExists())).build();
+  /** count eq: turns false by decay and can also turn true by decay. */
+  static final BucketDefinition TWO_VIEWS = BucketDefinition.builder("two-views")
+      .criteria(event("page.view").within(days(3)).count(CountOperator.EQ, 2)).build();
+  /** All-time count gt on an event other buckets window (the loader's horizon vs all-time count). */
+  static final BucketDefinition VETERAN = BucketDefinition.builder("veteran")
+      .criteria(event("key_action").count(CountOperator.GT, 5)).build();
+  /** contains, and lt on a property that is sometimes a string or null. */
+  static final BucketDefinition TRIALISH_OR_SOLO = BucketDefinition.builder("trialish-or-solo")
+      .criteria(any(prop("plan").contains("ri"), prop("seats").lt(1))).build();
+
   static final List<BucketDefinition> BUCKETS = List.of(FREE_UNCONVERTED, POWER, RECENTLY_ACTIVE, PRO_OR_BROWSING,
-      BUSY_TRIAL, TRIAL_ONCE, PRO_DAILY, BIG_TEAM, CONVERTED_QUIET);
+      BUSY_TRIAL, TRIAL_ONCE, PRO_DAILY, BIG_TEAM, CONVERTED_QUIET, PRO_DORMANT, TWO_VIEWS, VETERAN, TRIALISH_OR_SOLO);
 
   static final String[] VOCABULARY = {"key_action", "app.active", "page.view", "plan.changed"};
   static final String[] PLANS = {"free", "trial", "pro"};
@@ -213,10 +226,14 @@ class BatchExactnessTest {
       ObjectNode e = Events.event(user, name);
       ObjectNode props = Json.MAPPER.createObjectNode();
       if (name.equals("plan.changed") || rnd.nextInt(10) < 3) props.put("plan", PLANS[rnd.nextInt(PLANS.length)]);
+      if (rnd.nextInt(30) == 0) props.putNull("plan"); // JSON null: stored, never "exists", neq holds
       if (rnd.nextInt(10) < 3) props.put("converted", rnd.nextBoolean());
       if (rnd.nextInt(10) < 3) {
         int seats = rnd.nextInt(9);
-        if (rnd.nextInt(10) == 0) props.put("seats", Integer.toString(seats)); // a string never compares
+        int form = rnd.nextInt(10);
+        if (form == 0) props.put("seats", Integer.toString(seats)); // a string never compares
+        else if (form == 1) props.put("seats", seats + 0.0); // 6.0 compares like 6
+        else if (form == 2) props.putNull("seats");
         else props.put("seats", seats);
       }
       if (rnd.nextInt(20) == 0) props.put("color", "blue"); // referenced by no bucket

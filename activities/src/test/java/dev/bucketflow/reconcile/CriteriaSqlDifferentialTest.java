@@ -284,66 +284,122 @@ class CriteriaSqlDifferentialTest {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Regressions: minimal disagreements found by the random test (fail until CriteriaSql is fixed)
+  // Empty composites (validation rejects them; the compiler must still agree with the evaluator:
+  // AND of nothing is true, OR of nothing is false). These pass because jOOQ 3.19 renders
+  // DSL.and()/DSL.or() of an empty list as TRUE/FALSE rather than dropping them as noCondition().
   // ---------------------------------------------------------------------------------------------
 
-  /**
-   * An empty OR is false for the evaluator (Evaluator.java:46, anyMatch of nothing) but jOOQ's
-   * {@code DSL.or(emptyList)} is {@code noCondition()}, which renders as no predicate at all:
-   * every contact is selected.
-   */
   @Test
-  void regression_emptyOrIsFalse() {
-    Criterion c = new CompositeCriterion(Logic.OR, List.of());
-    assertAgreesOnOneUser(c, "x-empty-or", "{}", none(), false);
+  void emptyOrIsFalse() {
+    assertAgreesOnOneUser(new CompositeCriterion(Logic.OR, List.of()), "x-empty-or", "{}", none(), false);
   }
 
-  /**
-   * Nested inside an OR, an empty AND (true for the evaluator, allMatch of nothing) is dropped by
-   * jOOQ as {@code noCondition()}, so {@code or(false-leg, and())} becomes just the false leg.
-   */
   @Test
-  void regression_emptyAndInsideOrIsTrue() {
+  void emptyAndIsTrue() {
+    assertAgreesOnOneUser(new CompositeCriterion(Logic.AND, List.of()), "x-empty-and", "{}", none(), true);
+  }
+
+  @Test
+  void emptyAndInsideOrIsTrue() {
     Criterion c = new CompositeCriterion(Logic.OR, List.of(
         prop("plan", PropertyOperator.EQ, "\"paid\""), new CompositeCriterion(Logic.AND, List.of())));
     assertAgreesOnOneUser(c, "x-empty-and-in-or", "{}", none(), true);
   }
 
-  /**
-   * Same dropping the other way: {@code and(true-leg, or())} is false for the evaluator, but jOOQ
-   * drops the empty OR and keeps the true leg.
-   */
   @Test
-  void regression_emptyOrInsideAndIsFalse() {
+  void emptyOrInsideAndIsFalse() {
     Criterion c = new CompositeCriterion(Logic.AND, List.of(
         prop("plan", PropertyOperator.NOT_EXISTS, null), new CompositeCriterion(Logic.OR, List.of())));
     assertAgreesOnOneUser(c, "x-empty-or-in-and", "{}", none(), false);
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Regressions: minimal disagreements found while writing this test. They fail until
+  // CriteriaSql is fixed (see each comment for the evaluator-side truth from DESIGN §6).
+  // ---------------------------------------------------------------------------------------------
+
   /**
-   * {@code now} from {@code Clock.systemUTC()} has nanosecond precision on Linux, events are
-   * stored with microseconds. With now = ...12:00:00.000000600 and within = 1 day the lower bound
-   * is ...12:00:00.000000600 the day before; an event at ...12:00:00.000001 (1µs) is strictly
-   * after it, so the evaluator counts it. The SQL binds the bound rounded to microseconds
-   * (...000001) and {@code occurred_at > bound} excludes it.
+   * {@code now} comes from {@code Clock.systemUTC()}, which has nanosecond precision on Linux;
+   * occurred_at is stored with microseconds. With now = 12:00:00.000000600 and within = 1 day the
+   * window is {@code occurredAt > 12:00:00.000000600} the day before, so an event at
+   * 12:00:00.000001 is inside (evaluator: true). CriteriaSql binds {@code now.minus(within)},
+   * which is rounded to 12:00:00.000001 on the way to timestamptz, and {@code occurred_at > bound}
+   * then excludes the event. Fix: bind {@code now.minus(within).truncatedTo(ChronoUnit.MICROS)}
+   * (for µs-precision rows, {@code t > x} iff {@code t > floor_µs(x)}).
    */
   @Test
   void regression_subMicrosecondNowKeepsEventJustInsideWindow() {
     Instant now = Instant.parse("2026-03-15T12:00:00Z").plusNanos(600);
     Instant justInside = Instant.parse("2026-03-14T12:00:00.000001Z");
-    Criterion c = ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(1));
-    User user = new User(obj("{}"), events("login", justInside));
-    String id = "x-sub-us";
-    load(Map.of(id, user), id);
-    assertThat(Evaluator.matches(c, user.state(), now)).as("evaluator").isTrue();
-    assertThat(sqlMatches(c, id, now)).as("SQL " + BucketJson.toJson(c) + " at now=" + now).isTrue();
+    assertAgreesAt(now, ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(1)),
+        "x-sub-us-now", "{}", events("login", justInside), true);
+  }
+
+  /** Same rounding, reached through a window with a sub-microsecond part ("PT23H59M59.9999994S"). */
+  @Test
+  void regression_subMicrosecondWindowKeepsEventJustInsideWindow() {
+    Instant now = Instant.parse("2026-03-15T12:00:00Z");
+    Instant justInside = Instant.parse("2026-03-14T12:00:00.000001Z");
+    assertAgreesAt(now, ev("login", EventCheck.COUNT, CountOperator.EQ, 1L, Duration.ofDays(1).minusNanos(600)),
+        "x-sub-us-window", "{}", events("login", justInside), true);
+  }
+
+  /**
+   * A count against {@code Long.MAX_VALUE} passes validation (non-negative), and the evaluator
+   * answers it (0 < MAX). CriteriaSql computes {@code limit(n + 1)}, which overflows to
+   * Long.MIN_VALUE: PostgreSQL rejects the query ("LIMIT must not be negative").
+   */
+  @Test
+  void regression_countAgainstLongMaxValue() {
+    assertAgreesOnOneUser(ev("login", EventCheck.COUNT, CountOperator.LT, Long.MAX_VALUE, null),
+        "x-count-max", "{}", events("login", NOW), true);
+  }
+
+  /**
+   * A negative count threshold (validation rejects it, the evaluator answers it: 1 > -2) makes
+   * {@code limit(n + 1)} negative and the query fails.
+   */
+  @Test
+  void regression_countAgainstNegativeValue() {
+    assertAgreesOnOneUser(ev("login", EventCheck.COUNT, CountOperator.GT, -2L, null),
+        "x-count-neg", "{}", events("login", NOW), true);
+  }
+
+  /**
+   * An operand with a NUL character: nobody can hold it (jsonb rejects \\u0000), so eq is false
+   * and neq true for the evaluator, but PostgreSQL rejects the {@code '"\\u0000"'::jsonb} literal
+   * ("unsupported Unicode escape sequence") and the whole query fails.
+   */
+  @Test
+  void regression_neqNulStringOperand() {
+    assertAgreesOnOneUser(new PropertyCriterion("plan", PropertyOperator.NEQ, F.textNode("a\0b")),
+        "x-nul-neq", "{\"plan\":\"ab\"}", none(), true);
+  }
+
+  /** As above for contains: the NUL in the bound text parameter is rejected by PostgreSQL. */
+  @Test
+  void regression_containsNulStringOperand() {
+    assertAgreesOnOneUser(new PropertyCriterion("plan", PropertyOperator.CONTAINS, F.textNode("\0")),
+        "x-nul-contains", "{\"plan\":\"ab\"}", none(), false);
   }
 
   void assertAgreesOnOneUser(Criterion c, String id, String props, Map<String, List<Instant>> events, boolean expected) {
+    assertAgreesAt(NOW, c, id, props, events, expected);
+  }
+
+  void assertAgreesAt(Instant now, Criterion c, String id, String props, Map<String, List<Instant>> events,
+      boolean expected) {
     User user = new User(obj(props), events);
     load(Map.of(id, user), id);
-    assertThat(Evaluator.matches(c, user.state(), NOW)).as("evaluator").isEqualTo(expected);
-    assertThat(sqlMatches(c, id, NOW)).as("SQL for " + BucketJson.toJson(c)).isEqualTo(expected);
+    assertThat(Evaluator.matches(c, user.state(), now)).as("evaluator").isEqualTo(expected);
+    boolean sql;
+    try {
+      sql = sqlMatches(c, id, now);
+    } catch (RuntimeException e) {
+      throw new AssertionError("SQL failed for " + BucketJson.toJson(c) + " at now=" + now
+          + " (evaluator says " + expected + "): " + e.getMessage(), e);
+    }
+    assertThat(sql).as("SQL for " + BucketJson.toJson(c) + " at now=" + now).isEqualTo(expected);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -358,9 +414,14 @@ class CriteriaSqlDifferentialTest {
       return new UserState(properties, series);
     }
 
-    String describe() {
+    /** Properties and the occurrences of the events the criterion names. */
+    String describe(Criterion c) {
+      Set<String> named = c.walk().filter(n -> n instanceof EventCriterion)
+          .map(n -> ((EventCriterion) n).eventName()).collect(Collectors.toSet());
       Map<String, List<Instant>> sorted = new TreeMap<>();
-      events.forEach((k, v) -> sorted.put(k, v.stream().sorted().toList()));
+      events.forEach((k, v) -> {
+        if (named.contains(k)) sorted.put(k, v.stream().sorted().toList());
+      });
       return properties + " events " + sorted;
     }
   }
@@ -520,7 +581,7 @@ class CriteriaSqlDifferentialTest {
   static Set<String> sql(Criterion c, String prefix, Instant now) {
     return new TreeSet<>(dsl.select(CONTACTS.EXTERNAL_ID).from(CONTACTS)
         .where(CONTACTS.EXTERNAL_ID.startsWith(prefix))
-        .and(CriteriaSqlMutant.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now))
+        .and(CriteriaSql.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now))
         .fetchSet(CONTACTS.EXTERNAL_ID));
   }
 
@@ -551,7 +612,7 @@ class CriteriaSqlDifferentialTest {
     Set<String> expected = evaluate(c, users, now);
     Set<String> actual;
     try {
-      actual = sql(c, prefix, now); //MUTANT
+      actual = sql(c, prefix, now);
     } catch (RuntimeException e) {
       return "  SQL failed: " + e;
     }
@@ -562,7 +623,7 @@ class CriteriaSqlDifferentialTest {
       boolean a = actual.contains(id);
       if (e != a) {
         out.append("  ").append(id).append(": evaluator=").append(e).append(" sql=").append(a)
-            .append("  data ").append(users.get(id).describe()).append('\n');
+            .append("  data ").append(users.get(id).describe(c)).append('\n');
       }
     }
     return out.toString();

@@ -34,6 +34,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.jooq.DSLContext;
+import org.jooq.ExecuteListener;
 import org.jooq.impl.DSL;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -112,9 +113,15 @@ final class BenchCommand implements Runnable {
 
     /** What one phase measured. */
     record Phase(String key, String label, int events, double applySeconds, long stored, long rejected,
-        long transitions, long entered, long left, long active, List<Transition> prefix) {
+        long transitions, long entered, long left, long active,
+        int prefixEvents, double prefixSeconds, List<Transition> prefix, long statements) {
       double rate() {
         return applySeconds <= 0 ? 0 : events / applySeconds;
+      }
+
+      /** Rate over the whole batches that fit in the baseline's prefix. */
+      double prefixRate() {
+        return prefixSeconds <= 0 ? 0 : prefixEvents / prefixSeconds;
       }
     }
 
@@ -136,7 +143,7 @@ final class BenchCommand implements Runnable {
         // Order: (a0) warms the JVM and the plain ingest path, then (a); the baseline runs last, warm.
         phases.add(run(target, "a0", "(a0) batched x" + batchSize + ", no buckets", List.of(), events, batchSize, 0));
         Phase a = run(target, "a", "(a)  batched x" + batchSize + ", " + buckets + " buckets", defs, events, batchSize,
-            baseline > 0 && baseline % batchSize == 0 ? baseline : 0);
+            baseline);
         phases.add(a);
         Phase b = null;
         if (baseline > 0) {
@@ -172,8 +179,11 @@ final class BenchCommand implements Runnable {
       out.println(label.replaceAll(" +", " ") + ": " + String.format(Locale.ROOT, "%,d", count) + " events...");
       out.flush();
       try (HikariDataSource ds = target.fresh(key)) {
-        DSLContext dsl = Database.dsl(ds);
-        if (databaseNote.isEmpty()) databaseNote = target.describe(dsl);
+        DSLContext plain = Database.dsl(ds);
+        if (databaseNote.isEmpty()) databaseNote = target.describe(plain);
+        // Counts every SQL statement the ingest path sends: the cost model in one number.
+        java.util.concurrent.atomic.AtomicLong statements = new java.util.concurrent.atomic.AtomicLong();
+        DSLContext dsl = plain.configuration().deriveAppending(ExecuteListener.onExecuteStart(ctx -> statements.incrementAndGet())).dsl();
         BucketCatalog catalog = new BucketCatalog(new BucketRegistry(defs),
             new EnabledSwitch(dsl, Duration.ofSeconds(5), clock));
         catalog.registerConfigs(dsl);
@@ -190,6 +200,8 @@ final class BenchCommand implements Runnable {
         int done = 0;
         int seq = 0;
         List<Transition> prefix = new ArrayList<>();
+        int prefixDone = 0;
+        long prefixNanos = 0;
         long lastReport = System.nanoTime();
         int nextDecile = 1;
         while (done < count) {
@@ -199,12 +211,17 @@ final class BenchCommand implements Runnable {
           IngestBatch ingest = new IngestBatch("bench-" + key + "-" + (seq++), 0, batch);
           long t0 = System.nanoTime();
           IngestService.Applied applied = service.applyWithTransitions(ingest);
-          applyNanos += System.nanoTime() - t0;
+          long spent = System.nanoTime() - t0;
+          applyNanos += spent;
           done += n;
           stored += applied.outcome().stored();
           rejected += applied.outcome().rejected();
           transitions += applied.transitions().size();
-          if (done <= prefixEvents) prefix.addAll(applied.transitions());
+          if (done <= prefixEvents) {
+            prefix.addAll(applied.transitions());
+            prefixDone = done;
+            prefixNanos += spent;
+          }
           long now = System.nanoTime();
           if (done == count || done >= (long) count * nextDecile / 10 || now - lastReport > 15_000_000_000L) {
             while (nextDecile <= 10 && done >= (long) count * nextDecile / 10) nextDecile++;
@@ -214,27 +231,36 @@ final class BenchCommand implements Runnable {
             out.flush();
           }
         }
+        long sent = statements.get();
         var t = BUCKET_TRANSITIONS;
         var counts = dsl.select(DSL.count().filterWhere(t.KIND.eq("entered")), DSL.count().filterWhere(t.KIND.eq("left")))
             .from(t).fetchOne();
         long active = dsl.fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq("active"));
         return new Phase(key, label, count, applyNanos / 1e9, stored, rejected, transitions,
-            counts.value1(), counts.value2(), active, prefix);
+            counts.value1(), counts.value2(), active, prefixDone, prefixNanos / 1e9, prefix, sent);
       }
     }
 
     private void report(List<Phase> phases, Phase a, Phase b, String machine, double wallSeconds) {
       out.println();
       out.println("results (time spent inside IngestService.apply; event generation excluded):");
-      TextTable table = new TextTable("phase", "events", "seconds", "events/s", "transitions", "entered", "left", "active")
-          .alignRight(1, 2, 3, 4, 5, 6, 7);
+      TextTable table = new TextTable("phase", "events", "seconds", "events/s", "transitions", "entered", "left",
+          "active", "SQL/event").alignRight(1, 2, 3, 4, 5, 6, 7, 8);
       for (Phase p : phases) {
         table.row(p.label(), fmt("%,d", p.events()), fmt("%.1f", p.applySeconds()), fmt("%,.0f", p.rate()),
-            fmt("%,d", p.transitions()), fmt("%,d", p.entered()), fmt("%,d", p.left()), fmt("%,d", p.active()));
+            fmt("%,d", p.transitions()), fmt("%,d", p.entered()), fmt("%,d", p.left()), fmt("%,d", p.active()),
+            fmt("%.2f", (double) p.statements() / p.events()));
       }
       table.print(out);
       if (b != null && b.rate() > 0) {
-        out.println(fmt("ratio (a)/(b): %.1fx", a.rate() / b.rate()) + "   (batched path vs one event per transaction)");
+        out.println(fmt("ratio (a)/(b): %.1fx", a.rate() / b.rate())
+            + "   (batched path over the whole run vs one event per transaction on the prefix)");
+        if (a.prefixRate() > 0) {
+          out.println(fmt("same prefix: (a) ran its first %,d events at %,.0f events/s, %.1fx (b) on the same events",
+              a.prefixEvents(), a.prefixRate(), a.prefixRate() / b.rate()));
+        }
+        out.println(fmt("transitions per event: (a) %.3f, (b) %.3f",
+            (double) a.transitions() / a.events(), (double) b.transitions() / b.events()));
       }
       Phase a0 = phases.get(0);
       if (a0.rate() > 0 && buckets > 0) {

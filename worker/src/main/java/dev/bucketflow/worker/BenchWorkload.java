@@ -137,8 +137,14 @@ final class BenchWorkload {
   /**
    * {@code total} events, generated lazily and identically for the same arguments, so every
    * phase (and a phase that stops early, like the baseline) replays the same prefix. Half the
-   * events come from a hot twentieth of the users; 40% carry one or two properties. Occurrence
-   * times rise evenly over {@code [from, to)}, as a live stream would.
+   * events come from a hot twentieth of the users; 40% carry one or two properties.
+   *
+   * <p>Properties are sticky, as real ones are: a user's value of a property is a fixed function of
+   * (seed, user, property), except that one time in five it is a fresh random value (a plan
+   * change, a new score). Occurrence times are drawn uniformly from {@code [from, to)},
+   * independently of stream position, so that any prefix has the same mix of in-window and
+   * out-of-window events as the whole stream: the baseline's rate on a prefix is then comparable
+   * with the batched rate on the whole.
    */
   static final class EventStream {
     private final SplittableRandom r;
@@ -148,10 +154,12 @@ final class BenchWorkload {
     private final Instant from;
     private final long spanMillis;
     private final int weightSum;
+    private final long seed;
     private int produced;
 
     EventStream(long seed, int users, int total, Instant from, Instant to) {
       this.r = new SplittableRandom(seed);
+      this.seed = seed;
       this.users = users;
       this.hot = Math.max(1, users / 20);
       this.total = total;
@@ -175,9 +183,14 @@ final class BenchWorkload {
       if (r.nextInt(10) < 4) {
         ObjectNode props = e.putObject("properties");
         int n = 1 + r.nextInt(2);
-        for (int i = 0; i < n; i++) putProperty(props, PROPERTIES.get(r.nextInt(PROPERTIES.size())));
+        for (int i = 0; i < n; i++) {
+          String name = PROPERTIES.get(r.nextInt(PROPERTIES.size()));
+          // Sticky: the user's own value, unless this event changes it.
+          SplittableRandom values = r.nextInt(5) == 0 ? r : new SplittableRandom(mix(seed, user, name));
+          putProperty(props, name, values);
+        }
       }
-      e.put("occurredAt", from.plusMillis(spanMillis * produced / Math.max(1, total)).toString());
+      e.put("occurredAt", from.plusMillis(spanMillis <= 0 ? 0 : r.nextLong(spanMillis)).toString());
       produced++;
       return e;
     }
@@ -191,7 +204,12 @@ final class BenchWorkload {
       return EVENTS.get(0);
     }
 
-    private void putProperty(ObjectNode props, String name) {
+    private static long mix(long seed, int user, String property) {
+      long h = seed * 0x9E3779B97F4A7C15L + user;
+      return h * 31 + property.hashCode();
+    }
+
+    private static void putProperty(ObjectNode props, String name, SplittableRandom r) {
       switch (name) {
         case "plan" -> props.put(name, pick(r, PLANS));
         case "country" -> props.put(name, pick(r, COUNTRIES));

@@ -39,6 +39,18 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import dev.bucketflow.journey.JourneyDefinition;
+import dev.bucketflow.journey.JourneyRegistry;
+import dev.bucketflow.journeys.JourneyActivitiesImpl;
+import dev.bucketflow.journeys.JourneyOutbox;
+import dev.bucketflow.journeys.JourneyRouter;
+import dev.bucketflow.journeys.JourneyTarget;
+import dev.bucketflow.journeys.TableEmailSender;
+import dev.bucketflow.journeys.WinbackJourney;
+import dev.bucketflow.journeys.WinbackJourneyImpl;
+import dev.bucketflow.posthog.PostHogSettings;
+import dev.bucketflow.posthog.PostHogSync;
 import java.util.concurrent.TimeUnit;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
@@ -65,8 +77,15 @@ public final class BucketflowWorker implements AutoCloseable {
   private final ReconcileService reconcile;
   private final ExpiryService expiry;
 
+  /** Journey workflow types this worker implements (journeys on its queue may only use these). */
+  static final Set<String> JOURNEY_TYPES = Set.of(WinbackJourney.TYPE);
+
+  private final JourneyOutbox journeyOutbox;
+  private final PostHogSync postHog;
+  private final JourneyActivitiesImpl journeyActivities;
+
   private BucketflowWorker(WorkerConfig config, WorkflowServiceStubs service, HikariDataSource dataSource,
-      List<BucketDefinition> buckets) {
+      List<BucketDefinition> buckets, List<JourneyDefinition> journeyDefinitions) {
     this.config = config;
     this.service = service;
     this.dataSource = dataSource;
@@ -78,12 +97,21 @@ public final class BucketflowWorker implements AutoCloseable {
         new EnabledSwitch(dsl, config.enabledSwitchTtl(), clock));
     EventHistoryLoader history = new EventHistoryLoader();
     UserStates states = new UserStates(history);
-    TransitionWriter transitions = TransitionWriter.withoutGenericEvents();
+    JourneyRegistry journeys = new JourneyRegistry(journeyDefinitions);
+    // The generic bucket:entered / bucket:left events are written only when a journey binds to them.
+    TransitionWriter transitions = new TransitionWriter(journeys::wantsGenericTransition);
+    JourneyRouter router = new JourneyRouter(dsl, journeys, client, config.taskQueue(), clock);
+    this.journeyOutbox = new JourneyOutbox(router, clock);
+    this.journeyActivities = new JourneyActivitiesImpl(dsl, new TableEmailSender(dsl), clock);
     ExpiryArming arming = new ExpiryArming(dsl, catalog, client, config.taskQueue());
     List<TransitionTarget> targets = new ArrayList<>();
     targets.add(arming);
+    targets.add(new JourneyTarget(router, catalog));
+    // Hands requests to its own retrying threads: PostHog can never hold up membership or dispatch.
+    this.postHog = new PostHogSync(catalog, PostHogSettings.fromEnv(System.getenv()));
+    targets.add(postHog);
     this.membership = new MembershipEngine(catalog, new MembershipStore(), history, transitions);
-    this.dispatcher = new OutboxDispatcher(dsl, targets, clock);
+    this.dispatcher = new OutboxDispatcher(dsl, targets, journeyOutbox, clock);
     this.reconcile = new ReconcileService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
     this.expiry = new ExpiryService(dsl, catalog, states, transitions, clock);
   }
@@ -91,15 +119,17 @@ public final class BucketflowWorker implements AutoCloseable {
   /** Opens the database, migrates it, registers everything and starts the worker. */
   public static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service) {
     List<BucketDefinition> buckets = Content.buckets(config.buckets(), config.enabledBuckets());
+    List<JourneyDefinition> journeys = Content.journeys(config.journeys(), buckets, config.taskQueue(), JOURNEY_TYPES);
     HikariDataSource ds = Database.pool(config.jdbcUrl(), config.dbUser(), config.dbPassword(), config.dbPoolSize());
     try {
       Database.migrate(ds);
-      BucketflowWorker w = new BucketflowWorker(config, service, ds, buckets);
+      BucketflowWorker w = new BucketflowWorker(config, service, ds, buckets, journeys);
       w.catalog.registerConfigs(w.dsl);
       w.register();
       w.factory.start();
       w.registerReconcileCron();
-      log.info("worker polling task queue '{}' in namespace '{}'", config.taskQueue(), config.namespace());
+      log.info("worker polling task queue '{}' in namespace '{}'; PostHog mirror {}", config.taskQueue(), config.namespace(),
+          w.postHog.enabled() ? "on" : "off (no POSTHOG_API_KEY)");
       return w;
     } catch (RuntimeException e) {
       ds.close();
@@ -115,9 +145,11 @@ public final class BucketflowWorker implements AutoCloseable {
             .build());
     worker.registerWorkflowImplementationFactory(
         EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
-    worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class);
+    worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class,
+        WinbackJourneyImpl.class);
     worker.registerActivitiesImplementations(
-        new IngestActivitiesImpl(new IngestService(dsl, membership, clock), dispatcher),
+        new IngestActivitiesImpl(new IngestService(dsl, membership, journeyOutbox, clock), dispatcher),
+        journeyActivities,
         new ReconcileActivitiesImpl(reconcile, dispatcher),
         new ExpiryActivitiesImpl(expiry));
   }
@@ -184,6 +216,7 @@ public final class BucketflowWorker implements AutoCloseable {
   public void close() {
     factory.shutdown();
     factory.awaitTermination(10, TimeUnit.SECONDS);
+    postHog.close();
     dataSource.close();
   }
 }

@@ -97,10 +97,22 @@ final class BucketsCommand implements Runnable {
       if (b.reconcilesJoins()) parts.add("clock joins");
       if (b.fastExpiry()) parts.add("fast expiry");
       String limit = b.entryLimit().json();
-      if (b.entryLimit() == EntryLimit.ONCE_PER_PERIOD && b.entryPeriod() != null) limit += " " + b.entryPeriod();
+      if (b.entryLimit() == EntryLimit.ONCE_PER_PERIOD && b.entryPeriod() != null) limit += " per " + human(b.entryPeriod());
       parts.add("entry " + limit);
+      if (b.minDwell() != null) parts.add("min dwell " + human(b.minDwell()));
+      if (b.maxDwell() != null) parts.add("max dwell " + human(b.maxDwell()));
       if (!b.enabled()) parts.add("disabled in file");
       return String.join(", ", parts);
+    }
+
+    /** {@code 7d}, {@code 12h}, {@code 90m}, {@code 45s}; ISO-8601 otherwise. */
+    static String human(java.time.Duration d) {
+      long s = d.getSeconds();
+      if (d.getNano() != 0 || s <= 0) return d.toString();
+      if (s % 86_400 == 0) return s / 86_400 + "d";
+      if (s % 3_600 == 0) return s / 3_600 + "h";
+      if (s % 60 == 0) return s / 60 + "m";
+      return s + "s";
     }
   }
 

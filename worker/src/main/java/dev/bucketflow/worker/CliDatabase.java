@@ -23,7 +23,7 @@ final class CliDatabase {
   private static final Pattern PASSWORD_PARAM = Pattern.compile("(?i)(password=)[^&]*");
 
   /** Logger name prefixes whose INFO lines (pool start, migrations, postgres output) are noise on a CLI. */
-  private static final String[] CHATTY = {"com.zaxxer.hikari", "org.flywaydb", "io.zonky", "org.postgresql"};
+  private static final String[] CHATTY = {"com.zaxxer.hikari", "org.flywaydb", "io.zonky", "org.postgresql", "org.jooq"};
 
   /** Turns INFO chatter of pool/migration/embedded-db libraries down to warnings, unless the user chose a level. */
   static void quietLibraries() {

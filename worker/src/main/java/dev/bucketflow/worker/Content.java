@@ -6,7 +6,12 @@ import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.bucket.LoadResult;
 import dev.bucketflow.bucket.Problem;
 import java.nio.file.Path;
+import dev.bucketflow.journey.JourneyDefinition;
+import dev.bucketflow.journey.JourneyJson;
+import dev.bucketflow.journey.JourneyLoadResult;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +36,15 @@ final class Content {
     List<BucketDefinition> kept = BucketRegistry.filtered(result.buckets(), enabledSpec).all();
     log.info("loaded {} bucket(s) from {}: {}", kept.size(), path, kept.stream().map(BucketDefinition::id).toList());
     return kept;
+  }
+
+  static List<JourneyDefinition> journeys(Path path, List<BucketDefinition> buckets, String ownQueue, Set<String> types) {
+    Set<String> bucketIds = buckets.stream().map(BucketDefinition::id).collect(Collectors.toSet());
+    JourneyLoadResult result = JourneyJson.load(path, bucketIds, ownQueue, types);
+    if (!result.ok()) throw new InvalidContent("journey definitions in " + path, result.problems());
+    log.info("loaded {} journey(s) from {}: {}", result.journeys().size(), path,
+        result.journeys().stream().map(JourneyDefinition::id).toList());
+    return result.journeys();
   }
 
   private Content() {}

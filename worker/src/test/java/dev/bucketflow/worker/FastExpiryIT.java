@@ -26,7 +26,7 @@ class FastExpiryIT {
 
   @BeforeAll
   static void start() {
-    harness = new WorkerHarness(Path.of("src/test/resources/fast-buckets"), Path.of("../examples/journeys"));
+    harness = new WorkerHarness(Path.of("src/test/resources/fast-buckets"), Path.of("src/test/resources/no-journeys"));
   }
 
   @AfterAll

@@ -27,6 +27,18 @@ public interface EventIngestWorkflow {
   @SignalMethod(name = "events")
   void events(List<JsonNode> events);
 
+  /** {@code {"userId": "u1"}}: soft-deletes the contact and its memberships, exits its journeys. */
+  @SignalMethod(name = "deleteContact")
+  void deleteContact(JsonNode request);
+
+  /** {@code {"bucketId": "vip", "userId": "u1"}}: joins a manual bucket. */
+  @SignalMethod(name = "addToBucket")
+  void addToBucket(JsonNode request);
+
+  /** {@code {"bucketId": "vip", "userId": "u1"}}: leaves a manual bucket. */
+  @SignalMethod(name = "removeFromBucket")
+  void removeFromBucket(JsonNode request);
+
   @QueryMethod(name = "stats")
   IngestStats stats();
 }

@@ -19,7 +19,9 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
 
   private static final Logger log = Workflow.getLogger(EventIngestWorkflowImpl.class);
 
-  private final IngestSettings settings;
+  private final IngestSettings configured;
+  /** The settings of this run, recorded in history so a redeploy with other settings replays the same batches. */
+  private IngestSettings settings;
   // Retries forever: a batch is never dropped; bad events are rejected inside, not thrown.
   private final IngestActivities activities =
       Workflow.newActivityStub(
@@ -41,7 +43,7 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   private int batchSeq;
 
   public EventIngestWorkflowImpl(IngestSettings settings) {
-    this.settings = settings;
+    this.configured = settings;
   }
 
   public EventIngestWorkflowImpl() {
@@ -50,6 +52,7 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
 
   @Override
   public void run(IngestState state) {
+    settings = Workflow.sideEffect(IngestSettings.class, () -> configured);
     IngestState start = state == null ? IngestState.empty() : state;
     // Signals may have been buffered before run() starts; carried events go first.
     pending.addAll(0, start.pendingOrEmpty());
@@ -106,6 +109,21 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
     if (events == null) return;
     long now = Workflow.currentTimeMillis();
     for (JsonNode e : events) pending.add(new PendingEvent(e, now));
+  }
+
+  @Override
+  public void deleteContact(JsonNode request) {
+    pending.add(new PendingEvent(request, Workflow.currentTimeMillis(), PendingEvent.DELETE_CONTACT));
+  }
+
+  @Override
+  public void addToBucket(JsonNode request) {
+    pending.add(new PendingEvent(request, Workflow.currentTimeMillis(), PendingEvent.ADD_TO_BUCKET));
+  }
+
+  @Override
+  public void removeFromBucket(JsonNode request) {
+    pending.add(new PendingEvent(request, Workflow.currentTimeMillis(), PendingEvent.REMOVE_FROM_BUCKET));
   }
 
   @Override

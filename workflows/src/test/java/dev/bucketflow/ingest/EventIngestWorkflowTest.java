@@ -38,7 +38,7 @@ class EventIngestWorkflowTest {
       if (failNext.getAndDecrement() > 0) throw new IllegalStateException("simulated crash");
       if (batchIds.merge(batch.batchId(), 1, Integer::sum) > 1) return IngestOutcome.replayed();
       batch.events().forEach(e -> applied.add(e.payload()));
-      return new IngestOutcome(false, batch.events().size(), 0, 0, 0);
+      return new IngestOutcome(false, batch.events().size(), 0, 0, 0, 0);
     }
   }
 

@@ -1,0 +1,461 @@
+package dev.bucketflow.backfill;
+
+import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
+import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+import static dev.bucketflow.schema.Tables.CONTACTS;
+
+import dev.bucketflow.backfill.BackfillJob.Kind;
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.BucketJson;
+import dev.bucketflow.bucket.NextFlip;
+import dev.bucketflow.bucket.UserState;
+import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.Source;
+import dev.bucketflow.membership.Transition;
+import dev.bucketflow.membership.TransitionWriter;
+import dev.bucketflow.membership.UserStates;
+import dev.bucketflow.reconcile.CriteriaSql;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Query;
+import org.jooq.Record;
+import org.jooq.impl.DSL;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * First-time backfill and criteria-change re-evaluation (DESIGN §9), set-based and chunked, plain
+ * Java ({@link BackfillActivitiesImpl} is its activity face, {@link BackfillBench} drives it
+ * directly).
+ *
+ * <p>A job walks the live contacts in {@code external_id} order, {@code chunkSize} at a time. A
+ * chunk is one transaction that locks the job row, reads its cursor, changes the memberships of
+ * that key range with a handful of statements (the criteria compiled to SQL by {@link CriteriaSql},
+ * never one evaluation per contact), and advances the cursor and counters. A crash inside a chunk
+ * rolls all of it back; a resumed job neither skips nor repeats a contact.
+ *
+ * <ul>
+ *   <li><b>Joins</b> (both kinds): matching live contacts without an active row get a fresh one,
+ *       {@code source=backfill}, {@code entry_count = 1 + earlier rows}, {@code max_dwell_at} and
+ *       {@code expires_at} stamped, plus an outbox row with {@code emitted=false}: fast-expiry
+ *       arming and PostHog see the join, journeys do not, and no {@code bucket:entered} user event
+ *       is written (history must not blast live journeys). The entryLimit gate is not consulted:
+ *       backfill joins never emit.
+ *   <li><b>Leaves</b> (re-evaluation only): active members of the range whose contact no longer
+ *       matches leave by compare-and-swap, <em>with</em> emission ({@code bucket:left:<id>} event and
+ *       outbox row, {@code source=backfill}). A member still inside {@code minDwell} is deferred as
+ *       the reconcile sweep does: its {@code expires_at} becomes {@code entered_at + minDwell}.
+ *   <li><b>Deadlines</b> (re-evaluation only): members that still match get {@code expires_at}
+ *       recomputed for the new criteria (the old deadline described the old criteria).
+ * </ul>
+ *
+ * <p>Deleted contacts ({@code deleted_at} set) are never joined or left: they are outside the walk.
+ */
+public final class BackfillService {
+
+  private static final Logger log = LoggerFactory.getLogger(BackfillService.class);
+  private static final String ACTIVE = "active";
+
+  /** What boot must do for a bucket. */
+  public enum Plan {
+    NONE, FIRST_TIME, REEVAL;
+
+    /** The job kind to open; empty for {@link #NONE}. */
+    public Optional<Kind> kind() {
+      return switch (this) {
+        case NONE -> Optional.empty();
+        case FIRST_TIME -> Optional.of(Kind.FIRST_TIME);
+        case REEVAL -> Optional.of(Kind.REEVAL);
+      };
+    }
+
+    static Plan of(Kind kind) {
+      return kind == Kind.FIRST_TIME ? FIRST_TIME : REEVAL;
+    }
+  }
+
+  private final DSLContext dsl;
+  private final BucketCatalog catalog;
+  private final UserStates states;
+  private final TransitionWriter transitions;
+  private final Clock clock;
+  private final int chunkSize;
+  /** Test hook: runs inside a chunk's transaction right after its joins are inserted. */
+  private volatile Consumer<Integer> afterInsert = joined -> {};
+
+  public BackfillService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
+      Clock clock, int chunkSize) {
+    if (chunkSize < 1) throw new IllegalArgumentException("chunkSize: must be at least 1, got " + chunkSize);
+    this.dsl = dsl;
+    this.catalog = catalog;
+    this.states = states;
+    this.transitions = transitions;
+    this.clock = clock;
+    this.chunkSize = chunkSize;
+  }
+
+  /** Package-private test hook; a throwing hook aborts (rolls back) the chunk after its inserts. */
+  void afterInsert(Consumer<Integer> hook) {
+    this.afterInsert = hook == null ? joined -> {} : hook;
+  }
+
+  // ---------------------------------------------------------------- boot decision
+
+  /**
+   * What boot must do for {@code bucket} (the caller passes only enabled buckets):
+   * <ul>
+   *   <li>{@link Plan#NONE} for manual buckets, and when {@code bucket_configs.criteria_hash}
+   *       equals the bucket's fingerprint ({@link BucketJson#fingerprint});
+   *   <li>the kind of an unfinished (running or failed) job for the current fingerprint, so a
+   *       crashed job is resumed as what it was;
+   *   <li>{@link Plan#FIRST_TIME} when no hash was ever recorded and the bucket has no membership
+   *       row at all;
+   *   <li>{@link Plan#REEVAL} otherwise (hash differs, or none recorded but rows exist, e.g. from
+   *       live events before the first backfill finished).
+   * </ul>
+   */
+  public Plan plan(BucketDefinition bucket) {
+    if (bucket.manual() || bucket.criteria() == null) return Plan.NONE;
+    String hash = BucketJson.fingerprint(bucket);
+    String stored = storedHash(bucket.id());
+    if (hash.equals(stored)) return Plan.NONE;
+    Optional<BackfillJob> unfinished = job(bucket.id(), hash).filter(j -> !j.completed());
+    if (unfinished.isPresent()) return Plan.of(unfinished.get().jobKind());
+    var m = BUCKET_MEMBERSHIPS;
+    if (stored == null && !dsl.fetchExists(m, m.BUCKET_ID.eq(bucket.id()))) return Plan.FIRST_TIME;
+    return Plan.REEVAL;
+  }
+
+  /** {@code bucket_configs.criteria_hash}, or null when unset or the row is missing. */
+  public String storedHash(String bucketId) {
+    var c = BUCKET_CONFIGS;
+    return dsl.select(c.CRITERIA_HASH).from(c).where(c.BUCKET_ID.eq(bucketId)).fetchOptional(c.CRITERIA_HASH).orElse(null);
+  }
+
+  // ---------------------------------------------------------------- job lifecycle
+
+  public Optional<BackfillJob> job(String bucketId, String criteriaHash) {
+    var j = BUCKET_BACKFILL_JOBS;
+    return dsl.selectFrom(j).where(j.BUCKET_ID.eq(bucketId).and(j.CRITERIA_HASH.eq(criteriaHash)))
+        .fetchOptional().map(BackfillService::toJob);
+  }
+
+  public Optional<BackfillJob> job(long jobId) {
+    var j = BUCKET_BACKFILL_JOBS;
+    return dsl.selectFrom(j).where(j.ID.eq(jobId)).fetchOptional().map(BackfillService::toJob);
+  }
+
+  /**
+   * The job for (bucket, hash): created {@code running} with {@code totals} = live contacts
+   * ({@code ON CONFLICT (bucket_id, criteria_hash) DO NOTHING}), else the existing row — resumed
+   * from its cursor. An existing {@code failed} job is set back to running (cursor kept). A
+   * {@code completed} job whose hash is no longer the bucket's recorded one (the criteria changed
+   * away and back: the unique key allows one row per hash) is restarted as a fresh walk of
+   * {@code kind}; otherwise it is returned as it is, and running it changes nothing.
+   */
+  public BackfillJob open(String bucketId, String criteriaHash, Kind kind) {
+    Objects.requireNonNull(bucketId, "bucketId");
+    Objects.requireNonNull(criteriaHash, "criteriaHash");
+    Objects.requireNonNull(kind, "kind");
+    return dsl.transactionResult(cfg -> {
+      DSLContext tx = cfg.dsl();
+      var j = BUCKET_BACKFILL_JOBS;
+      Condition key = j.BUCKET_ID.eq(bucketId).and(j.CRITERIA_HASH.eq(criteriaHash));
+      Record existing = tx.selectFrom(j).where(key).forUpdate().fetchOne();
+      if (existing == null) {
+        tx.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS, j.TOTALS)
+            .values(DSL.val(bucketId), DSL.val(criteriaHash), DSL.val(kind.db()), DSL.val(BackfillJob.RUNNING),
+                DSL.field(liveContacts(tx)))
+            .onConflict(j.BUCKET_ID, j.CRITERIA_HASH).doNothing()
+            .execute();
+        BackfillJob job = toJob(tx.selectFrom(j).where(key).forUpdate().fetchSingle());
+        log.info("backfill job {} for bucket {} ({}) opened: {} live contacts", job.id(), bucketId, job.kind(), job.totals());
+        return job;
+      }
+      BackfillJob job = toJob(existing);
+      Instant now = clock.instant();
+      if (BackfillJob.FAILED.equals(job.status())) {
+        tx.update(j).set(j.STATUS, BackfillJob.RUNNING).setNull(j.ERROR).setNull(j.FINISHED_AT).where(j.ID.eq(job.id())).execute();
+        log.info("backfill job {} for bucket {} resumed after failure at cursor {}", job.id(), bucketId, job.cursorUser());
+      } else if (job.completed() && !criteriaHash.equals(storedHash(tx, bucketId))) {
+        tx.update(j).set(j.STATUS, BackfillJob.RUNNING).set(j.KIND, kind.db())
+            .set(j.TOTALS, DSL.field(liveContacts(tx))).set(j.PROCESSED, 0L).set(j.JOINED, 0L).set(j.LEFT, 0L)
+            .setNull(j.CURSOR_USER).set(j.STARTED_AT, now).setNull(j.FINISHED_AT).setNull(j.ERROR)
+            .where(j.ID.eq(job.id())).execute();
+        log.info("backfill job {} for bucket {} restarted as {}: its criteria came back", job.id(), bucketId, kind.db());
+      } else {
+        return job;
+      }
+      return toJob(tx.selectFrom(j).where(j.ID.eq(job.id())).fetchSingle());
+    });
+  }
+
+  /**
+   * Restarts the job for (bucket, hash) as a fresh walk of {@code kind} whatever its state, or
+   * opens it. For an on-demand run ({@code bucketflow buckets backfill <id>}) over a bucket whose
+   * job already completed; not idempotent (a second call restarts again), so call it before
+   * starting the workflow, never from an activity.
+   */
+  public BackfillJob restart(String bucketId, String criteriaHash, Kind kind) {
+    var j = BUCKET_BACKFILL_JOBS;
+    dsl.update(j).set(j.STATUS, BackfillJob.RUNNING).set(j.KIND, kind.db())
+        .set(j.TOTALS, DSL.field(liveContacts(dsl))).set(j.PROCESSED, 0L).set(j.JOINED, 0L).set(j.LEFT, 0L)
+        .setNull(j.CURSOR_USER).set(j.STARTED_AT, clock.instant()).setNull(j.FINISHED_AT).setNull(j.ERROR)
+        .where(j.BUCKET_ID.eq(bucketId).and(j.CRITERIA_HASH.eq(criteriaHash)))
+        .execute();
+    return open(bucketId, criteriaHash, kind);
+  }
+
+  /**
+   * Marks a running job completed and records its hash as the bucket's {@code criteria_hash}, in
+   * one transaction. A job not running changes nothing (a retried call, or one that failed).
+   */
+  public void complete(long jobId) {
+    dsl.transaction(cfg -> {
+      DSLContext tx = cfg.dsl();
+      var j = BUCKET_BACKFILL_JOBS;
+      Instant now = clock.instant();
+      var done = tx.update(j).set(j.STATUS, BackfillJob.COMPLETED).set(j.FINISHED_AT, now)
+          .where(j.ID.eq(jobId).and(j.STATUS.eq(BackfillJob.RUNNING)))
+          .returningResult(j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.PROCESSED, j.JOINED, j.LEFT)
+          .fetchOptional();
+      if (done.isEmpty()) return;
+      var r = done.get();
+      var c = BUCKET_CONFIGS;
+      tx.insertInto(c, c.BUCKET_ID, c.CRITERIA_HASH, c.UPDATED_AT).values(r.value1(), r.value2(), now)
+          .onConflict(c.BUCKET_ID).doUpdate().set(c.CRITERIA_HASH, r.value2()).set(c.UPDATED_AT, now)
+          .execute();
+      log.info("backfill job {} for bucket {} ({}) completed: processed={} joined={} left={}", jobId, r.value1(),
+          r.value3(), r.value4(), r.value5(), r.value6());
+    });
+  }
+
+  /** Marks a running job failed; its cursor stays, so a later {@link #open} resumes it. */
+  public void fail(long jobId, String error) {
+    var j = BUCKET_BACKFILL_JOBS;
+    int changed = dsl.update(j).set(j.STATUS, BackfillJob.FAILED).set(j.ERROR, error).set(j.FINISHED_AT, clock.instant())
+        .where(j.ID.eq(jobId).and(j.STATUS.eq(BackfillJob.RUNNING)))
+        .execute();
+    if (changed > 0) log.warn("backfill job {} failed: {}", jobId, error);
+  }
+
+  // ---------------------------------------------------------------- one chunk
+
+  /**
+   * Processes the next {@code chunkSize} live contacts after the job's cursor, in one transaction
+   * (see the class comment). On a completed job: nothing, {@code done}.
+   *
+   * @throws IllegalStateException when the job failed, the bucket is unknown or manual, or the
+   *     loaded definition's fingerprint is not the job's (a worker with other definitions: retry
+   *     elsewhere)
+   */
+  public ChunkResult runChunk(long jobId) {
+    return dsl.transactionResult(cfg -> {
+      DSLContext tx = cfg.dsl();
+      var j = BUCKET_BACKFILL_JOBS;
+      BackfillJob job = tx.selectFrom(j).where(j.ID.eq(jobId)).forUpdate().fetchOptional().map(BackfillService::toJob)
+          .orElseThrow(() -> new IllegalArgumentException("jobId: no backfill job " + jobId));
+      if (job.completed()) return new ChunkResult(job.processed(), job.totals(), 0, 0, true);
+      if (!job.running()) throw new IllegalStateException("backfill job " + jobId + " is " + job.status());
+      BucketDefinition bucket = bucketOf(job);
+      Instant now = clock.instant();
+
+      var c = CONTACTS;
+      Condition afterCursor = job.cursorUser() == null ? DSL.trueCondition() : c.EXTERNAL_ID.gt(job.cursorUser());
+      List<String> range = tx.select(c.EXTERNAL_ID).from(c)
+          .where(afterCursor.and(c.DELETED_AT.isNull()))
+          .orderBy(c.EXTERNAL_ID).limit(chunkSize).fetch(c.EXTERNAL_ID);
+      if (range.isEmpty()) {
+        tx.update(j).set(j.TOTALS, j.PROCESSED).where(j.ID.eq(jobId)).execute();
+        return new ChunkResult(job.processed(), job.processed(), 0, 0, true);
+      }
+      String upTo = range.get(range.size() - 1);
+      KeyRange keys = new KeyRange(job.cursorUser(), upTo);
+
+      int left = 0;
+      if (job.jobKind() == Kind.REEVAL) {
+        // Before the joins, so that neither touches the rows this chunk inserts.
+        left = leave(tx, bucket, keys, now);
+        restamp(tx, bucket, keys, now);
+      }
+      int joined = join(tx, bucket, keys, now);
+      afterInsert.accept(joined);
+
+      long processed = job.processed() + range.size();
+      boolean done = range.size() < chunkSize;
+      long totals = done ? processed : Math.max(job.totals(), processed);
+      tx.update(j).set(j.CURSOR_USER, upTo).set(j.PROCESSED, processed).set(j.TOTALS, totals)
+          .set(j.JOINED, j.JOINED.plus(joined)).set(j.LEFT, j.LEFT.plus(left))
+          .where(j.ID.eq(jobId)).execute();
+      return new ChunkResult(processed, totals, joined, left, done);
+    });
+  }
+
+  /** Contact ids in {@code (after, upTo]}; {@code after} null means from the start. */
+  record KeyRange(String after, String upTo) {
+    Condition on(Field<String> userId) {
+      Condition upper = userId.le(upTo);
+      return after == null ? upper : userId.gt(after).and(upper);
+    }
+  }
+
+  private BucketDefinition bucketOf(BackfillJob job) {
+    BucketDefinition bucket = catalog.byId(job.bucketId())
+        .orElseThrow(() -> new IllegalStateException("backfill job " + job.id() + ": bucket '" + job.bucketId()
+            + "' is not loaded by this worker"));
+    if (bucket.manual() || bucket.criteria() == null) {
+      throw new IllegalStateException("backfill job " + job.id() + ": bucket '" + bucket.id() + "' is manual");
+    }
+    String loaded = BucketJson.fingerprint(bucket);
+    if (!loaded.equals(job.criteriaHash())) {
+      throw new IllegalStateException("backfill job " + job.id() + ": this worker's criteria of bucket '" + bucket.id()
+          + "' fingerprint to " + shortHash(loaded) + ", the job's to " + shortHash(job.criteriaHash()));
+    }
+    return bucket;
+  }
+
+  /**
+   * Silent joins of the range's matching live contacts that have no active row. Shaped like
+   * {@code ReconcileService.joinRange} (prior-entry count per user, states for the joiners only,
+   * one multi-row insert {@code ON CONFLICT DO NOTHING}), without the entryLimit gate.
+   */
+  private int join(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    var joiners = joinCandidates(tx, bucket, keys, now).fetch();
+    if (joiners.isEmpty()) return 0;
+    Map<String, UserState> userStates = states.load(tx, joiners.getValues(c.EXTERNAL_ID), bucket, now);
+    Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
+    var insert = tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT,
+        m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, m.LAST_EVALUATED_AT);
+    for (var r : joiners) {
+      String user = r.value1();
+      int prior = r.value3();
+      Instant expiresAt = NextFlip.deadline(bucket.criteria(), userStates.get(user), now).orElse(null);
+      insert = insert.values(user, r.value2(), bucket.id(), ACTIVE, now, expiresAt, maxDwellAt, prior + 1,
+          Source.BACKFILL.db(), now);
+    }
+    List<Transition> joined = new ArrayList<>();
+    insert.onConflictDoNothing().returningResult(m.USER_ID, m.ENTRY_COUNT)
+        .forEach(r -> joined.add(Transition.entered(bucket, r.value1(), r.value2(), Source.BACKFILL, false, now)));
+    transitions.write(tx, joined);
+    return joined.size();
+  }
+
+  /**
+   * The range's matching live contacts without an active row, with their earlier rows counted:
+   * (external_id, email, prior). The hot query of a chunk (the bench EXPLAINs it).
+   */
+  static org.jooq.ResultQuery<org.jooq.Record3<String, String, Integer>> joinCandidates(DSLContext tx,
+      BucketDefinition bucket, KeyRange keys, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    Condition satisfied = CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now);
+    return tx.select(c.EXTERNAL_ID, c.EMAIL, DSL.field(priorEntries(bucket.id())).as("prior"))
+        .from(c)
+        .where(keys.on(c.EXTERNAL_ID).and(c.DELETED_AT.isNull()))
+        .and(DSL.notExists(DSL.selectOne().from(m).where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id()))
+            .and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))))
+        .and(satisfied);
+  }
+
+  /** Rows of any status the user ever had in the bucket: the next entry is this + 1. */
+  private static org.jooq.Select<org.jooq.Record1<Integer>> priorEntries(String bucketId) {
+    var m = BUCKET_MEMBERSHIPS;
+    return DSL.select(DSL.count()).from(m).where(m.USER_ID.eq(CONTACTS.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucketId)));
+  }
+
+  /**
+   * Leaves (with emission) the range's active members whose live contact no longer matches;
+   * those inside {@code minDwell} are deferred to {@code entered_at + minDwell} instead.
+   */
+  private int leave(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    Condition failing = DSL.not(CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now));
+    var rows = tx.select(m.ID, m.ENTERED_AT, m.EXPIRES_AT).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
+        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))
+        .and(keys.on(m.USER_ID)).and(c.DELETED_AT.isNull())
+        .and(failing)
+        .fetch();
+    if (rows.isEmpty()) return 0;
+    List<Long> leavers = new ArrayList<>();
+    List<Query> deferrals = new ArrayList<>();
+    for (var r : rows) {
+      Instant dwellEnds = bucket.minDwell() == null ? null : r.value2().plus(bucket.minDwell());
+      if (dwellEnds != null && dwellEnds.isAfter(now)) {
+        if (!dwellEnds.equals(r.value3())) {
+          deferrals.add(tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
+              .where(m.ID.eq(r.value1()).and(m.STATUS.eq(ACTIVE))));
+        }
+      } else {
+        leavers.add(r.value1());
+      }
+    }
+    if (!deferrals.isEmpty()) tx.batch(deferrals).execute();
+    if (leavers.isEmpty()) return 0;
+    List<Transition> left = new ArrayList<>();
+    tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
+        .set(m.UPDATED_AT, now)
+        .where(m.ID.in(leavers).and(m.STATUS.eq(ACTIVE)))
+        .returningResult(m.USER_ID, m.ENTRY_COUNT)
+        .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), Source.BACKFILL, now)));
+    transitions.write(tx, left);
+    return left.size();
+  }
+
+  /** Recomputes {@code expires_at} of the range's members that still match the (new) criteria. */
+  private int restamp(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    Condition satisfied = CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now);
+    var rows = tx.select(m.ID, m.USER_ID, m.EXPIRES_AT).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
+        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))
+        .and(keys.on(m.USER_ID)).and(c.DELETED_AT.isNull())
+        .and(satisfied)
+        .fetch();
+    if (rows.isEmpty()) return 0;
+    Map<String, UserState> userStates = states.load(tx, rows.getValues(m.USER_ID), bucket, now);
+    List<Query> updates = new ArrayList<>();
+    for (var r : rows) {
+      Instant deadline = NextFlip.deadline(bucket.criteria(), userStates.get(r.value2()), now).orElse(null);
+      if (Objects.equals(deadline, r.value3())) continue;
+      updates.add(tx.update(m).set(m.EXPIRES_AT, deadline).set(m.UPDATED_AT, now)
+          .where(m.ID.eq(r.value1()).and(m.STATUS.eq(ACTIVE))));
+    }
+    if (!updates.isEmpty()) tx.batch(updates).execute();
+    return updates.size();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static org.jooq.Select<org.jooq.Record1<Long>> liveContacts(DSLContext tx) {
+    return DSL.select(DSL.count().cast(Long.class)).from(CONTACTS).where(CONTACTS.DELETED_AT.isNull());
+  }
+
+  private static String storedHash(DSLContext tx, String bucketId) {
+    var c = BUCKET_CONFIGS;
+    return tx.select(c.CRITERIA_HASH).from(c).where(c.BUCKET_ID.eq(bucketId)).fetchOptional(c.CRITERIA_HASH).orElse(null);
+  }
+
+  static String shortHash(String hash) {
+    return hash == null || hash.length() <= 16 ? String.valueOf(hash) : hash.substring(0, 16);
+  }
+
+  private static BackfillJob toJob(Record r) {
+    var j = BUCKET_BACKFILL_JOBS;
+    Long totals = r.get(j.TOTALS);
+    return new BackfillJob(r.get(j.ID), r.get(j.BUCKET_ID), r.get(j.CRITERIA_HASH), r.get(j.KIND), r.get(j.STATUS),
+        totals == null ? 0 : totals, r.get(j.PROCESSED), r.get(j.JOINED), r.get(j.LEFT), r.get(j.CURSOR_USER));
+  }
+}

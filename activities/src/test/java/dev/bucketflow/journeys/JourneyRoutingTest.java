@@ -1,0 +1,178 @@
+package dev.bucketflow.journeys;
+
+import static dev.bucketflow.bucket.Criteria.prop;
+import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
+import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
+import static dev.bucketflow.schema.Tables.USER_EVENTS;
+import static dev.bucketflow.testing.Events.batch;
+import static dev.bucketflow.testing.Events.event;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.EntryLimit;
+import dev.bucketflow.dispatch.OutboxDispatcher;
+import dev.bucketflow.dispatch.TransitionTarget;
+import dev.bucketflow.ingest.IngestService;
+import dev.bucketflow.journey.JourneyDefinition;
+import dev.bucketflow.journey.JourneyRegistry;
+import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.EventHistoryLoader;
+import dev.bucketflow.membership.MembershipEngine;
+import dev.bucketflow.membership.MembershipStore;
+import dev.bucketflow.membership.TransitionWriter;
+import dev.bucketflow.testing.Engines;
+import dev.bucketflow.testing.TestDatabase;
+import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
+import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.worker.Worker;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Outbox → journeys, against real PostgreSQL and Temporal's test environment. */
+class JourneyRoutingTest {
+
+  static final String QUEUE = "bucketflow";
+  static final BucketDefinition TRIAL = BucketDefinition.builder("trial").criteria(prop("plan").eq("trial")).build();
+  static final BucketDefinition PRO = BucketDefinition.builder("pro").criteria(prop("plan").eq("pro")).build();
+  static final JourneyDefinition WELCOME = JourneyDefinition.builder("trial-welcome")
+      .triggerEvent("bucket:entered:trial").exitOn("bucket:left:trial").workflowType(WinbackJourney.TYPE)
+      .entryLimit(EntryLimit.ONCE).build();
+  static final JourneyDefinition ANY_ENTRY = JourneyDefinition.builder("any-entry")
+      .triggerEvent("bucket:entered").workflowType(WinbackJourney.TYPE).build();
+
+  static TestDatabase db;
+  static DSLContext dsl;
+  TestWorkflowEnvironment env;
+  IngestService ingest;
+  OutboxDispatcher dispatcher;
+  final AtomicInteger failuresLeft = new AtomicInteger();
+
+  @BeforeAll
+  static void startDb() {
+    db = TestDatabase.fresh();
+    dsl = db.dsl();
+  }
+
+  @AfterAll
+  static void stopDb() {
+    db.close();
+  }
+
+  @AfterEach
+  void stopTemporal() {
+    if (env != null) env.close();
+  }
+
+  void wire(List<JourneyDefinition> journeyDefinitions) {
+    dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, "
+        + "bucket_configs, journey_states, journey_outbox, email_outbox");
+    env = TestWorkflowEnvironment.newInstance();
+    Worker worker = env.newWorker(QUEUE);
+    worker.registerWorkflowImplementationTypes(WinbackJourneyImpl.class);
+    worker.registerActivitiesImplementations(new JourneyActivitiesImpl(dsl, new TableEmailSender(dsl), Clock.systemUTC()));
+    env.start();
+    JourneyRegistry journeys = new JourneyRegistry(journeyDefinitions);
+    BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, PRO));
+    TransitionWriter writer = new TransitionWriter(journeys::wantsGenericTransition);
+    JourneyRouter router = new JourneyRouter(dsl, journeys, env.getWorkflowClient(), QUEUE, Clock.systemUTC());
+    JourneyOutbox outbox = new JourneyOutbox(router, Clock.systemUTC());
+    List<TransitionTarget> targets = new ArrayList<>();
+    targets.add(row -> {
+      if (failuresLeft.getAndDecrement() > 0) throw new IllegalStateException("simulated crash before dispatch");
+    });
+    targets.add(new JourneyTarget(router, catalog));
+    dispatcher = new OutboxDispatcher(dsl, targets, outbox, Clock.systemUTC());
+    ingest = new IngestService(dsl,
+        new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(), writer), outbox, Clock.systemUTC());
+  }
+
+  void send(String user, String plan) {
+    ingest.apply(batch(Clock.systemUTC().instant(), event(user, "plan.changed", "{\"plan\":\"" + plan + "\"}")));
+  }
+
+  int journeyRows(String journey, String user) {
+    return dsl.fetchCount(JOURNEY_STATES, JOURNEY_STATES.JOURNEY_ID.eq(journey).and(JOURNEY_STATES.USER_ID.eq(user)));
+  }
+
+  String runIdOf(String workflowId) {
+    return env.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(DescribeWorkflowExecutionRequest.newBuilder()
+            .setNamespace(env.getNamespace()).setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId)).build())
+        .getWorkflowExecutionInfo().getExecution().getRunId();
+  }
+
+  @Test
+  void aCrashBetweenCommitAndDispatchStillStartsTheJourneyExactlyOnce() {
+    wire(List.of(WELCOME));
+    failuresLeft.set(1);
+    send("u1", "trial"); // committed; the dispatch step "crashes" below
+    assertThat(dispatcher.drain()).isZero();
+    assertThat(journeyRows("trial-welcome", "u1")).isZero();
+
+    assertThat(dispatcher.drain()).isEqualTo(1); // the re-dispatch sweep
+    assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
+    String run = runIdOf("journey-trial-welcome-u1");
+
+    // Dispatching the same row again starts nothing twice.
+    dsl.update(BUCKET_TRANSITIONS).setNull(BUCKET_TRANSITIONS.DISPATCHED_AT).execute();
+    assertThat(dispatcher.drain()).isEqualTo(1);
+    assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
+    assertThat(runIdOf("journey-trial-welcome-u1")).isEqualTo(run);
+  }
+
+  @Test
+  void entryLimitOnceEnrollsAUserOnceAcrossTwoBucketEntries() {
+    wire(List.of(WELCOME));
+    send("u1", "trial");
+    dispatcher.drain();
+    send("u1", "pro");
+    dispatcher.drain();
+    send("u1", "trial");
+    dispatcher.drain();
+
+    assertThat(dsl.fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.BUCKET_ID.eq("trial").and(BUCKET_TRANSITIONS.KIND.eq("entered"))))
+        .isEqualTo(2);
+    assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
+    assertThat(dsl.select(JOURNEY_STATES.STATUS).from(JOURNEY_STATES).fetchOne(JOURNEY_STATES.STATUS)).isEqualTo("exited");
+  }
+
+  @Test
+  void aJourneyOnTheGenericEventReceivesEntriesOfEveryBucket() {
+    wire(List.of(ANY_ENTRY));
+    send("u1", "trial");
+    send("u2", "pro");
+    dispatcher.drain();
+
+    assertThat(journeyRows("any-entry", "u1")).isEqualTo(1);
+    assertThat(journeyRows("any-entry", "u2")).isEqualTo(1);
+    assertThat(dsl.select(JOURNEY_STATES.TRIGGER_EVENT).from(JOURNEY_STATES).fetch(JOURNEY_STATES.TRIGGER_EVENT))
+        .containsOnly("bucket:entered");
+    assertThat(dsl.fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("bucket:entered"))).isEqualTo(2);
+  }
+
+  @Test
+  void withoutAGenericJourneyNoGenericEventIsWritten() {
+    wire(List.of(WELCOME));
+    send("u1", "trial");
+    assertThat(dsl.fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("bucket:entered:trial"))).isEqualTo(1);
+    assertThat(dsl.fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("bucket:entered"))).isZero();
+  }
+
+  @Test
+  void anOrdinaryEventTriggersAJourneyThroughTheJourneyOutbox() {
+    JourneyDefinition onSignup = JourneyDefinition.builder("onboarding").triggerEvent("signup")
+        .workflowType(WinbackJourney.TYPE).build();
+    wire(List.of(onSignup));
+    ingest.apply(batch(Clock.systemUTC().instant(), event("u9", "signup")));
+    assertThat(journeyRows("onboarding", "u9")).isZero(); // only after commit + dispatch
+    dispatcher.drain();
+    assertThat(journeyRows("onboarding", "u9")).isEqualTo(1);
+  }
+}

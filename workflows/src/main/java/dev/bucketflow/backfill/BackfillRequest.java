@@ -1,0 +1,18 @@
+package dev.bucketflow.backfill;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+
+/**
+ * Input of a backfill workflow, and what it carries over a continue-as-new (the cursor lives in
+ * the job row, so nothing else is needed).
+ *
+ * @param kind {@code first_time} or {@code reeval} ({@link BackfillJob.Kind#db()}); used only
+ *     when the job row is created — an existing row keeps its own kind
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record BackfillRequest(String bucketId, String criteriaHash, String kind) {
+
+  public static BackfillRequest of(String bucketId, String criteriaHash, BackfillJob.Kind kind) {
+    return new BackfillRequest(bucketId, criteriaHash, kind.db());
+  }
+}

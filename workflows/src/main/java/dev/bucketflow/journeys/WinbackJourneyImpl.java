@@ -1,0 +1,64 @@
+package dev.bucketflow.journeys;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bucketflow.bucket.Durations;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
+import io.temporal.workflow.Workflow;
+import java.time.Duration;
+
+public class WinbackJourneyImpl implements WinbackJourney {
+
+  static final Duration DEFAULT_FOLLOW_UP = Duration.ofDays(3);
+
+  private final JourneyActivities activities = Workflow.newActivityStub(JourneyActivities.class,
+      ActivityOptions.newBuilder()
+          .setStartToCloseTimeout(Duration.ofSeconds(30))
+          .setRetryOptions(RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(5)).build())
+          .build());
+
+  private String exitReason;
+  private String status = "waiting";
+
+  @Override
+  public void run(JourneyInput input) {
+    String key = Workflow.getInfo().getWorkflowId() + ":" + Workflow.getInfo().getRunId();
+    if (exitReason == null) {
+      activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(), text(input.settings(), "template", "winback"), key + ":first"));
+      Workflow.await(followUpAfter(input.settings()), () -> exitReason != null);
+    }
+    if (exitReason == null) {
+      activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(),
+          text(input.settings(), "followUpTemplate", "winback-follow-up"), key + ":follow-up"));
+      status = "completed";
+    } else {
+      status = "exited";
+    }
+    activities.journeyEnded(new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), status, exitReason));
+  }
+
+  @Override
+  public void exit(String reason) {
+    if (exitReason == null) exitReason = reason == null ? "exit" : reason;
+  }
+
+  @Override
+  public String status() {
+    return status;
+  }
+
+  static Duration followUpAfter(JsonNode settings) {
+    JsonNode node = settings == null ? null : settings.get("followUpAfter");
+    if (node == null || node.isNull()) return DEFAULT_FOLLOW_UP;
+    try {
+      return Durations.parse(node);
+    } catch (IllegalArgumentException e) {
+      return DEFAULT_FOLLOW_UP;
+    }
+  }
+
+  private static String text(JsonNode settings, String field, String fallback) {
+    JsonNode node = settings == null ? null : settings.get(field);
+    return node != null && node.isTextual() ? node.asText() : fallback;
+  }
+}
