@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     version = "bucketflow 0.1.0",
     description = "Real-time audience buckets on Temporal and PostgreSQL.",
     subcommands = {DevCommand.class, WorkerCommand.class, SendCommand.class, ReconcileCommand.class,
-        BucketsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        BucketsCommand.class, ContactsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {

@@ -41,6 +41,26 @@ public final class IngestClient {
     stub(shardOf(event)).signalWithStart("event", new Object[] {event}, new Object[] {Map.of()});
   }
 
+  /** Signals {@code deleteContact} to the user's shard. */
+  public void deleteContact(String userId) {
+    operation(PendingEvent.DELETE_CONTACT, userId, null);
+  }
+
+  /** Signals {@code addToBucket} (manual buckets) to the user's shard. */
+  public void addToBucket(String bucketId, String userId) {
+    operation(PendingEvent.ADD_TO_BUCKET, userId, bucketId);
+  }
+
+  /** Signals {@code removeFromBucket} (manual buckets) to the user's shard. */
+  public void removeFromBucket(String bucketId, String userId) {
+    operation(PendingEvent.REMOVE_FROM_BUCKET, userId, bucketId);
+  }
+
+  private void operation(String signal, String userId, String bucketId) {
+    Map<String, String> request = bucketId == null ? Map.of("userId", userId) : Map.of("userId", userId, "bucketId", bucketId);
+    stub(Shards.shardOf(userId, shards)).signalWithStart(signal, new Object[] {request}, new Object[] {Map.of()});
+  }
+
   /** Sends all events, shards in parallel, each shard's signals in order. Returns signals sent. */
   public int sendAll(List<? extends JsonNode> events, int parallelism) throws Exception {
     List<List<JsonNode>> perShard = new ArrayList<>();
