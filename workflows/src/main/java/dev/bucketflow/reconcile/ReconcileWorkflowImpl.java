@@ -3,6 +3,7 @@ package dev.bucketflow.reconcile;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
+import io.temporal.failure.ApplicationFailure;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
@@ -44,7 +45,8 @@ public class ReconcileWorkflowImpl implements ReconcileWorkflow {
         results.add(running.get(i).get());
       } catch (ActivityFailure e) {
         log.warn("reconcile of bucket {} failed: {}", buckets.get(i), e.getMessage());
-        results.add(BucketSweep.failed(buckets.get(i), String.valueOf(e.getCause() == null ? e : e.getCause().getMessage())));
+        results.add(BucketSweep.failed(buckets.get(i), e.getCause() instanceof ApplicationFailure af
+            ? af.getOriginalMessage() : String.valueOf(e.getCause() == null ? e.getMessage() : e.getCause().getMessage())));
       }
     }
     int redispatched = quick.redispatchOutbox();

@@ -1,0 +1,498 @@
+package dev.bucketflow;
+
+/*
+ * Replay (determinism / backward-compatibility) tests of the three long-lived workflows.
+ *
+ * 1. Live: each test runs a realistic execution in a TestWorkflowEnvironment, fetches its
+ *    history from the test server and replays it against the current implementation. This
+ *    catches non-determinism inside today's code (e.g. a branch on wall-clock time or a
+ *    HashMap order), but NOT a change of shape, since history and code are from the same build.
+ *
+ * 2. Golden: src/test/resources/histories/*.json were recorded from the implementation as it was
+ *    when they were written, and are replayed on every build. A change of workflow shape
+ *    (another activity or timer, a reordered call, a new upsert, a different continue-as-new
+ *    decision) that would break executions already running in production fails these tests.
+ *    The fix for such a failure is to make the change replay-compatible (Workflow.getVersion,
+ *    keeping the old branch), NOT to regenerate the file.
+ *
+ *    Regenerate (rewrites the files under src/test/resources/histories; review and commit them):
+ *
+ *      cd /work/main && mvn -B -q -pl workflows install -Dtest=ReplayTest \
+ *          -Dsurefire.failIfNoSpecifiedTests=false -Dbucketflow.writeHistories=true
+ *
+ *    (=ingest, =expiry, =reconcile or a comma list writes only those.) The golden replay tests are
+ *    skipped in that run; every written file is read back and replayed before the run passes.
+ *
+ *    When: only to ADD a history for a new workflow or a new code path (prefer a new file name,
+ *    e.g. expiry-v2.json, and keep the old file so the old shape stays covered while it may still
+ *    be running), or to drop a shape once no execution of it can exist anymore (ingest shards
+ *    never end: their current run is always replayed by the next worker; expiry timers can live
+ *    for the member's whole dwell; reconcile runs finish within minutes). NEVER regenerate to make
+ *    a failing golden test pass for a change that must stay compatible with running workflows.
+ *
+ *    The ingest histories were recorded with INGEST_SETTINGS below. A run records the settings it
+ *    uses (side-effect marker), so its replay must not depend on the worker's settings:
+ *    goldenIngestReplaysWhateverTheWorkerIsConfiguredWith checks exactly that.
+ */
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.expiry.ExpiryActivities;
+import dev.bucketflow.expiry.ExpiryCheck;
+import dev.bucketflow.expiry.ExpiryRequest;
+import dev.bucketflow.expiry.ExpiryWorkflow;
+import dev.bucketflow.expiry.ExpiryWorkflowImpl;
+import dev.bucketflow.ingest.EventIngestWorkflow;
+import dev.bucketflow.ingest.EventIngestWorkflowImpl;
+import dev.bucketflow.ingest.IngestActivities;
+import dev.bucketflow.ingest.IngestBatch;
+import dev.bucketflow.ingest.IngestClient;
+import dev.bucketflow.ingest.IngestOutcome;
+import dev.bucketflow.ingest.IngestSettings;
+import dev.bucketflow.ingest.IngestStats;
+import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.reconcile.BucketSweep;
+import dev.bucketflow.reconcile.ReconcileActivities;
+import dev.bucketflow.reconcile.ReconcileReport;
+import dev.bucketflow.reconcile.ReconcileRequest;
+import dev.bucketflow.reconcile.ReconcileWorkflow;
+import dev.bucketflow.reconcile.ReconcileWorkflowImpl;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.api.history.v1.HistoryEvent;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import io.temporal.common.WorkflowExecutionHistory;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.testing.WorkflowReplayer;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerOptions;
+import io.temporal.workflow.Workflow;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.DisabledIfSystemProperty;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+class ReplayTest {
+
+  static final String WRITE_PROPERTY = "bucketflow.writeHistories";
+  static final String QUEUE = "bucketflow";
+  /** The settings the golden ingest histories were recorded with. Never change them. */
+  static final IngestSettings INGEST_SETTINGS = new IngestSettings(20, 30);
+
+  static final String INGEST_FIRST_RUN = "histories/ingest-first-run.json";
+  static final String INGEST_CONTINUED_RUN = "histories/ingest-continued-run.json";
+  static final String EXPIRY = "histories/expiry.json";
+  static final String RECONCILE = "histories/reconcile.json";
+
+  // ---------------------------------------------------------------- realistic executions
+
+  /** Applies every batch once, like the real activity (batch ids are recorded). */
+  static final class RecordingIngest implements IngestActivities {
+    final List<String> batchIds = Collections.synchronizedList(new ArrayList<>());
+    final AtomicInteger events = new AtomicInteger();
+
+    @Override
+    public IngestOutcome ingest(IngestBatch batch) {
+      batchIds.add(batch.batchId());
+      events.addAndGet(batch.events().size());
+      return new IngestOutcome(false, batch.events().size(), 0, 0, batch.events().size() / 5, 0);
+    }
+  }
+
+  /** All runs of one ingest shard, first to last, as the test server recorded them. */
+  record IngestExecution(String workflowId, List<WorkflowExecutionHistory> runs, IngestStats stats) {}
+
+  static ObjectNode event(String user, String name, int seq) {
+    ObjectNode e = JsonNodeFactory.instance.objectNode();
+    e.put("userId", user).put("event", name).putObject("properties").put("seq", seq).put("plan", "trial");
+    return e;
+  }
+
+  static IngestExecution runIngest(TestWorkflowEnvironment env) throws Exception {
+    Worker worker = env.newWorker(QUEUE);
+    worker.registerWorkflowImplementationFactory(
+        EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(INGEST_SETTINGS));
+    RecordingIngest activities = new RecordingIngest();
+    worker.registerActivitiesImplementations(activities);
+    env.start();
+    WorkflowClient client = env.getWorkflowClient();
+    IngestClient ingest = new IngestClient(client, QUEUE, 1); // one shard: bucketflow-ingest-0
+    String workflowId = Shards.workflowId(0);
+    EventIngestWorkflow shard = client.newWorkflowStub(EventIngestWorkflow.class, workflowId);
+
+    // Traffic in waves, each drained before the next arrives: each wave pushes the history past
+    // the threshold, so the shard continues as new (carrying what is left of the wave). Progress is
+    // watched from the activity side and the server's history, not by polling the stats query:
+    // with the query polled while the shard continued as new, the Java test server was seen to
+    // keep closed runs' histories without their closing event (the runs themselves carried on
+    // correctly), and such a history is no golden file.
+    int seq = 0;
+    List<JsonNode> bulk = new ArrayList<>();
+    for (int i = 0; i < 110; i++) bulk.add(event("u" + (i % 9), "app.active", ++seq));
+    assertThat(ingest.sendAll(bulk, 1)).isEqualTo(2); // "events" x2: 100 + 10
+    awaitIdle(client, workflowId, activities, seq);
+    IngestStats first = shard.stats();
+    assertThat(first.shard()).isZero();
+    assertThat(first.applied()).isEqualTo(seq);
+    assertThat(first.pending()).isZero();
+    for (int i = 0; i < 5; i++) ingest.send(event("u" + i, "key_action", ++seq)); // "event" x5
+    bulk.clear();
+    for (int i = 0; i < 85; i++) bulk.add(event("u" + (i % 11), "app.active", ++seq));
+    assertThat(ingest.sendAll(bulk, 1)).isEqualTo(1);
+    awaitIdle(client, workflowId, activities, seq);
+    bulk.clear();
+    for (int i = 0; i < 100; i++) bulk.add(event("u" + (i % 7), "app.active", ++seq));
+    assertThat(ingest.sendAll(bulk, 1)).isEqualTo(1);
+    int total = seq;
+    awaitIdle(client, workflowId, activities, total);
+    assertThat(activities.events).hasValue(total);
+
+    List<WorkflowExecutionHistory> runs = new ArrayList<>();
+    WorkflowExecutionHistory run = client.fetchHistory(workflowId);
+    runs.add(0, run);
+    String previous = startedOf(run).getContinuedExecutionRunId();
+    while (!previous.isEmpty()) {
+      run = client.fetchHistory(workflowId, previous);
+      runs.add(0, run);
+      previous = startedOf(run).getContinuedExecutionRunId();
+    }
+    IngestStats stats = shard.stats();
+    assertThat(stats.applied()).isEqualTo(total);
+    assertThat(stats.pending()).isZero();
+    assertThat(stats.lastBatchAt()).isNotNull();
+    return new IngestExecution(workflowId, runs, stats);
+  }
+
+  /** Extends once, then lets the member leave; records the requests it saw. */
+  static final class ExtendOnceExpiry implements ExpiryActivities {
+    final ConcurrentLinkedQueue<ExpiryRequest> seen = new ConcurrentLinkedQueue<>();
+
+    @Override
+    public ExpiryCheck leaveOrExtend(ExpiryRequest armed) {
+      seen.add(armed);
+      return seen.size() == 1
+          ? ExpiryCheck.extended(armed.deadlineMillis() + Duration.ofHours(6).toMillis())
+          : ExpiryCheck.left();
+    }
+  }
+
+  /** Every event applied, and the shard's current run is between workflow tasks. */
+  static void awaitIdle(WorkflowClient client, String workflowId, RecordingIngest activities, int total)
+      throws InterruptedException {
+    awaitReal(() -> activities.events.get() >= total
+        && client.fetchHistory(workflowId).getLastEvent().hasWorkflowTaskCompletedEventAttributes());
+  }
+
+  static WorkflowExecutionHistory runExpiry(TestWorkflowEnvironment env) throws Exception {
+    Worker worker = env.newWorker(QUEUE);
+    worker.registerWorkflowImplementationTypes(ExpiryWorkflowImpl.class);
+    ExtendOnceExpiry activities = new ExtendOnceExpiry();
+    worker.registerActivitiesImplementations(activities);
+    env.start();
+    WorkflowClient client = env.getWorkflowClient();
+    long deadline = env.currentTimeMillis() + Duration.ofHours(24).toMillis();
+    ExpiryRequest request = new ExpiryRequest("trial-idle", "u42", 1, deadline);
+    String workflowId = ExpiryWorkflow.workflowId("trial-idle", "u42", 1);
+    ExpiryWorkflow workflow = client.newWorkflowStub(ExpiryWorkflow.class,
+        WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(QUEUE).build());
+    WorkflowClient.start(workflow::run, request);
+    assertThat(workflow.deadline()).isEqualTo(java.time.Instant.ofEpochMilli(deadline).toString());
+    WorkflowStub.fromTyped(workflow).getResult(Void.class);
+    assertThat(activities.seen).hasSize(2);
+    return client.fetchHistory(workflowId);
+  }
+
+  /** Two buckets: one sweeps, one keeps failing until its retries run out. */
+  static final class TwoBucketReconcile implements ReconcileActivities {
+    @Override
+    public List<String> bucketsToSweep(String onlyBucket) {
+      return List.of("went-dormant", "power-users");
+    }
+
+    @Override
+    public BucketSweep sweepBucket(String bucketId) {
+      if (bucketId.equals("power-users")) throw new IllegalStateException("lock timeout on power-users");
+      return new BucketSweep(bucketId, 4, 1, 0, 2, false, 3, null);
+    }
+
+    @Override
+    public int redispatchOutbox() {
+      return 5;
+    }
+  }
+
+  static WorkflowExecutionHistory runReconcile(TestWorkflowEnvironment env) {
+    Worker worker = env.newWorker(QUEUE);
+    worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class);
+    worker.registerActivitiesImplementations(new TwoBucketReconcile());
+    env.start();
+    WorkflowClient client = env.getWorkflowClient();
+    ReconcileWorkflow workflow = client.newWorkflowStub(ReconcileWorkflow.class,
+        WorkflowOptions.newBuilder().setWorkflowId("bucketflow-reconcile-manual").setTaskQueue(QUEUE).build());
+    ReconcileReport report = workflow.run(ReconcileRequest.all());
+    assertThat(report.buckets()).extracting(BucketSweep::bucketId).containsExactly("went-dormant", "power-users");
+    assertThat(report.buckets().get(1).error()).contains("lock timeout on power-users");
+    assertThat(report.redispatched()).isEqualTo(5);
+    return client.fetchHistory("bucketflow-reconcile-manual");
+  }
+
+  // ---------------------------------------------------------------- live replays
+
+  @Test
+  void ingestRunsReplay() throws Exception {
+    IngestExecution execution;
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      execution = runIngest(env);
+    }
+    assertThat(execution.stats().applied()).isEqualTo(300);
+    assertThat(execution.runs().size()).as("runs (continued as new at least once)").isGreaterThanOrEqualTo(2);
+    for (WorkflowExecutionHistory run : execution.runs().subList(0, execution.runs().size() - 1)) {
+      assertThat(run.getLastEvent().hasWorkflowExecutionContinuedAsNewEventAttributes()).isTrue();
+    }
+    for (WorkflowExecutionHistory run : execution.runs()) {
+      replayIngest(run);
+    }
+  }
+
+  @Test
+  void expiryReplays() throws Exception {
+    WorkflowExecutionHistory history;
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      history = runExpiry(env);
+    }
+    assertThat(count(history, HistoryEvent::hasTimerStartedEventAttributes)).isEqualTo(2);
+    replay(history, ExpiryWorkflowImpl.class);
+  }
+
+  @Test
+  void reconcileReplays() throws Exception {
+    WorkflowExecutionHistory history;
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      history = runReconcile(env);
+    }
+    assertThat(count(history, HistoryEvent::hasActivityTaskFailedEventAttributes)).isEqualTo(1);
+    replay(history, ReconcileWorkflowImpl.class);
+  }
+
+  // ---------------------------------------------------------------- golden histories
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenIngestFirstRunReplays() throws Exception {
+    requireGolden(INGEST_FIRST_RUN);
+    withIngestReplayWorker(worker ->
+        WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_FIRST_RUN, worker));
+  }
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenIngestContinuedRunReplays() throws Exception {
+    requireGolden(INGEST_CONTINUED_RUN);
+    withIngestReplayWorker(worker ->
+        WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_CONTINUED_RUN, worker));
+  }
+
+  /** A redeploy with other IngestSettings must not change how an open shard run replays. */
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenIngestReplaysWhateverTheWorkerIsConfiguredWith() throws Exception {
+    requireGolden(INGEST_FIRST_RUN);
+    requireGolden(INGEST_CONTINUED_RUN);
+    for (IngestSettings other : List.of(IngestSettings.DEFAULTS, new IngestSettings(3, 10))) {
+      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+        Worker worker = replayWorker(env);
+        worker.registerWorkflowImplementationFactory(
+            EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(other));
+        WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_FIRST_RUN, worker);
+        WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_CONTINUED_RUN, worker);
+      }
+    }
+  }
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenExpiryReplays() throws Exception {
+    requireGolden(EXPIRY);
+    withReplayWorker(ExpiryWorkflowImpl.class,
+        worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(EXPIRY, worker));
+  }
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenReconcileReplays() throws Exception {
+    requireGolden(RECONCILE);
+    withReplayWorker(ReconcileWorkflowImpl.class,
+        worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(RECONCILE, worker));
+  }
+
+  /**
+   * The golden tests have teeth: an expiry workflow that adds a one-minute grace timer after the
+   * deadline (a plausible change: one timer more per round) does not replay the recorded history.
+   */
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void aChangedShapeFailsTheGoldenReplay() throws Exception {
+    requireGolden(EXPIRY);
+    assertThatThrownBy(() -> withReplayWorker(GraceTimerExpiry.class,
+            worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(EXPIRY, worker)))
+        .hasMessageContaining("NonDeterministicException")
+        .hasMessageContaining("does not match command type COMMAND_TYPE_START_TIMER");
+  }
+
+  /** ExpiryWorkflowImpl plus a grace period: a change of shape that needs Workflow.getVersion. */
+  public static class GraceTimerExpiry implements ExpiryWorkflow {
+    private final ExpiryActivities activities = Workflow.newActivityStub(ExpiryActivities.class,
+        ActivityOptions.newBuilder().setStartToCloseTimeout(Duration.ofSeconds(30)).build());
+    private long deadlineMillis;
+
+    @Override
+    public void run(ExpiryRequest request) {
+      ExpiryRequest armed = request;
+      deadlineMillis = armed.deadlineMillis();
+      while (true) {
+        long wait = deadlineMillis - Workflow.currentTimeMillis();
+        if (wait > 0) Workflow.sleep(Duration.ofMillis(wait));
+        Workflow.sleep(Duration.ofMinutes(1));
+        ExpiryCheck check = activities.leaveOrExtend(armed);
+        if (check.status() != ExpiryCheck.Status.EXTENDED) return;
+        deadlineMillis = check.nextDeadlineMillis();
+        armed = armed.rearmedAt(deadlineMillis);
+      }
+    }
+
+    @Override
+    public String deadline() {
+      return java.time.Instant.ofEpochMilli(deadlineMillis).toString();
+    }
+  }
+
+  // ---------------------------------------------------------------- (re)writing golden files
+
+  /** -Dbucketflow.writeHistories=true writes all; =expiry,reconcile (etc.) writes only those. */
+  @Test
+  @EnabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void writeGoldenHistories() throws Exception {
+    String which = System.getProperty(WRITE_PROPERTY);
+    boolean all = which.equals("true");
+    java.util.function.Predicate<String> wanted = name -> all || List.of(which.split(",")).contains(name);
+    Path dir = Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
+        .resolve("src/test/resources/histories");
+    Files.createDirectories(dir);
+    Map<String, WorkflowExecutionHistory> out = new LinkedHashMap<>();
+    if (wanted.test("ingest")) {
+      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+        IngestExecution ingest = runIngest(env);
+        assertThat(ingest.runs().size()).as("runs: need a first and a continued run that both continue as new")
+            .isGreaterThanOrEqualTo(3);
+        out.put(INGEST_FIRST_RUN, ingest.runs().get(0));
+        out.put(INGEST_CONTINUED_RUN, ingest.runs().get(1));
+      }
+    }
+    if (wanted.test("expiry")) {
+      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+        out.put(EXPIRY, runExpiry(env));
+      }
+    }
+    if (wanted.test("reconcile")) {
+      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+        out.put(RECONCILE, runReconcile(env));
+      }
+    }
+    assertThat(out).as("nothing selected by -D%s=%s", WRITE_PROPERTY, which).isNotEmpty();
+    for (Map.Entry<String, WorkflowExecutionHistory> e : out.entrySet()) {
+      Path file = dir.resolve(Path.of(e.getKey()).getFileName());
+      Files.writeString(file, e.getValue().toJson(true) + "\n", StandardCharsets.UTF_8);
+      // What was written must replay, or it is no golden file.
+      WorkflowExecutionHistory back = WorkflowExecutionHistory.fromJson(Files.readString(file));
+      if (e.getKey().startsWith("histories/ingest")) {
+        replayIngest(back);
+      } else if (e.getKey().equals(EXPIRY)) {
+        replay(back, ExpiryWorkflowImpl.class);
+      } else {
+        replay(back, ReconcileWorkflowImpl.class);
+      }
+      System.out.println("wrote " + file + " (" + back.getEvents().size() + " events)");
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  interface WorkerAction {
+    void accept(Worker worker) throws Exception;
+  }
+
+  /**
+   * Replays run on a worker of a fresh (never started) environment. The deadlock detector is
+   * relaxed: a cold JVM on a busy machine can take over its default 1 s to load and initialise a
+   * workflow class, which would fail a replay for no reason of the workflow's.
+   */
+  static Worker replayWorker(TestWorkflowEnvironment env) {
+    return env.newWorker(QUEUE,
+        WorkerOptions.newBuilder().setDefaultDeadlockDetectionTimeout(Duration.ofSeconds(30).toMillis()).build());
+  }
+
+  static void withReplayWorker(Class<?> workflowImpl, WorkerAction action) throws Exception {
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      Worker worker = replayWorker(env);
+      worker.registerWorkflowImplementationTypes(workflowImpl);
+      action.accept(worker);
+    }
+  }
+
+  static void replay(WorkflowExecutionHistory history, Class<?> workflowImpl) throws Exception {
+    withReplayWorker(workflowImpl, worker -> WorkflowReplayer.replayWorkflowExecution(history, worker));
+  }
+
+  /** The ingest impl needs its settings: a worker with the same factory as production, same settings. */
+  static void withIngestReplayWorker(WorkerAction action) throws Exception {
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      Worker worker = replayWorker(env);
+      worker.registerWorkflowImplementationFactory(
+          EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(INGEST_SETTINGS));
+      action.accept(worker);
+    }
+  }
+
+  static void replayIngest(WorkflowExecutionHistory history) throws Exception {
+    withIngestReplayWorker(worker -> WorkflowReplayer.replayWorkflowExecution(history, worker));
+  }
+
+  static void requireGolden(String resource) {
+    assertThat(ReplayTest.class.getClassLoader().getResource(resource))
+        .as("golden history %s is missing: record it once with -D%s=%s (see the top of ReplayTest)",
+            resource, WRITE_PROPERTY, resource.replaceAll("histories/|-.*|\\.json", ""))
+        .isNotNull();
+  }
+
+  static io.temporal.api.history.v1.WorkflowExecutionStartedEventAttributes startedOf(WorkflowExecutionHistory h) {
+    return h.getEvents().get(0).getWorkflowExecutionStartedEventAttributes();
+  }
+
+  static long count(WorkflowExecutionHistory history, java.util.function.Predicate<HistoryEvent> p) {
+    return history.getEvents().stream().filter(p).count();
+  }
+
+  static void awaitReal(BooleanSupplier condition) throws InterruptedException {
+    long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("condition not reached in time").isLessThan(until);
+      Thread.sleep(20);
+    }
+  }
+}
