@@ -29,11 +29,15 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.jooq.DSLContext;
+import org.jooq.ExecuteContext;
 import org.jooq.ExecuteListener;
 import org.jooq.impl.DSL;
 import picocli.CommandLine.Command;
@@ -90,6 +94,11 @@ final class BenchCommand implements Runnable {
         description = "Events of the stream's prefix the one-per-transaction baseline (b) runs on; 0 skips it (default ${DEFAULT-VALUE}).")
     int baselineEvents;
 
+    @Option(names = "--warmup-events", defaultValue = "10000",
+        description = "Untimed warm-up first, on another seed's stream: this many events batched, and a tenth of them "
+            + "(at most 1,000) one per transaction, so neither measured path pays for JIT compilation (default ${DEFAULT-VALUE}).")
+    int warmupEvents;
+
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the synthetic buckets and events (default ${DEFAULT-VALUE}).")
     long seed;
 
@@ -103,6 +112,10 @@ final class BenchCommand implements Runnable {
 
     @Option(names = "--db-password", defaultValue = "", description = "Password for --db-url.")
     String dbPassword;
+
+    @Option(names = "--sql-profile",
+        description = "Also print, per phase, the statements that took the most time (count, total ms, SQL prefix).")
+    boolean sqlProfile;
 
     @Option(names = "--wipe", description = "Allow --db-url to point at a database that holds Bucketflow data (it is truncated).")
     boolean wipe;
@@ -139,15 +152,23 @@ final class BenchCommand implements Runnable {
       out.println("buckets: " + defs.stream().map(BucketDefinition::id).collect(Collectors.joining(", ")));
       out.flush();
       try (Target target = dbUrl == null ? Target.embedded(out) : Target.external(dbUrl, dbUser, dbPassword, wipe)) {
+        if (warmupEvents > 0) {
+          int warm = Math.min(warmupEvents, events);
+          Phase w1 = run(target, "warm1", "(w)  warm-up, batched, untimed", defs, warm, batchSize, 0, seed + 1, true);
+          Phase w2 = run(target, "warm2", "(w)  warm-up, one per transaction, untimed", defs,
+              Math.min(1_000, Math.max(1, warm / 10)), 1, 0, seed + 1, true);
+          out.printf(Locale.ROOT, "warm-up done: %,d events batched, %,d one per transaction%n", w1.events(), w2.events());
+        }
         List<Phase> phases = new ArrayList<>();
-        // Order: (a0) warms the JVM and the plain ingest path, then (a); the baseline runs last, warm.
-        phases.add(run(target, "a0", "(a0) batched x" + batchSize + ", no buckets", List.of(), events, batchSize, 0));
+        phases.add(run(target, "a0", "(a0) batched x" + batchSize + ", no buckets", List.of(), events, batchSize, 0,
+            seed, false));
         Phase a = run(target, "a", "(a)  batched x" + batchSize + ", " + buckets + " buckets", defs, events, batchSize,
-            baseline);
+            baseline, seed, false);
         phases.add(a);
         Phase b = null;
         if (baseline > 0) {
-          b = run(target, "b", "(b)  1 event/transaction, " + buckets + " buckets", defs, baseline, 1, baseline);
+          b = run(target, "b", "(b)  1 event/transaction, " + buckets + " buckets", defs, baseline, 1, baseline,
+              seed, false);
           phases.add(b);
         }
         report(phases, a, b, machine(), (System.nanoTime() - wallStart) / 1e9);
@@ -171,26 +192,29 @@ final class BenchCommand implements Runnable {
       if (buckets < 0) throw new ParameterException(spec.commandLine(), "--buckets must not be negative");
       if (batchSize < 1) throw new ParameterException(spec.commandLine(), "--batch-size must be at least 1");
       if (baselineEvents < 0) throw new ParameterException(spec.commandLine(), "--baseline-events must not be negative");
+      if (warmupEvents < 0) throw new ParameterException(spec.commandLine(), "--warmup-events must not be negative");
     }
 
     private Phase run(Target target, String key, String label, List<BucketDefinition> defs, int count, int size,
-        int prefixEvents) throws Exception {
-      out.println();
+        int prefixEvents, long streamSeed, boolean quiet) throws Exception {
+      if (!quiet) out.println();
       out.println(label.replaceAll(" +", " ") + ": " + String.format(Locale.ROOT, "%,d", count) + " events...");
       out.flush();
       try (HikariDataSource ds = target.fresh(key)) {
         DSLContext plain = Database.dsl(ds);
         if (databaseNote.isEmpty()) databaseNote = target.describe(plain);
         // Counts every SQL statement the ingest path sends: the cost model in one number.
-        java.util.concurrent.atomic.AtomicLong statements = new java.util.concurrent.atomic.AtomicLong();
-        DSLContext dsl = plain.configuration().deriveAppending(ExecuteListener.onExecuteStart(ctx -> statements.incrementAndGet())).dsl();
+        AtomicLong statements = new AtomicLong();
+        SqlProfile profile = new SqlProfile();
+        DSLContext dsl = plain.configuration().deriveAppending(sqlProfile ? profile
+            : ExecuteListener.onExecuteStart(ctx -> statements.incrementAndGet())).dsl();
         BucketCatalog catalog = new BucketCatalog(new BucketRegistry(defs),
             new EnabledSwitch(dsl, Duration.ofSeconds(5), clock));
         catalog.registerConfigs(dsl);
         MembershipEngine engine = new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(),
             TransitionWriter.withoutGenericEvents());
         IngestService service = new IngestService(dsl, engine, clock);
-        BenchWorkload.EventStream stream = new BenchWorkload.EventStream(seed, users, events,
+        BenchWorkload.EventStream stream = new BenchWorkload.EventStream(streamSeed, users, events,
             NOW.minus(Duration.ofDays(60)), NOW.minus(Duration.ofMinutes(1)));
         long receivedAt = clock.millis();
         long applyNanos = 0;
@@ -223,7 +247,7 @@ final class BenchCommand implements Runnable {
             prefixNanos += spent;
           }
           long now = System.nanoTime();
-          if (done == count || done >= (long) count * nextDecile / 10 || now - lastReport > 15_000_000_000L) {
+          if (!quiet && (done == count || done >= (long) count * nextDecile / 10 || now - lastReport > 15_000_000_000L)) {
             while (nextDecile <= 10 && done >= (long) count * nextDecile / 10) nextDecile++;
             lastReport = now;
             out.printf(Locale.ROOT, "  %,9d / %,d events  %,8.0f events/s  %,d transitions%n",
@@ -231,7 +255,8 @@ final class BenchCommand implements Runnable {
             out.flush();
           }
         }
-        long sent = statements.get();
+        long sent = sqlProfile ? profile.statements() : statements.get();
+        if (sqlProfile && !quiet) profile.print(out, 12);
         var t = BUCKET_TRANSITIONS;
         var counts = dsl.select(DSL.count().filterWhere(t.KIND.eq("entered")), DSL.count().filterWhere(t.KIND.eq("left")))
             .from(t).fetchOne();
@@ -271,9 +296,9 @@ final class BenchCommand implements Runnable {
       if (rejected > 0) out.println("warning: " + rejected + " synthetic events were rejected");
       out.println("machine: " + machine);
       out.println("notes: (b) runs on the first " + fmt("%,d", b == null ? 0 : b.events())
-          + " events into a fresh, small database, after (a0) and (a) warmed the JVM; both favour the baseline. "
-          + "Times include commits; with synchronous_commit=off (zonky's default) a commit does not wait for fsync, "
-          + "which also favours the baseline.");
+          + " events into a fresh, small database, which favours the baseline. Times include commits; with "
+          + "synchronous_commit=off (zonky's default) a commit does not wait for the WAL flush, which also favours "
+          + "the baseline (it commits once per event).");
       out.println(fmt("wall time %.0f s", wallSeconds));
     }
 
@@ -399,6 +424,51 @@ final class BenchCommand implements Runnable {
         @Override
         public void close() {}
       };
+    }
+  }
+
+  /** Per statement shape (its SQL text up to the first VALUES list, or 90 characters): count and time. */
+  static final class SqlProfile implements ExecuteListener {
+    private final Map<String, long[]> byShape = new HashMap<>();
+    private final ThreadLocal<Long> started = new ThreadLocal<>();
+
+    @Override
+    public void executeStart(ExecuteContext ctx) {
+      started.set(System.nanoTime());
+    }
+
+    @Override
+    public void executeEnd(ExecuteContext ctx) {
+      Long t0 = started.get();
+      if (t0 == null) return;
+      String sql = ctx.sql() == null ? "?" : ctx.sql().replaceAll("\\s+", " ");
+      int values = sql.indexOf(" values (");
+      String shape = values > 0 ? sql.substring(0, values) + " values ..." : sql;
+      if (shape.length() > 90) shape = shape.substring(0, 90) + "...";
+      synchronized (byShape) {
+        long[] acc = byShape.computeIfAbsent(shape, k -> new long[2]);
+        acc[0]++;
+        acc[1] += System.nanoTime() - t0;
+      }
+    }
+
+    long statements() {
+      synchronized (byShape) {
+        return byShape.values().stream().mapToLong(a -> a[0]).sum();
+      }
+    }
+
+    void print(PrintWriter out, int top) {
+      TextTable table = new TextTable("count", "total ms", "ms each", "statement").alignRight(0, 1, 2);
+      synchronized (byShape) {
+        byShape.entrySet().stream()
+            .sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]))
+            .limit(top)
+            .forEach(e -> table.row(String.format(Locale.ROOT, "%,d", e.getValue()[0]),
+                String.format(Locale.ROOT, "%,.0f", e.getValue()[1] / 1e6),
+                String.format(Locale.ROOT, "%.3f", e.getValue()[1] / 1e6 / e.getValue()[0]), e.getKey()));
+      }
+      table.print(out);
     }
   }
 }

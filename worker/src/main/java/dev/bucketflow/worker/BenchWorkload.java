@@ -10,12 +10,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketValidator;
 import dev.bucketflow.bucket.Criterion;
+import dev.bucketflow.bucket.EntryLimit;
 import dev.bucketflow.bucket.Problem;
 import dev.bucketflow.db.Json;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
 
 /**
@@ -115,7 +117,7 @@ final class BenchWorkload {
       }
       BucketDefinition.Builder b = BucketDefinition.builder(String.format("bench-%02d-%s", i, shape))
           .name("bench " + i + " " + shape).criteria(criteria);
-      if (i % 3 == 1) b.entryLimit(dev.bucketflow.bucket.EntryLimit.ONCE);
+      if (i % 3 == 1) b.entryLimit(EntryLimit.ONCE);
       if (i % 3 == 2) b.oncePer(days(7));
       out.add(b.build());
     }
@@ -175,7 +177,7 @@ final class BenchWorkload {
     }
 
     ObjectNode next() {
-      if (!hasNext()) throw new java.util.NoSuchElementException();
+      if (!hasNext()) throw new NoSuchElementException();
       int user = r.nextBoolean() ? r.nextInt(hot) : r.nextInt(users);
       ObjectNode e = Json.MAPPER.createObjectNode();
       e.put("userId", "u" + user);

@@ -14,6 +14,7 @@ import dev.bucketflow.bucket.Problem;
 import dev.bucketflow.db.Database;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +48,9 @@ import picocli.CommandLine.Spec;
         BucketsCommand.ListBuckets.class,
         BucketsCommand.Members.class,
         BucketsCommand.Enable.class,
-        BucketsCommand.Disable.class})
+        BucketsCommand.Disable.class,
+        ManualBucketCommands.Add.class,
+        ManualBucketCommands.Remove.class})
 final class BucketsCommand implements Runnable {
 
   @Spec CommandSpec spec;
@@ -55,7 +58,7 @@ final class BucketsCommand implements Runnable {
   @Override
   public void run() {
     throw new ParameterException(spec.commandLine(),
-        "Missing subcommand: validate, list, members, enable or disable");
+        "Missing subcommand: validate, list, members, enable, disable, add or remove");
   }
 
   private static final String ACTIVE = "active";
@@ -106,7 +109,7 @@ final class BucketsCommand implements Runnable {
     }
 
     /** {@code 7d}, {@code 12h}, {@code 90m}, {@code 45s}; ISO-8601 otherwise. */
-    static String human(java.time.Duration d) {
+    static String human(Duration d) {
       long s = d.getSeconds();
       if (d.getNano() != 0 || s <= 0) return d.toString();
       if (s % 86_400 == 0) return s / 86_400 + "d";

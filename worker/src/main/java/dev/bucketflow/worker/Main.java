@@ -20,10 +20,25 @@ public final class Main implements Runnable {
   static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-      cmd.getErr().println("error: " + ex.getMessage());
+      cmd.getErr().println("error: " + readable(ex));
       return 1;
     });
     return cli;
+  }
+
+  /** The innermost cause says what went wrong (a refused connection, a missing table); keep its words. */
+  static String readable(Throwable ex) {
+    Throwable root = ex;
+    boolean unreachable = false;
+    for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      root = t;
+      unreachable |= t instanceof io.grpc.StatusRuntimeException s && s.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE;
+    }
+    String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    if (unreachable) {
+      return "cannot reach Temporal (" + message + "); is `bucketflow dev` or a Temporal server running at --address?";
+    }
+    return root == ex ? message : ex.getMessage() + ": " + message;
   }
 
   @Override

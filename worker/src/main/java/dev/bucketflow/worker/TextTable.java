@@ -2,14 +2,16 @@ package dev.bucketflow.worker;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /** A plain aligned text table for terminal output: numbers right-aligned, everything else left. */
 final class TextTable {
 
   private final String[] headers;
   private final List<Object[]> rows = new ArrayList<>();
-  private final java.util.Set<Integer> right = new java.util.HashSet<>();
+  private final Set<Integer> right = new HashSet<>();
 
   TextTable(String... headers) {
     this.headers = headers;
