@@ -26,18 +26,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * IngestSettings says a change "only takes effect on new runs". An ingest shard never ends, so a
- * redeploy with other settings replays the shard's open run with the new settings. The run's
- * state (what is pending, what was applied) is rebuilt from the activity results in its history,
- * sliced by the NEW maxBatchSize: replay then believes events already applied by the old, larger
- * batches are still pending and applies them again.
+ * redeploy with other settings replays the shard's open run on a worker with the new settings. If
+ * the run took its settings from the worker, its state (what is pending, what was applied) would be
+ * rebuilt from the activity results in its history sliced by the NEW maxBatchSize: replay would
+ * believe events already applied by the old, larger batches are still pending and apply them again
+ * under new batch ids, which the activity's batch-id idempotency cannot recognise. (Observed before
+ * the run recorded its settings: seq 21..100 applied twice.)
  *
  * <p>The redeploy is simulated in one worker: the settings it instantiates the workflow with are
  * switched, and its workflow cache (one slot) is taken by another shard, so shard 2's next workflow
  * task rebuilds the run from its full history, exactly as a freshly started worker does.
- *
- * <p>Expected to FAIL until the settings a run uses are fixed for that run (see the report / the
- * fix suggested in the test method). Observed: seq 21..100 applied twice, in batches
- * {@code <runId>/2..9} that the activity's batch-id idempotency cannot recognise.
  */
 class IngestSettingsChangeTest {
 
@@ -110,13 +108,9 @@ class IngestSettingsChangeTest {
     awaitReal(() -> activities.seqs.contains(1_000));
     activities.seqs.remove(Integer.valueOf(1_000));
 
-    // Fix suggestion: fix the settings per run, e.g. at the top of run():
-    //   IngestSettings s = Workflow.getVersion("run-settings", DEFAULT_VERSION, 1) == 1
-    //       ? Workflow.sideEffect(IngestSettings.class, () -> settings) : settings;
-    // (or carry them in IngestState across continue-as-new) and use s instead of the field.
     signal(2, events(101, 101));
     awaitReal(() -> activities.seqs.contains(101));
-    Thread.sleep(300); // let any further batches of the open run go out
+    Thread.sleep(300); // let any further batches of the open run go out (there must be none)
 
     Map<Integer, Integer> times = new TreeMap<>();
     for (int seq : List.copyOf(activities.seqs)) times.merge(seq, 1, Integer::sum);
