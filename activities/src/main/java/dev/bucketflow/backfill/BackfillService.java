@@ -364,8 +364,13 @@ public final class BackfillService {
     return tx.select(c.EXTERNAL_ID, c.EMAIL, DSL.field(priorEntries(bucket.id())).as("prior"))
         .from(c)
         .where(keys.on(c.EXTERNAL_ID).and(c.DELETED_AT.isNull()))
-        .and(DSL.notExists(DSL.selectOne().from(m).where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id()))
-            .and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))))
+        // A correlated count, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join or a
+        // hashed sub-plan that reads every active member of the bucket once per chunk (with a new
+        // bucket's statistics stale while it grows, even through an index without user_id). The
+        // count stays a per-row probe of bucket_memberships_one_active (user_id, bucket_id):
+        // O(chunk), whatever the bucket's size.
+        .and(DSL.field(DSL.select(DSL.count()).from(m).where(m.USER_ID.eq(c.EXTERNAL_ID)
+            .and(m.BUCKET_ID.eq(bucket.id())).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))).eq(0))
         .and(satisfied);
   }
 

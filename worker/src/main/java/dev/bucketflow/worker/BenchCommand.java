@@ -123,6 +123,7 @@ final class BenchCommand implements Runnable {
     private final Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
     private PrintWriter out;
     private String databaseNote = "";
+    private boolean durableCommits;
 
     /** What one phase measured. */
     record Phase(String key, String label, int events, double applySeconds, long stored, long rejected,
@@ -202,7 +203,11 @@ final class BenchCommand implements Runnable {
       out.flush();
       try (HikariDataSource ds = target.fresh(key)) {
         DSLContext plain = Database.dsl(ds);
-        if (databaseNote.isEmpty()) databaseNote = target.describe(plain);
+        if (databaseNote.isEmpty()) {
+          databaseNote = target.describe(plain);
+          durableCommits = "on".equals(plain.fetchValue("SHOW fsync"))
+              && !"off".equals(plain.fetchValue("SHOW synchronous_commit"));
+        }
         // Counts every SQL statement the ingest path sends: the cost model in one number.
         AtomicLong statements = new AtomicLong();
         SqlProfile profile = new SqlProfile();
@@ -296,9 +301,12 @@ final class BenchCommand implements Runnable {
       if (rejected > 0) out.println("warning: " + rejected + " synthetic events were rejected");
       out.println("machine: " + machine);
       out.println("notes: (b) runs on the first " + fmt("%,d", b == null ? 0 : b.events())
-          + " events into a fresh, small database, which favours the baseline. Times include commits; with "
-          + "synchronous_commit=off (zonky's default) a commit does not wait for the WAL flush, which also favours "
-          + "the baseline (it commits once per event).");
+          + " events into a fresh, small database, which favours the baseline; 'same prefix' compares like with like. "
+          + (durableCommits
+              ? "Commits are durable here (fsync and synchronous_commit on)."
+              : "Commits here do not wait for a disk flush (synchronous_commit/fsync off, as the embedded database "
+                  + "runs), which favours the baseline, as it commits once per event; point --db-url at a durable "
+                  + "PostgreSQL to see the production gap."));
       out.println(fmt("wall time %.0f s", wallSeconds));
     }
 

@@ -2,7 +2,13 @@ package dev.bucketflow.worker;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.bucket.BucketRegistry;
+import dev.bucketflow.backfill.BackfillActivitiesImpl;
+import dev.bucketflow.backfill.BackfillRequest;
+import dev.bucketflow.backfill.BackfillService;
+import dev.bucketflow.backfill.BackfillWorkflow;
+import dev.bucketflow.backfill.BackfillWorkflowImpl;
 import dev.bucketflow.db.Database;
 import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.dispatch.TransitionTarget;
@@ -76,6 +82,7 @@ public final class BucketflowWorker implements AutoCloseable {
   private final OutboxDispatcher dispatcher;
   private final ReconcileService reconcile;
   private final ExpiryService expiry;
+  private final BackfillService backfill;
 
   /** Journey workflow types this worker implements (journeys on its queue may only use these). */
   static final Set<String> JOURNEY_TYPES = Set.of(WinbackJourney.TYPE);
@@ -114,6 +121,7 @@ public final class BucketflowWorker implements AutoCloseable {
     this.dispatcher = new OutboxDispatcher(dsl, targets, journeyOutbox, clock);
     this.reconcile = new ReconcileService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
     this.expiry = new ExpiryService(dsl, catalog, states, transitions, clock);
+    this.backfill = new BackfillService(dsl, catalog, states, transitions, clock, config.reconcileChunk());
   }
 
   /** Opens the database, migrates it, registers everything and starts the worker. */
@@ -128,6 +136,7 @@ public final class BucketflowWorker implements AutoCloseable {
       w.register();
       w.factory.start();
       w.registerReconcileCron();
+      w.startBackfills();
       log.info("worker polling task queue '{}' in namespace '{}'; PostHog mirror {}", config.taskQueue(), config.namespace(),
           w.postHog.enabled() ? "on" : "off (no POSTHOG_API_KEY)");
       return w;
@@ -146,12 +155,13 @@ public final class BucketflowWorker implements AutoCloseable {
     worker.registerWorkflowImplementationFactory(
         EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
     worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class,
-        WinbackJourneyImpl.class);
+        WinbackJourneyImpl.class, BackfillWorkflowImpl.class);
     worker.registerActivitiesImplementations(
         new IngestActivitiesImpl(new IngestService(dsl, membership, journeyOutbox, clock), dispatcher),
         journeyActivities,
         new ReconcileActivitiesImpl(reconcile, dispatcher),
-        new ExpiryActivitiesImpl(expiry));
+        new ExpiryActivitiesImpl(expiry),
+        new BackfillActivitiesImpl(backfill, dispatcher));
   }
 
   /**
@@ -171,6 +181,32 @@ public final class BucketflowWorker implements AutoCloseable {
       log.info("registered reconcile cron '{}' as {}", config.reconcileCron(), ReconcileWorkflow.CRON_ID);
     } catch (WorkflowExecutionAlreadyStarted e) {
       log.info("reconcile cron {} already registered", ReconcileWorkflow.CRON_ID);
+    }
+  }
+
+  /**
+   * Compares each enabled bucket's criteria fingerprint with {@code bucket_configs.criteria_hash}
+   * and starts a first-time backfill (new bucket) or a re-evaluation (changed criteria). The job
+   * row is opened here, before the workflow, so reconcile joins wait for it at once; the workflow
+   * id names the hash, so several workers booting together start it once.
+   */
+  private void startBackfills() {
+    for (BucketDefinition bucket : catalog.registry().all()) {
+      if (!bucket.enabled()) continue;
+      BackfillService.Plan plan = backfill.plan(bucket);
+      if (plan.kind().isEmpty()) continue;
+      String hash = BucketJson.fingerprint(bucket);
+      backfill.open(bucket.id(), hash, plan.kind().get());
+      BackfillWorkflow wf = client.newWorkflowStub(BackfillWorkflow.class, WorkflowOptions.newBuilder()
+          .setWorkflowId(BackfillWorkflow.workflowId(bucket.id(), hash))
+          .setTaskQueue(config.taskQueue())
+          .build());
+      try {
+        WorkflowClient.start(wf::run, BackfillRequest.of(bucket.id(), hash, plan.kind().get()));
+        log.info("started {} backfill of bucket {} ({})", plan.kind().get().db(), bucket.id(), BackfillWorkflow.workflowId(bucket.id(), hash));
+      } catch (WorkflowExecutionAlreadyStarted e) {
+        log.info("backfill of bucket {} already running", bucket.id());
+      }
     }
   }
 

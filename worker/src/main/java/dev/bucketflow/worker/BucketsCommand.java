@@ -50,7 +50,8 @@ import picocli.CommandLine.Spec;
         BucketsCommand.Enable.class,
         BucketsCommand.Disable.class,
         ManualBucketCommands.Add.class,
-        ManualBucketCommands.Remove.class})
+        ManualBucketCommands.Remove.class,
+        BackfillCommand.class})
 final class BucketsCommand implements Runnable {
 
   @Spec CommandSpec spec;
@@ -58,7 +59,7 @@ final class BucketsCommand implements Runnable {
   @Override
   public void run() {
     throw new ParameterException(spec.commandLine(),
-        "Missing subcommand: validate, list, members, enable, disable, add or remove");
+        "Missing subcommand: validate, list, members, enable, disable, add, remove or backfill");
   }
 
   private static final String ACTIVE = "active";

@@ -1,0 +1,52 @@
+package dev.bucketflow.backfill;
+
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.bucketflow.testing.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A small run of {@link BackfillBench} by default; {@code -Dbench.contacts=100000
+ * -Dbench.events=1000000} (and {@code -Dbench.chunk}) for a real measurement. The summary and the
+ * EXPLAIN plans go to {@code target/backfill-bench.txt}.
+ */
+class BackfillBenchTest {
+
+  @Test
+  void benchBackfillsBothBucketsOverEveryContact() throws Exception {
+    int contacts = Integer.getInteger("bench.contacts", 3_000);
+    int events = Integer.getInteger("bench.events", 30_000);
+    int chunk = Integer.getInteger("bench.chunk", 500);
+    try (TestDatabase db = TestDatabase.fresh()) {
+      DSLContext dsl = db.dsl();
+      BackfillBench.Result result = BackfillBench.run(dsl, contacts, events, chunk);
+
+      StringBuilder report = new StringBuilder(result.summary());
+      result.buckets().forEach(b -> b.explain().forEach(line -> report.append(line).append('\n')));
+      Files.writeString(Path.of("target", "backfill-bench.txt"), report);
+      System.out.print(report);
+
+      assertThat(result.buckets()).hasSize(2);
+      for (BackfillBench.BucketRun run : result.buckets()) {
+        assertThat(run.processed()).isEqualTo(contacts);
+        assertThat(run.joined()).isPositive().isLessThan(contacts);
+        assertThat(run.chunks()).isEqualTo(contacts / chunk + 1);
+        var m = BUCKET_MEMBERSHIPS;
+        assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq(run.bucketId()).and(m.STATUS.eq("active")))).isEqualTo((int) run.joined());
+        assertThat(run.explain()).isNotEmpty();
+      }
+      // An independent count of the count bucket (the clock moved a little since: allow 2%).
+      long expected = ((Number) dsl.fetchValue("SELECT count(*) FROM (SELECT user_id FROM user_events WHERE event = 'key_action' "
+          + "AND occurred_at > now() - interval '30 days' GROUP BY user_id HAVING count(*) >= 5) s")).longValue();
+      assertThat((double) result.buckets().get(0).joined()).isCloseTo(expected, within(Math.max(2, expected * 0.02)));
+      // The hot per-chunk query walks the primary key and probes the event index.
+      String plans = String.join("\n", result.buckets().get(0).explain());
+      assertThat(plans).contains("contacts_pkey").contains("user_events_user_event_time");
+    }
+  }
+}
