@@ -19,8 +19,8 @@ final class WorkerHarness implements AutoCloseable {
   final TestDatabase db;
   final TestServer.PortBoundTestServer server;
   final WorkflowServiceStubs service;
-  final BucketflowWorker worker;
-  final WorkerConfig config;
+  BucketflowWorker worker;
+  WorkerConfig config;
 
   WorkerHarness(Path buckets, Path journeys) {
     db = TestDatabase.fresh();
@@ -28,9 +28,20 @@ final class WorkerHarness implements AutoCloseable {
     server = TestServer.createPortBoundServer(port, true);
     String address = "127.0.0.1:" + port;
     service = Temporal.connect(address);
-    config = new WorkerConfig(address, "default", "bucketflow-test", 8, db.url(), "postgres", "", 4,
+    config = config(address, buckets, journeys);
+    worker = BucketflowWorker.start(config, service);
+  }
+
+  private WorkerConfig config(String address, Path buckets, Path journeys) {
+    return new WorkerConfig(address, "default", "bucketflow-test", 8, db.url(), "postgres", "", 4,
         buckets, journeys, "*", 0, new IngestSettings(200, 500), java.time.Duration.ofSeconds(1),
         "0 0 1 1 *", 100);
+  }
+
+  /** Stops the worker and boots a new one with other definitions, on the same database and Temporal. */
+  void restartWith(Path buckets, Path journeys) {
+    worker.close();
+    config = config(config.temporalAddress(), buckets, journeys);
     worker = BucketflowWorker.start(config, service);
   }
 
