@@ -49,14 +49,14 @@ import picocli.CommandLine.Spec;
 /** {@code bucketflow bench ...}: reproducible measurements. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Reproducible benchmarks.",
-    subcommands = {BenchCommand.Ingest.class})
+    subcommands = {BenchCommand.Ingest.class, BenchBackfillCommand.class})
 final class BenchCommand implements Runnable {
 
   @Spec CommandSpec spec;
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "Missing subcommand: ingest");
+    throw new ParameterException(spec.commandLine(), "Missing subcommand: ingest or backfill");
   }
 
   /**
