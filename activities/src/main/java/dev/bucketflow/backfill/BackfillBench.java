@@ -51,12 +51,16 @@ public final class BackfillBench {
       .criteria(all(prop("plan").eq("pro"), event("app.active").exists(), event("app.active").within(days(7)).notExists()))
       .build();
 
+  /** {@link #COUNT} edited to {@code key_action} count ≥ 4 within 21 days: a re-evaluation with leaves and joins. */
+  public static final BucketDefinition COUNT_EDITED = BucketDefinition.builder("bench-count")
+      .criteria(event("key_action").within(days(21)).atLeast(4)).build();
+
   static final List<String> EVENT_NAMES = List.of("key_action", "app.active", "page.view", "signup", "purchase",
       "invite.sent", "search", "export", "login", "logout");
 
-  /** One bucket's backfill: contacts walked, members joined, chunks, wall time, contacts/second. */
-  public record BucketRun(String bucketId, long processed, long joined, int chunks, Duration wall, double rowsPerSecond,
-      List<String> explain) {}
+  /** One bucket's job: contacts walked, members joined and left, chunks, wall time, contacts/second. */
+  public record BucketRun(String bucketId, String kind, long processed, long joined, long left, int chunks, Duration wall,
+      double rowsPerSecond, List<String> explain) {}
 
   /** The whole run; {@code generation} is zero when the data already existed. */
   public record Result(int contacts, int events, int chunkSize, Duration generation, List<BucketRun> buckets) {
@@ -66,8 +70,10 @@ public final class BackfillBench {
           "backfill bench: %,d contacts, %,d events, chunk %d, data generated in %.1f s%n",
           contacts, events, chunkSize, generation.toMillis() / 1000.0));
       for (BucketRun b : buckets) {
-        out.append(String.format(Locale.ROOT, "  %-16s %,9d contacts  %,7d joined  %,5d chunks  %8.2f s  %,10.0f contacts/s%n",
-            b.bucketId(), b.processed(), b.joined(), b.chunks(), b.wall().toMillis() / 1000.0, b.rowsPerSecond()));
+        out.append(String.format(Locale.ROOT,
+            "  %-16s %-10s %,9d contacts  %,7d joined  %,7d left  %,5d chunks  %8.2f s  %,10.0f contacts/s%n",
+            b.bucketId(), b.kind(), b.processed(), b.joined(), b.left(), b.chunks(), b.wall().toMillis() / 1000.0,
+            b.rowsPerSecond()));
       }
       return out.toString();
     }
@@ -75,24 +81,36 @@ public final class BackfillBench {
 
   private BackfillBench() {}
 
+  /**
+   * Generates the data (unless present), then times (a) a first-time backfill of {@link #COUNT},
+   * (b) one of {@link #COMPOSITE}, and (c) the re-evaluation of (a) after its criteria changed to
+   * {@link #COUNT_EDITED} (leaves with emission, silent joins, deadlines restamped).
+   */
   public static Result run(DSLContext dsl, int contacts, int events, int chunkSize) {
     Instant now = Instant.now();
     Duration generation = generate(dsl, contacts, events, now);
-    List<BucketDefinition> buckets = List.of(COUNT, COMPOSITE);
-    resetBenchBuckets(dsl, buckets);
-    BucketCatalog catalog = new BucketCatalog(new BucketRegistry(buckets),
-        new EnabledSwitch(dsl, Duration.ofSeconds(30), Clock.systemUTC()));
-    catalog.registerConfigs(dsl);
-    BackfillService service = new BackfillService(dsl, catalog, new UserStates(new EventHistoryLoader()),
-        TransitionWriter.withoutGenericEvents(), Clock.systemUTC(), chunkSize);
+    resetBenchBuckets(dsl, List.of(COUNT, COMPOSITE));
+    BackfillService service = service(dsl, List.of(COUNT, COMPOSITE), chunkSize);
     List<BucketRun> runs = new ArrayList<>();
-    for (BucketDefinition bucket : buckets) runs.add(backfill(dsl, service, bucket, chunkSize));
+    runs.add(backfill(dsl, service, COUNT, BackfillJob.Kind.FIRST_TIME, chunkSize));
+    runs.add(backfill(dsl, service, COMPOSITE, BackfillJob.Kind.FIRST_TIME, chunkSize));
+    BackfillService edited = service(dsl, List.of(COUNT_EDITED, COMPOSITE), chunkSize);
+    runs.add(backfill(dsl, edited, COUNT_EDITED, BackfillJob.Kind.REEVAL, chunkSize));
     return new Result(contacts, events, chunkSize, generation, runs);
   }
 
-  private static BucketRun backfill(DSLContext dsl, BackfillService service, BucketDefinition bucket, int chunkSize) {
+  private static BackfillService service(DSLContext dsl, List<BucketDefinition> buckets, int chunkSize) {
+    BucketCatalog catalog = new BucketCatalog(new BucketRegistry(buckets),
+        new EnabledSwitch(dsl, Duration.ofSeconds(30), Clock.systemUTC()));
+    catalog.registerConfigs(dsl);
+    return new BackfillService(dsl, catalog, new UserStates(new EventHistoryLoader()),
+        TransitionWriter.withoutGenericEvents(), Clock.systemUTC(), chunkSize);
+  }
+
+  private static BucketRun backfill(DSLContext dsl, BackfillService service, BucketDefinition bucket,
+      BackfillJob.Kind kind, int chunkSize) {
     long start = System.nanoTime();
-    BackfillJob job = service.open(bucket.id(), BucketJson.fingerprint(bucket), BackfillJob.Kind.FIRST_TIME);
+    BackfillJob job = service.open(bucket.id(), BucketJson.fingerprint(bucket), kind);
     int chunks = 0;
     ChunkResult last;
     do {
@@ -103,16 +121,16 @@ public final class BackfillBench {
     Duration wall = Duration.ofNanos(System.nanoTime() - start);
     BackfillJob done = service.job(job.id()).orElseThrow();
     double seconds = Math.max(wall.toNanos() / 1e9, 1e-9);
-    return new BucketRun(bucket.id(), done.processed(), done.joined(), chunks, wall, done.processed() / seconds,
-        explain(dsl, bucket, chunkSize));
+    return new BucketRun(bucket.id(), kind.db(), done.processed(), done.joined(), done.left(), chunks, wall,
+        done.processed() / seconds, explain(dsl, bucket, kind, chunkSize));
   }
 
   /**
-   * {@code EXPLAIN (ANALYZE, BUFFERS)} of the two per-chunk range queries — the next chunk of
-   * contact ids and the join candidates of that range — for a chunk in the middle of the key
-   * space (after the backfill, so the anti-join sees the members).
+   * {@code EXPLAIN (ANALYZE, BUFFERS)} of the per-chunk range queries — the next chunk of contact
+   * ids, the join candidates of that range and, for a re-evaluation, the members of that range —
+   * for a chunk in the middle of the key space (after the job, so the bucket has its members).
    */
-  public static List<String> explain(DSLContext dsl, BucketDefinition bucket, int chunkSize) {
+  public static List<String> explain(DSLContext dsl, BucketDefinition bucket, BackfillJob.Kind kind, int chunkSize) {
     var c = CONTACTS;
     long live = dsl.fetchCount(c, c.DELETED_AT.isNull());
     String after = dsl.select(c.EXTERNAL_ID).from(c).where(c.DELETED_AT.isNull()).orderBy(c.EXTERNAL_ID)
@@ -125,10 +143,13 @@ public final class BackfillBench {
     List<String> out = new ArrayList<>();
     out.add("-- next chunk of contact ids");
     out.addAll(plan(dsl, dsl.renderInlined(range)));
-    out.add("-- join candidates of the chunk (" + bucket.id() + ")");
-    var candidates = BackfillService.joinCandidates(dsl, bucket,
-        new BackfillService.KeyRange(after, ids.get(ids.size() - 1)), Instant.now());
-    out.addAll(plan(dsl, dsl.renderInlined(candidates)));
+    var keys = new BackfillService.KeyRange(after, ids.get(ids.size() - 1));
+    out.add("-- join candidates of the chunk (" + bucket.id() + ", " + kind.db() + ")");
+    out.addAll(plan(dsl, dsl.renderInlined(BackfillService.joinCandidates(dsl, bucket, keys, Instant.now()))));
+    if (kind == BackfillJob.Kind.REEVAL) {
+      out.add("-- members of the chunk, re-evaluated (" + bucket.id() + ")");
+      out.addAll(plan(dsl, dsl.renderInlined(BackfillService.membersOfRange(dsl, bucket, keys, Instant.now()))));
+    }
     return out;
   }
 

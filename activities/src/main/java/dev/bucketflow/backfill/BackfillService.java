@@ -285,8 +285,7 @@ public final class BackfillService {
       int left = 0;
       if (job.jobKind() == Kind.REEVAL) {
         // Before the joins, so that neither touches the rows this chunk inserts.
-        left = leave(tx, bucket, keys, now);
-        restamp(tx, bucket, keys, now);
+        left = reevaluateMembers(tx, bucket, keys, now);
       }
       int joined = join(tx, bucket, keys, now);
       afterInsert.accept(joined);
@@ -364,14 +363,31 @@ public final class BackfillService {
     return tx.select(c.EXTERNAL_ID, c.EMAIL, DSL.field(priorEntries(bucket.id())).as("prior"))
         .from(c)
         .where(keys.on(c.EXTERNAL_ID).and(c.DELETED_AT.isNull()))
-        // A correlated count, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join or a
-        // hashed sub-plan that reads every active member of the bucket once per chunk (with a new
-        // bucket's statistics stale while it grows, even through an index without user_id). The
-        // count stays a per-row probe of bucket_memberships_one_active (user_id, bucket_id):
-        // O(chunk), whatever the bucket's size.
-        .and(DSL.field(DSL.select(DSL.count()).from(m).where(m.USER_ID.eq(c.EXTERNAL_ID)
-            .and(m.BUCKET_ID.eq(bucket.id())).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))).eq(0))
+        // Not NOT EXISTS, and no status condition in the WHERE: PostgreSQL would turn NOT EXISTS
+        // into an anti-join or hashed sub-plan over every active member of the bucket, and a
+        // status='active' WHERE lets it probe through any partial index on bucket_id (with a new
+        // bucket's statistics stale while it grows, it picked bucket_memberships_max_dwell and
+        // filtered all members, per contact). Counting with FILTER leaves it only
+        // bucket_memberships_history (user_id, bucket_id, ...): one probe per contact, O(chunk)
+        // whatever the bucket's size.
+        .and(DSL.field(DSL.select(DSL.count().filterWhere(m.STATUS.eq(ACTIVE).and(m.DELETED_AT.isNull()))).from(m)
+            .where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())))).eq(0))
         .and(satisfied);
+  }
+
+  /**
+   * The range's active members of live contacts, each with whether it matches the criteria now
+   * (NULL never happens with the compiled predicates, and is treated as unknown): (id, user_id,
+   * entered_at, expires_at, matches). The hot query of a re-evaluation chunk.
+   */
+  static org.jooq.ResultQuery<org.jooq.Record5<Long, String, Instant, Instant, Boolean>> membersOfRange(DSLContext tx,
+      BucketDefinition bucket, KeyRange keys, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    Field<Boolean> matches = DSL.field(CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now));
+    return tx.select(m.ID, m.USER_ID, m.ENTERED_AT, m.EXPIRES_AT, matches).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
+        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))
+        .and(keys.on(m.USER_ID)).and(c.DELETED_AT.isNull());
   }
 
   /** Rows of any status the user ever had in the bucket: the next entry is this + 1. */
@@ -381,33 +397,49 @@ public final class BackfillService {
   }
 
   /**
-   * Leaves (with emission) the range's active members whose live contact no longer matches;
-   * those inside {@code minDwell} are deferred to {@code entered_at + minDwell} instead.
+   * Re-evaluates the range's active members (of live contacts) against the criteria, one
+   * predicate evaluation each: those that no longer match leave with emission (compare-and-swap,
+   * {@code source=backfill}), or, inside {@code minDwell}, are deferred to
+   * {@code entered_at + minDwell}; those that still match get {@code expires_at} recomputed for the
+   * (new) criteria. Returns the number of leaves.
    */
-  private int leave(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
+  private int reevaluateMembers(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
-    var c = CONTACTS;
-    Condition failing = DSL.not(CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now));
-    var rows = tx.select(m.ID, m.ENTERED_AT, m.EXPIRES_AT).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
-        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))
-        .and(keys.on(m.USER_ID)).and(c.DELETED_AT.isNull())
-        .and(failing)
-        .fetch();
+    var rows = membersOfRange(tx, bucket, keys, now).fetch();
     if (rows.isEmpty()) return 0;
     List<Long> leavers = new ArrayList<>();
-    List<Query> deferrals = new ArrayList<>();
+    List<Query> updates = new ArrayList<>();
+    Map<String, Long> stayers = new java.util.HashMap<>();
+    Map<Long, Instant> stampedAt = new java.util.HashMap<>();
     for (var r : rows) {
-      Instant dwellEnds = bucket.minDwell() == null ? null : r.value2().plus(bucket.minDwell());
+      Boolean match = r.value5();
+      if (Boolean.TRUE.equals(match)) {
+        stayers.put(r.value2(), r.value1());
+        stampedAt.put(r.value1(), r.value4());
+        continue;
+      }
+      if (match == null) continue; // as the sweep's NOT(predicate): unknown never leaves
+      Instant dwellEnds = bucket.minDwell() == null ? null : r.value3().plus(bucket.minDwell());
       if (dwellEnds != null && dwellEnds.isAfter(now)) {
-        if (!dwellEnds.equals(r.value3())) {
-          deferrals.add(tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
+        if (!dwellEnds.equals(r.value4())) {
+          updates.add(tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
               .where(m.ID.eq(r.value1()).and(m.STATUS.eq(ACTIVE))));
         }
       } else {
         leavers.add(r.value1());
       }
     }
-    if (!deferrals.isEmpty()) tx.batch(deferrals).execute();
+    if (!stayers.isEmpty()) {
+      Map<String, UserState> userStates = states.load(tx, stayers.keySet(), bucket, now);
+      stayers.forEach((user, id) -> {
+        Instant deadline = NextFlip.deadline(bucket.criteria(), userStates.get(user), now).orElse(null);
+        if (!Objects.equals(deadline, stampedAt.get(id))) {
+          updates.add(tx.update(m).set(m.EXPIRES_AT, deadline).set(m.UPDATED_AT, now)
+              .where(m.ID.eq(id).and(m.STATUS.eq(ACTIVE))));
+        }
+      });
+    }
+    if (!updates.isEmpty()) tx.batch(updates).execute();
     if (leavers.isEmpty()) return 0;
     List<Transition> left = new ArrayList<>();
     tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
@@ -417,29 +449,6 @@ public final class BackfillService {
         .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), Source.BACKFILL, now)));
     transitions.write(tx, left);
     return left.size();
-  }
-
-  /** Recomputes {@code expires_at} of the range's members that still match the (new) criteria. */
-  private int restamp(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
-    var m = BUCKET_MEMBERSHIPS;
-    var c = CONTACTS;
-    Condition satisfied = CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now);
-    var rows = tx.select(m.ID, m.USER_ID, m.EXPIRES_AT).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
-        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))
-        .and(keys.on(m.USER_ID)).and(c.DELETED_AT.isNull())
-        .and(satisfied)
-        .fetch();
-    if (rows.isEmpty()) return 0;
-    Map<String, UserState> userStates = states.load(tx, rows.getValues(m.USER_ID), bucket, now);
-    List<Query> updates = new ArrayList<>();
-    for (var r : rows) {
-      Instant deadline = NextFlip.deadline(bucket.criteria(), userStates.get(r.value2()), now).orElse(null);
-      if (Objects.equals(deadline, r.value3())) continue;
-      updates.add(tx.update(m).set(m.EXPIRES_AT, deadline).set(m.UPDATED_AT, now)
-          .where(m.ID.eq(r.value1()).and(m.STATUS.eq(ACTIVE))));
-    }
-    if (!updates.isEmpty()) tx.batch(updates).execute();
-    return updates.size();
   }
 
   // ---------------------------------------------------------------- helpers

@@ -17,6 +17,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jooq.DSLContext;
@@ -123,8 +124,18 @@ public final class MembershipEngine {
     final Map<MembershipKey, ActiveMembership> active;
     final Map<MembershipKey, MembershipHistory> past;
     final Map<String, UserState> states = new HashMap<>();
+    /** Deadline changes of rows that existed before the batch. */
     final Map<Long, Instant> deadlines = new HashMap<>();
-    final List<Transition> recorded = new ArrayList<>();
+    /** Rows created in this batch, by temporary (negative) id. */
+    final Map<Long, NewRow> newRows = new LinkedHashMap<>();
+    /** Leaves of rows that existed before the batch: compare-and-swap at the end. */
+    final Set<Long> existingLeaves = new LinkedHashSet<>();
+    /** Transitions in order, each with the row whose write decides whether it happened. */
+    final List<Tentative> tentative = new ArrayList<>();
+    long nextTempId = -1;
+
+    /** A transition that stands if its row's write succeeds. */
+    record Tentative(Transition transition, long rowId) {}
 
     Prepared(DSLContext tx, Instant now, Map<String, ContactState> contacts, Map<String, Map<String, EventSeries>> series,
         Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> past) {
@@ -136,7 +147,11 @@ public final class MembershipEngine {
       this.past = new HashMap<>(past);
     }
 
-    /** Applies the stored events in order and writes the resulting transitions. */
+    /**
+     * Applies the stored events in order, in memory, then writes what changed in a handful of
+     * statements: one CAS update for leaves of existing rows, one for deadlines, one multi-row
+     * insert for new rows, then the transitions that really happened.
+     */
     public List<Transition> apply(List<IncomingEvent> stored) {
       if (series.isEmpty()) return List.of();
       for (IncomingEvent e : stored) {
@@ -148,7 +163,20 @@ public final class MembershipEngine {
           evaluate(e.userId(), bucket, state);
         }
       }
+      return flush();
+    }
+
+    private List<Transition> flush() {
+      Set<Long> written = new HashSet<>(store.leaveAllIfActive(tx, existingLeaves, now));
+      existingLeaves.forEach(deadlines::remove);
       store.updateDeadlines(tx, deadlines, now);
+      Set<Long> inserted = store.insertAll(tx, List.copyOf(newRows.values()), Source.EVENT);
+      written.addAll(inserted);
+      List<Transition> recorded = new ArrayList<>(tentative.size());
+      for (Tentative t : tentative) {
+        // A lost CAS or insert means another writer made (and recorded) that change.
+        if (written.contains(t.rowId())) recorded.add(t.transition());
+      }
       transitions.write(tx, recorded);
       return recorded;
     }
@@ -182,13 +210,13 @@ public final class MembershipEngine {
       Instant expiresAt = NextFlip.deadline(bucket.criteria(), state, now).orElse(null);
       Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
       ContactState contact = contacts.get(key.userId());
-      Optional<ActiveMembership> row = store.join(tx, key.userId(), contact == null ? null : contact.email(),
-          bucket.id(), now, epoch, expiresAt, maxDwellAt, Source.EVENT);
-      if (row.isEmpty()) return; // another writer holds the active row; it records the transition
-      active.put(key, row.get());
+      NewRow row = new NewRow(nextTempId--, key.userId(), contact == null ? null : contact.email(), bucket.id(), now,
+          epoch, expiresAt, maxDwellAt);
+      newRows.put(row.tempId, row);
+      active.put(key, new ActiveMembership(row.tempId, key.userId(), bucket.id(), now, epoch, expiresAt, maxDwellAt));
       past.put(key, before.joined());
       boolean emit = EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now);
-      recorded.add(Transition.entered(bucket, key.userId(), epoch, Source.EVENT, emit, now));
+      tentative.add(new Tentative(Transition.entered(bucket, key.userId(), epoch, Source.EVENT, emit, now), row.tempId));
     }
 
     void leaveOrDefer(MembershipKey key, BucketDefinition bucket, ActiveMembership current) {
@@ -201,17 +229,25 @@ public final class MembershipEngine {
         }
       }
       active.remove(key);
-      deadlines.remove(current.id());
-      store.leaveIfActive(tx, current.id(), now).ifPresent(epoch -> {
-        past.put(key, past.getOrDefault(key, MembershipHistory.NONE).left(now));
-        recorded.add(Transition.left(bucket, key.userId(), epoch, Source.EVENT, now));
-      });
+      NewRow created = newRows.get(current.id());
+      if (created != null) {
+        created.leftAt = now; // joined and left inside this batch: inserted already left
+      } else {
+        existingLeaves.add(current.id());
+      }
+      past.put(key, past.getOrDefault(key, MembershipHistory.NONE).left(now));
+      tentative.add(new Tentative(Transition.left(bucket, key.userId(), current.entryCount(), Source.EVENT, now), current.id()));
     }
 
     void restamp(MembershipKey key, ActiveMembership current, Instant expiresAt) {
       if (java.util.Objects.equals(current.expiresAt(), expiresAt)) return;
       active.put(key, current.withExpiresAt(expiresAt));
-      deadlines.put(current.id(), expiresAt);
+      NewRow created = newRows.get(current.id());
+      if (created != null) {
+        created.expiresAt = expiresAt;
+      } else {
+        deadlines.put(current.id(), expiresAt);
+      }
     }
   }
 }

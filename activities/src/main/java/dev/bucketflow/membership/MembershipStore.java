@@ -6,7 +6,10 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.jooq.DSLContext;
 import org.jooq.Record3;
 import org.jooq.impl.DSL;
@@ -76,6 +79,39 @@ public final class MembershipStore {
         .where(m.ID.eq(membershipId).and(m.STATUS.eq(ACTIVE)))
         .returningResult(m.ENTRY_COUNT)
         .fetchOptional(m.ENTRY_COUNT);
+  }
+
+  /** Compare-and-swap leave of many rows in one statement; the ids this call changed. */
+  Set<Long> leaveAllIfActive(DSLContext tx, Collection<Long> ids, Instant at) {
+    if (ids.isEmpty()) return Set.of();
+    var m = BUCKET_MEMBERSHIPS;
+    return new HashSet<>(tx.update(m)
+        .set(m.STATUS, "left").set(m.LEFT_AT, at).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
+        .where(m.ID.in(ids).and(m.STATUS.eq(ACTIVE)))
+        .returningResult(m.ID)
+        .fetch(m.ID));
+  }
+
+  /**
+   * Inserts a batch's new rows in one statement ({@code ON CONFLICT DO NOTHING}); returns the
+   * temp ids of the rows inserted — an active row that met another writer's active row is not.
+   */
+  Set<Long> insertAll(DSLContext tx, List<NewRow> rows, Source source) {
+    if (rows.isEmpty()) return Set.of();
+    var m = BUCKET_MEMBERSHIPS;
+    var insert = tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.EXPIRES_AT,
+        m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, m.LAST_EVALUATED_AT);
+    record Epoch(String userId, String bucketId, int entryCount) {}
+    Map<Epoch, Long> byKey = new HashMap<>();
+    for (NewRow r : rows) {
+      insert = insert.values(r.userId, r.email, r.bucketId, r.active() ? ACTIVE : "left", r.enteredAt, r.leftAt,
+          r.active() ? r.expiresAt : null, r.maxDwellAt, r.entryCount, source.db(), r.active() ? r.enteredAt : r.leftAt);
+      byKey.put(new Epoch(r.userId, r.bucketId, r.entryCount), r.tempId);
+    }
+    Set<Long> inserted = new HashSet<>();
+    insert.onConflictDoNothing().returningResult(m.USER_ID, m.BUCKET_ID, m.ENTRY_COUNT)
+        .forEach(r -> inserted.add(byKey.get(new Epoch(r.value1(), r.value2(), r.value3()))));
+    return inserted;
   }
 
   /** Re-stamps deadlines of still-active rows in one statement. */
