@@ -19,6 +19,7 @@ import dev.bucketflow.reconcile.CriteriaSql;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -29,6 +30,11 @@ import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.Query;
 import org.jooq.Record;
+import org.jooq.Record1;
+import org.jooq.Record3;
+import org.jooq.Record5;
+import org.jooq.ResultQuery;
+import org.jooq.Select;
 import org.jooq.impl.DSL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -175,7 +181,7 @@ public final class BackfillService {
       if (existing == null) {
         tx.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS, j.TOTALS)
             .values(DSL.val(bucketId), DSL.val(criteriaHash), DSL.val(kind.db()), DSL.val(BackfillJob.RUNNING),
-                DSL.field(liveContacts(tx)))
+                DSL.field(liveContacts()))
             .onConflict(j.BUCKET_ID, j.CRITERIA_HASH).doNothing()
             .execute();
         BackfillJob job = toJob(tx.selectFrom(j).where(key).forUpdate().fetchSingle());
@@ -189,7 +195,7 @@ public final class BackfillService {
         log.info("backfill job {} for bucket {} resumed after failure at cursor {}", job.id(), bucketId, job.cursorUser());
       } else if (job.completed() && !criteriaHash.equals(storedHash(tx, bucketId))) {
         tx.update(j).set(j.STATUS, BackfillJob.RUNNING).set(j.KIND, kind.db())
-            .set(j.TOTALS, DSL.field(liveContacts(tx))).set(j.PROCESSED, 0L).set(j.JOINED, 0L).set(j.LEFT, 0L)
+            .set(j.TOTALS, DSL.field(liveContacts())).set(j.PROCESSED, 0L).set(j.JOINED, 0L).set(j.LEFT, 0L)
             .setNull(j.CURSOR_USER).set(j.STARTED_AT, now).setNull(j.FINISHED_AT).setNull(j.ERROR)
             .where(j.ID.eq(job.id())).execute();
         log.info("backfill job {} for bucket {} restarted as {}: its criteria came back", job.id(), bucketId, kind.db());
@@ -201,17 +207,18 @@ public final class BackfillService {
   }
 
   /**
-   * Restarts the job for (bucket, hash) as a fresh walk of {@code kind} whatever its state, or
-   * opens it. For an on-demand run ({@code bucketflow buckets backfill <id>}) over a bucket whose
-   * job already completed; not idempotent (a second call restarts again), so call it before
-   * starting the workflow, never from an activity.
+   * Restarts the job for (bucket, hash) as a fresh walk of {@code kind} — unless it is running,
+   * which it then stays (a walk in progress is never reset under its workflow) — or opens it. For
+   * an on-demand run ({@code bucketflow buckets backfill <id>}) over a bucket whose job already
+   * completed or failed: call it before starting the workflow, never from an activity (each call on
+   * a finished job restarts it again).
    */
   public BackfillJob restart(String bucketId, String criteriaHash, Kind kind) {
     var j = BUCKET_BACKFILL_JOBS;
     dsl.update(j).set(j.STATUS, BackfillJob.RUNNING).set(j.KIND, kind.db())
-        .set(j.TOTALS, DSL.field(liveContacts(dsl))).set(j.PROCESSED, 0L).set(j.JOINED, 0L).set(j.LEFT, 0L)
+        .set(j.TOTALS, DSL.field(liveContacts())).set(j.PROCESSED, 0L).set(j.JOINED, 0L).set(j.LEFT, 0L)
         .setNull(j.CURSOR_USER).set(j.STARTED_AT, clock.instant()).setNull(j.FINISHED_AT).setNull(j.ERROR)
-        .where(j.BUCKET_ID.eq(bucketId).and(j.CRITERIA_HASH.eq(criteriaHash)))
+        .where(j.BUCKET_ID.eq(bucketId).and(j.CRITERIA_HASH.eq(criteriaHash)).and(j.STATUS.ne(BackfillJob.RUNNING)))
         .execute();
     return open(bucketId, criteriaHash, kind);
   }
@@ -355,7 +362,7 @@ public final class BackfillService {
    * The range's matching live contacts without an active row, with their earlier rows counted:
    * (external_id, email, prior). The hot query of a chunk (the bench EXPLAINs it).
    */
-  static org.jooq.ResultQuery<org.jooq.Record3<String, String, Integer>> joinCandidates(DSLContext tx,
+  static ResultQuery<Record3<String, String, Integer>> joinCandidates(DSLContext tx,
       BucketDefinition bucket, KeyRange keys, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
     var c = CONTACTS;
@@ -380,18 +387,22 @@ public final class BackfillService {
    * (NULL never happens with the compiled predicates, and is treated as unknown): (id, user_id,
    * entered_at, expires_at, matches). The hot query of a re-evaluation chunk.
    */
-  static org.jooq.ResultQuery<org.jooq.Record5<Long, String, Instant, Instant, Boolean>> membersOfRange(DSLContext tx,
+  static ResultQuery<Record5<Long, String, Instant, Instant, Boolean>> membersOfRange(DSLContext tx,
       BucketDefinition bucket, KeyRange keys, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
     var c = CONTACTS;
     Field<Boolean> matches = DSL.field(CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now));
+    // The status is tested through an expression no partial index predicate matches, for the
+    // reason given in joinCandidates: the rows then come from bucket_memberships_history's
+    // user_id range (O(chunk)), never from a scan of all the bucket's members filtered by user.
+    Condition activeRow = DSL.coalesce(m.STATUS, DSL.inline("")).eq(ACTIVE).and(m.DELETED_AT.isNull());
     return tx.select(m.ID, m.USER_ID, m.ENTERED_AT, m.EXPIRES_AT, matches).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
-        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))
+        .where(m.BUCKET_ID.eq(bucket.id()).and(activeRow))
         .and(keys.on(m.USER_ID)).and(c.DELETED_AT.isNull());
   }
 
   /** Rows of any status the user ever had in the bucket: the next entry is this + 1. */
-  private static org.jooq.Select<org.jooq.Record1<Integer>> priorEntries(String bucketId) {
+  private static Select<Record1<Integer>> priorEntries(String bucketId) {
     var m = BUCKET_MEMBERSHIPS;
     return DSL.select(DSL.count()).from(m).where(m.USER_ID.eq(CONTACTS.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucketId)));
   }
@@ -409,8 +420,8 @@ public final class BackfillService {
     if (rows.isEmpty()) return 0;
     List<Long> leavers = new ArrayList<>();
     List<Query> updates = new ArrayList<>();
-    Map<String, Long> stayers = new java.util.HashMap<>();
-    Map<Long, Instant> stampedAt = new java.util.HashMap<>();
+    Map<String, Long> stayers = new HashMap<>();
+    Map<Long, Instant> stampedAt = new HashMap<>();
     for (var r : rows) {
       Boolean match = r.value5();
       if (Boolean.TRUE.equals(match)) {
@@ -453,7 +464,7 @@ public final class BackfillService {
 
   // ---------------------------------------------------------------- helpers
 
-  private static org.jooq.Select<org.jooq.Record1<Long>> liveContacts(DSLContext tx) {
+  private static Select<Record1<Long>> liveContacts() {
     return DSL.select(DSL.count().cast(Long.class)).from(CONTACTS).where(CONTACTS.DELETED_AT.isNull());
   }
 

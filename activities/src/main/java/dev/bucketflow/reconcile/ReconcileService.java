@@ -1,6 +1,7 @@
 package dev.bucketflow.reconcile;
 
 import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
+import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 
@@ -195,8 +196,10 @@ public final class ReconcileService {
     var joiners = tx.select(c.EXTERNAL_ID, c.EMAIL, DSL.field(prior).as("prior"), DSL.field(lastLeft).as("last_left"))
         .from(c)
         .where(c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.DELETED_AT.isNull()))
-        .and(DSL.notExists(DSL.selectOne().from(m).where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id()))
-            .and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))))
+        // "No active row", counted over the (user, bucket) history index: a NOT EXISTS with the
+        // status condition lets the planner pick a bucket-wide partial index and scan every member.
+        .and(DSL.field(DSL.select(DSL.count().filterWhere(m.STATUS.eq(ACTIVE).and(m.DELETED_AT.isNull()))).from(m)
+            .where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())))).eq(0))
         .and(satisfied)
         .fetch();
     if (joiners.isEmpty()) return 0;
@@ -244,9 +247,14 @@ public final class ReconcileService {
     }
   }
 
-  /** Joins wait for a first-time backfill in progress; a bucket never backfilled counts as done. */
+  /**
+   * Joins wait for a first-time backfill in progress. A bucket with a recorded criteria hash was
+   * backfilled; one never backfilled counts as done; a failed job does not block forever.
+   */
   private boolean firstBackfillDone(String bucketId) {
+    var c = BUCKET_CONFIGS;
+    if (dsl.fetchExists(c, c.BUCKET_ID.eq(bucketId).and(c.CRITERIA_HASH.isNotNull()))) return true;
     var j = BUCKET_BACKFILL_JOBS;
-    return !dsl.fetchExists(j, j.BUCKET_ID.eq(bucketId).and(j.KIND.eq("first_time")).and(j.STATUS.ne("completed")));
+    return !dsl.fetchExists(j, j.BUCKET_ID.eq(bucketId).and(j.KIND.eq("first_time")).and(j.STATUS.eq("running")));
   }
 }

@@ -45,7 +45,7 @@ final class BenchBackfillCommand implements Callable<Integer> {
       out.print(result.summary());
       if (explain) {
         for (BackfillBench.BucketRun run : result.buckets()) {
-          out.println("-- " + run.bucketId());
+          out.println("-- " + run.bucketId() + " " + run.kind());
           run.explain().forEach(out::println);
         }
       }

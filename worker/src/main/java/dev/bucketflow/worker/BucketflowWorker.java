@@ -192,7 +192,7 @@ public final class BucketflowWorker implements AutoCloseable {
    */
   private void startBackfills() {
     for (BucketDefinition bucket : catalog.registry().all()) {
-      if (!bucket.enabled()) continue;
+      if (!catalog.isOn(bucket)) continue;
       BackfillService.Plan plan = backfill.plan(bucket);
       if (plan.kind().isEmpty()) continue;
       String hash = BucketJson.fingerprint(bucket);
