@@ -423,6 +423,8 @@ class BackfillServiceTest {
     BackfillJob resumed = service.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME);
     assertThat(resumed.status()).isEqualTo("running");
     assertThat(resumed.processed()).isEqualTo(7);
+    assertThat(service.restart("power", BucketJson.fingerprint(POWER), Kind.REEVAL))
+        .as("a running walk is never reset").isEqualTo(resumed);
     assertThat(resumed.cursorUser()).isEqualTo(failed.cursorUser());
     BackfillFixture.runToEnd(service, resumed);
     assertThat(data.activeMembers("power")).isEqualTo(data.expectedMembers(POWER, NOW));
