@@ -27,7 +27,7 @@ class IngestEndToEndIT {
 
   @BeforeAll
   static void start() {
-    harness = new WorkerHarness(Path.of("../examples/buckets"), Path.of("../examples/journeys"));
+    harness = new WorkerHarness(Path.of("src/test/resources/e2e-buckets"), Path.of("src/test/resources/no-journeys"));
   }
 
   @AfterAll
@@ -44,6 +44,27 @@ class IngestEndToEndIT {
   }
 
   @Test
+  void contactOperationsFromTheCommandLineTravelThroughTheShards() throws Exception {
+    String address = harness.config.temporalAddress();
+    String queue = harness.config.taskQueue();
+    harness.ingestClient().send(Json.MAPPER.readTree("{\"userId\":\"op-2\",\"event\":\"signup\"}"));
+    assertThat(Main.commandLine().execute("buckets", "add", "vip", "op-1", "op-2", "--address", address, "--task-queue", queue))
+        .isZero();
+    var m = dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+    await(() -> harness.dsl().fetchCount(m, m.BUCKET_ID.eq("vip").and(m.STATUS.eq("active"))) == 2, "two vip members");
+    assertThat(Main.commandLine().execute("buckets", "remove", "vip", "op-1", "--address", address, "--task-queue", queue))
+        .isZero();
+    assertThat(Main.commandLine().execute("contacts", "delete", "op-2", "--address", address, "--task-queue", queue))
+        .isZero();
+    await(() -> harness.dsl().fetchCount(m, m.BUCKET_ID.eq("vip").and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull())) == 0,
+        "op-1 removed and op-2 deleted");
+    var t = dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
+    assertThat(harness.dsl().select(t.USER_ID, t.KIND).from(t).where(t.BUCKET_ID.eq("vip")).orderBy(t.ID).fetch()
+            .map(r -> r.value1() + ":" + r.value2()))
+        .containsExactlyInAnyOrder("op-1:entered", "op-2:entered", "op-1:left"); // deletion emits nothing
+  }
+
+  @Test
   void signalledEventsLandInPostgres() throws Exception {
     List<JsonNode> events = new ArrayList<>();
     for (int i = 0; i < 1_000; i++) {
@@ -56,9 +77,11 @@ class IngestEndToEndIT {
     harness.ingestClient().send(Json.MAPPER.readTree(
         "{\"userId\":\"solo\",\"event\":\"signup\",\"userEmail\":\"solo@example.com\",\"properties\":{\"plan\":\"trial\"}}"));
 
-    await(() -> harness.dsl().fetchCount(USER_EVENTS) == 1_001 && harness.dsl().fetchCount(REJECTED_EVENTS) == 1,
+    await(() -> harness.dsl().fetchCount(USER_EVENTS, USER_EVENTS.USER_ID.like("e2e-%").or(USER_EVENTS.USER_ID.eq("solo"))) == 1_001
+            && harness.dsl().fetchCount(REJECTED_EVENTS, REJECTED_EVENTS.REASON.eq("reserved_event")) == 1,
         "1,001 stored events and 1 rejection");
-    assertThat(harness.dsl().fetchCount(CONTACTS)).isEqualTo(51);
+    assertThat(harness.dsl().fetchCount(CONTACTS, CONTACTS.EXTERNAL_ID.like("e2e-%").or(CONTACTS.EXTERNAL_ID.eq("solo"))))
+        .isEqualTo(51);
     // The last event of each user wins its properties.
     assertThat(Json.object(harness.dsl().select(CONTACTS.PROPERTIES).from(CONTACTS)
             .where(CONTACTS.EXTERNAL_ID.eq("e2e-7")).fetchOne(CONTACTS.PROPERTIES)).get("i").asInt())
