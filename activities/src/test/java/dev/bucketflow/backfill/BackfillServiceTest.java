@@ -23,7 +23,7 @@ import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -31,14 +31,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** First-time backfill, re-evaluation, crash-resume and the boot plan, on real PostgreSQL. */
-class BackfillServiceTest {
+class BackfillServiceTest extends DatabaseTest {
 
   static final Instant NOW = Instant.parse("2026-11-01T00:00:00Z");
   static final int CHUNK = 7;
@@ -52,21 +49,8 @@ class BackfillServiceTest {
   static final BucketDefinition TRIAL_ACTIVE = BucketDefinition.builder("trial-active")
       .criteria(all(prop("plan").eq("trial"), event("app.active").within(days(7)).exists())).build();
 
-  static TestDatabase db;
-  static DSLContext dsl;
   MutableClock clock;
   BackfillFixture data;
-
-  @BeforeAll
-  static void startDb() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stopDb() {
-    db.close();
-  }
 
   @BeforeEach
   void reset() {

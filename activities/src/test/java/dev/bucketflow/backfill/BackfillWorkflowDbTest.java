@@ -8,7 +8,7 @@ import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.dispatch.OutboxRow;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
@@ -18,37 +18,21 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The backfill workflow with the real activities over a real database. */
-class BackfillWorkflowDbTest {
+class BackfillWorkflowDbTest extends DatabaseTest {
 
   private static final String QUEUE = "backfill-db-test";
   static final int CHUNK = 3;
 
-  static TestDatabase db;
-  static DSLContext dsl;
   MutableClock clock;
   BackfillFixture data;
   TestWorkflowEnvironment env;
   WorkflowClient client;
   final List<OutboxRow> dispatched = Collections.synchronizedList(new ArrayList<>());
-
-  @BeforeAll
-  static void startDb() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stopDb() {
-    db.close();
-  }
 
   @BeforeEach
   void reset() {

@@ -29,18 +29,15 @@ import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.reconcile.ReconcileService;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** deleteContact, addToBucket and removeFromBucket travelling in the ingest stream. */
-class ContactOpsTest {
+class ContactOpsTest extends DatabaseTest {
 
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
   static final BucketDefinition TRIAL = BucketDefinition.builder("trial").criteria(prop("plan").eq("trial")).build();
@@ -48,23 +45,10 @@ class ContactOpsTest {
       .criteria(all(event("app.active").exists(), event("app.active").within(days(7)).notExists())).build();
   static final BucketDefinition VIP = BucketDefinition.builder("vip").kind(BucketKind.MANUAL).build();
 
-  static TestDatabase db;
-  static DSLContext dsl;
   MutableClock clock;
   IngestService ingest;
   ReconcileService reconcile;
   int seq;
-
-  @BeforeAll
-  static void startDb() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stopDb() {
-    db.close();
-  }
 
   @BeforeEach
   void reset() {

@@ -8,34 +8,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class IngestServiceTest {
+class IngestServiceTest extends DatabaseTest {
 
-  private static TestDatabase db;
-  private static DSLContext dsl;
   private IngestService service;
   private int batchSeq;
-
-  @BeforeAll
-  static void startDb() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stopDb() {
-    db.close();
-  }
 
   @BeforeEach
   void clean() {

@@ -21,7 +21,7 @@ import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.membership.MembershipStore;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.testing.Engines;
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.testing.TestWorkflowEnvironment;
@@ -30,14 +30,11 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Outbox → journeys, against real PostgreSQL and Temporal's test environment. */
-class JourneyRoutingTest {
+class JourneyRoutingTest extends DatabaseTest {
 
   static final String QUEUE = "bucketflow";
   static final BucketDefinition TRIAL = BucketDefinition.builder("trial").criteria(prop("plan").eq("trial")).build();
@@ -48,23 +45,10 @@ class JourneyRoutingTest {
   static final JourneyDefinition ANY_ENTRY = JourneyDefinition.builder("any-entry")
       .triggerEvent("bucket:entered").workflowType(WinbackJourney.TYPE).build();
 
-  static TestDatabase db;
-  static DSLContext dsl;
   TestWorkflowEnvironment env;
   IngestService ingest;
   OutboxDispatcher dispatcher;
   final AtomicInteger failuresLeft = new AtomicInteger();
-
-  @BeforeAll
-  static void startDb() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stopDb() {
-    db.close();
-  }
 
   @AfterEach
   void stopTemporal() {

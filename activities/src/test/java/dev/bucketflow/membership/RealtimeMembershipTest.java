@@ -21,17 +21,14 @@ import dev.bucketflow.ingest.IngestOutcome;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class RealtimeMembershipTest {
+class RealtimeMembershipTest extends DatabaseTest {
 
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
 
@@ -47,22 +44,9 @@ class RealtimeMembershipTest {
   static final BucketDefinition DWELL = BucketDefinition.builder("dwell")
       .criteria(prop("vip").eq(true)).minDwell(Duration.ofHours(1)).maxDwell(days(2)).build();
 
-  static TestDatabase db;
-  static DSLContext dsl;
   MutableClock clock;
   MembershipEngine engine;
   IngestService ingest;
-
-  @BeforeAll
-  static void startDb() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stopDb() {
-    db.close();
-  }
 
   @BeforeEach
   void reset() {

@@ -14,30 +14,25 @@ import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The mirror wired into the outbox dispatcher: PostHog failing never touches membership or dispatch. */
-class PostHogDispatchTest {
+class PostHogDispatchTest extends DatabaseTest {
 
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
   static final Duration WAIT = Duration.ofSeconds(10);
   static final BucketDefinition TRIAL = BucketDefinition.builder("trial")
       .criteria(prop("plan").eq("trial")).syncToPostHog(true).build();
 
-  static TestDatabase db;
-  static DSLContext dsl;
 
   MutableClock clock;
   IngestService ingest;
@@ -45,17 +40,6 @@ class PostHogDispatchTest {
   PostHogSync sync;
   OutboxDispatcher dispatcher;
   final List<OutboxRow> otherTarget = new CopyOnWriteArrayList<>();
-
-  @BeforeAll
-  static void startDb() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stopDb() {
-    db.close();
-  }
 
   @BeforeEach
   void wire() throws Exception {

@@ -24,19 +24,16 @@ import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Clock-driven changes with no inbound event, on real PostgreSQL with an injected clock. */
-class ReconcileServiceTest {
+class ReconcileServiceTest extends DatabaseTest {
 
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
   static final int CHUNK = 5;
@@ -55,22 +52,9 @@ class ReconcileServiceTest {
   static final BucketDefinition STICKY = BucketDefinition.builder("sticky")
       .criteria(event("ping").within(Duration.ofHours(1)).exists()).minDwell(Duration.ofHours(6)).build();
 
-  static TestDatabase db;
-  static DSLContext dsl;
   MutableClock clock;
   IngestService ingest;
   ReconcileService reconcile;
-
-  @BeforeAll
-  static void startDb() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stopDb() {
-    db.close();
-  }
 
   @BeforeEach
   void reset() {
