@@ -1,29 +1,20 @@
 package dev.bucketflow.bucket;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Function;
-import java.util.stream.Stream;
 
 /**
  * JSON binding of bucket definitions (DESIGN §6). Parsing never throws on bad content: every
@@ -35,14 +26,6 @@ import java.util.stream.Stream;
  * first.
  */
 public final class BucketJson {
-    /**
-     * Duplicate keys would otherwise be silently last-wins ({@code "operator"} twice), and trailing
-     * content would be ignored; both hide mistakes in hand-written files.
-     */
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
     private static final ObjectMapper CANONICAL = new ObjectMapper();
 
     private static final Set<String> DEFINITION_FIELDS = Set.of("id", "name", "description", "kind",
@@ -65,58 +48,21 @@ public final class BucketJson {
     public static LoadResult load(Path fileOrDirectory) {
         List<BucketDefinition> buckets = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();
-        if (Files.isDirectory(fileOrDirectory)) {
-            List<Path> files;
-            try (Stream<Path> entries = Files.list(fileOrDirectory)) {
-                files = entries.filter(p -> p.getFileName().toString().endsWith(".json"))
-                        .filter(Files::isRegularFile)
-                        .sorted((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()))
-                        .toList();
-            } catch (IOException e) {
-                return new LoadResult(List.of(),
-                        List.of(new Problem(fileOrDirectory.toString(), "cannot list directory: " + e.getMessage())));
-            }
-            for (Path file : files) {
-                loadFile(file, buckets, problems);
-            }
-        } else if (Files.exists(fileOrDirectory)) {
-            loadFile(fileOrDirectory, buckets, problems);
-        } else {
-            problems.add(new Problem(fileOrDirectory.toString(), "no such file or directory"));
-        }
+        problems.addAll(DefinitionFiles.read(fileOrDirectory, "a bucket definition", (node, name) -> {
+            LoadResult parsed = parse(node, name);
+            buckets.addAll(parsed.buckets());
+            problems.addAll(parsed.problems());
+        }));
         problems.addAll(BucketValidator.validate(buckets));
         return new LoadResult(buckets, problems);
-    }
-
-    private static void loadFile(Path file, List<BucketDefinition> buckets, List<Problem> problems) {
-        String name = file.getFileName().toString();
-        JsonNode node;
-        try {
-            node = MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (JsonProcessingException e) {
-            problems.add(new Problem(name, "invalid JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr()
-                            + ", column " + e.getLocation().getColumnNr() + ")")));
-            return;
-        } catch (IOException | RuntimeException e) {
-            problems.add(new Problem(name, "cannot read: " + e));
-            return;
-        }
-        if (node == null || node.isMissingNode()) {
-            problems.add(new Problem(name, "empty file; expected a bucket definition or an array of them"));
-            return;
-        }
-        LoadResult parsed = parse(node, name);
-        buckets.addAll(parsed.buckets());
-        problems.addAll(parsed.problems());
     }
 
     /** Parses JSON text with the same strictness as {@link #load}; malformed text is a problem at {@code source}. */
     public static LoadResult parse(String json, String source) {
         try {
-            return parse(MAPPER.readTree(json), source);
+            return parse(DefinitionFiles.STRICT.readTree(json), source);
         } catch (JsonProcessingException e) {
-            return new LoadResult(List.of(), List.of(new Problem(source, "invalid JSON: " + e.getOriginalMessage())));
+            return new LoadResult(List.of(), List.of(new Problem(source, DefinitionFiles.invalidJson(e))));
         }
     }
 
@@ -151,7 +97,7 @@ public final class BucketJson {
         JsonNode idNode = node.get("id");
         String prefix = idNode != null && idNode.isTextual() && !idNode.textValue().isEmpty()
                 ? idNode.textValue() : fallback;
-        Reader r = new Reader(node, prefix, problems);
+        FieldReader r = new FieldReader(node, prefix, problems);
         r.unknownFields(DEFINITION_FIELDS);
         String id = r.requiredString("id");
         String name = r.string("name");
@@ -193,7 +139,7 @@ public final class BucketJson {
             return null;
         }
         String type = typeNode.isTextual() ? typeNode.textValue() : typeNode.toString();
-        Reader r = new Reader(node, path, problems);
+        FieldReader r = new FieldReader(node, path, problems);
         Criterion result;
         switch (type) {
             case "property" -> {
@@ -236,119 +182,6 @@ public final class BucketJson {
             }
         }
         return result;
-    }
-
-    /** Typed field access that records a problem instead of throwing. Absent and JSON null both mean "not set". */
-    private static final class Reader {
-        private final JsonNode node;
-        private final String path;
-        private final List<Problem> problems;
-
-        Reader(JsonNode node, String path, List<Problem> problems) {
-            this.node = node;
-            this.path = path;
-            this.problems = problems;
-        }
-
-        boolean present(String field) {
-            JsonNode v = node.get(field);
-            return v != null && !v.isNull();
-        }
-
-        void unknownFields(Set<String> known) {
-            Iterator<String> names = node.fieldNames();
-            while (names.hasNext()) {
-                String f = names.next();
-                if (!known.contains(f)) {
-                    problem(f, "unknown field");
-                }
-            }
-        }
-
-        String string(String field) {
-            if (!present(field)) {
-                return null;
-            }
-            JsonNode v = node.get(field);
-            if (!v.isTextual()) {
-                problem(field, "must be a string");
-                return null;
-            }
-            return v.textValue();
-        }
-
-        String requiredString(String field) {
-            if (!present(field)) {
-                problem(field, "is required");
-                return null;
-            }
-            String s = string(field);
-            if (s != null && s.isEmpty()) {
-                problem(field, "must not be empty");
-            }
-            return s;
-        }
-
-        Boolean bool(String field) {
-            if (!present(field)) {
-                return null;
-            }
-            JsonNode v = node.get(field);
-            if (!v.isBoolean()) {
-                problem(field, "must be true or false");
-                return null;
-            }
-            return v.booleanValue();
-        }
-
-        Long integer(String field) {
-            if (!present(field)) {
-                return null;
-            }
-            JsonNode v = node.get(field);
-            if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-                problem(field, "must be an integer, got " + v);
-                return null;
-            }
-            return v.longValue();
-        }
-
-        Duration duration(String field) {
-            if (!present(field)) {
-                return null;
-            }
-            try {
-                return Durations.parse(node.get(field));
-            } catch (IllegalArgumentException e) {
-                problem(field, e.getMessage());
-                return null;
-            }
-        }
-
-        <E extends Enum<E>> E enumValue(String field, Function<String, Optional<E>> lookup, E[] values) {
-            if (!present(field)) {
-                return null;
-            }
-            JsonNode v = node.get(field);
-            Optional<E> e = v.isTextual() ? lookup.apply(v.textValue()) : Optional.empty();
-            if (e.isEmpty()) {
-                problem(field, "unknown " + field + " " + v + " (expected " + JsonNames.expected(values) + ")");
-                return null;
-            }
-            return e.get();
-        }
-
-        <E extends Enum<E>> E requiredEnum(String field, Function<String, Optional<E>> lookup, E[] values) {
-            if (!present(field)) {
-                problem(field, "is required (" + JsonNames.expected(values) + ")");
-                return null;
-            }
-            return enumValue(field, lookup, values);
-        }
-
-        private void problem(String field, String message) {
-            problems.add(new Problem(path + "." + field, message));
-        }
     }
 
     // ---------------------------------------------------------------- writing

@@ -95,7 +95,7 @@ class BucketJsonTest {
                 "went-dormant.enabled: must be true or false",
                 "went-dormant.kind: unknown kind \"static\" (expected dynamic or manual)",
                 "went-dormant.criteria.conditions[1].windw: unknown field",
-                "went-dormant.criteria.conditions[1].eventName: must be a string",
+                "went-dormant.criteria.conditions[1].eventName: must be a string, got 7",
                 "went-dormant.criteria.conditions[1].check: unknown check \"never\" (expected exists, not_exists or count)",
                 "went-dormant.criteria.conditions[1].within: unknown duration unit \"weeks\" (use days, hours, minutes, seconds)",
                 "went-dormant.criteria.conditions[2].type: unknown condition type \"email_opened\" (supported: property, event, composite)",

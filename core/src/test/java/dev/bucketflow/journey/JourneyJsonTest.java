@@ -93,7 +93,7 @@ class JourneyJsonTest {
                         "j.triggerEvent: must be a string, got 5",
                         "j.exitOn[1]: must be a string, got 7",
                         "j.taskQueue: must be a string, got true",
-                        "j.entryLimit: unknown entryLimit \"twice\" (expected unlimited, once, once_per_period)",
+                        "j.entryLimit: unknown entryLimit \"twice\" (expected unlimited, once or once_per_period)",
                         "j.entryPeriod: unknown duration unit \"weeks\" (use days, hours, minutes, seconds)",
                         "j.enabled: must be true or false",
                         "j.settings: must be an object, got [1]",
