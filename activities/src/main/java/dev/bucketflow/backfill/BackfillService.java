@@ -11,8 +11,8 @@ import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.BulkMemberships;
 import dev.bucketflow.membership.Source;
-import dev.bucketflow.membership.Transition;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.reconcile.CriteriaSql;
@@ -93,9 +93,9 @@ public final class BackfillService {
   private final DSLContext dsl;
   private final BucketCatalog catalog;
   private final UserStates states;
-  private final TransitionWriter transitions;
   private final Clock clock;
   private final int chunkSize;
+  private final BulkMemberships bulk;
   /** Test hook: runs inside a chunk's transaction right after its joins are inserted. */
   private volatile Consumer<Integer> afterInsert = joined -> {};
 
@@ -105,9 +105,9 @@ public final class BackfillService {
     this.dsl = dsl;
     this.catalog = catalog;
     this.states = states;
-    this.transitions = transitions;
     this.clock = clock;
     this.chunkSize = chunkSize;
+    this.bulk = new BulkMemberships(states, transitions);
   }
 
   /** Package-private test hook; a throwing hook aborts (rolls back) the chunk after its inserts. */
@@ -331,55 +331,25 @@ public final class BackfillService {
   }
 
   /**
-   * Silent joins of the range's matching live contacts that have no active row. Shaped like
-   * {@code ReconcileService.joinRange} (prior-entry count per user, states for the joiners only,
-   * one multi-row insert {@code ON CONFLICT DO NOTHING}), without the entryLimit gate.
+   * Silent joins of the range's matching live contacts that have no active row, as the reconcile
+   * sweep's joins ({@link BulkMemberships#join}) but without the entryLimit gate.
    */
   private int join(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
-    var m = BUCKET_MEMBERSHIPS;
-    var c = CONTACTS;
-    var joiners = joinCandidates(tx, bucket, keys, now).fetch();
-    if (joiners.isEmpty()) return 0;
-    Map<String, UserState> userStates = states.load(tx, joiners.getValues(c.EXTERNAL_ID), bucket, now);
-    Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
-    var insert = tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT,
-        m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, m.LAST_EVALUATED_AT);
-    for (var r : joiners) {
-      String user = r.value1();
-      int prior = r.value3();
-      Instant expiresAt = NextFlip.deadline(bucket.criteria(), userStates.get(user), now).orElse(null);
-      insert = insert.values(user, r.value2(), bucket.id(), ACTIVE, now, expiresAt, maxDwellAt, prior + 1,
-          Source.BACKFILL.db(), now);
-    }
-    List<Transition> joined = new ArrayList<>();
-    insert.onConflictDoNothing().returningResult(m.USER_ID, m.ENTRY_COUNT)
-        .forEach(r -> joined.add(Transition.entered(bucket, r.value1(), r.value2(), Source.BACKFILL, false, now)));
-    transitions.write(tx, joined);
-    return joined.size();
+    return bulk.join(tx, bucket, keys.on(CONTACTS.EXTERNAL_ID), now, Source.BACKFILL, BulkMemberships.JoinEmission.NEVER)
+        .size();
   }
 
   /**
    * The range's matching live contacts without an active row, with their earlier rows counted:
-   * (external_id, email, prior). The hot query of a chunk (the bench EXPLAINs it).
+   * (external_id, email, prior). The hot query of a chunk (the bench EXPLAINs it); the plan
+   * concerns are told at {@link BulkMemberships#joinable}.
    */
   static ResultQuery<Record3<String, String, Integer>> joinCandidates(DSLContext tx,
       BucketDefinition bucket, KeyRange keys, Instant now) {
-    var m = BUCKET_MEMBERSHIPS;
     var c = CONTACTS;
-    Condition satisfied = CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now);
-    return tx.select(c.EXTERNAL_ID, c.EMAIL, DSL.field(priorEntries(bucket.id())).as("prior"))
+    return tx.select(c.EXTERNAL_ID, c.EMAIL, BulkMemberships.priorEntries(bucket.id()))
         .from(c)
-        .where(keys.on(c.EXTERNAL_ID).and(c.DELETED_AT.isNull()))
-        // Not NOT EXISTS, and no status condition in the WHERE: PostgreSQL would turn NOT EXISTS
-        // into an anti-join or hashed sub-plan over every active member of the bucket, and a
-        // status='active' WHERE lets it probe through any partial index on bucket_id (with a new
-        // bucket's statistics stale while it grows, it picked bucket_memberships_max_dwell and
-        // filtered all members, per contact). Counting with FILTER leaves it only
-        // bucket_memberships_history (user_id, bucket_id, ...): one probe per contact, O(chunk)
-        // whatever the bucket's size.
-        .and(DSL.field(DSL.select(DSL.count().filterWhere(m.STATUS.eq(ACTIVE).and(m.DELETED_AT.isNull()))).from(m)
-            .where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())))).eq(0))
-        .and(satisfied);
+        .where(BulkMemberships.joinable(bucket, keys.on(c.EXTERNAL_ID), now));
   }
 
   /**
@@ -399,12 +369,6 @@ public final class BackfillService {
     return tx.select(m.ID, m.USER_ID, m.ENTERED_AT, m.EXPIRES_AT, matches).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
         .where(m.BUCKET_ID.eq(bucket.id()).and(activeRow))
         .and(keys.on(m.USER_ID)).and(c.DELETED_AT.isNull());
-  }
-
-  /** Rows of any status the user ever had in the bucket: the next entry is this + 1. */
-  private static Select<Record1<Integer>> priorEntries(String bucketId) {
-    var m = BUCKET_MEMBERSHIPS;
-    return DSL.select(DSL.count()).from(m).where(m.USER_ID.eq(CONTACTS.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucketId)));
   }
 
   /**
@@ -452,14 +416,7 @@ public final class BackfillService {
     }
     if (!updates.isEmpty()) tx.batch(updates).execute();
     if (leavers.isEmpty()) return 0;
-    List<Transition> left = new ArrayList<>();
-    tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
-        .set(m.UPDATED_AT, now)
-        .where(m.ID.in(leavers).and(m.STATUS.eq(ACTIVE)))
-        .returningResult(m.USER_ID, m.ENTRY_COUNT)
-        .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), Source.BACKFILL, now)));
-    transitions.write(tx, left);
-    return left.size();
+    return bulk.leave(tx, bucket, m.ID.in(leavers), now, Source.BACKFILL);
   }
 
   // ---------------------------------------------------------------- helpers

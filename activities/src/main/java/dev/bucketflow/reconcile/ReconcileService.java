@@ -7,19 +7,15 @@ import static dev.bucketflow.schema.Tables.CONTACTS;
 
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.EntryGate;
-import dev.bucketflow.bucket.NextFlip;
-import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.expiry.ExpiryArming;
 import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.BulkMemberships;
 import dev.bucketflow.membership.Source;
-import dev.bucketflow.membership.Transition;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
@@ -42,21 +38,19 @@ public final class ReconcileService {
 
   private final DSLContext dsl;
   private final BucketCatalog catalog;
-  private final UserStates states;
-  private final TransitionWriter transitions;
   private final Clock clock;
   private final int chunkSize;
   private final ExpiryArming arming;
+  private final BulkMemberships bulk;
 
   public ReconcileService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
       Clock clock, int chunkSize, ExpiryArming arming) {
     this.dsl = dsl;
     this.catalog = catalog;
-    this.states = states;
-    this.transitions = transitions;
     this.clock = clock;
     this.chunkSize = chunkSize;
     this.arming = arming;
+    this.bulk = new BulkMemberships(states, transitions);
   }
 
   /** Enabled, time-based buckets to sweep (or only {@code onlyBucket}, if it is one). */
@@ -152,14 +146,7 @@ public final class ReconcileService {
 
   /** Compare-and-swap leave of the active rows matching {@code which}; one transition per row changed. */
   private int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now) {
-    var m = BUCKET_MEMBERSHIPS;
-    List<Transition> left = new ArrayList<>();
-    tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now).set(m.UPDATED_AT, now)
-        .where(which.and(m.STATUS.eq(ACTIVE)))
-        .returningResult(m.USER_ID, m.ENTRY_COUNT)
-        .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), Source.RECONCILE, now)));
-    transitions.write(tx, left);
-    return left.size();
+    return bulk.leave(tx, bucket, which, now, Source.RECONCILE);
   }
 
   /**
@@ -168,9 +155,7 @@ public final class ReconcileService {
    * behind them.
    */
   private int absenceJoins(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
-    var m = BUCKET_MEMBERSHIPS;
     var c = CONTACTS;
-    Condition satisfied = CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now);
     int joins = 0;
     String cursor = "";
     while (true) {
@@ -180,7 +165,7 @@ public final class ReconcileService {
       if (range.isEmpty()) break;
       String from = cursor;
       String to = range.get(range.size() - 1);
-      joins += dsl.transactionResult(cfg -> joinRange(cfg.dsl(), bucket, satisfied, from, to, now));
+      joins += dsl.transactionResult(cfg -> joinRange(cfg.dsl(), bucket, from, to, now));
       cursor = to;
       heartbeat.accept("joins:" + cursor);
       if (range.size() < chunkSize) break;
@@ -188,40 +173,12 @@ public final class ReconcileService {
     return joins;
   }
 
-  private int joinRange(DSLContext tx, BucketDefinition bucket, Condition satisfied, String after, String upTo, Instant now) {
-    var m = BUCKET_MEMBERSHIPS;
+  private int joinRange(DSLContext tx, BucketDefinition bucket, String after, String upTo, Instant now) {
     var c = CONTACTS;
-    var prior = DSL.select(DSL.count()).from(m).where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())));
-    var lastLeft = DSL.select(DSL.max(m.LEFT_AT)).from(m).where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())));
-    var joiners = tx.select(c.EXTERNAL_ID, c.EMAIL, DSL.field(prior).as("prior"), DSL.field(lastLeft).as("last_left"))
-        .from(c)
-        .where(c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.DELETED_AT.isNull()))
-        // "No active row", counted over the (user, bucket) history index: a NOT EXISTS with the
-        // status condition lets the planner pick a bucket-wide partial index and scan every member.
-        .and(DSL.field(DSL.select(DSL.count().filterWhere(m.STATUS.eq(ACTIVE).and(m.DELETED_AT.isNull()))).from(m)
-            .where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())))).eq(0))
-        .and(satisfied)
-        .fetch();
-    if (joiners.isEmpty()) return 0;
-    Map<String, UserState> userStates = states.load(tx, joiners.getValues(c.EXTERNAL_ID), bucket, now);
-    Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
-    var insert = tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT,
-        m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, m.LAST_EVALUATED_AT);
-    Map<String, Boolean> emits = new java.util.HashMap<>();
-    for (var j : joiners) {
-      String user = j.value1();
-      int priorEntries = j.get("prior", Integer.class);
-      Instant expiresAt = NextFlip.deadline(bucket.criteria(), userStates.get(user), now).orElse(null);
-      insert = insert.values(user, j.value2(), bucket.id(), ACTIVE, now, expiresAt, maxDwellAt, priorEntries + 1,
-          Source.RECONCILE.db(), now);
-      emits.put(user, EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
-          j.get("last_left", Instant.class), now));
-    }
-    List<Transition> joined = new ArrayList<>();
-    insert.onConflictDoNothing().returningResult(m.USER_ID, m.ENTRY_COUNT)
-        .forEach(r -> joined.add(Transition.entered(bucket, r.value1(), r.value2(), Source.RECONCILE, emits.get(r.value1()), now)));
-    transitions.write(tx, joined);
-    return joined.size();
+    Condition range = c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo));
+    return bulk.join(tx, bucket, range, now, Source.RECONCILE,
+        (priorEntries, lastLeftAt) -> EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
+            lastLeftAt, now)).size();
   }
 
   /**

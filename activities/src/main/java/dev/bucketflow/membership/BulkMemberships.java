@@ -1,0 +1,130 @@
+package dev.bucketflow.membership;
+
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+import static dev.bucketflow.schema.Tables.CONTACTS;
+
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.NextFlip;
+import dev.bucketflow.bucket.UserState;
+import dev.bucketflow.reconcile.CriteriaSql;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.impl.DSL;
+
+/**
+ * The set-based membership changes the reconcile sweep and backfill share: joining the matching
+ * live contacts of a contact-key range, and compare-and-swap leaving of active rows, each writing
+ * its {@link Transition}s through the {@link TransitionWriter}.
+ */
+public final class BulkMemberships {
+
+  private static final String ACTIVE = "active";
+
+  /** Whether a join emits (journeys, user events), from the user's earlier rows in the bucket. */
+  @FunctionalInterface
+  public interface JoinEmission {
+    boolean emits(int priorEntries, Instant lastLeftAt);
+
+    /** Silent joins (backfill). The candidate query then does not read {@code last left_at}. */
+    JoinEmission NEVER = (priorEntries, lastLeftAt) -> false;
+  }
+
+  private final UserStates states;
+  private final TransitionWriter transitions;
+
+  public BulkMemberships(UserStates states, TransitionWriter transitions) {
+    this.states = states;
+    this.transitions = transitions;
+  }
+
+  /**
+   * Joins the live contacts in {@code contactRange} (a condition on {@code contacts.external_id})
+   * that satisfy the criteria and have no active row: one multi-row insert
+   * {@code ON CONFLICT DO NOTHING}, {@code entry_count = 1 + earlier rows}, {@code expires_at} and
+   * {@code max_dwell_at} stamped. Returns the transitions written, one per row inserted.
+   */
+  public List<Transition> join(DSLContext tx, BucketDefinition bucket, Condition contactRange, Instant now,
+      Source source, JoinEmission emission) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    List<Field<?>> fields = new ArrayList<>(List.of(c.EXTERNAL_ID, c.EMAIL, priorEntries(bucket.id())));
+    boolean readsLastLeft = emission != JoinEmission.NEVER;
+    if (readsLastLeft) fields.add(lastLeftAt(bucket.id()));
+    var joiners = tx.select(fields).from(c).where(joinable(bucket, contactRange, now)).fetch();
+    if (joiners.isEmpty()) return List.of();
+    Map<String, UserState> userStates = states.load(tx, joiners.getValues(c.EXTERNAL_ID), bucket, now);
+    Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
+    var insert = tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT,
+        m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, m.LAST_EVALUATED_AT);
+    Map<String, Boolean> emits = new HashMap<>();
+    for (var j : joiners) {
+      String user = j.get(c.EXTERNAL_ID);
+      int prior = j.get("prior", Integer.class);
+      Instant expiresAt = NextFlip.deadline(bucket.criteria(), userStates.get(user), now).orElse(null);
+      insert = insert.values(user, j.get(c.EMAIL), bucket.id(), ACTIVE, now, expiresAt, maxDwellAt, prior + 1,
+          source.db(), now);
+      emits.put(user, emission.emits(prior, readsLastLeft ? j.get("last_left", Instant.class) : null));
+    }
+    List<Transition> joined = new ArrayList<>();
+    insert.onConflictDoNothing().returningResult(m.USER_ID, m.ENTRY_COUNT)
+        .forEach(r -> joined.add(Transition.entered(bucket, r.value1(), r.value2(), source, emits.get(r.value1()), now)));
+    transitions.write(tx, joined);
+    return joined;
+  }
+
+  /**
+   * Compare-and-swap leave of the active rows matching {@code which}; one transition per row
+   * changed. Returns how many left.
+   */
+  public int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, Source source) {
+    var m = BUCKET_MEMBERSHIPS;
+    List<Transition> left = new ArrayList<>();
+    tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
+        .set(m.UPDATED_AT, now)
+        .where(which.and(m.STATUS.eq(ACTIVE)))
+        .returningResult(m.USER_ID, m.ENTRY_COUNT)
+        .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), source, now)));
+    transitions.write(tx, left);
+    return left.size();
+  }
+
+  /**
+   * Which contacts of {@code contactRange} may join: live, matching the criteria, and without an
+   * active row. The query plan matters: not NOT EXISTS, and no status condition in the WHERE.
+   * PostgreSQL would turn NOT EXISTS into an anti-join or hashed sub-plan over every active member
+   * of the bucket, and a status='active' WHERE lets it probe through any partial index on bucket_id
+   * (with a new bucket's statistics stale while it grows, it picked bucket_memberships_max_dwell
+   * and filtered all members, per contact). Counting with FILTER leaves it only
+   * bucket_memberships_history (user_id, bucket_id, ...): one probe per contact, O(chunk) whatever
+   * the bucket's size.
+   */
+  public static Condition joinable(BucketDefinition bucket, Condition contactRange, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    var c = CONTACTS;
+    Condition satisfied = CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now);
+    return contactRange.and(c.DELETED_AT.isNull())
+        .and(DSL.field(DSL.select(DSL.count().filterWhere(m.STATUS.eq(ACTIVE).and(m.DELETED_AT.isNull()))).from(m)
+            .where(m.USER_ID.eq(c.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucket.id())))).eq(0))
+        .and(satisfied);
+  }
+
+  /** Rows of any status the contact ever had in the bucket (the next entry is this + 1), as "prior". */
+  public static Field<Integer> priorEntries(String bucketId) {
+    var m = BUCKET_MEMBERSHIPS;
+    return DSL.field(DSL.select(DSL.count()).from(m).where(m.USER_ID.eq(CONTACTS.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucketId))))
+        .as("prior");
+  }
+
+  /** The contact's latest {@code left_at} in the bucket, as "last_left". */
+  private static Field<Instant> lastLeftAt(String bucketId) {
+    var m = BUCKET_MEMBERSHIPS;
+    return DSL.field(DSL.select(DSL.max(m.LEFT_AT)).from(m).where(m.USER_ID.eq(CONTACTS.EXTERNAL_ID).and(m.BUCKET_ID.eq(bucketId))))
+        .as("last_left");
+  }
+}
