@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -36,6 +35,8 @@ public final class BucketJson {
             Set.of("type", "eventName", "check", "operator", "value", "within");
     private static final Set<String> COMPOSITE_FIELDS = Set.of("type", "operator", "conditions");
 
+    private static final String WHAT = "a bucket definition";
+
     private BucketJson() {}
 
     // ---------------------------------------------------------------- loading
@@ -46,24 +47,19 @@ public final class BucketJson {
      * set. Unreadable or malformed files become problems whose path is the file name.
      */
     public static LoadResult load(Path fileOrDirectory) {
-        List<BucketDefinition> buckets = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();
-        problems.addAll(DefinitionFiles.read(fileOrDirectory, "a bucket definition", (node, name) -> {
-            LoadResult parsed = parse(node, name);
-            buckets.addAll(parsed.buckets());
-            problems.addAll(parsed.problems());
-        }));
+        List<BucketDefinition> buckets =
+                DefinitionReader.load(fileOrDirectory, WHAT, BucketJson::parseDefinition, problems);
         problems.addAll(BucketValidator.validate(buckets));
         return new LoadResult(buckets, problems);
     }
 
     /** Parses JSON text with the same strictness as {@link #load}; malformed text is a problem at {@code source}. */
     public static LoadResult parse(String json, String source) {
-        try {
-            return parse(DefinitionFiles.STRICT.readTree(json), source);
-        } catch (JsonProcessingException e) {
-            return new LoadResult(List.of(), List.of(new Problem(source, DefinitionFiles.invalidJson(e))));
-        }
+        List<Problem> problems = new ArrayList<>();
+        List<BucketDefinition> buckets =
+                DefinitionReader.parse(json, source, WHAT, BucketJson::parseDefinition, problems);
+        return new LoadResult(buckets, problems);
     }
 
     // ---------------------------------------------------------------- parsing
@@ -74,29 +70,14 @@ public final class BucketJson {
      * array). A definition with any problem is left out of {@code buckets}.
      */
     public static LoadResult parse(JsonNode node, String source) {
-        List<BucketDefinition> buckets = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();
-        if (node != null && node.isArray()) {
-            for (int i = 0; i < node.size(); i++) {
-                parseDefinition(node.get(i), source + "[" + i + "]", problems).ifPresent(buckets::add);
-            }
-        } else if (node != null && node.isObject()) {
-            parseDefinition(node, source, problems).ifPresent(buckets::add);
-        } else {
-            problems.add(new Problem(source, "expected a bucket definition object or an array of them"));
-        }
+        List<BucketDefinition> buckets =
+                DefinitionReader.parse(node, source, WHAT, BucketJson::parseDefinition, problems);
         return new LoadResult(buckets, problems);
     }
 
-    private static Optional<BucketDefinition> parseDefinition(JsonNode node, String fallback, List<Problem> problems) {
-        if (!node.isObject()) {
-            problems.add(new Problem(fallback, "expected a bucket definition object, got " + node.getNodeType()));
-            return Optional.empty();
-        }
+    private static BucketDefinition parseDefinition(JsonNode node, String prefix, List<Problem> problems) {
         int before = problems.size();
-        JsonNode idNode = node.get("id");
-        String prefix = idNode != null && idNode.isTextual() && !idNode.textValue().isEmpty()
-                ? idNode.textValue() : fallback;
         FieldReader r = new FieldReader(node, prefix, problems);
         r.unknownFields(DEFINITION_FIELDS);
         String id = r.requiredString("id");
@@ -118,12 +99,12 @@ public final class BucketJson {
             criteria = parseCriterion(node.get("criteria"), prefix + ".criteria", problems);
         }
         if (problems.size() > before) {
-            return Optional.empty();
+            return null;
         }
-        return Optional.of(new BucketDefinition(id, name, description, kind, criteria, entryLimit,
+        return new BucketDefinition(id, name, description, kind, criteria, entryLimit,
                 entryPeriod, minDwell, maxDwell, timeBased, reconcileJoins,
                 Boolean.TRUE.equals(fastExpiry), Boolean.TRUE.equals(syncToPostHog), postHogPropertyKey,
-                enabled == null || enabled));
+                enabled == null || enabled);
     }
 
     /** Returns null when the node (or any descendant) has a problem; all problems are still collected. */

@@ -1,18 +1,16 @@
 package dev.bucketflow.journey;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.DefinitionReader;
 import dev.bucketflow.bucket.EntryLimit;
-import dev.bucketflow.bucket.DefinitionFiles;
 import dev.bucketflow.bucket.FieldReader;
 import dev.bucketflow.bucket.Problem;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -36,6 +34,8 @@ public final class JourneyJson {
     private static final Set<String> FIELDS = Set.of("id", "name", "description", "triggerEvent", "exitOn",
             "workflowType", "taskQueue", "entryLimit", "entryPeriod", "enabled", "settings");
 
+    private static final String WHAT = "a journey definition";
+
     private JourneyJson() {}
 
     // ---------------------------------------------------------------- loading
@@ -47,13 +47,9 @@ public final class JourneyJson {
      * see {@link #load(Path, Set, String, Set)}.
      */
     public static JourneyLoadResult load(Path fileOrDirectory) {
-        List<JourneyDefinition> journeys = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();
-        problems.addAll(DefinitionFiles.read(fileOrDirectory, "a journey definition", (node, name) -> {
-            JourneyLoadResult parsed = parse(node, name);
-            journeys.addAll(parsed.journeys());
-            problems.addAll(parsed.problems());
-        }));
+        List<JourneyDefinition> journeys =
+                DefinitionReader.load(fileOrDirectory, WHAT, JourneyJson::parseDefinition, problems);
         return new JourneyLoadResult(journeys, problems);
     }
 
@@ -70,11 +66,10 @@ public final class JourneyJson {
 
     /** Parses JSON text with the same strictness as {@link #load}; malformed text is a problem at {@code source}. */
     public static JourneyLoadResult parse(String json, String source) {
-        try {
-            return parse(DefinitionFiles.STRICT.readTree(json), source);
-        } catch (JsonProcessingException e) {
-            return new JourneyLoadResult(List.of(), List.of(new Problem(source, DefinitionFiles.invalidJson(e))));
-        }
+        List<Problem> problems = new ArrayList<>();
+        List<JourneyDefinition> journeys =
+                DefinitionReader.parse(json, source, WHAT, JourneyJson::parseDefinition, problems);
+        return new JourneyLoadResult(journeys, problems);
     }
 
     /**
@@ -83,29 +78,14 @@ public final class JourneyJson {
      * definition with any problem is left out of {@code journeys}.
      */
     public static JourneyLoadResult parse(JsonNode node, String source) {
-        List<JourneyDefinition> journeys = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();
-        if (node != null && node.isArray()) {
-            for (int i = 0; i < node.size(); i++) {
-                parseDefinition(node.get(i), source + "[" + i + "]", problems).ifPresent(journeys::add);
-            }
-        } else if (node != null && node.isObject()) {
-            parseDefinition(node, source, problems).ifPresent(journeys::add);
-        } else {
-            problems.add(new Problem(source, "expected a journey definition object or an array of them"));
-        }
+        List<JourneyDefinition> journeys =
+                DefinitionReader.parse(node, source, WHAT, JourneyJson::parseDefinition, problems);
         return new JourneyLoadResult(journeys, problems);
     }
 
-    private static Optional<JourneyDefinition> parseDefinition(JsonNode node, String fallback, List<Problem> problems) {
-        if (!node.isObject()) {
-            problems.add(new Problem(fallback, "expected a journey definition object, got " + node.getNodeType()));
-            return Optional.empty();
-        }
+    private static JourneyDefinition parseDefinition(JsonNode node, String prefix, List<Problem> problems) {
         int before = problems.size();
-        JsonNode idNode = node.get("id");
-        String prefix = idNode != null && idNode.isTextual() && !idNode.textValue().isEmpty()
-                ? idNode.textValue() : fallback;
         FieldReader r = new FieldReader(node, prefix, problems);
         r.unknownFields(FIELDS);
         String id = r.requiredString("id");
@@ -120,10 +100,10 @@ public final class JourneyJson {
         Boolean enabled = r.bool("enabled");
         ObjectNode settings = r.object("settings");
         if (problems.size() > before) {
-            return Optional.empty();
+            return null;
         }
-        return Optional.of(new JourneyDefinition(id, triggerEvent, exitOn, workflowType, taskQueue,
-                entryLimit, entryPeriod, enabled == null || enabled, settings));
+        return new JourneyDefinition(id, triggerEvent, exitOn, workflowType, taskQueue,
+                entryLimit, entryPeriod, enabled == null || enabled, settings);
     }
 
     // ---------------------------------------------------------------- writing
