@@ -38,11 +38,7 @@ class CriteriaChangeIT {
   }
 
   static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
-      Thread.sleep(50);
-    }
+    WorkerHarness.await(condition, Duration.ofSeconds(30), what);
   }
 
   static void send(String user, String plan) {

@@ -36,11 +36,7 @@ class IngestEndToEndIT {
   }
 
   static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
-      Thread.sleep(50);
-    }
+    WorkerHarness.await(condition, Duration.ofSeconds(60), what);
   }
 
   @Test

@@ -41,11 +41,7 @@ class WinbackJourneyIT {
   }
 
   static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
-      Thread.sleep(50);
-    }
+    WorkerHarness.await(condition, Duration.ofSeconds(30), what);
   }
 
   static void send(String user, String event) {

@@ -8,6 +8,8 @@ import io.temporal.testserver.TestServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
 import org.jooq.DSLContext;
 
 /**
@@ -51,6 +53,15 @@ final class WorkerHarness implements AutoCloseable {
 
   DSLContext dsl() {
     return db.dsl();
+  }
+
+  /** Polls until the condition holds (the system under test works asynchronously), or fails after {@code timeout}. */
+  static void await(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
+      Thread.sleep(50);
+    }
   }
 
   static int freePort() {
