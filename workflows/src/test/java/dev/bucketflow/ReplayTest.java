@@ -49,6 +49,7 @@ import dev.bucketflow.expiry.ExpiryWorkflowImpl;
 import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.EventIngestWorkflowImpl;
 import dev.bucketflow.ingest.IngestActivities;
+import dev.bucketflow.ingest.InMemorySpill;
 import dev.bucketflow.ingest.IngestBatch;
 import dev.bucketflow.ingest.IngestClient;
 import dev.bucketflow.ingest.IngestOutcome;
@@ -103,7 +104,7 @@ class ReplayTest {
   // ---------------------------------------------------------------- realistic executions
 
   /** Applies every batch once, like the real activity (batch ids are recorded). */
-  static final class RecordingIngest implements IngestActivities {
+  static final class RecordingIngest extends InMemorySpill {
     final List<String> batchIds = Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger events = new AtomicInteger();
 

@@ -33,8 +33,12 @@ final class ContactOps {
 
   Result apply(DSLContext tx, PendingEvent op, String opKey, Instant now) {
     JsonNode p = op.payload();
+    Optional<Rejection> badUser = EventParser.checkUserId(p, p);
+    if (badUser.isPresent()) {
+      Rejection r = badUser.get();
+      return new Result(Optional.empty(), new Rejection("invalid_op", r.detail(), r.userId(), op.op(), r.payload()), 0);
+    }
     String userId = text(p, "userId");
-    if (userId == null || userId.isBlank()) return rejected(op, "userId: required non-empty string", null);
     if (PendingEvent.DELETE_CONTACT.equals(op.op())) {
       contacts.lockAndLoad(tx, List.of(userId));
       contacts.delete(tx, userId, now);
@@ -60,7 +64,7 @@ final class ContactOps {
   }
 
   private static String payload(PendingEvent op) {
-    return op.payload() == null ? "null" : op.payload().toString();
+    return EventShape.render(op.payload(), EventParser.KEPT_PAYLOAD_CHARS);
   }
 
   private static String text(JsonNode node, String field) {

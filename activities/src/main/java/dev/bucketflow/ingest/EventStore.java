@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Set;
 import org.jooq.DSLContext;
 
-/** {@code user_events}: stores a batch in one statement, each idempotency key once. */
+/** {@code user_events}: stores a batch in one statement, each (user, idempotency key) once. */
 public final class EventStore {
 
   /**
@@ -18,10 +18,11 @@ public final class EventStore {
    */
   public List<IncomingEvent> storeNew(DSLContext tx, List<IncomingEvent> events) {
     if (events.isEmpty()) return List.of();
-    Set<String> seenKeys = new HashSet<>();
+    // Keys are per user (unique (user_id, idempotency_key)).
+    Set<List<String>> seenKeys = new HashSet<>();
     List<IncomingEvent> candidates = new ArrayList<>(events.size());
     for (IncomingEvent e : events) {
-      if (e.idempotencyKey() == null || seenKeys.add(e.idempotencyKey())) candidates.add(e);
+      if (e.idempotencyKey() == null || seenKeys.add(List.of(e.userId(), e.idempotencyKey()))) candidates.add(e);
     }
     var step =
         tx.insertInto(USER_EVENTS, USER_EVENTS.USER_ID, USER_EVENTS.EVENT, USER_EVENTS.PROPERTIES,
@@ -30,11 +31,14 @@ public final class EventStore {
       step = step.values(e.userId(), e.event(), Json.jsonb(e.properties()), e.occurredAt(),
           e.receivedAt(), e.idempotencyKey());
     }
-    Set<String> storedKeys = new HashSet<>(
-        step.onConflictDoNothing().returningResult(USER_EVENTS.IDEMPOTENCY_KEY).fetch(USER_EVENTS.IDEMPOTENCY_KEY));
+    Set<List<String>> storedKeys = new HashSet<>();
+    step.onConflictDoNothing().returningResult(USER_EVENTS.USER_ID, USER_EVENTS.IDEMPOTENCY_KEY)
+        .forEach(r -> {
+          if (r.value2() != null) storedKeys.add(List.of(r.value1(), r.value2()));
+        });
     List<IncomingEvent> stored = new ArrayList<>(candidates.size());
     for (IncomingEvent e : candidates) {
-      if (e.idempotencyKey() == null || storedKeys.contains(e.idempotencyKey())) stored.add(e);
+      if (e.idempotencyKey() == null || storedKeys.contains(List.of(e.userId(), e.idempotencyKey()))) stored.add(e);
     }
     return stored;
   }

@@ -1,6 +1,7 @@
 package dev.bucketflow.ingest;
 
 import dev.bucketflow.dispatch.OutboxDispatcher;
+import io.temporal.activity.Activity;
 
 /**
  * Activity face of {@link IngestService}; idempotent through the batch id (see interface). After
@@ -29,5 +30,16 @@ public final class IngestActivitiesImpl implements IngestActivities {
       }
     }
     return outcome;
+  }
+
+  @Override
+  public void spill(SpillSegment segment) {
+    service.spill().store(Activity.getExecutionContext().getInfo().getWorkflowId(), segment);
+  }
+
+  @Override
+  public SpillSegment loadSpill(String segmentId) {
+    return service.spill().load(segmentId, Shards.shardFromWorkflowId(
+        Activity.getExecutionContext().getInfo().getWorkflowId()));
   }
 }

@@ -12,7 +12,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.jooq.DSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Applies one ingest batch in one transaction: claim the batch id, validate, lock the contacts,
@@ -22,6 +25,8 @@ import org.jooq.DSLContext;
  */
 public final class IngestService {
 
+  private static final Logger log = LoggerFactory.getLogger(IngestService.class);
+
   private final DSLContext dsl;
   private final MembershipEngine membership;
   private final Clock clock;
@@ -30,6 +35,8 @@ public final class IngestService {
   private final ContactStore contacts = new ContactStore();
   private final RejectedEventStore rejected = new RejectedEventStore();
   private final ContactOps ops;
+  private final EventParser parser;
+  private final SpillStore spill;
 
   public IngestService(DSLContext dsl, MembershipEngine membership, Clock clock) {
     this(dsl, membership, null, clock);
@@ -37,11 +44,22 @@ public final class IngestService {
 
   /** @param journeyOutbox records events journeys listen to in the batch transaction; may be null */
   public IngestService(DSLContext dsl, MembershipEngine membership, JourneyOutbox journeyOutbox, Clock clock) {
+    this(dsl, membership, journeyOutbox, clock, new EventParser());
+  }
+
+  public IngestService(DSLContext dsl, MembershipEngine membership, JourneyOutbox journeyOutbox, Clock clock,
+      EventParser parser) {
     this.dsl = dsl;
     this.membership = membership;
     this.journeyOutbox = journeyOutbox;
     this.clock = clock;
+    this.parser = parser;
     this.ops = new ContactOps(contacts, membership, journeyOutbox);
+    this.spill = new SpillStore(dsl);
+  }
+
+  public SpillStore spill() {
+    return spill;
   }
 
   /** The committed result of a batch, with the transitions it recorded (for dispatch). */
@@ -51,17 +69,36 @@ public final class IngestService {
     return applyWithTransitions(batch).outcome();
   }
 
+  /**
+   * Applies the batch in one transaction. If that fails with a data error (one event PostgreSQL
+   * or the code refuses deterministically, which a retry would only repeat), the batch is applied
+   * again item by item, each under its own savepoint: the items that fail are recorded as {@code
+   * unprocessable} and the others are applied exactly as the batch would have applied them (a
+   * batch equals one-at-a-time application). Transient errors propagate, so the activity retries.
+   */
   public Applied applyWithTransitions(IngestBatch batch) {
+    try {
+      return applyWhole(batch);
+    } catch (RuntimeException e) {
+      if (!DataErrors.isDataError(e)) throw e;
+      log.warn("batch {} hit a data error ({}); isolating the offending items", batch.batchId(),
+          DataErrors.message(e));
+      return applyIsolated(batch);
+    }
+  }
+
+  private Applied applyWhole(IngestBatch batch) {
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
       if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of());
+      spill.release(tx, batch.releaseSpillOrEmpty());
       Tally tally = new Tally();
       // Runs of events are applied together; a contact operation splits them, in stream order.
       List<PendingEvent> run = new ArrayList<>();
       List<PendingEvent> items = batch.events();
       for (int i = 0; i < items.size(); i++) {
         PendingEvent item = items.get(i);
-        if (item.isEvent()) {
+        if (!item.isContactOp()) {
           run.add(item);
           continue;
         }
@@ -73,10 +110,57 @@ public final class IngestService {
         tally.journeyEvents += r.journeyEvents();
       }
       applyEvents(tx, batch.batchId(), run, tally);
-      rejected.record(tx, tally.rejections);
-      return new Applied(new IngestOutcome(false, tally.stored, tally.duplicates, tally.rejections.size(),
-          tally.transitions.size(), tally.journeyEvents), tally.transitions);
+      return finish(tx, tally);
     });
+  }
+
+  private Applied finish(DSLContext tx, Tally tally) {
+    rejected.record(tx, tally.rejections);
+    return new Applied(new IngestOutcome(false, tally.stored, tally.duplicates, tally.rejections.size(),
+        tally.transitions.size(), tally.journeyEvents), tally.transitions);
+  }
+
+  /** One item at a time, each in a savepoint (jOOQ nested transaction); see {@link #applyWithTransitions}. */
+  private Applied applyIsolated(IngestBatch batch) {
+    return dsl.transactionResult(cfg -> {
+      DSLContext tx = cfg.dsl();
+      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of());
+      spill.release(tx, batch.releaseSpillOrEmpty());
+      Tally tally = new Tally();
+      List<PendingEvent> items = batch.events();
+      for (int i = 0; i < items.size(); i++) {
+        PendingEvent item = items.get(i);
+        String itemId = batch.batchId() + "#" + i;
+        Tally one = new Tally();
+        try {
+          tx.transaction(nested -> applyItem(nested.dsl(), item, itemId, one));
+          tally.add(one);
+        } catch (RuntimeException e) {
+          if (!DataErrors.isDataError(e)) throw e;
+          tally.rejections.add(unprocessable(item, e));
+        }
+      }
+      return finish(tx, tally);
+    });
+  }
+
+  private void applyItem(DSLContext tx, PendingEvent item, String itemId, Tally tally) {
+    if (!item.isContactOp()) {
+      applyEvents(tx, itemId, List.of(item), tally);
+    } else {
+      ContactOps.Result r = ops.apply(tx, item, itemId, clock.instant());
+      r.transition().ifPresent(tally.transitions::add);
+      if (r.rejection() != null) tally.rejections.add(r.rejection());
+      tally.journeyEvents += r.journeyEvents();
+    }
+  }
+
+  private static Rejection unprocessable(PendingEvent item, RuntimeException e) {
+    JsonNode p = item.payload();
+    String userId = p != null && p.path("userId").isTextual() ? p.get("userId").asText() : null;
+    String event = p != null && p.path("event").isTextual() ? p.get("event").asText() : item.op();
+    log.warn("item of user {} is unprocessable: {}", userId, DataErrors.message(e));
+    return EventParser.rejection("unprocessable", "event: " + DataErrors.message(e), userId, event, p);
   }
 
   /** Running totals of one batch. */
@@ -86,6 +170,14 @@ public final class IngestService {
     int journeyEvents;
     final List<Rejection> rejections = new ArrayList<>();
     final List<Transition> transitions = new ArrayList<>();
+
+    void add(Tally other) {
+      stored += other.stored;
+      duplicates += other.duplicates;
+      journeyEvents += other.journeyEvents;
+      rejections.addAll(other.rejections);
+      transitions.addAll(other.transitions);
+    }
   }
 
   /** Validates, stores and evaluates a run of events: lock contacts, load state, store, apply, merge. */
@@ -94,12 +186,12 @@ public final class IngestService {
     List<IncomingEvent> accepted = new ArrayList<>(items.size());
     List<PendingEvent> acceptedRaw = new ArrayList<>(items.size());
     for (PendingEvent pending : items) {
-      EventParser.Parsed parsed = EventParser.parse(pending);
-      if (parsed.accepted() != null) {
-        accepted.add(parsed.accepted());
+      EventParser.Parsed parsed = parser.parse(pending);
+      if (parsed instanceof EventParser.Accepted a) {
+        accepted.add(a.event());
         acceptedRaw.add(pending);
-      } else {
-        tally.rejections.add(parsed.rejected());
+      } else if (parsed instanceof EventParser.Refused r) {
+        tally.rejections.add(r.rejection());
       }
     }
     Set<String> users = new LinkedHashSet<>();
@@ -109,8 +201,8 @@ public final class IngestService {
     for (int i = 0; i < accepted.size(); i++) {
       IncomingEvent e = accepted.get(i);
       if (locked.get(e.userId()).deleted()) {
-        tally.rejections.add(new Rejection("deleted", "userId: contact was deleted", e.userId(), e.event(),
-            acceptedRaw.get(i).payload().toString()));
+        tally.rejections.add(EventParser.rejection("deleted", "userId: contact was deleted", e.userId(), e.event(),
+            acceptedRaw.get(i).payload()));
       } else {
         live.add(e);
       }

@@ -36,7 +36,8 @@ public final class JourneyOutbox {
     for (int i = 0; i < stored.size(); i++) {
       IncomingEvent e = stored.get(i);
       if (!router.journeys().listensTo(e.event())) continue;
-      String key = e.idempotencyKey() != null ? "key:" + e.idempotencyKey() : "batch:" + batchId + ":" + i;
+      // Keys are per user, so the user is part of the dedup key.
+      String key = e.idempotencyKey() != null ? "key:" + e.userId() + ":" + e.idempotencyKey() : "batch:" + batchId + ":" + i;
       insert = insert.values(e.userId(), e.event(), Json.jsonb(e.properties()), key);
       rows++;
     }

@@ -91,7 +91,7 @@ class IngestServiceTest extends DatabaseTest {
 
   @Test
   void eachRejectionReasonIsRecordedAndTheRestOfTheBatchIsStored() {
-    String big = "x".repeat(EventParser.MAX_EVENT_BYTES);
+    String big = "x".repeat(EventShape.MAX_EVENT_BYTES);
     IngestOutcome outcome = service.apply(batch(
         "{\"userId\":\"ok1\",\"event\":\"a\"}",
         "{\"event\":\"a\"}",

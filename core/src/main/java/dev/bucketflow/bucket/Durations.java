@@ -16,6 +16,12 @@ public final class Durations {
 
     private Durations() {}
 
+    /**
+     * Longest duration a definition may use: with event times from 1970 to now, no window, dwell
+     * or period arithmetic can then leave PostgreSQL's timestamp range (or Java's).
+     */
+    public static final Duration MAX = Duration.ofDays(36_500);
+
     public static Duration days(long n) { return Duration.ofDays(n); }
     public static Duration hours(long n) { return Duration.ofHours(n); }
     public static Duration minutes(long n) { return Duration.ofMinutes(n); }
@@ -33,12 +39,19 @@ public final class Durations {
             throw new IllegalArgumentException(EXPECTED);
         }
         if (node.isTextual()) {
-            return parseIso(node.textValue());
+            return bounded(parseIso(node.textValue()), node);
         }
         if (node.isObject()) {
-            return parseObject(node);
+            return bounded(parseObject(node), node);
         }
         throw new IllegalArgumentException(EXPECTED + ", got " + node);
+    }
+
+    private static Duration bounded(Duration d, JsonNode node) {
+        if (d.compareTo(MAX) > 0) {
+            throw new IllegalArgumentException("duration " + node + " is too large (at most 36500 days)");
+        }
+        return d;
     }
 
     /** ISO-8601 in the subset {@link Duration#parse} supports (days and smaller; no months or years). */

@@ -18,6 +18,7 @@ import dev.bucketflow.expiry.ExpiryService;
 import dev.bucketflow.expiry.ExpiryWorkflowImpl;
 import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.EventIngestWorkflowImpl;
+import dev.bucketflow.ingest.EventParser;
 import dev.bucketflow.ingest.IngestActivitiesImpl;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.membership.BucketCatalog;
@@ -97,8 +98,7 @@ public final class BucketflowWorker implements AutoCloseable {
     this.service = service;
     this.dataSource = dataSource;
     this.dsl = Database.dsl(dataSource);
-    this.client = WorkflowClient.newInstance(service,
-        WorkflowClientOptions.newBuilder().setNamespace(config.namespace()).build());
+    this.client = Temporal.client(service, config.namespace());
     this.factory = WorkerFactory.newInstance(client);
     this.catalog = new BucketCatalog(new BucketRegistry(buckets),
         new EnabledSwitch(dsl, config.enabledSwitchTtl(), clock));
@@ -157,7 +157,8 @@ public final class BucketflowWorker implements AutoCloseable {
     worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class,
         WinbackJourneyImpl.class, BackfillWorkflowImpl.class);
     worker.registerActivitiesImplementations(
-        new IngestActivitiesImpl(new IngestService(dsl, membership, journeyOutbox, clock), dispatcher),
+        new IngestActivitiesImpl(
+            new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew())), dispatcher),
         journeyActivities,
         new ReconcileActivitiesImpl(reconcile, dispatcher),
         new ExpiryActivitiesImpl(expiry),

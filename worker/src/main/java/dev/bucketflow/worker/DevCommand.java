@@ -21,6 +21,7 @@ final class DevCommand implements Callable<Integer> {
 
   @Mixin QueueOptions queue;
   @Mixin ContentOptions content;
+  @Mixin IngestOptions ingest;
 
   @Option(names = "--data-dir", defaultValue = "${env:BUCKETFLOW_DATA_DIR:-.bucketflow}",
       description = "Where the embedded PostgreSQL keeps its data (env BUCKETFLOW_DATA_DIR, default ${DEFAULT-VALUE}).")
@@ -53,8 +54,9 @@ final class DevCommand implements Callable<Integer> {
 
       WorkerConfig config = new WorkerConfig(address, "default", queue.taskQueue, queue.shards,
           pg.jdbcUrl(DATABASE), "postgres", "", 10, content.buckets, content.journeys,
-          content.enabledBuckets, adminPort, dev.bucketflow.ingest.IngestSettings.DEFAULTS,
-          java.time.Duration.ofSeconds(content.enabledSwitchTtlSeconds), content.reconcileCron, content.reconcileChunk);
+          content.enabledBuckets, adminPort, ingest.settings(),
+          java.time.Duration.ofSeconds(content.enabledSwitchTtlSeconds), content.reconcileCron, content.reconcileChunk,
+          ingest.futureSkew());
       Processes.printConfig(config);
       BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service));
       processes.add(Processes.admin("127.0.0.1", adminPort, worker, config));

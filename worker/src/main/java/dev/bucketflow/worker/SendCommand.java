@@ -3,6 +3,7 @@ package dev.bucketflow.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
+import dev.bucketflow.ingest.EventShape;
 import dev.bucketflow.ingest.IngestClient;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import java.nio.file.Files;
@@ -46,6 +47,8 @@ final class SendCommand implements Callable<Integer> {
     @Option(names = "--key", description = "idempotencyKey.") String key;
   }
 
+  private int refusedLines;
+
   @Override
   public Integer call() throws Exception {
     List<JsonNode> events = source.file != null ? readFile(source.file) : List.of(single(source.single));
@@ -61,6 +64,10 @@ final class SendCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - start) / 1e9;
         spec.commandLine().getOut().printf("sent %d events in %d signals in %.2f s (%.0f events/s)%n",
             events.size(), signals, seconds, events.size() / seconds);
+        if (refusedLines > 0) {
+          spec.commandLine().getErr().println(refusedLines + " line(s) over the size limit were not sent");
+          return 1;
+        }
       }
       return 0;
     } finally {
@@ -82,7 +89,11 @@ final class SendCommand implements Callable<Integer> {
     return e;
   }
 
-  /** Reads every line first so a bad line fails the command before anything is sent. */
+  /**
+   * Reads every line first so a malformed line fails the command before anything is sent. A line
+   * over the event size limit (32 KiB, which the workers would reject anyway) is refused with its
+   * line number and the rest is sent; the command then exits 1.
+   */
   private List<JsonNode> readFile(Path file) throws Exception {
     if (!Files.isRegularFile(file)) throw new ParameterException(spec.commandLine(), "--file: no such file " + file);
     List<JsonNode> events = new ArrayList<>();
@@ -91,6 +102,13 @@ final class SendCommand implements Callable<Integer> {
     for (String line : Files.readAllLines(file)) {
       lineNo++;
       if (line.isBlank()) continue;
+      int bytes = line.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      if (bytes > EventShape.MAX_EVENT_BYTES) {
+        refusedLines++;
+        spec.commandLine().getErr().println(file + ":" + lineNo + ": line of " + bytes + " bytes is over the "
+            + EventShape.MAX_EVENT_BYTES + "-byte event limit; not sent");
+        continue;
+      }
       try {
         JsonNode node = Json.MAPPER.readTree(line);
         if (!node.isObject()) problems.add(file + ":" + lineNo + ": not a JSON object");

@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.ingest.SignalPayloadConverter;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
 import io.temporal.serviceclient.WorkflowServiceStubs;
@@ -15,7 +16,8 @@ final class Temporal {
 
   static WorkflowClient client(WorkflowServiceStubs service, String namespace) {
     return WorkflowClient.newInstance(service,
-        WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
+        WorkflowClientOptions.newBuilder().setNamespace(namespace)
+            .setDataConverter(SignalPayloadConverter.dataConverter()).build());
   }
 
   private Temporal() {}

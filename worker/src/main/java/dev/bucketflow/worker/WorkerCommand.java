@@ -15,6 +15,7 @@ final class WorkerCommand implements Callable<Integer> {
   @Mixin QueueOptions queue;
   @Mixin DatabaseOptions database;
   @Mixin ContentOptions content;
+  @Mixin IngestOptions ingest;
 
   @Option(names = "--admin-port", defaultValue = "${env:BUCKETFLOW_ADMIN_PORT:-8088}",
       description = "Admin HTTP port, 0 to disable (env BUCKETFLOW_ADMIN_PORT, default ${DEFAULT-VALUE}).")
@@ -26,7 +27,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    WorkerConfig config = WorkerConfig.of(temporal, queue, database, content, adminPort);
+    WorkerConfig config = WorkerConfig.of(temporal, queue, database, content, ingest, adminPort);
     Processes.printConfig(config);
     WorkflowServiceStubs service = Temporal.connect(config.temporalAddress());
     Processes processes = new Processes();

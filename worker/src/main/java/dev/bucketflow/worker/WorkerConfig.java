@@ -23,17 +23,20 @@ public record WorkerConfig(
     IngestSettings ingest,
     Duration enabledSwitchTtl,
     String reconcileCron,
-    int reconcileChunk) {
+    int reconcileChunk,
+    Duration maxFutureSkew) {
 
-  static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, int adminPort) {
+  static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, IngestOptions i,
+      int adminPort) {
     return new WorkerConfig(t.address, t.namespace, q.taskQueue, q.shards, d.jdbcUrl(), d.user,
-        d.password, d.poolSize, c.buckets, c.journeys, c.enabledBuckets, adminPort, IngestSettings.DEFAULTS,
-        Duration.ofSeconds(c.enabledSwitchTtlSeconds), c.reconcileCron, c.reconcileChunk);
+        d.password, d.poolSize, c.buckets, c.journeys, c.enabledBuckets, adminPort, i.settings(),
+        Duration.ofSeconds(c.enabledSwitchTtlSeconds), c.reconcileCron, c.reconcileChunk, i.futureSkew());
   }
 
   WorkerConfig withTemporalAddress(String address) {
     return new WorkerConfig(address, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
-        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk);
+        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
+        maxFutureSkew);
   }
 
   /** The settings as printed at start-up; the password is never printed. */
@@ -55,6 +58,8 @@ public record WorkerConfig(
     m.put("admin-port", adminPort);
     m.put("ingest.max-batch", ingest.maxBatchSize());
     m.put("ingest.continue-as-new-after", ingest.continueAsNewAfter());
+    m.put("ingest.max-payload-bytes", ingest.maxPayloadBytes());
+    m.put("ingest.max-future-skew", maxFutureSkew);
     return m;
   }
 }

@@ -37,7 +37,7 @@ final class WorkerHarness implements AutoCloseable {
   private WorkerConfig config(String address, Path buckets, Path journeys) {
     return new WorkerConfig(address, "default", "bucketflow-test", 8, db.url(), "postgres", "", 4,
         buckets, journeys, "*", 0, new IngestSettings(200, 500), java.time.Duration.ofSeconds(1),
-        "0 0 1 1 *", 100);
+        "0 0 1 1 *", 100, dev.bucketflow.ingest.EventParser.DEFAULT_MAX_FUTURE_SKEW);
   }
 
   /** Stops the worker and boots a new one with other definitions, on the same database and Temporal. */

@@ -6,6 +6,7 @@ import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,10 +15,23 @@ import org.slf4j.Logger;
 /**
  * Buffers signalled events and applies them in bounded batches, one activity call per batch,
  * continuing as new (carrying unapplied events) before the history grows large.
+ *
+ * <p>Byte budget (version {@link #BYTE_BUDGET} on): every activity input and the continue-as-new
+ * input stay under {@link IngestSettings#maxPayloadBytes()}. Items are checked at the signal
+ * handler ({@link PendingEvent#admit}), so no single item exceeds 32 KiB; batches are cut by
+ * bytes as well as count; at continue-as-new, what does not fit the carried input is spilled to
+ * PostgreSQL in budget-sized segments and read back, in order, by the next run. The logical queue
+ * is always {@code pending ++ spilled ++ incoming}: while segments are outstanding, new signals
+ * wait in {@code incoming}, so no user's events are reordered.
  */
 public class EventIngestWorkflowImpl implements EventIngestWorkflow {
 
   private static final Logger log = Workflow.getLogger(EventIngestWorkflowImpl.class);
+
+  /** getVersion change id of byte-bounded batches, door checks and spilling. */
+  static final String BYTE_BUDGET = "byte-budget";
+  /** Room kept in a payload for everything around the events (ids, totals, segment ids). */
+  private static final int FRAME_BYTES = 4096;
 
   private final IngestSettings configured;
   /** The settings of this run, recorded in history so a redeploy with other settings replays the same batches. */
@@ -35,12 +49,18 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
                       .build())
               .build());
 
-  private final List<PendingEvent> pending = new ArrayList<>();
+  private List<PendingEvent> pending = new ArrayList<>();
+  private final ArrayDeque<String> spilled = new ArrayDeque<>();
+  private long spilledEvents;
+  private final List<PendingEvent> incoming = new ArrayList<>();
+  private final List<String> toRelease = new ArrayList<>();
+  private boolean byteBudget;
   private int shard;
   private long applied;
   private long batches;
   private Long lastBatchAtMillis;
   private int batchSeq;
+  private int spillSeq;
 
   public EventIngestWorkflowImpl(IngestSettings settings) {
     this.configured = settings;
@@ -53,9 +73,14 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   @Override
   public void run(IngestState state) {
     settings = Workflow.sideEffect(IngestSettings.class, () -> configured);
+    byteBudget = Workflow.getVersion(BYTE_BUDGET, Workflow.DEFAULT_VERSION, 1) >= 1;
     IngestState start = state == null ? IngestState.empty() : state;
-    // Signals may have been buffered before run() starts; carried events go first.
-    pending.addAll(0, start.pendingOrEmpty());
+    // Signals may have been buffered before run() starts; carried events (and spill) go first.
+    List<PendingEvent> early = new ArrayList<>(pending);
+    pending = new ArrayList<>(start.pendingOrEmpty());
+    spilled.addAll(start.spilledOrEmpty());
+    spilledEvents = start.spilledEvents();
+    (spilled.isEmpty() ? pending : incoming).addAll(early);
     applied = start.applied();
     batches = start.batches();
     lastBatchAtMillis = start.lastBatchAtMillis();
@@ -64,27 +89,100 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
       Workflow.upsertMemo(Map.of("shard", shard, "description", "Bucketflow event ingest shard " + shard));
     }
     while (true) {
-      Workflow.await(() -> !pending.isEmpty());
-      applyOneBatch();
+      Workflow.await(() -> !pending.isEmpty() || !spilled.isEmpty());
+      if (pending.isEmpty()) loadNextSegment();
+      if (!pending.isEmpty()) applyOneBatch();
       if (shouldContinueAsNew()) {
         Workflow.await(Workflow::isEveryHandlerFinished);
-        log.info("shard {} continuing as new: applied={} carrying={}", shard, applied, pending.size());
-        Workflow.continueAsNew(
-            new IngestState(List.copyOf(pending), applied, batches, lastBatchAtMillis));
+        IngestState next = byteBudget ? carryWithinBudget() : new IngestState(List.copyOf(pending), applied, batches, lastBatchAtMillis);
+        log.info("shard {} continuing as new: applied={} carrying={} spilled segments={}", shard, applied,
+            next.pendingOrEmpty().size(), next.spilledOrEmpty().size());
+        Workflow.continueAsNew(next);
       }
+    }
+  }
+
+  private void loadNextSegment() {
+    String id = spilled.peekFirst();
+    SpillSegment segment = activities.loadSpill(id);
+    spilled.removeFirst();
+    pending.addAll(segment.events());
+    spilledEvents = Math.max(0, spilledEvents - segment.events().size());
+    toRelease.add(id);
+    if (spilled.isEmpty()) {
+      // From now on signals append to pending; what waited behind the spill goes first.
+      pending.addAll(incoming);
+      incoming.clear();
     }
   }
 
   private void applyOneBatch() {
     int n = Math.min(settings.maxBatchSize(), pending.size());
+    if (byteBudget) {
+      long budget = settings.maxPayloadBytes() - FRAME_BYTES - 200L * toRelease.size();
+      long used = 0;
+      int fit = 0;
+      while (fit < n) {
+        used += pending.get(fit).serializedBytes(budget);
+        if (used > budget && fit > 0) break;
+        fit++;
+      }
+      n = fit;
+    }
     List<PendingEvent> batch = List.copyOf(pending.subList(0, n));
     String batchId =
         Workflow.getInfo().getWorkflowId() + "/" + Workflow.getInfo().getRunId() + "/" + batchSeq++;
-    activities.ingest(new IngestBatch(batchId, shard, batch));
+    activities.ingest(new IngestBatch(batchId, shard, batch, List.copyOf(toRelease)));
+    toRelease.clear();
     pending.subList(0, n).clear();
     applied += n;
     batches++;
     lastBatchAtMillis = Workflow.currentTimeMillis();
+  }
+
+  /**
+   * The next run's input, under the budget: a prefix of the queue rides along, the rest is
+   * spilled in segments that each fit the budget. With segments already outstanding, pending
+   * (one segment or one carried prefix, so it fits) rides along and the arrivals behind the spill
+   * are spilled after it.
+   */
+  private IngestState carryWithinBudget() {
+    long budget = settings.maxPayloadBytes() - FRAME_BYTES - 200L * (spilled.size() + toRelease.size());
+    List<PendingEvent> carry;
+    List<PendingEvent> rest;
+    if (spilled.isEmpty()) {
+      int fit = prefixFitting(pending, 0, budget / 2);
+      carry = pending.subList(0, fit);
+      rest = pending.subList(fit, pending.size());
+    } else {
+      carry = pending;
+      rest = incoming;
+    }
+    List<String> segments = new ArrayList<>(spilled);
+    long spilledCount = spilledEvents;
+    long segmentBudget = settings.maxPayloadBytes() - FRAME_BYTES;
+    int from = 0;
+    while (from < rest.size()) {
+      int to = from + prefixFitting(rest, from, segmentBudget);
+      String id = Workflow.getInfo().getRunId() + "/" + spillSeq++;
+      activities.spill(new SpillSegment(id, shard, List.copyOf(rest.subList(from, to))));
+      segments.add(id);
+      spilledCount += to - from;
+      from = to;
+    }
+    return new IngestState(List.copyOf(carry), applied, batches, lastBatchAtMillis, segments, spilledCount);
+  }
+
+  /** How many items from {@code from} fit {@code budget} bytes (at least one). */
+  private static int prefixFitting(List<PendingEvent> items, int from, long budget) {
+    long used = 0;
+    int i = from;
+    while (i < items.size()) {
+      used += items.get(i).serializedBytes(budget);
+      if (used > budget && i > from) break;
+      i++;
+    }
+    return i - from;
   }
 
   /**
@@ -99,36 +197,51 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
         || Workflow.getInfo().isContinueAsNewSuggested();
   }
 
+  private void enqueue(JsonNode payload, long receivedAtMillis, String op) {
+    PendingEvent item = byteBudgetOrUnknown() ? PendingEvent.admit(payload, receivedAtMillis, op)
+        : new PendingEvent(payload, receivedAtMillis, op);
+    (spilled.isEmpty() ? pending : incoming).add(item);
+  }
+
+  /**
+   * Signals may arrive before run() has read the version; door checks are then applied (they
+   * only ever replace an item that could not have travelled anyway).
+   */
+  private boolean byteBudgetOrUnknown() {
+    return settings == null || byteBudget;
+  }
+
   @Override
   public void event(JsonNode event) {
-    pending.add(new PendingEvent(event, Workflow.currentTimeMillis()));
+    enqueue(event, Workflow.currentTimeMillis(), null);
   }
 
   @Override
   public void events(List<JsonNode> events) {
     if (events == null) return;
     long now = Workflow.currentTimeMillis();
-    for (JsonNode e : events) pending.add(new PendingEvent(e, now));
+    for (JsonNode e : events) enqueue(e, now, null);
   }
 
   @Override
   public void deleteContact(JsonNode request) {
-    pending.add(new PendingEvent(request, Workflow.currentTimeMillis(), PendingEvent.DELETE_CONTACT));
+    enqueue(request, Workflow.currentTimeMillis(), PendingEvent.DELETE_CONTACT);
   }
 
   @Override
   public void addToBucket(JsonNode request) {
-    pending.add(new PendingEvent(request, Workflow.currentTimeMillis(), PendingEvent.ADD_TO_BUCKET));
+    enqueue(request, Workflow.currentTimeMillis(), PendingEvent.ADD_TO_BUCKET);
   }
 
   @Override
   public void removeFromBucket(JsonNode request) {
-    pending.add(new PendingEvent(request, Workflow.currentTimeMillis(), PendingEvent.REMOVE_FROM_BUCKET));
+    enqueue(request, Workflow.currentTimeMillis(), PendingEvent.REMOVE_FROM_BUCKET);
   }
 
   @Override
   public IngestStats stats() {
     String last = lastBatchAtMillis == null ? null : Instant.ofEpochMilli(lastBatchAtMillis).toString();
-    return new IngestStats(shard, applied, pending.size(), batches, last);
+    int waiting = (int) Math.min(Integer.MAX_VALUE, pending.size() + incoming.size() + spilledEvents);
+    return new IngestStats(shard, applied, waiting, batches, last);
   }
 }

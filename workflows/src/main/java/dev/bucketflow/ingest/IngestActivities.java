@@ -14,4 +14,18 @@ public interface IngestActivities {
    */
   @ActivityMethod(name = "IngestBatch")
   IngestOutcome ingest(IngestBatch batch);
+
+  /**
+   * Stores a segment of pending events that will not fit the shard's continue-as-new input.
+   * Idempotent: keyed by the segment id ({@code ON CONFLICT DO NOTHING}).
+   */
+  @ActivityMethod(name = "SpillEvents")
+  void spill(SpillSegment segment);
+
+  /**
+   * Reads a spilled segment back (its rows stay until a batch releases them, so a retry after a
+   * lost result reads the same events). Read-only, hence idempotent.
+   */
+  @ActivityMethod(name = "LoadSpilledEvents")
+  SpillSegment loadSpill(String segmentId);
 }

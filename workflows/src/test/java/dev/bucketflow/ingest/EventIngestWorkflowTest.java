@@ -28,7 +28,7 @@ class EventIngestWorkflowTest {
   private static final String QUEUE = "ingest-test";
 
   /** Records what reached the activity, applying each batch id once like the real one. */
-  static final class RecordingIngest implements IngestActivities {
+  static final class RecordingIngest extends InMemorySpill {
     final Map<String, Integer> batchIds = new ConcurrentHashMap<>();
     final List<JsonNode> applied = Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger failNext = new AtomicInteger();

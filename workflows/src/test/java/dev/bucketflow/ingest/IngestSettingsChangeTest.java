@@ -41,7 +41,7 @@ class IngestSettingsChangeTest {
 
   private static final String QUEUE = "ingest-settings-test";
 
-  static final class Applied implements IngestActivities {
+  static final class Applied extends InMemorySpill {
     final List<Integer> seqs = Collections.synchronizedList(new ArrayList<>());
 
     @Override
