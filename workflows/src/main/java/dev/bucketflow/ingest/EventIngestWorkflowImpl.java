@@ -55,6 +55,8 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   private final List<PendingEvent> incoming = new ArrayList<>();
   private final List<String> toRelease = new ArrayList<>();
   private boolean byteBudget;
+  /** Set while the run spills before continuing as new. */
+  private boolean closing;
   private int shard;
   private long applied;
   private long batches;
@@ -147,30 +149,45 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
    * are spilled after it.
    */
   private IngestState carryWithinBudget() {
+    // From here on arrivals wait in incoming: the spill activities below yield, and whatever
+    // arrives meanwhile is spilled after everything taken now.
+    closing = true;
     long budget = settings.maxPayloadBytes() - FRAME_BYTES - 200L * (spilled.size() + toRelease.size());
     List<PendingEvent> carry;
     List<PendingEvent> rest;
     if (spilled.isEmpty()) {
-      int fit = prefixFitting(pending, 0, budget / 2);
-      carry = pending.subList(0, fit);
-      rest = pending.subList(fit, pending.size());
+      List<PendingEvent> all = List.copyOf(pending);
+      int fit = prefixFitting(all, 0, budget / 2);
+      carry = all.subList(0, fit);
+      rest = all.subList(fit, all.size());
     } else {
-      carry = pending;
-      rest = incoming;
+      carry = List.copyOf(pending);
+      rest = List.copyOf(incoming);
+      incoming.clear();
     }
     List<String> segments = new ArrayList<>(spilled);
     long spilledCount = spilledEvents;
-    long segmentBudget = settings.maxPayloadBytes() - FRAME_BYTES;
-    int from = 0;
-    while (from < rest.size()) {
-      int to = from + prefixFitting(rest, from, segmentBudget);
-      String id = Workflow.getInfo().getRunId() + "/" + spillSeq++;
-      activities.spill(new SpillSegment(id, shard, List.copyOf(rest.subList(from, to))));
-      segments.add(id);
-      spilledCount += to - from;
-      from = to;
+    while (true) {
+      spilledCount += spillAll(rest, segments);
+      if (incoming.isEmpty()) break;
+      rest = List.copyOf(incoming);
+      incoming.clear();
     }
     return new IngestState(List.copyOf(carry), applied, batches, lastBatchAtMillis, segments, spilledCount);
+  }
+
+  /** Spills {@code items} in budget-sized segments, appending their ids; returns the count. */
+  private int spillAll(List<PendingEvent> items, List<String> segments) {
+    long segmentBudget = settings.maxPayloadBytes() - FRAME_BYTES;
+    int from = 0;
+    while (from < items.size()) {
+      int to = from + prefixFitting(items, from, segmentBudget);
+      String id = Workflow.getInfo().getRunId() + "/" + spillSeq++;
+      activities.spill(new SpillSegment(id, shard, List.copyOf(items.subList(from, to))));
+      segments.add(id);
+      from = to;
+    }
+    return items.size();
   }
 
   /** How many items from {@code from} fit {@code budget} bytes (at least one). */
@@ -200,7 +217,7 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   private void enqueue(JsonNode payload, long receivedAtMillis, String op) {
     PendingEvent item = byteBudgetOrUnknown() ? PendingEvent.admit(payload, receivedAtMillis, op)
         : new PendingEvent(payload, receivedAtMillis, op);
-    (spilled.isEmpty() ? pending : incoming).add(item);
+    (spilled.isEmpty() && !closing ? pending : incoming).add(item);
   }
 
   /**

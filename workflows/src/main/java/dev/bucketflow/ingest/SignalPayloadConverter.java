@@ -75,6 +75,13 @@ public final class SignalPayloadConverter implements PayloadConverter {
 
   static ObjectNode marker(Payload content, Exception e) {
     Throwable cause = e.getCause() == null ? e : e.getCause();
+    // Inside a list the reader's limit arrives wrapped in a mapping exception.
+    for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof StreamConstraintsException) {
+        cause = t;
+        break;
+      }
+    }
     String message = String.valueOf(cause.getMessage());
     String reason;
     String detail;
