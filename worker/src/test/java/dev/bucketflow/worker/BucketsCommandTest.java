@@ -17,6 +17,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** {@code bucketflow buckets ...} run in-process against a fresh database. */
@@ -223,6 +225,30 @@ class BucketsCommandTest {
     assertThat(r.exit()).isEqualTo(1);
     assertThat(r.err()).startsWith("error: cannot connect to PostgreSQL at jdbc:postgresql://127.0.0.1:1/bucketflow")
         .doesNotContain("\tat ");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "--db-url=jdbc:postgresql://127.0.0.1:1/x?password=S3cret",
+      "--db-url=jdbc:postgresql://127.0.0.1:1/x?user=u&sslpassword=S3cret&ssl=true",
+      "--db-url=jdbc:postgresql://127.0.0.1:1/x?ApiToken=S3cret",
+      "--db-url=postgres://u:S3cret@127.0.0.1:1/x",
+      "--db-url=postgresql://u:S3cret@127.0.0.1:1/x",
+      // The driver does not take userinfo: Hikari's refusal quotes the URL.
+      "--db-url=jdbc:postgresql://u:S3cret@127.0.0.1:1/x",
+      // Not a URI at all: the parser's message quotes it.
+      "--db-url=postgres://u:S3cret@bad host/x",
+      "--db-password=S3cret"})
+  void aConnectionFailureNeverPrintsThePassword(String credential) {
+    String[] args = credential.startsWith("--db-url")
+        ? new String[] {"buckets", "list", credential}
+        : new String[] {"buckets", "list", "--db-url", "jdbc:postgresql://127.0.0.1:1/x", credential};
+
+    Run r = run(args);
+
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: ").doesNotContain("S3cret");
+    assertThat(r.out()).doesNotContain("S3cret");
   }
 
   @Test
