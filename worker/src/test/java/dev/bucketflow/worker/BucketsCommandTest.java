@@ -91,6 +91,27 @@ class BucketsCommandTest {
   }
 
   @Test
+  void validateReportsAnUnparsableLegTogetherWithItsSiblingsAndTheBucketsProblems(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("my-bucket.json");
+    Files.writeString(file, """
+        {"id": "my-bucket", "minDwell": {"days": 2}, "maxDwell": {"days": 1},
+         "criteria": {"type": "composite", "operator": "and", "conditions": [
+           {"type": "property", "property": "plan", "operator": "sorta", "value": "x"},
+           {"type": "event", "eventName": "bucket:entered:x", "check": "exists"}]}}
+        """);
+
+    Run r = run("buckets", "validate", file.toString());
+
+    assertThat(r.exit()).isEqualTo(1);
+    List<String> problems = r.lines().stream().filter(l -> l.matches("^\\S+: .+")).toList();
+    assertThat(problems).hasSize(3);
+    assertThat(problems.get(0)).startsWith("my-bucket.criteria.conditions[0].operator: unknown operator");
+    assertThat(problems.get(1)).startsWith("my-bucket.criteria.conditions[1].eventName: ");
+    assertThat(problems.get(2)).startsWith("my-bucket.maxDwell: ");
+    assertThat(r.out()).contains("3 problems in " + file).doesNotContain("bucket(s) valid");
+  }
+
+  @Test
   void validateAcceptsTheExamples() {
     Run r = run("buckets", "validate", "../examples/buckets");
 
