@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import dev.bucketflow.bucket.DefinitionReader.Draft;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
@@ -48,18 +50,19 @@ public final class BucketJson {
      */
     public static LoadResult load(Path fileOrDirectory) {
         List<Problem> problems = new ArrayList<>();
-        List<BucketDefinition> buckets =
+        List<Draft<BucketDefinition>> drafts =
                 DefinitionReader.load(fileOrDirectory, WHAT, BucketJson::parseDefinition, problems);
-        problems.addAll(BucketValidator.validate(buckets));
-        return new LoadResult(buckets, problems);
+        // Over drafts, not just clean definitions: a bad leg must not hide its siblings' problems.
+        problems.addAll(BucketValidator.validateDrafts(drafts));
+        return new LoadResult(Draft.completeOnes(drafts), problems);
     }
 
     /** Parses JSON text with the same strictness as {@link #load}; malformed text is a problem at {@code source}. */
     public static LoadResult parse(String json, String source) {
         List<Problem> problems = new ArrayList<>();
-        List<BucketDefinition> buckets =
+        List<Draft<BucketDefinition>> drafts =
                 DefinitionReader.parse(json, source, WHAT, BucketJson::parseDefinition, problems);
-        return new LoadResult(buckets, problems);
+        return new LoadResult(Draft.completeOnes(drafts), problems);
     }
 
     // ---------------------------------------------------------------- parsing
@@ -71,16 +74,22 @@ public final class BucketJson {
      */
     public static LoadResult parse(JsonNode node, String source) {
         List<Problem> problems = new ArrayList<>();
-        List<BucketDefinition> buckets =
+        List<Draft<BucketDefinition>> drafts =
                 DefinitionReader.parse(node, source, WHAT, BucketJson::parseDefinition, problems);
-        return new LoadResult(buckets, problems);
+        return new LoadResult(Draft.completeOnes(drafts), problems);
     }
 
-    private static BucketDefinition parseDefinition(JsonNode node, String prefix, List<Problem> problems) {
+    /**
+     * Always a draft: unparsable fields are left unset and criteria legs that cannot be built are
+     * left out, each recorded as a gap. Without a usable id the draft is named by {@code prefix},
+     * the same name its problems carry.
+     */
+    private static Draft<BucketDefinition> parseDefinition(JsonNode node, String prefix, List<Problem> problems) {
         int before = problems.size();
+        Set<String> dropped = new HashSet<>();
         FieldReader r = new FieldReader(node, prefix, problems);
         r.unknownFields(DEFINITION_FIELDS);
-        String id = r.requiredString("id");
+        r.requiredString("id");
         String name = r.string("name");
         String description = r.string("description");
         BucketKind kind = r.enumValue("kind", BucketKind::fromJson, BucketKind.values());
@@ -96,27 +105,33 @@ public final class BucketJson {
         Boolean enabled = r.bool("enabled");
         Criterion criteria = null;
         if (r.present("criteria")) {
-            criteria = parseCriterion(node.get("criteria"), prefix + ".criteria", problems);
+            criteria = parseCriterion(node.get("criteria"), prefix + ".criteria", problems, dropped);
         }
-        if (problems.size() > before) {
-            return null;
-        }
-        return new BucketDefinition(id, name, description, kind, criteria, entryLimit,
+        // prefix is the id whenever the id is a non-empty string (DefinitionReader names it so).
+        BucketDefinition draft = new BucketDefinition(prefix, name, description, kind, criteria, entryLimit,
                 entryPeriod, minDwell, maxDwell, timeBased, reconcileJoins,
                 Boolean.TRUE.equals(fastExpiry), Boolean.TRUE.equals(syncToPostHog), postHogPropertyKey,
                 enabled == null || enabled);
+        return Draft.of(draft, problems.subList(before, problems.size()), dropped);
     }
 
-    /** Returns null when the node (or any descendant) has a problem; all problems are still collected. */
-    private static Criterion parseCriterion(JsonNode node, String path, List<Problem> problems) {
+    /**
+     * The node as far as it parses; all problems are collected either way. A leaf with any problem
+     * is null (its path added to {@code dropped}); a composite is kept with the children that
+     * parsed, so their problems can still be checked, and with AND standing in for an unparsable
+     * operator (a gap at {@code .operator}, so validation does not read it).
+     */
+    private static Criterion parseCriterion(JsonNode node, String path, List<Problem> problems, Set<String> dropped) {
         if (!node.isObject()) {
             problems.add(new Problem(path, "expected a condition object, got " + node.getNodeType()));
+            dropped.add(path);
             return null;
         }
         int before = problems.size();
         JsonNode typeNode = node.get("type");
         if (typeNode == null || typeNode.isNull()) {
             problems.add(new Problem(path + ".type", "is required (property, event or composite)"));
+            dropped.add(path);
             return null;
         }
         String type = typeNode.isTextual() ? typeNode.textValue() : typeNode.toString();
@@ -151,16 +166,22 @@ public final class BucketJson {
                     problems.add(new Problem(path + ".conditions", "must be an array of conditions"));
                 } else {
                     for (int i = 0; i < conditions.size(); i++) {
-                        children.add(parseCriterion(conditions.get(i), path + ".conditions[" + i + "]", problems));
+                        Criterion child = parseCriterion(conditions.get(i), path + ".conditions[" + i + "]", problems, dropped);
+                        if (child != null) {
+                            children.add(child);
+                        }
                     }
                 }
-                result = problems.size() > before ? null : new CompositeCriterion(logic, children);
+                result = new CompositeCriterion(logic == null ? Logic.AND : logic, children);
             }
             default -> {
                 problems.add(new Problem(path + ".type", "unknown condition type \"" + type
                         + "\" (supported: property, event, composite)"));
                 result = null;
             }
+        }
+        if (result == null) {
+            dropped.add(path);
         }
         return result;
     }

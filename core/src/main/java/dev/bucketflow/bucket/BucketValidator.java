@@ -1,5 +1,6 @@
 package dev.bucketflow.bucket;
 
+import dev.bucketflow.bucket.DefinitionReader.Draft;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -10,6 +11,11 @@ import java.util.regex.Pattern;
 /**
  * The load-time rules of DESIGN §6, applied to parsed and builder-made definitions alike. Every
  * problem is reported (never just the first), each with a JSON path rooted at the bucket id.
+ *
+ * <p>Parsed definitions arrive as {@link Draft}s, which may have gaps (parts that did not parse,
+ * already reported). A rule runs on whatever parsed; a rule whose answer depends on a gap is
+ * skipped, or reads the gap as the benign case, so a parse problem never causes a second,
+ * made-up one.
  */
 public final class BucketValidator {
     /** Ids end up in workflow ids, idempotency keys and event names, so keep them URL- and log-safe. */
@@ -19,36 +25,45 @@ public final class BucketValidator {
     private BucketValidator() {}
 
     public static List<Problem> validate(List<BucketDefinition> definitions) {
+        return validateDrafts(definitions.stream().map(Draft::whole).toList());
+    }
+
+    /** {@link #validate} over parsed drafts, gaps and all (see class doc). */
+    static List<Problem> validateDrafts(List<Draft<BucketDefinition>> drafts) {
         List<Problem> problems = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        for (BucketDefinition d : definitions) {
-            validate(d, seen, problems);
+        for (Draft<BucketDefinition> d : drafts) {
+            validate(d.definition(), d, seen, problems);
         }
         return List.copyOf(problems);
     }
 
-    private static void validate(BucketDefinition d, Set<String> seen, List<Problem> out) {
+    private static void validate(BucketDefinition d, Draft<?> g, Set<String> seen, List<Problem> out) {
         String p = d.id();
-        // Rule 5: ids are slugs and unique.
-        if (!ID_PATTERN.matcher(d.id()).matches()) {
-            out.add(new Problem(p + ".id", "must be a slug: lower-case letters, digits and '-', "
-                    + "starting with a letter or digit, at most 63 characters"));
+        // Rule 5: ids are slugs and unique (a draft without a usable id is named by its file).
+        if (!g.gap(p + ".id")) {
+            if (!ID_PATTERN.matcher(d.id()).matches()) {
+                out.add(new Problem(p + ".id", "must be a slug: lower-case letters, digits and '-', "
+                        + "starting with a letter or digit, at most 63 characters"));
+            }
+            if (!seen.add(d.id())) {
+                out.add(new Problem(p + ".id", "duplicate id"));
+            }
         }
-        if (!seen.add(d.id())) {
-            out.add(new Problem(p + ".id", "duplicate id"));
-        }
-        // Rule 1: dynamic needs criteria, manual has none.
-        if (d.kind() == BucketKind.DYNAMIC && d.criteria() == null) {
+        // Rule 1: dynamic needs criteria, manual has none. Unparsable criteria were still given.
+        boolean kindKnown = !g.gap(p + ".kind");
+        boolean hasCriteria = d.criteria() != null || g.gap(p + ".criteria");
+        if (kindKnown && d.kind() == BucketKind.DYNAMIC && !hasCriteria) {
             out.add(new Problem(p + ".criteria", "a dynamic bucket needs criteria"));
         }
-        if (d.kind() == BucketKind.MANUAL && d.criteria() != null) {
+        if (kindKnown && d.kind() == BucketKind.MANUAL && hasCriteria) {
             out.add(new Problem(p + ".criteria", "a manual bucket must not have criteria"));
         }
         if (d.criteria() != null) {
             // Rules 3 and 4, leaf by leaf.
-            checkCriterion(d.criteria(), p + ".criteria", out);
+            checkCriterion(d.criteria(), p + ".criteria", g, out);
             // Rule 2: something must have to be present for a user to qualify.
-            if (d.kind() == BucketKind.DYNAMIC && !anchored(d.criteria())) {
+            if (kindKnown && d.kind() == BucketKind.DYNAMIC && !anchored(d.criteria(), p + ".criteria", g)) {
                 out.add(new Problem(p + ".criteria", "needs a positive condition that every match "
                         + "depends on (an event that happened, a windowed not_exists, or a property "
                         + "that exists or matches); neq, property not_exists and not_exists without "
@@ -63,27 +78,49 @@ public final class BucketValidator {
             out.add(new Problem(p + ".maxDwell", "maxDwell (" + d.maxDwell()
                     + ") must be at least minDwell (" + d.minDwell() + ")"));
         }
-        // Rule 5: fast expiry sleeps until a window edge, so there must be one.
-        if (d.fastExpiry() && (d.criteria() == null || d.criteria().walk()
+        // Rule 5: fast expiry sleeps until a window edge, so there must be one (a dropped leg may be it).
+        if (d.fastExpiry() && !g.gapWithin(p + ".criteria") && (d.criteria() == null || d.criteria().walk()
                 .noneMatch(c -> c instanceof EventCriterion e && e.windowed()))) {
             out.add(new Problem(p + ".fastExpiry", "fastExpiry needs an event condition with a within window"));
         }
     }
 
     /** Per-node checks (rules 3 and 4 and operand shapes). The one dispatch over node types for validation. */
-    private static void checkCriterion(Criterion c, String path, List<Problem> out) {
+    private static void checkCriterion(Criterion c, String path, Draft<?> g, List<Problem> out) {
         if (c instanceof PropertyCriterion p) {
             checkProperty(p, path, out);
         } else if (c instanceof EventCriterion e) {
             checkEvent(e, path, out);
         } else if (c instanceof CompositeCriterion comp) {
-            if (comp.conditions().isEmpty()) {
-                out.add(new Problem(path + ".conditions", "an empty " + comp.operator().json() + " composite is not allowed"));
+            if (comp.conditions().isEmpty() && !g.gap(path + ".conditions") && !droppedChild(path, g)) {
+                String op = g.gap(path + ".operator") ? "" : comp.operator().json() + " ";
+                out.add(new Problem(path + ".conditions", "an empty " + op + "composite is not allowed"));
             }
+            List<String> paths = childPaths(comp, path, g);
             for (int i = 0; i < comp.conditions().size(); i++) {
-                checkCriterion(comp.conditions().get(i), path + ".conditions[" + i + "]", out);
+                checkCriterion(comp.conditions().get(i), paths.get(i), g, out);
             }
         }
+    }
+
+    /** The file paths of a composite's parsed children: dropped siblings keep their index. */
+    private static List<String> childPaths(CompositeCriterion comp, String path, Draft<?> g) {
+        List<String> paths = new ArrayList<>();
+        int index = 0;
+        for (int i = 0; i < comp.conditions().size(); i++, index++) {
+            while (g.gap(path + ".conditions[" + index + "]")) {
+                index++;
+            }
+            paths.add(path + ".conditions[" + index + "]");
+        }
+        return paths;
+    }
+
+    /** Whether a child of the composite at {@code path} could not be built. */
+    private static boolean droppedChild(String path, Draft<?> g) {
+        String prefix = path + ".conditions[";
+        return g.gaps().stream().anyMatch(gap -> gap.startsWith(prefix)
+                && gap.indexOf(']', prefix.length()) == gap.length() - 1);
     }
 
     private static void checkProperty(PropertyCriterion p, String path, List<Problem> out) {
@@ -152,6 +189,11 @@ public final class BucketValidator {
      * problem for the same mistake.
      */
     static boolean anchored(Criterion c) {
+        return anchored(c, "", Draft.whole(c));
+    }
+
+    /** A dropped child, or a composite whose operator or conditions did not parse, counts as anchored. */
+    private static boolean anchored(Criterion c, String path, Draft<?> g) {
         if (c instanceof PropertyCriterion p) {
             return p.operator() != PropertyOperator.NEQ && p.operator() != PropertyOperator.NOT_EXISTS;
         }
@@ -168,12 +210,19 @@ public final class BucketValidator {
             };
         }
         CompositeCriterion comp = (CompositeCriterion) c;
-        if (comp.conditions().isEmpty()) {
+        boolean dropped = droppedChild(path, g);
+        if (g.gap(path + ".operator") || g.gap(path + ".conditions") || (comp.conditions().isEmpty() && !dropped)) {
             return true;
         }
-        return comp.operator() == Logic.AND
-                ? comp.conditions().stream().anyMatch(BucketValidator::anchored)
-                : comp.conditions().stream().allMatch(BucketValidator::anchored);
+        List<String> paths = childPaths(comp, path, g);
+        boolean any = dropped;
+        boolean all = true;
+        for (int i = 0; i < comp.conditions().size(); i++) {
+            boolean child = anchored(comp.conditions().get(i), paths.get(i), g);
+            any |= child;
+            all &= child;
+        }
+        return comp.operator() == Logic.AND ? any : all;
     }
 
     private static void nonNegative(Duration d, String path, List<Problem> out) {

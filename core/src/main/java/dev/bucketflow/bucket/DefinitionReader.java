@@ -11,8 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
@@ -26,10 +29,55 @@ import java.util.stream.Stream;
  */
 public final class DefinitionReader {
 
-    /** Parses one definition object; records its problems and returns null if there were any. */
+    /** Parses one definition object; records its problems and returns null to leave it out. */
     @FunctionalInterface
     public interface Parser<D> {
         D parse(JsonNode object, String path, List<Problem> problems);
+    }
+
+    /**
+     * A definition built from whatever of its object parsed, plus the JSON paths that did not:
+     * the path of every parse problem and of every node that could not be built (a dropped
+     * criteria leg keeps its index, so its siblings keep theirs). Semantic validation runs over
+     * drafts and skips only the rules whose input is a gap, so one unparsable part does not hide
+     * the problems of the rest. Only complete drafts may be used as definitions: a gap was filled
+     * with a default or left out.
+     */
+    public record Draft<D>(D definition, Set<String> gaps) {
+        public Draft {
+            gaps = Set.copyOf(gaps);
+        }
+
+        /** A draft whose gaps are the paths of {@code parseProblems} and {@code droppedNodes}. */
+        public static <D> Draft<D> of(D definition, Collection<Problem> parseProblems, Collection<String> droppedNodes) {
+            Set<String> gaps = new HashSet<>(droppedNodes);
+            parseProblems.forEach(p -> gaps.add(p.path()));
+            return new Draft<>(definition, gaps);
+        }
+
+        /** A definition made in code: nothing failed to parse. */
+        public static <D> Draft<D> whole(D definition) {
+            return new Draft<>(definition, Set.of());
+        }
+
+        /** The definitions of the drafts without gaps, in order. */
+        public static <D> List<D> completeOnes(List<Draft<D>> drafts) {
+            return drafts.stream().filter(Draft::complete).map(Draft::definition).toList();
+        }
+
+        public boolean complete() {
+            return gaps.isEmpty();
+        }
+
+        /** Whether the node or field at exactly {@code path} did not parse. */
+        public boolean gap(String path) {
+            return gaps.contains(path);
+        }
+
+        /** Whether anything at or below {@code path} did not parse. */
+        public boolean gapWithin(String path) {
+            return gaps.stream().anyMatch(g -> g.equals(path) || g.startsWith(path + ".") || g.startsWith(path + "["));
+        }
     }
 
     private static final ObjectMapper STRICT = JsonMapper.builder()

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.DefinitionReader;
+import dev.bucketflow.bucket.DefinitionReader.Draft;
 import dev.bucketflow.bucket.EntryLimit;
 import dev.bucketflow.bucket.FieldReader;
 import dev.bucketflow.bucket.Problem;
@@ -48,18 +49,22 @@ public final class JourneyJson {
      */
     public static JourneyLoadResult load(Path fileOrDirectory) {
         List<Problem> problems = new ArrayList<>();
-        List<JourneyDefinition> journeys =
+        List<Draft<JourneyDefinition>> drafts =
                 DefinitionReader.load(fileOrDirectory, WHAT, JourneyJson::parseDefinition, problems);
-        return new JourneyLoadResult(journeys, problems);
+        return new JourneyLoadResult(Draft.completeOnes(drafts), problems);
     }
 
-    /** {@link #load(Path)} followed by {@link JourneyValidator#validate} of everything that parsed. */
+    /**
+     * {@link #load(Path)} followed by {@link JourneyValidator#validate} of everything that parsed,
+     * including the parsable rest of a journey with a shape problem (as for buckets).
+     */
     public static JourneyLoadResult load(Path fileOrDirectory, Set<String> bucketIds, String ownTaskQueue,
             Set<String> registeredWorkflowTypes) {
-        JourneyLoadResult loaded = load(fileOrDirectory);
-        List<Problem> problems = new ArrayList<>(loaded.problems());
-        problems.addAll(JourneyValidator.validate(loaded.journeys(), bucketIds, ownTaskQueue, registeredWorkflowTypes));
-        return new JourneyLoadResult(loaded.journeys(), problems);
+        List<Problem> problems = new ArrayList<>();
+        List<Draft<JourneyDefinition>> drafts =
+                DefinitionReader.load(fileOrDirectory, WHAT, JourneyJson::parseDefinition, problems);
+        problems.addAll(JourneyValidator.validateDrafts(drafts, bucketIds, ownTaskQueue, registeredWorkflowTypes));
+        return new JourneyLoadResult(Draft.completeOnes(drafts), problems);
     }
 
     // ---------------------------------------------------------------- parsing
@@ -67,9 +72,9 @@ public final class JourneyJson {
     /** Parses JSON text with the same strictness as {@link #load}; malformed text is a problem at {@code source}. */
     public static JourneyLoadResult parse(String json, String source) {
         List<Problem> problems = new ArrayList<>();
-        List<JourneyDefinition> journeys =
+        List<Draft<JourneyDefinition>> drafts =
                 DefinitionReader.parse(json, source, WHAT, JourneyJson::parseDefinition, problems);
-        return new JourneyLoadResult(journeys, problems);
+        return new JourneyLoadResult(Draft.completeOnes(drafts), problems);
     }
 
     /**
@@ -79,16 +84,17 @@ public final class JourneyJson {
      */
     public static JourneyLoadResult parse(JsonNode node, String source) {
         List<Problem> problems = new ArrayList<>();
-        List<JourneyDefinition> journeys =
+        List<Draft<JourneyDefinition>> drafts =
                 DefinitionReader.parse(node, source, WHAT, JourneyJson::parseDefinition, problems);
-        return new JourneyLoadResult(journeys, problems);
+        return new JourneyLoadResult(Draft.completeOnes(drafts), problems);
     }
 
-    private static JourneyDefinition parseDefinition(JsonNode node, String prefix, List<Problem> problems) {
+    /** Always a draft: unparsable fields (and {@code exitOn} items) are left out, each a gap. */
+    private static Draft<JourneyDefinition> parseDefinition(JsonNode node, String prefix, List<Problem> problems) {
         int before = problems.size();
         FieldReader r = new FieldReader(node, prefix, problems);
         r.unknownFields(FIELDS);
-        String id = r.requiredString("id");
+        r.requiredString("id");
         r.string("name");
         r.string("description");
         String triggerEvent = r.string("triggerEvent");
@@ -99,11 +105,10 @@ public final class JourneyJson {
         Duration entryPeriod = r.duration("entryPeriod");
         Boolean enabled = r.bool("enabled");
         ObjectNode settings = r.object("settings");
-        if (problems.size() > before) {
-            return null;
-        }
-        return new JourneyDefinition(id, triggerEvent, exitOn, workflowType, taskQueue,
+        // prefix is the id whenever the id is a non-empty string (DefinitionReader names it so).
+        JourneyDefinition draft = new JourneyDefinition(prefix, triggerEvent, exitOn, workflowType, taskQueue,
                 entryLimit, entryPeriod, enabled == null || enabled, settings);
+        return Draft.of(draft, problems.subList(before, problems.size()), Set.of());
     }
 
     // ---------------------------------------------------------------- writing

@@ -1,6 +1,7 @@
 package dev.bucketflow.journey;
 
 import dev.bucketflow.bucket.BucketValidator;
+import dev.bucketflow.bucket.DefinitionReader.Draft;
 import dev.bucketflow.bucket.EntryLimit;
 import dev.bucketflow.bucket.Problem;
 import java.util.ArrayList;
@@ -12,7 +13,8 @@ import java.util.TreeSet;
 /**
  * The load-time rules for journeys (DESIGN §10, issue 5), applied to parsed and builder-made
  * definitions alike. Every problem is reported (never just the first), each with a path rooted at
- * the journey id, e.g. {@code winback.exitOn[1]}. Disabled journeys are validated too.
+ * the journey id, e.g. {@code winback.exitOn[1]}. Disabled journeys are validated too. As for
+ * buckets, parsed journeys arrive as {@link Draft}s and a rule whose input did not parse is skipped.
  */
 public final class JourneyValidator {
     /** Written on every join; carries the bucket id in its payload (DESIGN §7). */
@@ -33,37 +35,54 @@ public final class JourneyValidator {
      */
     public static List<Problem> validate(List<JourneyDefinition> journeys, Set<String> bucketIds,
             String ownTaskQueue, Set<String> registeredWorkflowTypes) {
+        return validateDrafts(journeys.stream().map(Draft::whole).toList(), bucketIds, ownTaskQueue,
+                registeredWorkflowTypes);
+    }
+
+    /** {@link #validate} over parsed drafts, gaps and all. */
+    static List<Problem> validateDrafts(List<Draft<JourneyDefinition>> drafts, Set<String> bucketIds,
+            String ownTaskQueue, Set<String> registeredWorkflowTypes) {
         Set<String> buckets = bucketIds == null ? Set.of() : bucketIds;
         Set<String> types = registeredWorkflowTypes == null ? Set.of() : registeredWorkflowTypes;
         List<Problem> problems = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        for (JourneyDefinition d : journeys) {
-            validate(d, seen, buckets, ownTaskQueue, types, problems);
+        for (Draft<JourneyDefinition> d : drafts) {
+            validate(d.definition(), d, seen, buckets, ownTaskQueue, types, problems);
         }
         return List.copyOf(problems);
     }
 
-    private static void validate(JourneyDefinition d, Set<String> seen, Set<String> buckets, String ownQueue,
-            Set<String> types, List<Problem> out) {
+    private static void validate(JourneyDefinition d, Draft<?> g, Set<String> seen, Set<String> buckets,
+            String ownQueue, Set<String> types, List<Problem> out) {
         String p = d.id();
-        if (!BucketValidator.ID_PATTERN.matcher(d.id()).matches()) {
-            out.add(new Problem(p + ".id", "must be a slug: lower-case letters, digits and '-', "
-                    + "starting with a letter or digit, at most 63 characters"));
-        }
-        if (!seen.add(d.id())) {
-            out.add(new Problem(p + ".id", "duplicate id"));
+        if (!g.gap(p + ".id")) {
+            if (!BucketValidator.ID_PATTERN.matcher(d.id()).matches()) {
+                out.add(new Problem(p + ".id", "must be a slug: lower-case letters, digits and '-', "
+                        + "starting with a letter or digit, at most 63 characters"));
+            }
+            if (!seen.add(d.id())) {
+                out.add(new Problem(p + ".id", "duplicate id"));
+            }
         }
 
-        if (blank(d.triggerEvent())) {
-            out.add(new Problem(p + ".triggerEvent", "is required"));
-        } else {
-            checkEventName(d.triggerEvent(), p + ".triggerEvent", buckets, out);
+        // A field that did not parse was reported by the parser; "is required" would repeat it.
+        if (!g.gap(p + ".triggerEvent")) {
+            if (blank(d.triggerEvent())) {
+                out.add(new Problem(p + ".triggerEvent", "is required"));
+            } else {
+                checkEventName(d.triggerEvent(), p + ".triggerEvent", buckets, out);
+            }
         }
 
         Set<String> exits = new HashSet<>();
-        for (int i = 0; i < d.exitOn().size(); i++) {
+        int index = 0;
+        for (int i = 0; i < d.exitOn().size(); i++, index++) {
+            // Items that were not strings were left out; the rest keep their index in the file.
+            while (g.gap(p + ".exitOn[" + index + "]")) {
+                index++;
+            }
             String e = d.exitOn().get(i);
-            String path = p + ".exitOn[" + i + "]";
+            String path = p + ".exitOn[" + index + "]";
             if (blank(e)) {
                 out.add(new Problem(path, "must not be empty"));
                 continue;
@@ -80,13 +99,15 @@ public final class JourneyValidator {
             checkEventName(e, path, buckets, out);
         }
 
-        if (blank(d.workflowType())) {
-            out.add(new Problem(p + ".workflowType", "is required"));
-        } else if (d.onQueue(ownQueue) && !types.contains(d.workflowType())) {
-            out.add(new Problem(p + ".workflowType", "workflow type \"" + d.workflowType()
-                    + "\" is not registered by this worker (task queue \"" + ownQueue + "\"; registered: "
-                    + new TreeSet<>(types) + "); register it, or set taskQueue to the queue of the "
-                    + "worker that implements it"));
+        if (!g.gap(p + ".workflowType")) {
+            if (blank(d.workflowType())) {
+                out.add(new Problem(p + ".workflowType", "is required"));
+            } else if (!g.gap(p + ".taskQueue") && d.onQueue(ownQueue) && !types.contains(d.workflowType())) {
+                out.add(new Problem(p + ".workflowType", "workflow type \"" + d.workflowType()
+                        + "\" is not registered by this worker (task queue \"" + ownQueue + "\"; registered: "
+                        + new TreeSet<>(types) + "); register it, or set taskQueue to the queue of the "
+                        + "worker that implements it"));
+            }
         }
         if (d.taskQueue() != null && d.taskQueue().isBlank()) {
             out.add(new Problem(p + ".taskQueue", "must not be blank (omit it to use the worker's own queue)"));
@@ -94,7 +115,7 @@ public final class JourneyValidator {
 
         if (d.entryPeriod() != null && d.entryPeriod().isNegative()) {
             out.add(new Problem(p + ".entryPeriod", "must not be negative"));
-        } else if (d.entryLimit() == EntryLimit.ONCE_PER_PERIOD
+        } else if (d.entryLimit() == EntryLimit.ONCE_PER_PERIOD && !g.gap(p + ".entryPeriod")
                 && (d.entryPeriod() == null || d.entryPeriod().isZero())) {
             out.add(new Problem(p + ".entryPeriod", "once_per_period needs a positive entryPeriod"));
         }

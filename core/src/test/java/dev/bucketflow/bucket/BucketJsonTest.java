@@ -158,6 +158,66 @@ class BucketJsonTest {
         assertThat(BucketJson.load(three).problems()).hasSize(3);
     }
 
+    /** Unknown operator in one leg, reserved event in its sibling, minDwell > maxDwell: all three at once. */
+    static final String THREE_PROBLEMS = ("{'id':'my-bucket','minDwell':{'days':2},'maxDwell':{'days':1},"
+            + "'criteria':{'type':'composite','operator':'and','conditions':["
+            + "{'type':'property','property':'plan','operator':'sorta','value':'x'},"
+            + "{'type':'event','eventName':'bucket:entered:x','check':'exists'}]}}").replace('\'', '"');
+
+    @Test
+    void anUnparsableLegDoesNotHideTheProblemsOfItsSiblingsOrOfTheBucket(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("three.json");
+        Files.writeString(file, THREE_PROBLEMS);
+
+        LoadResult r = BucketJson.load(file);
+
+        assertThat(r.problems()).extracting(Problem::path).containsExactly(
+                "my-bucket.criteria.conditions[0].operator",
+                "my-bucket.criteria.conditions[1].eventName",
+                "my-bucket.maxDwell");
+        assertThat(r.problems().get(0).message()).contains("unknown operator \"sorta\"");
+        assertThat(r.problems().get(1).message()).contains("reserved");
+        assertThat(r.problems().get(2).message()).contains("must be at least minDwell");
+        // A definition with a shape problem is still never handed out.
+        assertThat(r.buckets()).isEmpty();
+        // parse stays shape-only.
+        assertThat(BucketJson.parse(THREE_PROBLEMS, "inline").problems()).extracting(Problem::path)
+                .containsExactly("my-bucket.criteria.conditions[0].operator");
+    }
+
+    @Test
+    void aDroppedLegKeepsItsSiblingsIndexesAndIsNotReadAsMissing(@TempDir Path dir) throws IOException {
+        // Leg 1 is not an object, leg 3 has an unknown type; legs 0, 2 and 4 parse and keep their indexes.
+        // Nothing else is reported: not "empty composite", not rule 2 (the dropped legs may be the positive ones),
+        // not fastExpiry (a dropped leg may be the windowed one).
+        Files.writeString(dir.resolve("gaps.json"), ("[{'id':'gappy','fastExpiry':true,'criteria':{'type':'composite','operator':'and','conditions':["
+                + "{'type':'property','property':'plan','operator':'neq','value':'x'},"
+                + "'oops',"
+                + "{'type':'event','eventName':'bucket:left:x','check':'exists'},"
+                + "{'type':'email','opened':true},"
+                + "{'type':'property','property':'plan','operator':'gt','value':'nan'}]}},"
+                + "{'id':'all-dropped','kind':'dynamic','criteria':{'type':'composite','operator':'or','conditions':['x']}},"
+                + "{'id':'bad-top','criteria':{'type':'nope'}},"
+                + "{'id':'bad-kind','kind':'sometimes','criteria':{'type':'property','property':'p','operator':'neq','value':1}},"
+                + "{'kind':'manual','criteria':{'type':'property','property':'p','operator':'sorta'}}]").replace('\'', '"'));
+
+        LoadResult r = BucketJson.load(dir);
+
+        assertThat(r.problems()).extracting(Problem::toString).satisfiesExactlyInAnyOrder(
+                p -> assertThat(p).startsWith("gappy.criteria.conditions[1]: expected a condition object"),
+                p -> assertThat(p).startsWith("gappy.criteria.conditions[3].type: unknown condition type"),
+                p -> assertThat(p).startsWith("all-dropped.criteria.conditions[0]: expected a condition object"),
+                p -> assertThat(p).startsWith("bad-top.criteria.type: unknown condition type"),
+                p -> assertThat(p).startsWith("bad-kind.kind: unknown kind"),
+                p -> assertThat(p).startsWith("gaps.json[4].id: is required"),
+                p -> assertThat(p).startsWith("gaps.json[4].criteria.operator: unknown operator"),
+                p -> assertThat(p).startsWith("gappy.criteria.conditions[2].eventName: event names starting with"),
+                p -> assertThat(p).startsWith("gappy.criteria.conditions[4].value: gt compares numbers only"),
+                // Given, though unparsable: a manual bucket must still have none.
+                p -> assertThat(p).startsWith("gaps.json[4].criteria: a manual bucket must not have criteria"));
+        assertThat(r.buckets()).isEmpty();
+    }
+
     @Test
     void emptyDirectoryIsValidAndMissingPathIsNot(@TempDir Path dir) {
         assertThat(BucketJson.load(dir).ok()).isTrue();

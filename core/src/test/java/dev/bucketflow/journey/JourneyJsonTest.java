@@ -164,4 +164,22 @@ class JourneyJsonTest {
                 .containsExactly("a.exitAfter", "b.triggerEvent", "c.exitOn[0]");
         assertThat(r.problems().get(1).message()).contains("names bucket 'ghosts' which does not exist");
     }
+
+    @Test
+    void aShapeProblemDoesNotHideTheMeaningProblemsOfTheSameJourney(@TempDir Path dir) throws IOException {
+        // entryLimit does not parse; exitOn[1] is not a string (left out, exitOn[2] keeps its index);
+        // the trigger names a missing bucket; exitOn[2] repeats the trigger; workflowType is not a string
+        // (so no second "is required" for it).
+        Files.writeString(dir.resolve("j.json"), """
+                {"id": "w", "triggerEvent": "bucket:entered:ghosts", "entryLimit": "twice",
+                 "exitOn": ["purchase", 7, "bucket:entered:ghosts"], "workflowType": 42}
+                """);
+        JourneyLoadResult r = JourneyJson.load(dir.resolve("j.json"), Set.of("went-dormant"), "bucketflow",
+                Set.of("WinbackJourney"));
+        assertThat(r.problems()).extracting(Problem::path).containsExactly(
+                "w.exitOn[1]", "w.workflowType", "w.entryLimit", "w.triggerEvent", "w.exitOn[2]");
+        assertThat(r.problems().get(3).message()).contains("names bucket 'ghosts' which does not exist");
+        assertThat(r.problems().get(4).message()).contains("is the triggerEvent");
+        assertThat(r.journeys()).isEmpty();
+    }
 }

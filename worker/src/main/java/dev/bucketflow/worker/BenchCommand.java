@@ -11,6 +11,7 @@ import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.db.Database;
 import dev.bucketflow.db.EmbeddedDatabase;
+import dev.bucketflow.db.Secrets;
 import dev.bucketflow.ingest.IngestBatch;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.ingest.PendingEvent;
@@ -175,11 +176,14 @@ final class BenchCommand implements Runnable {
         report(phases, a, b, machine(), (System.nanoTime() - wallStart) / 1e9);
         return 0;
       } catch (CliDatabase.Failure e) {
-        err.println("error: " + e.getMessage());
+        err.println("error: " + Secrets.redact(e.getMessage(), dbPassword));
         return 1;
       } catch (Exception e) {
-        err.println("error: bench ingest failed: " + CliDatabase.rootMessage(e));
-        e.printStackTrace(err);
+        err.println("error: bench ingest failed: " + Secrets.redact(CliDatabase.rootMessage(e), dbPassword));
+        // Driver messages deep in the trace may quote the URL, so the trace is masked too.
+        java.io.StringWriter trace = new java.io.StringWriter();
+        e.printStackTrace(new PrintWriter(trace));
+        err.print(Secrets.redact(trace.toString(), dbPassword));
         return 1;
       } finally {
         out.flush();

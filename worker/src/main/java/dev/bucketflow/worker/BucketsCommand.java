@@ -145,7 +145,7 @@ final class BucketsCommand implements Runnable {
           return run(Database.dsl(ds), out);
         }
       } catch (RuntimeException e) {
-        err.println("error: " + CliDatabase.explain(e, url).getMessage());
+        err.println("error: " + CliDatabase.explain(e, url, database.password).getMessage());
         return 1;
       } finally {
         out.flush();

@@ -2,8 +2,8 @@ package dev.bucketflow.worker;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.bucketflow.db.Database;
+import dev.bucketflow.db.Secrets;
 import java.sql.SQLException;
-import java.util.regex.Pattern;
 import org.jooq.exception.DataAccessException;
 
 /**
@@ -13,14 +13,12 @@ import org.jooq.exception.DataAccessException;
  */
 final class CliDatabase {
 
-  /** Thrown with a message meant for the terminal; commands print it and exit 1. */
+  /** Thrown with a message meant for the terminal (credentials masked); commands print it and exit 1. */
   static final class Failure extends RuntimeException {
     Failure(String message, Throwable cause) {
       super(message, cause);
     }
   }
-
-  private static final Pattern PASSWORD_PARAM = Pattern.compile("(?i)(password=)[^&]*");
 
   /** Logger name prefixes whose INFO lines (pool start, migrations, postgres output) are noise on a CLI. */
   private static final String[] CHATTY = {"com.zaxxer.hikari", "org.flywaydb", "io.zonky", "org.postgresql", "org.jooq"};
@@ -39,7 +37,8 @@ final class CliDatabase {
     try {
       return Database.pool(jdbcUrl, user, password, Math.max(1, maxSize));
     } catch (RuntimeException e) {
-      throw new Failure("cannot connect to PostgreSQL at " + redact(jdbcUrl) + ": " + rootMessage(e)
+      // Hikari quotes the URL in some messages ("claims to not accept jdbcUrl, ..."); mask those too.
+      throw new Failure("cannot connect to PostgreSQL at " + redact(jdbcUrl) + ": " + Secrets.redact(rootMessage(e), password)
           + "\nhint: start it with 'bin/bucketflow dev', or point --db-url (env DATABASE_URL) at your database", e);
     }
   }
@@ -51,15 +50,18 @@ final class CliDatabase {
 
   /**
    * A readable sentence for a failed statement. A missing table (SQLSTATE 42P01) means the
-   * database was never migrated; say so rather than quoting the driver.
+   * database was never migrated; say so rather than quoting the driver. {@code password} (the
+   * {@code --db-password} value, may be null) is masked wherever a message quotes it.
    */
-  static Failure explain(RuntimeException e, String jdbcUrl) {
+  static Failure explain(RuntimeException e, String jdbcUrl, String password) {
     if (e instanceof Failure f) return f;
+    String root = Secrets.redact(rootMessage(e), password);
     if (e instanceof DataAccessException dae && "42P01".equals(dae.sqlState())) {
-      return new Failure("the database at " + redact(jdbcUrl) + " has no Bucketflow schema (" + rootMessage(e)
+      return new Failure("the database at " + redact(jdbcUrl) + " has no Bucketflow schema (" + root
           + ")\nhint: run 'bin/bucketflow worker' or 'bin/bucketflow dev' against it once; they apply the migrations", e);
     }
-    return new Failure("database error at " + redact(jdbcUrl) + ": " + rootMessage(e), e);
+    // jdbcUrl is null when the URL itself did not parse; the root message then quotes it, masked.
+    return new Failure(jdbcUrl == null ? "invalid database URL: " + root : "database error at " + redact(jdbcUrl) + ": " + root, e);
   }
 
   /** The innermost SQL message (else the innermost message), first line only: what actually went wrong. */
@@ -76,9 +78,9 @@ final class CliDatabase {
     return (newline < 0 ? message : message.substring(0, newline)).strip();
   }
 
-  /** The URL as safe to print: a {@code password=} query parameter is masked. */
+  /** The URL as safe to print: see {@link Secrets#redact}. */
   static String redact(String jdbcUrl) {
-    return jdbcUrl == null ? null : PASSWORD_PARAM.matcher(jdbcUrl).replaceAll("$1***");
+    return Secrets.redact(jdbcUrl);
   }
 
   private CliDatabase() {}

@@ -64,7 +64,7 @@ final class DevCommand implements Callable<Integer> {
       System.out.println();
       System.out.println("Bucketflow dev is running.");
       System.out.println("  Temporal  " + address + "  (Java test server: in memory, forgotten on restart, no Web UI)");
-      System.out.println("  Postgres  " + config.jdbcUrl() + "  (user postgres, no password; data in " + dataDir.resolve("postgres") + ")");
+      System.out.println("  Postgres  " + dev.bucketflow.db.Secrets.redact(config.jdbcUrl()) + "  (user postgres, no password; data in " + dataDir.resolve("postgres") + ")");
       System.out.println("  Admin     http://127.0.0.1:" + adminPort + "/health");
       System.out.println("Ctrl-C to stop.");
     } catch (Exception e) {

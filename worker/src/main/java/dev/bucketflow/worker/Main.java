@@ -1,7 +1,9 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.db.Secrets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.OptionSpec;
 
 /** The {@code bucketflow} command line. Every flag can also be set by its environment variable. */
 @Command(
@@ -20,10 +22,17 @@ public final class Main implements Runnable {
   static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-      cmd.getErr().println("error: " + readable(ex));
+      // Driver and URI messages can quote the database URL; never print a password with them.
+      cmd.getErr().println("error: " + Secrets.redact(readable(ex), dbPassword(cmd)));
       return 1;
     });
     return cli;
+  }
+
+  /** The {@code --db-password} the failed command ran with (flag or env), if it takes one. */
+  static String dbPassword(CommandLine cmd) {
+    OptionSpec option = cmd.getCommandSpec().findOption("--db-password");
+    return option == null ? null : option.getValue();
   }
 
   /** The innermost cause says what went wrong (a refused connection, a missing table); keep its words. */

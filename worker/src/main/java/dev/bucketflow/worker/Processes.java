@@ -1,6 +1,7 @@
 package dev.bucketflow.worker;
 
 import dev.bucketflow.admin.AdminServer;
+import dev.bucketflow.db.Secrets;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -33,7 +34,7 @@ final class Processes {
       try {
         started.pop().close();
       } catch (Exception e) {
-        System.err.println("while stopping: " + e.getMessage());
+        System.err.println("while stopping: " + Secrets.redact(e.getMessage()));
       }
     }
   }
@@ -44,9 +45,15 @@ final class Processes {
   }
 
   static void printConfig(WorkerConfig config) {
-    System.out.println("Bucketflow configuration:");
+    System.out.print(configText(config));
+  }
+
+  /** The start-up configuration block exactly as printed; credentials are masked (see {@link WorkerConfig#describe}). */
+  static String configText(WorkerConfig config) {
+    StringBuilder out = new StringBuilder("Bucketflow configuration:").append(System.lineSeparator());
     for (Map.Entry<String, Object> e : config.describe().entrySet()) {
-      System.out.printf("  %-30s %s%n", e.getKey(), e.getValue());
+      out.append(String.format("  %-30s %s%n", e.getKey(), e.getValue()));
     }
+    return out.toString();
   }
 }

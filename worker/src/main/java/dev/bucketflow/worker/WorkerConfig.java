@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.db.Secrets;
 import dev.bucketflow.ingest.IngestSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,7 +40,11 @@ public record WorkerConfig(
         maxFutureSkew);
   }
 
-  /** The settings as printed at start-up; the password is never printed. */
+  /**
+   * The settings as printed at start-up. The password is never printed: only whether one is set,
+   * and every string value is masked by {@link Secrets#redact} (a URL may carry credentials of its
+   * own, and the password value is masked wherever it appears).
+   */
   Map<String, Object> describe() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("temporal.address", temporalAddress);
@@ -48,6 +53,7 @@ public record WorkerConfig(
     m.put("shards", shards);
     m.put("database.url", jdbcUrl);
     m.put("database.user", dbUser);
+    m.put("database.password", dbPassword == null || dbPassword.isEmpty() ? "(none)" : Secrets.MASK);
     m.put("database.pool-size", dbPoolSize);
     m.put("buckets", buckets);
     m.put("journeys", journeys);
@@ -60,6 +66,13 @@ public record WorkerConfig(
     m.put("ingest.continue-as-new-after", ingest.continueAsNewAfter());
     m.put("ingest.max-payload-bytes", ingest.maxPayloadBytes());
     m.put("ingest.max-future-skew", maxFutureSkew);
+    m.replaceAll((key, value) -> value == null ? null : value instanceof Number ? value : Secrets.redact(value.toString(), dbPassword));
     return m;
+  }
+
+  /** Never the record's default, which would print the password. */
+  @Override
+  public String toString() {
+    return "WorkerConfig" + describe();
   }
 }

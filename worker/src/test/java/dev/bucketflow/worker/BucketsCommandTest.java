@@ -17,6 +17,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** {@code bucketflow buckets ...} run in-process against a fresh database. */
@@ -86,6 +88,27 @@ class BucketsCommandTest {
     assertThat(problems.get(1)).startsWith("only-exclusion.criteria: ");
     assertThat(problems.get(2)).startsWith("recursive.criteria.eventName: ");
     assertThat(r.out()).contains("3 problems in " + dir);
+  }
+
+  @Test
+  void validateReportsAnUnparsableLegTogetherWithItsSiblingsAndTheBucketsProblems(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("my-bucket.json");
+    Files.writeString(file, """
+        {"id": "my-bucket", "minDwell": {"days": 2}, "maxDwell": {"days": 1},
+         "criteria": {"type": "composite", "operator": "and", "conditions": [
+           {"type": "property", "property": "plan", "operator": "sorta", "value": "x"},
+           {"type": "event", "eventName": "bucket:entered:x", "check": "exists"}]}}
+        """);
+
+    Run r = run("buckets", "validate", file.toString());
+
+    assertThat(r.exit()).isEqualTo(1);
+    List<String> problems = r.lines().stream().filter(l -> l.matches("^\\S+: .+")).toList();
+    assertThat(problems).hasSize(3);
+    assertThat(problems.get(0)).startsWith("my-bucket.criteria.conditions[0].operator: unknown operator");
+    assertThat(problems.get(1)).startsWith("my-bucket.criteria.conditions[1].eventName: ");
+    assertThat(problems.get(2)).startsWith("my-bucket.maxDwell: ");
+    assertThat(r.out()).contains("3 problems in " + file).doesNotContain("bucket(s) valid");
   }
 
   @Test
@@ -223,6 +246,30 @@ class BucketsCommandTest {
     assertThat(r.exit()).isEqualTo(1);
     assertThat(r.err()).startsWith("error: cannot connect to PostgreSQL at jdbc:postgresql://127.0.0.1:1/bucketflow")
         .doesNotContain("\tat ");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "--db-url=jdbc:postgresql://127.0.0.1:1/x?password=S3cret",
+      "--db-url=jdbc:postgresql://127.0.0.1:1/x?user=u&sslpassword=S3cret&ssl=true",
+      "--db-url=jdbc:postgresql://127.0.0.1:1/x?ApiToken=S3cret",
+      "--db-url=postgres://u:S3cret@127.0.0.1:1/x",
+      "--db-url=postgresql://u:S3cret@127.0.0.1:1/x",
+      // The driver does not take userinfo: Hikari's refusal quotes the URL.
+      "--db-url=jdbc:postgresql://u:S3cret@127.0.0.1:1/x",
+      // Not a URI at all: the parser's message quotes it.
+      "--db-url=postgres://u:S3cret@bad host/x",
+      "--db-password=S3cret"})
+  void aConnectionFailureNeverPrintsThePassword(String credential) {
+    String[] args = credential.startsWith("--db-url")
+        ? new String[] {"buckets", "list", credential}
+        : new String[] {"buckets", "list", "--db-url", "jdbc:postgresql://127.0.0.1:1/x", credential};
+
+    Run r = run(args);
+
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: ").doesNotContain("S3cret");
+    assertThat(r.out()).doesNotContain("S3cret");
   }
 
   @Test

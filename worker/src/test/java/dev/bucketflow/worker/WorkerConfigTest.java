@@ -1,0 +1,55 @@
+package dev.bucketflow.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+
+/** The configuration block a worker prints at start never shows a password, however it was given. */
+class WorkerConfigTest {
+
+  static WorkerConfig config(String... args) {
+    WorkerCommand cmd = new WorkerCommand();
+    new CommandLine(cmd).parseArgs(args);
+    return WorkerConfig.of(cmd.temporal, cmd.queue, cmd.database, cmd.content, cmd.ingest, cmd.adminPort);
+  }
+
+  static Stream<List<String>> passwordForms() {
+    return Stream.of(
+        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf?password=S3cret"),
+        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf?user=u&PassWord=S3cret&ssl=true"),
+        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf?ssl=true&sslpassword=S3cret"),
+        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf?password=S3cret%26more&x=1"),
+        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf?authToken=S3cret"),
+        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf?client_secret=S3cret"),
+        List.of("--db-url", "postgres://u:S3cret@db.example:5432/bf"),
+        List.of("--db-url", "postgresql://u:S3cret@db.example/bf?sslmode=require"),
+        List.of("--db-url", "jdbc:postgresql://u:S3cret@db.example:5432/bf"),
+        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf", "--db-password", "S3cret"),
+        // The same value given twice: once as the option, once hidden in an innocent-looking parameter.
+        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf?options=S3cret", "--db-password", "S3cret"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("passwordForms")
+  void thePrintedConfigurationNeverContainsThePassword(List<String> args) {
+    WorkerConfig config = config(args.toArray(String[]::new));
+    String printed = Processes.configText(config);
+
+    assertThat(printed).contains("database.url", "db.example").doesNotContain("S3cret");
+    assertThat(config.toString()).doesNotContain("S3cret");
+  }
+
+  @Test
+  void itSaysWhetherAPasswordIsSetWithoutShowingIt() {
+    assertThat(Processes.configText(config("--db-url", "postgres://u:S3cret@db.example/bf")))
+        .containsPattern("database\\.password\\s+\\*\\*\\*")
+        .containsPattern("database\\.user\\s+u\\R");
+    assertThat(Processes.configText(config("--db-url", "jdbc:postgresql://db.example/bf")))
+        .containsPattern("database\\.password\\s+\\(none\\)");
+  }
+}
