@@ -86,14 +86,14 @@ public final class EventShape {
         total += 2;
         for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
           Map.Entry<String, JsonNode> e = it.next();
-          total += textBytes(e.getKey()) + 2; // key, colon, comma
+          total += textBytes(e.getKey(), stopAt) + 2; // key, colon, comma
           stack.push(e.getValue());
         }
       } else if (n.isArray()) {
         total += 2 + n.size();
         for (JsonNode child : n) stack.push(child);
       } else if (n.isTextual()) {
-        total += textBytes(n.textValue());
+        total += textBytes(n.textValue(), stopAt);
       } else {
         total += n.asText().length() + 2;
       }
@@ -101,10 +101,10 @@ public final class EventShape {
     return total;
   }
 
-  /** Quoted, escaped UTF-8 length, as an upper bound. */
-  static long textBytes(String s) {
+  /** Quoted, escaped UTF-8 length, as an upper bound; counting stops past {@code stopAt}. */
+  static long textBytes(String s, long stopAt) {
     long b = 2;
-    for (int i = 0; i < s.length(); i++) {
+    for (int i = 0; i < s.length() && b <= stopAt; i++) {
       char c = s.charAt(i);
       if (c < 0x20 || c == '"' || c == '\\') b += 6;
       else if (c < 0x80) b += 1;
@@ -137,7 +137,7 @@ public final class EventShape {
         n.fields().forEachRemaining(fields::add);
         for (int i = fields.size() - 1; i >= 0; i--) {
           stack.push(fields.get(i).getValue());
-          stack.push(quote(fields.get(i).getKey()) + ":");
+          stack.push(quote(fields.get(i).getKey(), maxChars) + ":");
           if (i > 0) stack.push(",");
         }
       } else if (n.isArray()) {
@@ -148,7 +148,7 @@ public final class EventShape {
           if (i > 0) stack.push(",");
         }
       } else if (n.isTextual()) {
-        out.append(quote(n.textValue()));
+        out.append(quote(n.textValue(), maxChars - out.length() + 1));
       } else {
         out.append(n.asText());
       }
@@ -157,9 +157,11 @@ public final class EventShape {
     return s.length() <= maxChars && stack.isEmpty() ? s : StorableText.cut(s, maxChars) + "…(cut)";
   }
 
-  private static String quote(String s) {
-    StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
+  /** JSON string literal of at most the first {@code limit} chars of {@code s} (cheap on huge values). */
+  private static String quote(String s, int limit) {
+    int n = Math.min(s.length(), Math.max(0, limit));
+    StringBuilder b = new StringBuilder(n + 2).append('"');
+    for (int i = 0; i < n; i++) {
       char c = s.charAt(i);
       switch (c) {
         case '"' -> b.append("\\\"");

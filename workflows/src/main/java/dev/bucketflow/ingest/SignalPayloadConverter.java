@@ -94,6 +94,10 @@ public final class SignalPayloadConverter implements PayloadConverter {
     } else if (cause instanceof StreamConstraintsException && message.contains("Name length")) {
       reason = "field_too_long";
       detail = "payload: a property key longer than the JSON reader allows";
+    } else if (message.contains("surrogate")) {
+      // Jackson refuses unpaired surrogates in field names (values are checked by the parser).
+      reason = "invalid_text";
+      detail = "payload: a property key contains an unpaired surrogate: " + StorableText.of(firstLine(message), 300);
     } else {
       reason = "not_an_object";
       detail = "payload: not decodable as JSON events: " + StorableText.of(firstLine(message), 300);
