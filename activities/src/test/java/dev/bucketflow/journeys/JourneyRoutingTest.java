@@ -102,13 +102,13 @@ class JourneyRoutingTest extends DatabaseTest {
 
     assertThat(dispatcher.drain()).isEqualTo(1); // the re-dispatch sweep
     assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
-    String run = runIdOf("journey-trial-welcome-u1");
+    String run = runIdOf("journey:trial-welcome:u1");
 
     // Dispatching the same row again starts nothing twice.
     dsl.update(BUCKET_TRANSITIONS).setNull(BUCKET_TRANSITIONS.DISPATCHED_AT).execute();
     assertThat(dispatcher.drain()).isEqualTo(1);
     assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
-    assertThat(runIdOf("journey-trial-welcome-u1")).isEqualTo(run);
+    assertThat(runIdOf("journey:trial-welcome:u1")).isEqualTo(run);
   }
 
   @Test
