@@ -28,9 +28,6 @@ import org.jooq.Record;
  */
 public final class ExpiryArming implements TransitionTarget {
 
-  /** Temporal's default {@code limit.maxIDLength}, in UTF-8 bytes. */
-  private static final int TEMPORAL_MAX_ID_BYTES = 1000;
-
   private final DSLContext dsl;
   private final BucketCatalog catalog;
   private final WorkflowClient client;
@@ -88,7 +85,6 @@ public final class ExpiryArming implements TransitionTarget {
    */
   private boolean legacyWatchRunning(String bucketId, String userId, int epoch) {
     String legacy = WorkflowIds.legacyExpiry(bucketId, userId, epoch);
-    if (WorkflowIds.utf8Length(legacy) > TEMPORAL_MAX_ID_BYTES) return false; // could never have started
     try {
       return client.getWorkflowServiceStubs().blockingStub()
           .describeWorkflowExecution(DescribeWorkflowExecutionRequest.newBuilder()
@@ -97,7 +93,10 @@ public final class ExpiryArming implements TransitionTarget {
               .build())
           .getWorkflowExecutionInfo().getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
     } catch (StatusRuntimeException e) {
-      if (e.getStatus().getCode() == Status.Code.NOT_FOUND) return false;
+      // INVALID_ARGUMENT: the server refuses the id itself (a former id over its limit.maxIDLength),
+      // so no run can exist under it; failing here would block arming of that member for good.
+      Status.Code code = e.getStatus().getCode();
+      if (code == Status.Code.NOT_FOUND || code == Status.Code.INVALID_ARGUMENT) return false;
       throw e;
     }
   }
