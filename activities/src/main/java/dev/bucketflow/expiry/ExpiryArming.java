@@ -3,9 +3,15 @@ package dev.bucketflow.expiry;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 
 import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.WorkflowIds;
 import dev.bucketflow.dispatch.OutboxRow;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.membership.BucketCatalog;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.api.enums.v1.WorkflowExecutionStatus;
+import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
@@ -17,7 +23,8 @@ import org.jooq.Record;
 
 /**
  * Starts the per-member fast-expiry workflow on a join of a {@code fastExpiry} bucket. The id
- * names the epoch, and an already-started workflow counts as success: arming is idempotent.
+ * ({@link WorkflowIds#expiry}) names the epoch, and an already-started workflow counts as success:
+ * arming is idempotent. A watch still running under the former id counts as started too.
  */
 public final class ExpiryArming implements TransitionTarget {
 
@@ -53,6 +60,9 @@ public final class ExpiryArming implements TransitionTarget {
    */
   public boolean arm(String bucketId, String userId, int epoch, Instant deadline) {
     if (deadline == null) return false;
+    // A watch started under the former id (before the id change) still guards this epoch; a second
+    // one under the new id would be harmless under the CAS but doubles the work, so it counts as armed.
+    if (legacyWatchRunning(bucketId, userId, epoch)) return false;
     String id = ExpiryWorkflow.workflowId(bucketId, userId, epoch);
     ExpiryWorkflow stub = client.newWorkflowStub(ExpiryWorkflow.class, WorkflowOptions.newBuilder()
         .setWorkflowId(id)
@@ -65,6 +75,29 @@ public final class ExpiryArming implements TransitionTarget {
       return true;
     } catch (WorkflowExecutionAlreadyStarted e) {
       return false;
+    }
+  }
+
+  /**
+   * Whether a watch of this epoch runs under {@link WorkflowIds#legacyExpiry}. Ids are never
+   * recorded for watches, so the former id is computed and asked for; only needed until the
+   * watches armed before the change have reached their deadlines, one describe per arm until then.
+   */
+  private boolean legacyWatchRunning(String bucketId, String userId, int epoch) {
+    String legacy = WorkflowIds.legacyExpiry(bucketId, userId, epoch);
+    try {
+      return client.getWorkflowServiceStubs().blockingStub()
+          .describeWorkflowExecution(DescribeWorkflowExecutionRequest.newBuilder()
+              .setNamespace(client.getOptions().getNamespace())
+              .setExecution(WorkflowExecution.newBuilder().setWorkflowId(legacy))
+              .build())
+          .getWorkflowExecutionInfo().getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+    } catch (StatusRuntimeException e) {
+      // INVALID_ARGUMENT: the server refuses the id itself (a former id over its limit.maxIDLength),
+      // so no run can exist under it; failing here would block arming of that member for good.
+      Status.Code code = e.getStatus().getCode();
+      if (code == Status.Code.NOT_FOUND || code == Status.Code.INVALID_ARGUMENT) return false;
+      throw e;
     }
   }
 }

@@ -30,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * starts nothing twice, and a crash between the two is repaired by the re-delivery (the start is
  * idempotent by workflow id). One running run per (journey, user); the journey's own entryLimit
  * gates new runs.
+ *
+ * <p>Every signal, describe and re-start uses the workflow id recorded in {@code journey_states},
+ * never a recomputed one: runs recorded under the former {@code journey-<journey>-<user>} id
+ * (before {@link dev.bucketflow.bucket.WorkflowIds}) are still exited, still block a second run,
+ * and are re-started under the id they were recorded with.
  */
 public final class JourneyRouter {
 
@@ -67,10 +72,11 @@ public final class JourneyRouter {
   }
 
   private void start(JourneyDefinition journey, String userId, String eventName, JsonNode properties, String triggerKey) {
-    Integer entry = dsl.transactionResult(cfg -> claimRun(cfg.dsl(), journey, userId, eventName, triggerKey));
-    if (entry == null) return;
+    Claim claim = dsl.transactionResult(cfg -> claimRun(cfg.dsl(), journey, userId, eventName, triggerKey));
+    if (claim == null) return;
+    int entry = claim.entry();
     WorkflowOptions options = WorkflowOptions.newBuilder()
-        .setWorkflowId(journey.workflowId(userId))
+        .setWorkflowId(claim.workflowId())
         .setTaskQueue(journey.taskQueueOr(ownTaskQueue))
         .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
         .setMemo(Map.of("journeyId", journey.id(), "userId", userId, "entryCount", entry, "trigger", eventName))
@@ -85,14 +91,22 @@ public final class JourneyRouter {
   }
 
   /**
-   * Records the run this trigger starts and returns its entry number, or null when it starts
-   * nothing: already recorded and finished, another run still going, or the entryLimit says no.
+   * The run a trigger starts: its entry number and the workflow id recorded with it. A re-delivery
+   * starts the recorded id, so a row written before the id encoding changed keeps its former id.
    */
-  private Integer claimRun(DSLContext tx, JourneyDefinition journey, String userId, String eventName, String triggerKey) {
+  private record Claim(int entry, String workflowId) {}
+
+  /**
+   * Records the run this trigger starts and returns it, or null when it starts nothing: already
+   * recorded and finished, another run still going, or the entryLimit says no.
+   */
+  private Claim claimRun(DSLContext tx, JourneyDefinition journey, String userId, String eventName, String triggerKey) {
     var j = JOURNEY_STATES;
-    Record same = tx.select(j.STATUS, j.ENTRY_COUNT).from(j)
+    Record same = tx.select(j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID).from(j)
         .where(j.JOURNEY_ID.eq(journey.id()).and(j.TRIGGER_KEY.eq(triggerKey))).fetchOne();
-    if (same != null) return "running".equals(same.get(j.STATUS)) ? same.get(j.ENTRY_COUNT) : null;
+    if (same != null) {
+      return "running".equals(same.get(j.STATUS)) ? new Claim(same.get(j.ENTRY_COUNT), same.get(j.WORKFLOW_ID)) : null;
+    }
     Record running = tx.select(j.ID, j.WORKFLOW_ID).from(j)
         .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq("running")))
         .forUpdate().fetchOne();
@@ -106,12 +120,12 @@ public final class JourneyRouter {
     int prior = history.get(0, Integer.class);
     Instant lastStart = history.get(1, Instant.class);
     if (!EntryGate.emitsJoin(journey.entryLimit(), journey.entryPeriod(), prior, lastStart, now)) return null;
-    int entry = prior + 1;
+    Claim claim = new Claim(prior + 1, journey.workflowId(userId));
     int inserted = tx.insertInto(j, j.JOURNEY_ID, j.USER_ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.TRIGGER_EVENT,
             j.TRIGGER_KEY, j.STARTED_AT)
-        .values(journey.id(), userId, "running", entry, journey.workflowId(userId), eventName, triggerKey, now)
+        .values(journey.id(), userId, "running", claim.entry(), claim.workflowId(), eventName, triggerKey, now)
         .onConflictDoNothing().execute();
-    return inserted == 1 ? entry : null;
+    return inserted == 1 ? claim : null;
   }
 
   private void exit(JourneyDefinition journey, String userId, String eventName) {

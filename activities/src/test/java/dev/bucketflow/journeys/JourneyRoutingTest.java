@@ -7,9 +7,11 @@ import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import static dev.bucketflow.testing.Events.batch;
 import static dev.bucketflow.testing.Events.event;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.EntryLimit;
+import dev.bucketflow.bucket.WorkflowIds;
 import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.ingest.IngestService;
@@ -22,13 +24,17 @@ import dev.bucketflow.membership.MembershipStore;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.DatabaseTest;
+import io.grpc.StatusRuntimeException;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
 import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.worker.Worker;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -45,7 +51,11 @@ class JourneyRoutingTest extends DatabaseTest {
   static final JourneyDefinition ANY_ENTRY = JourneyDefinition.builder("any-entry")
       .triggerEvent("bucket:entered").workflowType(WinbackJourney.TYPE).build();
 
+  static final JourneyDefinition LOOP = JourneyDefinition.builder("loop")
+      .triggerEvent("go").exitOn("stop").workflowType(WinbackJourney.TYPE).build();
+
   TestWorkflowEnvironment env;
+  JourneyRouter router;
   IngestService ingest;
   OutboxDispatcher dispatcher;
   final AtomicInteger failuresLeft = new AtomicInteger();
@@ -66,7 +76,7 @@ class JourneyRoutingTest extends DatabaseTest {
     JourneyRegistry journeys = new JourneyRegistry(journeyDefinitions);
     BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, PRO));
     TransitionWriter writer = new TransitionWriter(journeys::wantsGenericTransition);
-    JourneyRouter router = new JourneyRouter(dsl, journeys, env.getWorkflowClient(), QUEUE, Clock.systemUTC());
+    router = new JourneyRouter(dsl, journeys, env.getWorkflowClient(), QUEUE, Clock.systemUTC());
     JourneyOutbox outbox = new JourneyOutbox(router, Clock.systemUTC());
     List<TransitionTarget> targets = new ArrayList<>();
     targets.add(row -> {
@@ -92,6 +102,52 @@ class JourneyRoutingTest extends DatabaseTest {
         .getWorkflowExecutionInfo().getExecution().getRunId();
   }
 
+  /** A run recorded before the id encoding changed: its journey_states row holds the former id. */
+  String recordLegacyRun(String user, String triggerKey) {
+    String legacy = WorkflowIds.legacyJourney(LOOP.id(), user);
+    dsl.insertInto(JOURNEY_STATES, JOURNEY_STATES.JOURNEY_ID, JOURNEY_STATES.USER_ID, JOURNEY_STATES.STATUS,
+            JOURNEY_STATES.ENTRY_COUNT, JOURNEY_STATES.WORKFLOW_ID, JOURNEY_STATES.TRIGGER_EVENT, JOURNEY_STATES.TRIGGER_KEY)
+        .values(LOOP.id(), user, "running", 1, legacy, "go", triggerKey).execute();
+    return legacy;
+  }
+
+  void assertNoRun(String workflowId) {
+    assertThatThrownBy(() -> runIdOf(workflowId)).isInstanceOf(StatusRuntimeException.class).hasMessageContaining("NOT_FOUND");
+  }
+
+  @Test
+  void aRunStartedUnderTheFormerIdIsStillExitedAndStillBlocksASecondRun() throws Exception {
+    wire(List.of(LOOP));
+    String legacy = recordLegacyRun("u1", "old-trigger");
+    WorkflowStub old = env.getWorkflowClient().newUntypedWorkflowStub(WinbackJourney.TYPE,
+        WorkflowOptions.newBuilder().setWorkflowId(legacy).setTaskQueue(QUEUE).build());
+    old.start(new JourneyInput(LOOP.id(), "u1", 1, "go", null, LOOP.settings()));
+
+    router.route("u1", "go", null, "new-trigger"); // the old run is open: no second one
+    assertThat(journeyRows("loop", "u1")).isEqualTo(1);
+    assertNoRun(LOOP.workflowId("u1"));
+
+    router.route("u1", "stop", null, "stop-trigger"); // reaches the old run by its recorded id
+    old.getResult(10, TimeUnit.SECONDS, Void.class);
+    assertThat(env.getWorkflowClient().newWorkflowStub(WinbackJourney.class, legacy).status()).isEqualTo("exited");
+    var state = dsl.select(JOURNEY_STATES.STATUS, JOURNEY_STATES.EXIT_REASON).from(JOURNEY_STATES).fetchOne();
+    assertThat(state.value1() + " " + state.value2()).isEqualTo("exited stop");
+  }
+
+  @Test
+  void aReDeliveredTriggerRecordedUnderTheFormerIdStartsThatId() {
+    wire(List.of(LOOP));
+    // Recorded, then the worker died before the start; the trigger comes again after the upgrade.
+    String legacy = recordLegacyRun("u2", "k-2");
+    router.route("u2", "go", null, "k-2");
+    assertThat(runIdOf(legacy)).isNotEmpty();
+    assertNoRun(LOOP.workflowId("u2"));
+    assertThat(journeyRows("loop", "u2")).isEqualTo(1);
+
+    router.route("u3", "go", null, "k-3"); // a new run takes the new id
+    assertThat(runIdOf("journey:loop:u3")).isNotEmpty();
+  }
+
   @Test
   void aCrashBetweenCommitAndDispatchStillStartsTheJourneyExactlyOnce() {
     wire(List.of(WELCOME));
@@ -102,13 +158,13 @@ class JourneyRoutingTest extends DatabaseTest {
 
     assertThat(dispatcher.drain()).isEqualTo(1); // the re-dispatch sweep
     assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
-    String run = runIdOf("journey-trial-welcome-u1");
+    String run = runIdOf("journey:trial-welcome:u1");
 
     // Dispatching the same row again starts nothing twice.
     dsl.update(BUCKET_TRANSITIONS).setNull(BUCKET_TRANSITIONS.DISPATCHED_AT).execute();
     assertThat(dispatcher.drain()).isEqualTo(1);
     assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
-    assertThat(runIdOf("journey-trial-welcome-u1")).isEqualTo(run);
+    assertThat(runIdOf("journey:trial-welcome:u1")).isEqualTo(run);
   }
 
   @Test

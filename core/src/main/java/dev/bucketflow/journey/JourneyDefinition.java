@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.bucketflow.bucket.EntryLimit;
+import dev.bucketflow.bucket.WorkflowIds;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,8 +41,8 @@ public record JourneyDefinition(
         boolean enabled,
         ObjectNode settings) {
 
-    /** Prefix of every journey workflow id. */
-    public static final String WORKFLOW_ID_PREFIX = "journey-";
+    /** Prefix of every journey workflow id ({@link WorkflowIds#JOURNEY_PREFIX}). */
+    public static final String WORKFLOW_ID_PREFIX = WorkflowIds.JOURNEY_PREFIX;
 
     /** Converts {@link Builder#setting} values; durations become ISO-8601 strings such as {@code "PT72H"}. */
     private static final ObjectMapper VALUES = JsonMapper.builder()
@@ -66,9 +67,12 @@ public record JourneyDefinition(
         return settings.deepCopy();
     }
 
-    /** The deterministic workflow id {@code journey-<journeyId>-<userId>}: one running instance per (journey, user). */
+    /**
+     * The deterministic workflow id {@code journey:<journeyId>:<userId>} (long user ids hashed, see
+     * {@link WorkflowIds}): one running instance per (journey, user).
+     */
     public String workflowId(String userId) {
-        return WORKFLOW_ID_PREFIX + id + "-" + userId;
+        return WorkflowIds.journey(id, userId);
     }
 
     /** The task queue to start on: {@code taskQueue}, or {@code ownQueue} when it is null. */

@@ -38,7 +38,7 @@ class JourneyDefinitionTest {
     @Test
     void workflowIdAndTaskQueue() {
         JourneyDefinition own = JourneyDefinition.builder("winback").build();
-        assertThat(own.workflowId("u-42")).isEqualTo("journey-winback-u-42");
+        assertThat(own.workflowId("u-42")).isEqualTo("journey:winback:u-42");
         assertThat(own.taskQueueOr("bucketflow")).isEqualTo("bucketflow");
         assertThat(own.onQueue("bucketflow")).isTrue();
 

@@ -78,7 +78,7 @@ class JourneyExamplesTest {
         JourneyDefinition d = r.journeys().get(0);
         assertThat(d.taskQueue()).isNull();
         assertThat(d.taskQueueOr("bucketflow")).isEqualTo("bucketflow");
-        assertThat(d.workflowId("u1")).isEqualTo("journey-winback-u1");
+        assertThat(d.workflowId("u1")).isEqualTo("journey:winback:u1");
         assertThat(Durations.parse(d.settings().get("followUpAfter"))).isEqualTo(Duration.ofDays(3));
 
         JourneyRegistry registry = new JourneyRegistry(JourneyJson.load(JOURNEYS).journeys());

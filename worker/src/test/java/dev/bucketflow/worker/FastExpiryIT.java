@@ -69,6 +69,14 @@ class FastExpiryIT {
     // The watch is there, named by bucket, user and epoch, and sleeps toward the row's deadline.
     ExpiryWorkflow watch = harness.worker.client()
         .newWorkflowStub(ExpiryWorkflow.class, ExpiryWorkflow.workflowId("fast-ping", "fx-1", 1));
+    // The watch is armed by the outbox dispatch that follows the join's commit, not inside it.
+    await(() -> {
+      try {
+        return watch.deadline() != null;
+      } catch (io.temporal.client.WorkflowNotFoundException e) {
+        return false;
+      }
+    }, "watch armed");
     assertThat(Instant.parse(watch.deadline())).isEqualTo(deadline.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
 
     await(() -> transitions("fast-ping", "fx-1").size() == 2, "leave");

@@ -78,10 +78,10 @@ class WinbackJourneyIT {
 
     send("wb-1", "app.active"); // back: leaves the bucket in real time
     await(() -> harness.dsl().fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.KIND.eq("left")) == 1, "leave");
-    WorkflowStub journey = harness.worker.client().newUntypedWorkflowStub("journey-winback-fast-wb-1");
+    WorkflowStub journey = harness.worker.client().newUntypedWorkflowStub("journey:winback-fast:wb-1");
     journey.getResult(Duration.ofSeconds(15).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS, Void.class);
 
-    WinbackJourney typed = harness.worker.client().newWorkflowStub(WinbackJourney.class, "journey-winback-fast-wb-1");
+    WinbackJourney typed = harness.worker.client().newWorkflowStub(WinbackJourney.class, "journey:winback-fast:wb-1");
     assertThat(typed.status()).isEqualTo("exited");
     assertThat(emails("wb-1")).containsExactly("winback"); // no follow-up, ever: the run is closed
     var state = harness.dsl().select(JOURNEY_STATES.STATUS, JOURNEY_STATES.EXIT_REASON).from(JOURNEY_STATES)
