@@ -180,6 +180,7 @@ public final class BucketValidator {
         if (e.within() != null && (e.within().isNegative() || e.within().isZero())) {
             out.add(new Problem(path + ".within", "within must be a positive duration"));
         }
+        notTooLong(e.within(), path + ".within", out);
     }
 
     /**
@@ -228,6 +229,14 @@ public final class BucketValidator {
     private static void nonNegative(Duration d, String path, List<Problem> out) {
         if (d != null && d.isNegative()) {
             out.add(new Problem(path, "must not be negative"));
+        }
+        notTooLong(d, path, out);
+    }
+
+    /** Definitions built in Java bypass the JSON parser's bound; the same limit holds for them. */
+    private static void notTooLong(Duration d, String path, List<Problem> out) {
+        if (d != null && d.compareTo(Durations.MAX) > 0) {
+            out.add(new Problem(path, "must be at most 36500 days (so no instant arithmetic can overflow)"));
         }
     }
 }

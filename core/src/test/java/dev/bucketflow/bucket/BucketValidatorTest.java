@@ -130,4 +130,16 @@ class BucketValidatorTest {
         assertThat(paths(messy)).containsExactly(
                 "Messy.id", "Messy.criteria.conditions[1].eventName", "Messy.criteria", "Messy.maxDwell", "Messy.fastExpiry");
     }
+
+    @Test
+    void durationsBeyondAHundredYearsAreRefusedSoNoInstantArithmeticOverflows() {
+        BucketDefinition wide = BucketDefinition.builder("wide")
+                .criteria(event("e").within(Durations.days(36_501)).exists())
+                .maxDwell(Durations.days(1_000_000_000L)).build();
+        BucketDefinition edge = BucketDefinition.builder("edge")
+                .criteria(event("e").within(Durations.MAX).exists()).maxDwell(Durations.MAX).build();
+
+        assertThat(paths(wide)).containsExactlyInAnyOrder("wide.criteria.within", "wide.maxDwell");
+        assertThat(paths(edge)).isEmpty();
+    }
 }

@@ -41,4 +41,15 @@ class DurationsTest {
         assertThat(Durations.hours(1)).isEqualTo(Durations.minutes(60));
         assertThat(Durations.minutes(1)).isEqualTo(Durations.seconds(60));
     }
+
+    @org.junit.jupiter.api.Test
+    void aDurationBeyondTheBoundIsRefusedWhicheverSpelling() throws Exception {
+        assertThat(Durations.parse(M.readTree("{\"days\":36500}"))).isEqualTo(Durations.MAX);
+        assertThatThrownBy(() -> Durations.parse(M.readTree("{\"days\":36501}")))
+                .hasMessageContaining("at most 36500 days");
+        assertThatThrownBy(() -> Durations.parse(M.readTree("\"P1000000D\"")))
+                .hasMessageContaining("at most 36500 days");
+        assertThatThrownBy(() -> Durations.parse(M.readTree("{\"seconds\":9223372036854775807,\"days\":1}")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

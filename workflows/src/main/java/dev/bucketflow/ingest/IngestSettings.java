@@ -16,14 +16,18 @@ public record IngestSettings(int maxBatchSize, int continueAsNewAfter, int maxPa
   /** Room for the largest single event and its frame: a budget below it could not move one. */
   public static final int MIN_PAYLOAD_BYTES = 2 * EventShape.MAX_EVENT_BYTES + 4096;
 
+  /** Temporal's own payload limit (a real server refuses larger payloads). */
+  public static final int MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
+
   public static final IngestSettings DEFAULTS = new IngestSettings(500, 2_000, DEFAULT_PAYLOAD_BYTES);
 
   public IngestSettings {
     if (maxBatchSize < 1) throw new IllegalArgumentException("maxBatchSize must be >= 1");
     if (continueAsNewAfter < 10) throw new IllegalArgumentException("continueAsNewAfter must be >= 10");
     if (maxPayloadBytes == 0) maxPayloadBytes = DEFAULT_PAYLOAD_BYTES;
-    if (maxPayloadBytes < MIN_PAYLOAD_BYTES) {
-      throw new IllegalArgumentException("maxPayloadBytes must be >= " + MIN_PAYLOAD_BYTES);
+    if (maxPayloadBytes < MIN_PAYLOAD_BYTES || maxPayloadBytes > MAX_PAYLOAD_BYTES) {
+      throw new IllegalArgumentException(
+          "maxPayloadBytes must be between " + MIN_PAYLOAD_BYTES + " and " + MAX_PAYLOAD_BYTES);
     }
   }
 

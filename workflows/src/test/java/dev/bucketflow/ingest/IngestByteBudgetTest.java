@@ -102,7 +102,8 @@ class IngestByteBudgetTest {
   void aFloodOfLargeEventsStaysUnderTheBudgetAndLandsOnceInOrder() throws Exception {
     start(new IngestSettings(500, 60, BUDGET));
     activities.millisPerBatch = 40;
-    int total = 2_000;
+    // CI size; -Dbucketflow.flood.events=50000 runs the full flood of the acceptance (minutes).
+    int total = Integer.getInteger("bucketflow.flood.events", 2_000);
     Map<String, Integer> sent = new HashMap<>();
     List<JsonNode> chunk = new ArrayList<>();
     for (int i = 0; i < total; i++) {
@@ -114,7 +115,7 @@ class IngestByteBudgetTest {
       }
     }
     EventIngestWorkflow typed = client.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(0));
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(Math.max(120, total / 20)).toNanos();
     while (activities.applied.size() < total && System.nanoTime() < deadline) env.sleep(Duration.ofMillis(200));
 
     assertThat(activities.applied).hasSize(total);
