@@ -23,7 +23,11 @@ public final class SpillStore {
     this.dsl = dsl;
   }
 
-  /** Idempotent by segment id: a retried spill changes nothing. */
+  /**
+   * Idempotent by segment id: a retried spill writes the same events again. An upsert, not
+   * insert-or-ignore, because a shard chain started afresh (after a terminate) reuses sequence
+   * numbers: its write must replace any stale segment left by the old chain.
+   */
   public void store(String workflowId, SpillSegment segment) {
     byte[] bytes;
     try {
@@ -34,7 +38,10 @@ public final class SpillStore {
     dsl.insertInto(INGEST_SPILL, INGEST_SPILL.SEGMENT_ID, INGEST_SPILL.WORKFLOW_ID, INGEST_SPILL.EVENT_COUNT,
             INGEST_SPILL.EVENTS)
         .values(segment.id(), workflowId, segment.events().size(), bytes)
-        .onConflictDoNothing()
+        .onConflict(INGEST_SPILL.SEGMENT_ID).doUpdate()
+        .set(INGEST_SPILL.EVENTS, bytes)
+        .set(INGEST_SPILL.EVENT_COUNT, segment.events().size())
+        .set(INGEST_SPILL.WORKFLOW_ID, workflowId)
         .execute();
   }
 

@@ -6,7 +6,6 @@ import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +49,9 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
               .build());
 
   private List<PendingEvent> pending = new ArrayList<>();
-  private final ArrayDeque<String> spilled = new ArrayDeque<>();
+  /** Outstanding spill segments are the contiguous sequence numbers [spillHead, spillTail). */
+  private long spillHead;
+  private long spillTail;
   private long spilledEvents;
   private final List<PendingEvent> incoming = new ArrayList<>();
   private final List<String> toRelease = new ArrayList<>();
@@ -62,7 +63,6 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   private long batches;
   private Long lastBatchAtMillis;
   private int batchSeq;
-  private int spillSeq;
 
   public EventIngestWorkflowImpl(IngestSettings settings) {
     this.configured = settings;
@@ -80,9 +80,10 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
     // Signals may have been buffered before run() starts; carried events (and spill) go first.
     List<PendingEvent> early = new ArrayList<>(pending);
     pending = new ArrayList<>(start.pendingOrEmpty());
-    spilled.addAll(start.spilledOrEmpty());
+    spillHead = start.spillHead();
+    spillTail = start.spillTail();
     spilledEvents = start.spilledEvents();
-    (spilled.isEmpty() ? pending : incoming).addAll(early);
+    (noSpill() ? pending : incoming).addAll(early);
     applied = start.applied();
     batches = start.batches();
     lastBatchAtMillis = start.lastBatchAtMillis();
@@ -91,27 +92,27 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
       Workflow.upsertMemo(Map.of("shard", shard, "description", "Bucketflow event ingest shard " + shard));
     }
     while (true) {
-      Workflow.await(() -> !pending.isEmpty() || !spilled.isEmpty());
+      Workflow.await(() -> !pending.isEmpty() || !noSpill());
       if (pending.isEmpty()) loadNextSegment();
       if (!pending.isEmpty()) applyOneBatch();
       if (shouldContinueAsNew()) {
         Workflow.await(Workflow::isEveryHandlerFinished);
         IngestState next = byteBudget ? carryWithinBudget() : new IngestState(List.copyOf(pending), applied, batches, lastBatchAtMillis);
         log.info("shard {} continuing as new: applied={} carrying={} spilled segments={}", shard, applied,
-            next.pendingOrEmpty().size(), next.spilledOrEmpty().size());
+            next.pendingOrEmpty().size(), next.spillTail() - next.spillHead());
         Workflow.continueAsNew(next);
       }
     }
   }
 
   private void loadNextSegment() {
-    String id = spilled.peekFirst();
+    String id = segmentId(spillHead);
     SpillSegment segment = activities.loadSpill(id);
-    spilled.removeFirst();
+    spillHead++;
     pending.addAll(segment.events());
     spilledEvents = Math.max(0, spilledEvents - segment.events().size());
     toRelease.add(id);
-    if (spilled.isEmpty()) {
+    if (noSpill()) {
       // From now on signals append to pending; what waited behind the spill goes first.
       pending.addAll(incoming);
       incoming.clear();
@@ -152,10 +153,10 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
     // From here on arrivals wait in incoming: the spill activities below yield, and whatever
     // arrives meanwhile is spilled after everything taken now.
     closing = true;
-    long budget = settings.maxPayloadBytes() - FRAME_BYTES - 200L * (spilled.size() + toRelease.size());
+    long budget = settings.maxPayloadBytes() - FRAME_BYTES - 200L * toRelease.size();
     List<PendingEvent> carry;
     List<PendingEvent> rest;
-    if (spilled.isEmpty()) {
+    if (noSpill()) {
       List<PendingEvent> all = List.copyOf(pending);
       int fit = prefixFitting(all, 0, budget / 2);
       carry = all.subList(0, fit);
@@ -165,29 +166,40 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
       rest = List.copyOf(incoming);
       incoming.clear();
     }
-    List<String> segments = new ArrayList<>(spilled);
     long spilledCount = spilledEvents;
     while (true) {
-      spilledCount += spillAll(rest, segments);
+      spilledCount += spillAll(rest);
       if (incoming.isEmpty()) break;
       rest = List.copyOf(incoming);
       incoming.clear();
     }
-    return new IngestState(List.copyOf(carry), applied, batches, lastBatchAtMillis, segments, spilledCount);
+    return new IngestState(List.copyOf(carry), applied, batches, lastBatchAtMillis, spillHead, spillTail, spilledCount);
   }
 
-  /** Spills {@code items} in budget-sized segments, appending their ids; returns the count. */
-  private int spillAll(List<PendingEvent> items, List<String> segments) {
+  /** Spills {@code items} in budget-sized segments at the tail of the sequence; returns the count. */
+  private int spillAll(List<PendingEvent> items) {
     long segmentBudget = settings.maxPayloadBytes() - FRAME_BYTES;
     int from = 0;
     while (from < items.size()) {
       int to = from + prefixFitting(items, from, segmentBudget);
-      String id = Workflow.getInfo().getRunId() + "/" + spillSeq++;
-      activities.spill(new SpillSegment(id, shard, List.copyOf(items.subList(from, to))));
-      segments.add(id);
+      activities.spill(new SpillSegment(segmentId(spillTail), shard, List.copyOf(items.subList(from, to))));
+      spillTail++;
       from = to;
     }
     return items.size();
+  }
+
+  private boolean noSpill() {
+    return spillHead >= spillTail;
+  }
+
+  /**
+   * {@code <workflowId>/<seq>}: the sequence runs on across continue-as-new, so the carried state
+   * is two numbers however much is spilled. A chain started afresh reuses numbers; the spill
+   * writes (upserts) every segment before it is read, so a stale row is never read.
+   */
+  private String segmentId(long seq) {
+    return Workflow.getInfo().getWorkflowId() + "/" + seq;
   }
 
   /** How many items from {@code from} fit {@code budget} bytes (at least one). */
@@ -217,7 +229,7 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   private void enqueue(JsonNode payload, long receivedAtMillis, String op) {
     PendingEvent item = byteBudgetOrUnknown() ? PendingEvent.admit(payload, receivedAtMillis, op)
         : new PendingEvent(payload, receivedAtMillis, op);
-    (spilled.isEmpty() && !closing ? pending : incoming).add(item);
+    (noSpill() && !closing ? pending : incoming).add(item);
   }
 
   /**

@@ -17,7 +17,7 @@ public interface IngestActivities {
 
   /**
    * Stores a segment of pending events that will not fit the shard's continue-as-new input.
-   * Idempotent: keyed by the segment id ({@code ON CONFLICT DO NOTHING}).
+   * Idempotent: keyed by the segment id (an upsert of the same events).
    */
   @ActivityMethod(name = "SpillEvents")
   void spill(SpillSegment segment);

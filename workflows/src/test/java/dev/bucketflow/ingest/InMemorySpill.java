@@ -10,7 +10,7 @@ public abstract class InMemorySpill implements IngestActivities {
 
   @Override
   public void spill(SpillSegment segment) {
-    segments.putIfAbsent(segment.id(), segment);
+    segments.put(segment.id(), segment);
   }
 
   @Override
