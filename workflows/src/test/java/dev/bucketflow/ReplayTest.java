@@ -98,6 +98,9 @@ class ReplayTest {
 
   static final String INGEST_FIRST_RUN = "histories/ingest-first-run.json";
   static final String INGEST_CONTINUED_RUN = "histories/ingest-continued-run.json";
+  /** Recorded with the byte-budget version on (getVersion marker, byte-bounded batches). */
+  static final String INGEST_BUDGET_FIRST_RUN = "histories/ingest-budget-first-run.json";
+  static final String INGEST_BUDGET_CONTINUED_RUN = "histories/ingest-budget-continued-run.json";
   static final String EXPIRY = "histories/expiry.json";
   static final String RECONCILE = "histories/reconcile.json";
 
@@ -309,6 +312,17 @@ class ReplayTest {
         WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_CONTINUED_RUN, worker));
   }
 
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenIngestBudgetRunsReplay() throws Exception {
+    requireGolden(INGEST_BUDGET_FIRST_RUN);
+    requireGolden(INGEST_BUDGET_CONTINUED_RUN);
+    withIngestReplayWorker(worker -> {
+      WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_BUDGET_FIRST_RUN, worker);
+      WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_BUDGET_CONTINUED_RUN, worker);
+    });
+  }
+
   /** A redeploy with other IngestSettings must not change how an open shard run replays. */
   @Test
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
@@ -403,6 +417,13 @@ class ReplayTest {
             .isGreaterThanOrEqualTo(3);
         out.put(INGEST_FIRST_RUN, ingest.runs().get(0));
         out.put(INGEST_CONTINUED_RUN, ingest.runs().get(1));
+      }
+    }
+    if (wanted.test("ingest-budget")) {
+      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+        IngestExecution ingest = runIngest(env);
+        out.put(INGEST_BUDGET_FIRST_RUN, ingest.runs().get(0));
+        out.put(INGEST_BUDGET_CONTINUED_RUN, ingest.runs().get(1));
       }
     }
     if (wanted.test("expiry")) {
