@@ -1,6 +1,8 @@
 package dev.bucketflow.backfill;
 
 import dev.bucketflow.dispatch.OutboxDispatcher;
+import dev.bucketflow.activity.Heartbeat;
+import io.temporal.client.ActivityCompletionException;
 import io.temporal.failure.ApplicationFailure;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,15 +42,21 @@ public final class BackfillActivitiesImpl implements BackfillActivities {
 
   @Override
   public ChunkResult runChunk(long jobId) {
+    // Before and after the chunk's transaction, and per outbox page (see Liveness).
+    Runnable heartbeat = Heartbeat.current();
+    heartbeat.run();
     ChunkResult result;
     try {
       result = service.runChunk(jobId);
     } catch (IllegalArgumentException e) {
       throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), "UnknownJob");
     }
+    heartbeat.run();
     if (dispatcher != null && (result.joined() > 0 || result.left() > 0)) {
       try {
-        dispatcher.drain();
+        dispatcher.drain(heartbeat);
+      } catch (ActivityCompletionException e) {
+        throw e; // the chunk is committed; the retry finds the cursor past it
       } catch (RuntimeException e) {
         log.warn("outbox drain after backfill chunk of job {} failed; the reconcile backstop will retry: {}", jobId,
             e.toString());

@@ -36,13 +36,21 @@ public final class OutboxDispatcher {
 
   /** Dispatches pending transitions (then journey events) until none is left or a page fails entirely. */
   public int drain() {
-    int total = drainTransitions();
-    return journeyOutbox == null ? total : total + journeyOutbox.drain(dsl);
+    return drain(() -> {});
   }
 
-  private int drainTransitions() {
+  /** As {@link #drain()}, calling {@code heartbeat} before each page (an activity's liveness signal). */
+  public int drain(Runnable heartbeat) {
+    int total = drainTransitions(heartbeat);
+    if (journeyOutbox == null) return total;
+    heartbeat.run();
+    return total + journeyOutbox.drain(dsl, heartbeat);
+  }
+
+  private int drainTransitions(Runnable heartbeat) {
     int total = 0;
     while (true) {
+      heartbeat.run();
       int[] page = dsl.transactionResult(cfg -> dispatchPage(cfg.dsl()));
       total += page[0];
       if (page[1] < PAGE || page[0] == 0) return total;

@@ -1,6 +1,8 @@
 package dev.bucketflow.expiry;
 
-/** Activity face of {@link ExpiryService}. */
+import dev.bucketflow.activity.Heartbeat;
+
+/** Activity face of {@link ExpiryService}; heartbeats as it starts its one transaction (see Liveness). */
 public final class ExpiryActivitiesImpl implements ExpiryActivities {
 
   private final ExpiryService service;
@@ -11,6 +13,9 @@ public final class ExpiryActivitiesImpl implements ExpiryActivities {
 
   @Override
   public ExpiryCheck leaveOrExtend(ExpiryRequest armed) {
+    // One short transaction: a heartbeat at entry, so a worker that dies inside it is noticed
+    // after the heartbeat timeout rather than the start-to-close timeout.
+    Heartbeat.current().run();
     return service.leaveOrExtend(armed);
   }
 }

@@ -1,7 +1,9 @@
 package dev.bucketflow.ingest;
 
 import dev.bucketflow.dispatch.OutboxDispatcher;
+import dev.bucketflow.activity.Heartbeat;
 import io.temporal.activity.Activity;
+import io.temporal.client.ActivityCompletionException;
 
 /**
  * Activity face of {@link IngestService}; idempotent through the batch id (see interface). After
@@ -20,10 +22,17 @@ public final class IngestActivitiesImpl implements IngestActivities {
 
   @Override
   public IngestOutcome ingest(IngestBatch batch) {
-    IngestOutcome outcome = service.apply(batch);
+    // Heartbeats before, inside and after the transaction, and per outbox page: a killed worker's
+    // batch is retried elsewhere after the (seconds-long) heartbeat timeout.
+    Runnable heartbeat = Heartbeat.current();
+    heartbeat.run();
+    IngestOutcome outcome = service.applyWithTransitions(batch, heartbeat).outcome();
+    heartbeat.run();
     if (outcome.needsDispatch()) {
       try {
-        dispatcher.drain();
+        dispatcher.drain(heartbeat);
+      } catch (ActivityCompletionException e) {
+        throw e; // the server gave this attempt up; the batch is committed, the retry replays it
       } catch (RuntimeException e) {
         org.slf4j.LoggerFactory.getLogger(IngestActivitiesImpl.class)
             .warn("dispatch after batch {} failed; the sweep will redo it", batch.batchId(), e);
@@ -34,11 +43,14 @@ public final class IngestActivitiesImpl implements IngestActivities {
 
   @Override
   public void spill(SpillSegment segment) {
+    Runnable heartbeat = Heartbeat.current();
+    heartbeat.run();
     service.spill().store(Activity.getExecutionContext().getInfo().getWorkflowId(), segment);
   }
 
   @Override
   public SpillSegment loadSpill(String segmentId) {
+    Heartbeat.current().run();
     return service.spill().load(segmentId, Shards.shardFromWorkflowId(
         Activity.getExecutionContext().getInfo().getWorkflowId()));
   }

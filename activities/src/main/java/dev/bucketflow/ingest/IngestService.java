@@ -77,17 +77,27 @@ public final class IngestService {
    * batch equals one-at-a-time application). Transient errors propagate, so the activity retries.
    */
   public Applied applyWithTransitions(IngestBatch batch) {
+    return applyWithTransitions(batch, () -> {});
+  }
+
+  /**
+   * As {@link #applyWithTransitions(IngestBatch)}, calling {@code heartbeat} between the steps of
+   * the transaction (per run of events, per item when isolating); if it throws (the attempt was
+   * given up), the transaction rolls back.
+   */
+  public Applied applyWithTransitions(IngestBatch batch, Runnable heartbeat) {
     try {
-      return applyWhole(batch);
+      return applyWhole(batch, heartbeat);
     } catch (RuntimeException e) {
       if (!DataErrors.isDataError(e)) throw e;
       log.warn("batch {} hit a data error ({}); isolating the offending items", batch.batchId(),
           DataErrors.message(e));
-      return applyIsolated(batch);
+      heartbeat.run();
+      return applyIsolated(batch, heartbeat);
     }
   }
 
-  private Applied applyWhole(IngestBatch batch) {
+  private Applied applyWhole(IngestBatch batch, Runnable heartbeat) {
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
       if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of());
@@ -103,6 +113,7 @@ public final class IngestService {
           continue;
         }
         applyEvents(tx, batch.batchId() + "#" + i, run, tally);
+        heartbeat.run();
         run = new ArrayList<>();
         ContactOps.Result r = ops.apply(tx, item, batch.batchId() + "#" + i, clock.instant());
         r.transition().ifPresent(tally.transitions::add);
@@ -121,7 +132,7 @@ public final class IngestService {
   }
 
   /** One item at a time, each in a savepoint (jOOQ nested transaction); see {@link #applyWithTransitions}. */
-  private Applied applyIsolated(IngestBatch batch) {
+  private Applied applyIsolated(IngestBatch batch, Runnable heartbeat) {
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
       if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of());
@@ -132,6 +143,7 @@ public final class IngestService {
         PendingEvent item = items.get(i);
         String itemId = batch.batchId() + "#" + i;
         Tally one = new Tally();
+        heartbeat.run();
         try {
           tx.transaction(nested -> applyItem(nested.dsl(), item, itemId, one));
           tally.add(one);

@@ -54,8 +54,14 @@ public final class JourneyOutbox {
 
   /** Routes pending rows; a row whose routing failed stays for the next drain. */
   public int drain(DSLContext dsl) {
+    return drain(dsl, () -> {});
+  }
+
+  /** As {@link #drain(DSLContext)}, calling {@code heartbeat} before each page. */
+  public int drain(DSLContext dsl, Runnable heartbeat) {
     int total = 0;
     while (true) {
+      heartbeat.run();
       int[] page = dsl.transactionResult(cfg -> {
         DSLContext tx = cfg.dsl();
         var o = JOURNEY_OUTBOX;

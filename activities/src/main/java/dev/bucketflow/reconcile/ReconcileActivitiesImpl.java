@@ -1,7 +1,7 @@
 package dev.bucketflow.reconcile;
 
 import dev.bucketflow.dispatch.OutboxDispatcher;
-import io.temporal.activity.Activity;
+import dev.bucketflow.activity.Heartbeat;
 import java.util.List;
 
 /** Activity face of {@link ReconcileService} and the outbox backstop. */
@@ -22,15 +22,16 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
 
   @Override
   public BucketSweep sweepBucket(String bucketId) {
-    var context = Activity.getExecutionContext();
-    BucketSweep sweep = service.sweep(bucketId, context::heartbeat);
+    Runnable heartbeat = Heartbeat.current();
+    heartbeat.run();
+    BucketSweep sweep = service.sweep(bucketId, progress -> heartbeat.run());
     // Transitions just written reach their targets now rather than at the next tick.
-    dispatcher.drain();
+    dispatcher.drain(heartbeat);
     return sweep;
   }
 
   @Override
   public int redispatchOutbox() {
-    return dispatcher.drain();
+    return dispatcher.drain(Heartbeat.current());
   }
 }

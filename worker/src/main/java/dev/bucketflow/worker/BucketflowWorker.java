@@ -19,6 +19,7 @@ import dev.bucketflow.expiry.ExpiryWorkflowImpl;
 import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.EventIngestWorkflowImpl;
 import dev.bucketflow.ingest.EventParser;
+import dev.bucketflow.ingest.IngestActivities;
 import dev.bucketflow.ingest.IngestActivitiesImpl;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.membership.BucketCatalog;
@@ -59,6 +60,7 @@ import dev.bucketflow.journeys.WinbackJourneyImpl;
 import dev.bucketflow.posthog.PostHogSettings;
 import dev.bucketflow.posthog.PostHogSync;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,6 +86,8 @@ public final class BucketflowWorker implements AutoCloseable {
   private final ReconcileService reconcile;
   private final ExpiryService expiry;
   private final BackfillService backfill;
+  private java.time.Duration stickyTimeout;
+  private WorkerOptions workerOptions;
 
   /** Journey workflow types this worker implements (journeys on its queue may only use these). */
   static final Set<String> JOURNEY_TYPES = Set.of(WinbackJourney.TYPE);
@@ -126,6 +130,15 @@ public final class BucketflowWorker implements AutoCloseable {
 
   /** Opens the database, migrates it, registers everything and starts the worker. */
   public static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service) {
+    return start(config, service, UnaryOperator.identity());
+  }
+
+  /**
+   * As {@link #start(WorkerConfig, WorkflowServiceStubs)}, registering {@code ingestSeam} applied to
+   * the ingest activities (a test seam: a worker whose activity hangs, to play a killed one).
+   */
+  static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service,
+      UnaryOperator<IngestActivities> ingestSeam) {
     List<BucketDefinition> buckets = Content.buckets(config.buckets(), config.enabledBuckets());
     List<JourneyDefinition> journeys = Content.journeys(config.journeys(), buckets, config.taskQueue(), JOURNEY_TYPES);
     HikariDataSource ds = Database.pool(config.jdbcUrl(), config.dbUser(), config.dbPassword(), config.dbPoolSize());
@@ -133,7 +146,7 @@ public final class BucketflowWorker implements AutoCloseable {
       Database.migrate(ds);
       BucketflowWorker w = new BucketflowWorker(config, service, ds, buckets, journeys);
       w.catalog.registerConfigs(w.dsl);
-      w.register();
+      w.register(ingestSeam);
       w.factory.start();
       w.registerReconcileCron();
       w.startBackfills();
@@ -146,19 +159,33 @@ public final class BucketflowWorker implements AutoCloseable {
     }
   }
 
-  private void register() {
-    Worker worker = factory.newWorker(config.taskQueue(),
-        WorkerOptions.newBuilder()
-            // 2-core friendly: activities are DB-bound, more would only queue on the pool.
-            .setMaxConcurrentActivityExecutionSize(Math.max(4, config.dbPoolSize()))
-            .build());
+  /** The options {@link #register} creates the worker with; {@code stickyTimeout} resolved (never null). */
+  static WorkerOptions workerOptions(WorkerConfig config, java.time.Duration stickyTimeout) {
+    return WorkerOptions.newBuilder()
+        // 2-core friendly: activities are DB-bound, more would only queue on the pool.
+        .setMaxConcurrentActivityExecutionSize(Math.max(4, config.dbPoolSize()))
+        // ZERO: completions carry no sticky attributes, so every workflow task goes to the
+        // shared queue and a dead worker strands nothing (see StickyTimeout).
+        .setStickyQueueScheduleToStartTimeout(stickyTimeout)
+        .build();
+  }
+
+  /** The sticky timeout this worker runs with (auto resolved at start). */
+  public java.time.Duration stickyTimeout() {
+    return stickyTimeout;
+  }
+
+  private void register(UnaryOperator<IngestActivities> ingestSeam) {
+    stickyTimeout = StickyTimeout.resolve(config.stickyTimeout(), service);
+    workerOptions = workerOptions(config, stickyTimeout);
+    Worker worker = factory.newWorker(config.taskQueue(), workerOptions);
     worker.registerWorkflowImplementationFactory(
         EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
     worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class,
         WinbackJourneyImpl.class, BackfillWorkflowImpl.class);
     worker.registerActivitiesImplementations(
-        new IngestActivitiesImpl(
-            new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew())), dispatcher),
+        ingestSeam.apply(new IngestActivitiesImpl(
+            new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew())), dispatcher)),
         journeyActivities,
         new ReconcileActivitiesImpl(reconcile, dispatcher),
         new ExpiryActivitiesImpl(expiry),
@@ -211,6 +238,10 @@ public final class BucketflowWorker implements AutoCloseable {
     }
   }
 
+  WorkerOptions workerOptions() {
+    return workerOptions;
+  }
+
   public MembershipEngine membership() {
     return membership;
   }
@@ -247,6 +278,15 @@ public final class BucketflowWorker implements AutoCloseable {
     } catch (RuntimeException e) {
       return false;
     }
+  }
+
+  /**
+   * Stops polling and interrupts running tasks at once, without waiting: as far as the server can
+   * tell, the worker vanished (a test stand-in for SIGKILL; an activity that ignores the interrupt
+   * never reports back). {@link #close} still releases the rest.
+   */
+  void haltForTest() {
+    factory.shutdownNow();
   }
 
   @Override

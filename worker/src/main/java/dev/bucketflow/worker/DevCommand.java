@@ -56,7 +56,11 @@ final class DevCommand implements Callable<Integer> {
           pg.jdbcUrl(DATABASE), "postgres", "", 10, content.buckets, content.journeys,
           content.enabledBuckets, adminPort, ingest.settings(),
           java.time.Duration.ofSeconds(content.enabledSwitchTtlSeconds), content.reconcileCron, content.reconcileChunk,
-          ingest.futureSkew());
+          ingest.futureSkew(),
+          // This worker lives and dies with its server, so its sticky queue can never strand a
+          // workflow: keep sticky execution (no full replay per task). Other workers attached
+          // to dev run `worker --sticky-timeout 0` (auto detects the Java test server too).
+          StickyTimeout.SDK_DEFAULT);
       Processes.printConfig(config);
       BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service));
       processes.add(Processes.admin("127.0.0.1", adminPort, worker, config));

@@ -16,6 +16,7 @@ final class WorkerCommand implements Callable<Integer> {
   @Mixin DatabaseOptions database;
   @Mixin ContentOptions content;
   @Mixin IngestOptions ingest;
+  @Mixin StickyTimeout.Options sticky;
 
   @Option(names = "--admin-port", defaultValue = "${env:BUCKETFLOW_ADMIN_PORT:-8088}",
       description = "Admin HTTP port, 0 to disable (env BUCKETFLOW_ADMIN_PORT, default ${DEFAULT-VALUE}).")
@@ -27,7 +28,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    WorkerConfig config = WorkerConfig.of(temporal, queue, database, content, ingest, adminPort);
+    WorkerConfig config = WorkerConfig.of(temporal, queue, database, content, ingest, adminPort, sticky.timeout());
     Processes.printConfig(config);
     WorkflowServiceStubs service = Temporal.connect(config.temporalAddress());
     Processes processes = new Processes();

@@ -25,19 +25,48 @@ public record WorkerConfig(
     Duration enabledSwitchTtl,
     String reconcileCron,
     int reconcileChunk,
-    Duration maxFutureSkew) {
+    Duration maxFutureSkew,
+    /** Sticky schedule-to-start timeout; {@code ZERO} = sticky execution off; null = auto (see {@link StickyTimeout}). */
+    Duration stickyTimeout) {
+
+  /** As the canonical constructor with the sticky timeout on auto. */
+  public WorkerConfig(String temporalAddress, String namespace, String taskQueue, int shards, String jdbcUrl,
+      String dbUser, String dbPassword, int dbPoolSize, Path buckets, Path journeys, String enabledBuckets,
+      int adminPort, IngestSettings ingest, Duration enabledSwitchTtl, String reconcileCron, int reconcileChunk,
+      Duration maxFutureSkew) {
+    this(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword, dbPoolSize, buckets, journeys,
+        enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk, maxFutureSkew, null);
+  }
+
+  public WorkerConfig {
+    if (stickyTimeout != null && stickyTimeout.isNegative()) {
+      throw new IllegalArgumentException("stickyTimeout must not be negative");
+    }
+  }
 
   static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, IngestOptions i,
       int adminPort) {
+    return of(t, q, d, c, i, adminPort, null);
+  }
+
+  static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, IngestOptions i,
+      int adminPort, Duration stickyTimeout) {
     return new WorkerConfig(t.address, t.namespace, q.taskQueue, q.shards, d.jdbcUrl(), d.user,
         d.password, d.poolSize, c.buckets, c.journeys, c.enabledBuckets, adminPort, i.settings(),
-        Duration.ofSeconds(c.enabledSwitchTtlSeconds), c.reconcileCron, c.reconcileChunk, i.futureSkew());
+        Duration.ofSeconds(c.enabledSwitchTtlSeconds), c.reconcileCron, c.reconcileChunk, i.futureSkew(),
+        stickyTimeout);
   }
 
   WorkerConfig withTemporalAddress(String address) {
     return new WorkerConfig(address, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
         dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew);
+        maxFutureSkew, stickyTimeout);
+  }
+
+  WorkerConfig withStickyTimeout(Duration timeout) {
+    return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
+        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
+        maxFutureSkew, timeout);
   }
 
   /**
@@ -66,6 +95,7 @@ public record WorkerConfig(
     m.put("ingest.continue-as-new-after", ingest.continueAsNewAfter());
     m.put("ingest.max-payload-bytes", ingest.maxPayloadBytes());
     m.put("ingest.max-future-skew", maxFutureSkew);
+    m.put("sticky-timeout", StickyTimeout.describe(stickyTimeout));
     m.replaceAll((key, value) -> value == null ? null : value instanceof Number ? value : Secrets.redact(value.toString(), dbPassword));
     return m;
   }

@@ -15,7 +15,8 @@ class WorkerConfigTest {
   static WorkerConfig config(String... args) {
     WorkerCommand cmd = new WorkerCommand();
     new CommandLine(cmd).parseArgs(args);
-    return WorkerConfig.of(cmd.temporal, cmd.queue, cmd.database, cmd.content, cmd.ingest, cmd.adminPort);
+    return WorkerConfig.of(cmd.temporal, cmd.queue, cmd.database, cmd.content, cmd.ingest, cmd.adminPort,
+        cmd.sticky.timeout());
   }
 
   static Stream<List<String>> passwordForms() {

@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.ingest.IngestActivities;
 import dev.bucketflow.ingest.IngestClient;
 import dev.bucketflow.ingest.IngestSettings;
 import dev.bucketflow.testing.TestDatabase;
@@ -10,6 +11,7 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 import org.jooq.DSLContext;
 
 /**
@@ -25,13 +27,23 @@ final class WorkerHarness implements AutoCloseable {
   WorkerConfig config;
 
   WorkerHarness(Path buckets, Path journeys) {
+    this(buckets, journeys, UnaryOperator.identity());
+  }
+
+  /** @param ingestSeam wraps the first worker's ingest activities (see {@link BucketflowWorker#start}) */
+  WorkerHarness(Path buckets, Path journeys, UnaryOperator<IngestActivities> ingestSeam) {
     db = TestDatabase.fresh();
     int port = freePort();
     server = TestServer.createPortBoundServer(port, true);
     String address = "127.0.0.1:" + port;
     service = Temporal.connect(address);
     config = config(address, buckets, journeys);
-    worker = BucketflowWorker.start(config, service);
+    worker = BucketflowWorker.start(config, service, ingestSeam);
+  }
+
+  /** Another worker on the same task queue, Temporal and database (the caller closes it). */
+  BucketflowWorker startAnotherWorker(UnaryOperator<IngestActivities> ingestSeam) {
+    return BucketflowWorker.start(config, service, ingestSeam);
   }
 
   private WorkerConfig config(String address, Path buckets, Path journeys) {

@@ -14,7 +14,8 @@ import org.slf4j.Logger;
 /**
  * open → one activity per chunk until the walk is done → complete. Each chunk is a short
  * activity that commits its work and the cursor together, so the activity completion is the
- * checkpoint (no heartbeat needed); a crashed worker costs at most one chunk, redone by the retry.
+ * checkpoint; a crashed worker costs at most one chunk, redone by the retry. Chunks heartbeat
+ * (before and after their transaction, per outbox page) so that retry comes within seconds.
  * The run continues-as-new every {@link #CHUNKS_PER_RUN} chunks (or when the server suggests it)
  * carrying only the request: the job row holds the cursor and the counts.
  */
@@ -39,6 +40,7 @@ public class BackfillWorkflowImpl implements BackfillWorkflow {
   private final BackfillActivities chunks = Workflow.newActivityStub(BackfillActivities.class,
       ActivityOptions.newBuilder()
           .setStartToCloseTimeout(Duration.ofMinutes(5))
+          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
           .setRetryOptions(RetryOptions.newBuilder()
               .setInitialInterval(Duration.ofSeconds(1))
               .setBackoffCoefficient(2.0)

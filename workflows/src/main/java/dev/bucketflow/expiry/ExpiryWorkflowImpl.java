@@ -12,6 +12,7 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
   private final ExpiryActivities activities = Workflow.newActivityStub(ExpiryActivities.class,
       ActivityOptions.newBuilder()
           .setStartToCloseTimeout(Duration.ofSeconds(30))
+          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
           .setRetryOptions(RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(1)).build())
           .build());
 

@@ -41,6 +41,8 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
           IngestActivities.class,
           ActivityOptions.newBuilder()
               .setStartToCloseTimeout(Duration.ofMinutes(2))
+              // A killed worker's batch is retried elsewhere within seconds (see Liveness).
+              .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
               .setRetryOptions(
                   RetryOptions.newBuilder()
                       .setInitialInterval(Duration.ofSeconds(1))

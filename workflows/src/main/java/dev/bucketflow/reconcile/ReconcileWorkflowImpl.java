@@ -23,13 +23,16 @@ public class ReconcileWorkflowImpl implements ReconcileWorkflow {
   private final ReconcileActivities quick = Workflow.newActivityStub(ReconcileActivities.class,
       ActivityOptions.newBuilder()
           .setStartToCloseTimeout(Duration.ofMinutes(2))
+          // redispatchOutbox heartbeats per outbox page; bucketsToSweep is one short query.
+          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
           .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(5).build())
           .build());
 
   private final ReconcileActivities sweeps = Workflow.newActivityStub(ReconcileActivities.class,
       ActivityOptions.newBuilder()
           .setStartToCloseTimeout(Duration.ofHours(1))
-          .setHeartbeatTimeout(Duration.ofMinutes(2))
+          // Sweeps heartbeat per chunk: a killed worker's sweep is retried elsewhere within seconds.
+          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
           .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(3).build())
           .build());
 
