@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A signalled item and the workflow time it was received (the default {@code occurredAt}).
@@ -27,6 +28,8 @@ public record PendingEvent(JsonNode payload, long receivedAtMillis, String op) {
   static final int RAW_KEPT_CHARS = 4096;
   /** Bytes a pending item adds around its payload when serialized (field names, time, op). */
   static final int FRAME_BYTES = 80;
+  /** The reasons {@link SignalPayloadConverter} puts in an undecodable marker. */
+  static final Set<String> UNDECODABLE_REASONS = Set.of("not_an_object", "too_deep", "invalid_field", "field_too_long");
 
   public PendingEvent(JsonNode payload, long receivedAtMillis) {
     this(payload, receivedAtMillis, null);
@@ -39,8 +42,13 @@ public record PendingEvent(JsonNode payload, long receivedAtMillis, String op) {
    */
   public static PendingEvent admit(JsonNode payload, long receivedAtMillis, String op) {
     if (payload != null && payload.isObject() && payload.get(SignalPayloadConverter.UNDECODABLE) instanceof ObjectNode u) {
-      return rejection(u.path("reason").asText("not_an_object"), u.path("detail").asText(""),
-          null, null, u.path("raw").asText("") + " (" + u.path("bytes").asLong() + " bytes)", receivedAtMillis);
+      // A client can send this marker itself: keep only a known reason and bounded, storable text,
+      // so it cannot carry an oversized item past the door or a reason PostgreSQL refuses.
+      String reason = u.path("reason").asText("not_an_object");
+      if (!UNDECODABLE_REASONS.contains(reason)) reason = "not_an_object";
+      return rejection(reason, StorableText.of(u.path("detail").asText(""), 1000), null, null,
+          StorableText.of(u.path("raw").asText(""), RAW_KEPT_CHARS + 64) + " (" + u.path("bytes").asLong() + " bytes)",
+          receivedAtMillis);
     }
     Optional<EventShape.Refusal> refusal = EventShape.check(payload);
     if (refusal.isEmpty()) return new PendingEvent(payload, receivedAtMillis, op);
