@@ -29,7 +29,8 @@ public record PendingEvent(JsonNode payload, long receivedAtMillis, String op) {
   /** Bytes a pending item adds around its payload when serialized (field names, time, op). */
   static final int FRAME_BYTES = 80;
   /** The reasons {@link SignalPayloadConverter} puts in an undecodable marker. */
-  static final Set<String> UNDECODABLE_REASONS = Set.of("not_an_object", "too_deep", "invalid_field", "field_too_long");
+  static final Set<String> UNDECODABLE_REASONS =
+      Set.of("not_an_object", "too_deep", "invalid_field", "field_too_long", "invalid_text");
 
   public PendingEvent(JsonNode payload, long receivedAtMillis) {
     this(payload, receivedAtMillis, null);
