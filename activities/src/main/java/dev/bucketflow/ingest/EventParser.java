@@ -65,10 +65,8 @@ public final class EventParser {
     String event = text(node, "event");
     Optional<EventShape.Refusal> shape = EventShape.check(node);
     if (shape.isPresent()) return refuse(shape.get().reason(), shape.get().detail(), userId, event, raw);
-    Optional<String[]> badText = firstUnstorableText(node);
-    if (badText.isPresent()) {
-      return refuse("invalid_text", badText.get()[0] + ": " + badText.get()[1], null, null, raw);
-    }
+    Optional<String> badText = firstUnstorableText(node);
+    if (badText.isPresent()) return refuse("invalid_text", badText.get(), null, null, raw);
     Optional<Rejection> user = checkUserId(node, raw);
     if (user.isPresent()) return new Refused(user.get());
     JsonNode eventNode = node.get("event");
@@ -110,10 +108,7 @@ public final class EventParser {
     }
     if (props instanceof ObjectNode o) {
       Optional<String> longKey = firstLongKey(o);
-      if (longKey.isPresent()) {
-        return refuse("field_too_long", longKey.get() + ": property key longer than " + MAX_PROPERTY_KEY_BYTES
-            + " UTF-8 bytes", userId, event, raw);
-      }
+      if (longKey.isPresent()) return refuse("field_too_long", longKey.get(), userId, event, raw);
     }
     Instant received = Instant.ofEpochMilli(pending.receivedAtMillis());
     Instant occurred = received;
@@ -167,11 +162,16 @@ public final class EventParser {
         nullableText(r, "userId"), nullableText(r, "event"), r.path("raw").asText(""));
   }
 
-  /** The path and problem of the first string (key or value, at any depth) PostgreSQL refuses. */
-  private static Optional<String[]> firstUnstorableText(ObjectNode root) {
+  /** A check of one property key or text value found at {@code path}: the refusal's detail, or null. */
+  private interface Check {
+    String at(String path, String value);
+  }
+
+  /** The first problem {@code onKey} or {@code onText} finds in the tree, walked iteratively (any depth). */
+  private static Optional<String> firstProblem(JsonNode root, String rootPath, Check onKey, Check onText) {
     record Item(JsonNode node, String path) {}
     ArrayDeque<Item> stack = new ArrayDeque<>();
-    stack.push(new Item(root, ""));
+    stack.push(new Item(root, rootPath));
     while (!stack.isEmpty()) {
       Item it = stack.pop();
       JsonNode n = it.node();
@@ -179,43 +179,39 @@ public final class EventParser {
         for (Iterator<Map.Entry<String, JsonNode>> f = n.fields(); f.hasNext(); ) {
           Map.Entry<String, JsonNode> e = f.next();
           String path = it.path().isEmpty() ? e.getKey() : it.path() + "." + e.getKey();
-          String bad = StorableText.problem(e.getKey());
-          if (bad != null) {
-            return Optional.of(new String[] {StorableText.of(path, 200), "property key " + bad});
-          }
+          String detail = onKey.at(path, e.getKey());
+          if (detail != null) return Optional.of(detail);
           stack.push(new Item(e.getValue(), path));
         }
       } else if (n.isArray()) {
         for (int i = 0; i < n.size(); i++) stack.push(new Item(n.get(i), it.path() + "[" + i + "]"));
-      } else if (n.isTextual()) {
-        String bad = StorableText.problem(n.textValue());
-        if (bad != null) return Optional.of(new String[] {StorableText.of(it.path(), 200), bad});
+      } else if (n.isTextual() && onText != null) {
+        String detail = onText.at(it.path(), n.textValue());
+        if (detail != null) return Optional.of(detail);
       }
     }
     return Optional.empty();
   }
 
-  /** The path of the first property key (any depth) over the key limit. */
+  /** The first string (key or value, at any depth) PostgreSQL refuses, as "path: problem". */
+  private static Optional<String> firstUnstorableText(ObjectNode root) {
+    return firstProblem(root, "",
+        (path, key) -> unstorable(path, key, "property key "),
+        (path, text) -> unstorable(path, text, ""));
+  }
+
+  private static String unstorable(String path, String text, String what) {
+    String bad = StorableText.problem(text);
+    return bad == null ? null : StorableText.of(path, 200) + ": " + what + bad;
+  }
+
+  /** The first property key (any depth) over the key limit, as "path: problem". */
   private static Optional<String> firstLongKey(ObjectNode properties) {
-    record Item(JsonNode node, String path) {}
-    ArrayDeque<Item> stack = new ArrayDeque<>();
-    stack.push(new Item(properties, "properties"));
-    while (!stack.isEmpty()) {
-      Item it = stack.pop();
-      JsonNode n = it.node();
-      if (n.isObject()) {
-        for (Iterator<Map.Entry<String, JsonNode>> f = n.fields(); f.hasNext(); ) {
-          Map.Entry<String, JsonNode> e = f.next();
-          if (tooLong(e.getKey(), MAX_PROPERTY_KEY_BYTES)) {
-            return Optional.of(it.path() + "." + StorableText.cut(e.getKey(), 40) + "…");
-          }
-          stack.push(new Item(e.getValue(), it.path() + "." + e.getKey()));
-        }
-      } else if (n.isArray()) {
-        for (int i = 0; i < n.size(); i++) stack.push(new Item(n.get(i), it.path() + "[" + i + "]"));
-      }
-    }
-    return Optional.empty();
+    return firstProblem(properties, "properties",
+        (path, key) -> tooLong(key, MAX_PROPERTY_KEY_BYTES)
+            ? StorableText.of(path, 200) + ": property key longer than " + MAX_PROPERTY_KEY_BYTES + " UTF-8 bytes"
+            : null,
+        null);
   }
 
   private static boolean tooLong(String s, int maxBytes) {

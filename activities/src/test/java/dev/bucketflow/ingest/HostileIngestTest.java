@@ -470,8 +470,12 @@ class HostileIngestTest extends DatabaseTest {
 
     spill.store("bucketflow-ingest-3", new SpillSegment("run-a/0", 3, events));
     spill.store("bucketflow-ingest-3", new SpillSegment("run-a/1", 3, List.of(new PendingEvent(ev("u9", "b"), 6L))));
-    // A retried store (same id), even with other contents, changes nothing.
-    spill.store("bucketflow-ingest-3", new SpillSegment("run-a/0", 3, List.of(new PendingEvent(ev("other", "e"), 9L))));
+    // A store under an id already used (a chain started afresh reuses sequence numbers) replaces
+    // the stale segment; a retried store (same contents) leaves the same segment.
+    spill.store("bucketflow-ingest-3", new SpillSegment("run-a/0", 3, List.of(new PendingEvent(ev("stale", "e"), 9L))));
+    assertThat(spill.load("run-a/0", 3).events()).extracting(e -> e.payload().get("userId").asText()).containsExactly("stale");
+    spill.store("bucketflow-ingest-3", new SpillSegment("run-a/0", 3, events));
+    spill.store("bucketflow-ingest-3", new SpillSegment("run-a/0", 3, events));
 
     SpillSegment loaded = spill.load("run-a/0", 3);
     assertThat(loaded.id()).isEqualTo("run-a/0");
