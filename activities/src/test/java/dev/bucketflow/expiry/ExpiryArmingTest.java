@@ -220,6 +220,28 @@ class ExpiryArmingTest extends DatabaseTest {
     unreachable.deadlinesMoved(List.of(new dev.bucketflow.membership.MovedDeadline("gated", "g3", 1, Instant.now())));
   }
 
+  /** The sweep's minDwell deferral moves the deadline earlier; after its chunk commits the watch hears it. */
+  @Test
+  void aReconcileDeferralSignalsTheWatch() {
+    join("g4", "gated.ping");
+    assertThat(dispatcher.drain()).isEqualTo(1);
+    String id = WorkflowIds.expiry("gated", "g4", 1);
+    Instant armed = expiresAt("gated", "g4");
+    assertThat(Instant.parse(deadlineOf(id))).isEqualTo(armed.truncatedTo(ChronoUnit.MILLIS));
+    // A property no ingest evaluated against the bucket (written directly): the sweep finds it.
+    var c = dev.bucketflow.schema.Tables.CONTACTS;
+    dsl.update(c).set(c.PROPERTIES, org.jooq.JSONB.valueOf("{\"blocked\":true}")).where(c.EXTERNAL_ID.eq("g4")).execute();
+    var reconcile = new dev.bucketflow.reconcile.ReconcileService(dsl, Engines.catalog(dsl, List.of(GATED)),
+        new UserStates(new EventHistoryLoader()), TransitionWriter.withoutGenericEvents(), Clock.systemUTC(), 100, arming);
+
+    var sweep = reconcile.sweep("gated", progress -> {});
+
+    assertThat(sweep.deferred()).isEqualTo(1);
+    Instant deferred = expiresAt("gated", "g4");
+    assertThat(deferred).isBefore(armed);
+    assertWatchingToward(id, deferred);
+  }
+
   void assertWatchingToward(String workflowId, Instant deadline) {
     assertThat(describe(workflowId).getStatus()).isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
     assertThat(Instant.parse(deadlineOf(workflowId))).isEqualTo(deadline.truncatedTo(ChronoUnit.MILLIS));
