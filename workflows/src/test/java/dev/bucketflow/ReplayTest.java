@@ -20,7 +20,7 @@ package dev.bucketflow;
  *      cd /work/main && mvn -B -q -pl workflows install -Dtest=ReplayTest \
  *          -Dsurefire.failIfNoSpecifiedTests=false -Dbucketflow.writeHistories=true
  *
- *    (=ingest, =expiry, =reconcile or a comma list writes only those.) The golden replay tests are
+ *    (=ingest, =expiry, =expiry-v2, =reconcile or a comma list writes only those.) The golden replay tests are
  *    skipped in that run; every written file is read back and replayed before the run passes.
  *
  *    When: only to ADD a history for a new workflow or a new code path (prefer a new file name,
@@ -102,6 +102,8 @@ class ReplayTest {
   static final String INGEST_BUDGET_FIRST_RUN = "histories/ingest-budget-first-run.json";
   static final String INGEST_BUDGET_CONTINUED_RUN = "histories/ingest-budget-continued-run.json";
   static final String EXPIRY = "histories/expiry.json";
+  /** The signal-aware shape: version marker, a timer cancelled by an earlier deadline signal. */
+  static final String EXPIRY_V2 = "histories/expiry-v2.json";
   static final String RECONCILE = "histories/reconcile.json";
 
   // ---------------------------------------------------------------- realistic executions
@@ -222,6 +224,29 @@ class ReplayTest {
     return client.fetchHistory(workflowId);
   }
 
+  /** A watch armed 24 h out, signalled an earlier deadline (2 h), extended once, then left. */
+  static WorkflowExecutionHistory runExpiryFollowingSignal(TestWorkflowEnvironment env) throws Exception {
+    Worker worker = env.newWorker(QUEUE);
+    worker.registerWorkflowImplementationTypes(ExpiryWorkflowImpl.class);
+    ExtendOnceExpiry activities = new ExtendOnceExpiry();
+    worker.registerActivitiesImplementations(activities);
+    env.start();
+    WorkflowClient client = env.getWorkflowClient();
+    long deadline = env.currentTimeMillis() + Duration.ofHours(24).toMillis();
+    long earlier = env.currentTimeMillis() + Duration.ofHours(2).toMillis();
+    ExpiryRequest request = new ExpiryRequest("trial-idle", "u43", 1, deadline);
+    String workflowId = ExpiryWorkflow.workflowId("trial-idle", "u43", 1);
+    ExpiryWorkflow workflow = client.newWorkflowStub(ExpiryWorkflow.class,
+        WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(QUEUE).build());
+    WorkflowClient.start(workflow::run, request);
+    workflow.deadlineMoved(deadline + 1); // later: ignored
+    workflow.deadlineMoved(earlier);
+    WorkflowStub.fromTyped(workflow).getResult(Void.class);
+    assertThat(activities.seen).extracting(ExpiryRequest::deadlineMillis)
+        .containsExactly(earlier, earlier + Duration.ofHours(6).toMillis());
+    return client.fetchHistory(workflowId);
+  }
+
   /** Two buckets: one sweeps, one keeps failing until its retries run out. */
   static final class TwoBucketReconcile implements ReconcileActivities {
     @Override
@@ -281,6 +306,17 @@ class ReplayTest {
       history = runExpiry(env);
     }
     assertThat(count(history, HistoryEvent::hasTimerStartedEventAttributes)).isEqualTo(2);
+    replay(history, ExpiryWorkflowImpl.class);
+  }
+
+  @Test
+  void expiryFollowingASignalReplays() throws Exception {
+    WorkflowExecutionHistory history;
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      history = runExpiryFollowingSignal(env);
+    }
+    assertThat(count(history, HistoryEvent::hasTimerCanceledEventAttributes)).isEqualTo(1);
+    assertThat(count(history, HistoryEvent::hasMarkerRecordedEventAttributes)).isEqualTo(1);
     replay(history, ExpiryWorkflowImpl.class);
   }
 
@@ -350,6 +386,14 @@ class ReplayTest {
 
   @Test
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenExpiryFollowingASignalReplays() throws Exception {
+    requireGolden(EXPIRY_V2);
+    withReplayWorker(ExpiryWorkflowImpl.class,
+        worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(EXPIRY_V2, worker));
+  }
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenReconcileReplays() throws Exception {
     requireGolden(RECONCILE);
     withReplayWorker(ReconcileWorkflowImpl.class,
@@ -392,6 +436,9 @@ class ReplayTest {
     }
 
     @Override
+    public void deadlineMoved(long deadlineMillis) {}
+
+    @Override
     public String deadline() {
       return java.time.Instant.ofEpochMilli(deadlineMillis).toString();
     }
@@ -431,6 +478,11 @@ class ReplayTest {
         out.put(EXPIRY, runExpiry(env));
       }
     }
+    if (wanted.test("expiry-v2")) {
+      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+        out.put(EXPIRY_V2, runExpiryFollowingSignal(env));
+      }
+    }
     if (wanted.test("reconcile")) {
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
         out.put(RECONCILE, runReconcile(env));
@@ -444,7 +496,7 @@ class ReplayTest {
       WorkflowExecutionHistory back = WorkflowExecutionHistory.fromJson(Files.readString(file));
       if (e.getKey().startsWith("histories/ingest")) {
         replayIngest(back);
-      } else if (e.getKey().equals(EXPIRY)) {
+      } else if (e.getKey().equals(EXPIRY) || e.getKey().equals(EXPIRY_V2)) {
         replay(back, ExpiryWorkflowImpl.class);
       } else {
         replay(back, ReconcileWorkflowImpl.class);
@@ -498,7 +550,7 @@ class ReplayTest {
   static void requireGolden(String resource) {
     assertThat(ReplayTest.class.getClassLoader().getResource(resource))
         .as("golden history %s is missing: record it once with -D%s=%s (see the top of ReplayTest)",
-            resource, WRITE_PROPERTY, resource.replaceAll("histories/|-.*|\\.json", ""))
+            resource, WRITE_PROPERTY, resource.replaceAll("histories/|-(first|continued)-run|\\.json", ""))
         .isNotNull();
   }
 

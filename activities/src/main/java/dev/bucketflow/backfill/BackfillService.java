@@ -12,6 +12,8 @@ import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.BulkMemberships;
+import dev.bucketflow.membership.DeadlineSignals;
+import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Source;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
@@ -96,11 +98,18 @@ public final class BackfillService {
   private final Clock clock;
   private final int chunkSize;
   private final BulkMemberships bulk;
+  private final DeadlineSignals deadlineSignals;
   /** Test hook: runs inside a chunk's transaction right after its joins are inserted. */
   private volatile Consumer<Integer> afterInsert = joined -> {};
 
   public BackfillService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
       Clock clock, int chunkSize) {
+    this(dsl, catalog, states, transitions, clock, chunkSize, DeadlineSignals.NONE);
+  }
+
+  /** @param deadlineSignals told, after each chunk's commit, of fast-expiry deadlines it moved earlier */
+  public BackfillService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
+      Clock clock, int chunkSize, DeadlineSignals deadlineSignals) {
     if (chunkSize < 1) throw new IllegalArgumentException("chunkSize: must be at least 1, got " + chunkSize);
     this.dsl = dsl;
     this.catalog = catalog;
@@ -108,6 +117,7 @@ public final class BackfillService {
     this.clock = clock;
     this.chunkSize = chunkSize;
     this.bulk = new BulkMemberships(states, transitions);
+    this.deadlineSignals = deadlineSignals;
   }
 
   /** Package-private test hook; a throwing hook aborts (rolls back) the chunk after its inserts. */
@@ -267,6 +277,14 @@ public final class BackfillService {
    *     elsewhere)
    */
   public ChunkResult runChunk(long jobId) {
+    List<MovedDeadline> moved = new ArrayList<>();
+    ChunkResult result = runChunk(jobId, moved);
+    // After the commit, never under the chunk's row locks.
+    if (!moved.isEmpty()) deadlineSignals.deadlinesMoved(moved);
+    return result;
+  }
+
+  private ChunkResult runChunk(long jobId, List<MovedDeadline> moved) {
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
       var j = BUCKET_BACKFILL_JOBS;
@@ -292,7 +310,7 @@ public final class BackfillService {
       int left = 0;
       if (job.jobKind() == Kind.REEVAL) {
         // Before the joins, so that neither touches the rows this chunk inserts.
-        left = reevaluateMembers(tx, bucket, keys, now);
+        left = reevaluateMembers(tx, bucket, keys, now, moved);
       }
       int joined = join(tx, bucket, keys, now);
       afterInsert.accept(joined);
@@ -376,9 +394,12 @@ public final class BackfillService {
    * predicate evaluation each: those that no longer match leave with emission (compare-and-swap,
    * {@code source=backfill}), or, inside {@code minDwell}, are deferred to
    * {@code entered_at + minDwell}; those that still match get {@code expires_at} recomputed for the
-   * (new) criteria. Returns the number of leaves.
+   * (new) criteria. Returns the number of leaves. Of a {@code fastExpiry} bucket, the
+   * {@code expires_at} moved earlier are added to {@code moved}, for the watches (the watch
+   * ignores one later than the {@code max_dwell_at} it already sleeps toward).
    */
-  private int reevaluateMembers(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
+  private int reevaluateMembers(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now,
+      List<MovedDeadline> moved) {
     var m = BUCKET_MEMBERSHIPS;
     var rows = membersOfRange(tx, bucket, keys, now).fetch();
     if (rows.isEmpty()) return 0;
@@ -386,7 +407,10 @@ public final class BackfillService {
     List<Query> updates = new ArrayList<>();
     Map<String, Long> stayers = new HashMap<>();
     Map<Long, Instant> stampedAt = new HashMap<>();
+    Map<Long, String> userOf = new HashMap<>();
+    Map<Long, Instant> restamped = new HashMap<>();
     for (var r : rows) {
+      userOf.put(r.value1(), r.value2());
       Boolean match = r.value5();
       if (Boolean.TRUE.equals(match)) {
         stayers.put(r.value2(), r.value1());
@@ -397,6 +421,7 @@ public final class BackfillService {
       Instant dwellEnds = bucket.minDwell() == null ? null : r.value3().plus(bucket.minDwell());
       if (dwellEnds != null && dwellEnds.isAfter(now)) {
         if (!dwellEnds.equals(r.value4())) {
+          if (r.value4() == null || dwellEnds.isBefore(r.value4())) restamped.put(r.value1(), dwellEnds);
           updates.add(tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
               .where(m.ID.eq(r.value1()).and(m.STATUS.eq(ACTIVE))));
         }
@@ -409,12 +434,18 @@ public final class BackfillService {
       stayers.forEach((user, id) -> {
         Instant deadline = NextFlip.deadline(bucket.criteria(), userStates.get(user), now).orElse(null);
         if (!Objects.equals(deadline, stampedAt.get(id))) {
+          Instant was = stampedAt.get(id);
+          if (deadline != null && (was == null || deadline.isBefore(was))) restamped.put(id, deadline);
           updates.add(tx.update(m).set(m.EXPIRES_AT, deadline).set(m.UPDATED_AT, now)
               .where(m.ID.eq(id).and(m.STATUS.eq(ACTIVE))));
         }
       });
     }
     if (!updates.isEmpty()) tx.batch(updates).execute();
+    if (bucket.fastExpiry() && !restamped.isEmpty()) {
+      var epochs = tx.select(m.ID, m.ENTRY_COUNT).from(m).where(m.ID.in(restamped.keySet())).fetchMap(m.ID, m.ENTRY_COUNT);
+      restamped.forEach((id, at) -> moved.add(new MovedDeadline(bucket.id(), userOf.get(id), epochs.get(id), at)));
+    }
     if (leavers.isEmpty()) return 0;
     return bulk.leave(tx, bucket, m.ID.in(leavers), now, Source.BACKFILL);
   }

@@ -7,6 +7,8 @@ import dev.bucketflow.bucket.WorkflowIds;
 import dev.bucketflow.dispatch.OutboxRow;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.DeadlineSignals;
+import dev.bucketflow.membership.MovedDeadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.temporal.api.common.v1.WorkflowExecution;
@@ -17,16 +19,25 @@ import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.Map;
 import org.jooq.DSLContext;
 import org.jooq.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts the per-member fast-expiry workflow on a join of a {@code fastExpiry} bucket. The id
  * ({@link WorkflowIds#expiry}) names the epoch, and an already-started workflow counts as success:
  * arming is idempotent. A watch still running under the former id counts as started too.
+ *
+ * <p>It also carries deadlines moved earlier to the running watch ({@link #deadlinesMoved}): a
+ * {@code deadlineMoved} signal-with-start, so a watch that is missing is started toward the new
+ * deadline.
  */
-public final class ExpiryArming implements TransitionTarget {
+public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
+
+  private static final Logger log = LoggerFactory.getLogger(ExpiryArming.class);
 
   private final DSLContext dsl;
   private final BucketCatalog catalog;
@@ -63,19 +74,51 @@ public final class ExpiryArming implements TransitionTarget {
     // A watch started under the former id (before the id change) still guards this epoch; a second
     // one under the new id would be harmless under the CAS but doubles the work, so it counts as armed.
     if (legacyWatchRunning(bucketId, userId, epoch)) return false;
-    String id = ExpiryWorkflow.workflowId(bucketId, userId, epoch);
-    ExpiryWorkflow stub = client.newWorkflowStub(ExpiryWorkflow.class, WorkflowOptions.newBuilder()
-        .setWorkflowId(id)
-        .setTaskQueue(taskQueue)
-        .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
-        .setMemo(Map.of("bucketId", bucketId, "userId", userId, "entryCount", epoch))
-        .build());
+    ExpiryWorkflow stub = client.newWorkflowStub(ExpiryWorkflow.class, options(bucketId, userId, epoch));
     try {
       WorkflowClient.start(stub::run, new ExpiryRequest(bucketId, userId, epoch, deadline.toEpochMilli()));
       return true;
     } catch (WorkflowExecutionAlreadyStarted e) {
       return false;
     }
+  }
+
+  /**
+   * After the writer's commit: each watch hears its earlier deadline (a watch ignores one that is
+   * not earlier). Failures are logged, never thrown — the reconcile tick is the backstop.
+   */
+  @Override
+  public void deadlinesMoved(Collection<MovedDeadline> moved) {
+    for (MovedDeadline d : moved) {
+      try {
+        moveDeadline(d);
+      } catch (RuntimeException e) {
+        log.warn("could not tell the expiry watch of {}/{} (epoch {}) its deadline moved to {}; the reconcile tick will: {}",
+            d.bucketId(), d.userId(), d.entryCount(), d.deadline(), e.toString());
+      }
+    }
+  }
+
+  /** Signals the watch of that epoch (signal-with-start under the current id; a former-id watch is signalled). */
+  void moveDeadline(MovedDeadline d) {
+    long millis = d.deadline().toEpochMilli();
+    if (legacyWatchRunning(d.bucketId(), d.userId(), d.entryCount())) {
+      client.newUntypedWorkflowStub(WorkflowIds.legacyExpiry(d.bucketId(), d.userId(), d.entryCount()))
+          .signal(ExpiryWorkflow.DEADLINE_MOVED, millis);
+      return;
+    }
+    client.newUntypedWorkflowStub(ExpiryWorkflow.TYPE, options(d.bucketId(), d.userId(), d.entryCount()))
+        .signalWithStart(ExpiryWorkflow.DEADLINE_MOVED, new Object[] {millis},
+            new Object[] {new ExpiryRequest(d.bucketId(), d.userId(), d.entryCount(), millis)});
+  }
+
+  private WorkflowOptions options(String bucketId, String userId, int epoch) {
+    return WorkflowOptions.newBuilder()
+        .setWorkflowId(ExpiryWorkflow.workflowId(bucketId, userId, epoch))
+        .setTaskQueue(taskQueue)
+        .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+        .setMemo(Map.of("bucketId", bucketId, "userId", userId, "entryCount", epoch))
+        .build();
   }
 
   /**

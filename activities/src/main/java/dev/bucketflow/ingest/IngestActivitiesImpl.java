@@ -2,22 +2,30 @@ package dev.bucketflow.ingest;
 
 import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.activity.Heartbeat;
+import dev.bucketflow.membership.DeadlineSignals;
 import io.temporal.activity.Activity;
 import io.temporal.client.ActivityCompletionException;
 
 /**
  * Activity face of {@link IngestService}; idempotent through the batch id (see interface). After
  * the batch commits, its transitions are dispatched right away; a failure there loses nothing
- * (the rows stay in the outbox for the reconcile sweep) and does not fail the batch.
+ * (the rows stay in the outbox for the reconcile sweep) and does not fail the batch. Fast-expiry
+ * deadlines the batch moved earlier are then signalled to their watches (best effort as well).
  */
 public final class IngestActivitiesImpl implements IngestActivities {
 
   private final IngestService service;
   private final OutboxDispatcher dispatcher;
+  private final DeadlineSignals deadlineSignals;
 
   public IngestActivitiesImpl(IngestService service, OutboxDispatcher dispatcher) {
+    this(service, dispatcher, DeadlineSignals.NONE);
+  }
+
+  public IngestActivitiesImpl(IngestService service, OutboxDispatcher dispatcher, DeadlineSignals deadlineSignals) {
     this.service = service;
     this.dispatcher = dispatcher;
+    this.deadlineSignals = deadlineSignals;
   }
 
   @Override
@@ -26,7 +34,8 @@ public final class IngestActivitiesImpl implements IngestActivities {
     // batch is retried elsewhere after the (seconds-long) heartbeat timeout.
     Runnable heartbeat = Heartbeat.current();
     heartbeat.run();
-    IngestOutcome outcome = service.applyWithTransitions(batch, heartbeat).outcome();
+    IngestService.Applied applied = service.applyWithTransitions(batch, heartbeat);
+    IngestOutcome outcome = applied.outcome();
     heartbeat.run();
     if (outcome.needsDispatch()) {
       try {
@@ -38,6 +47,7 @@ public final class IngestActivitiesImpl implements IngestActivities {
             .warn("dispatch after batch {} failed; the sweep will redo it", batch.batchId(), e);
       }
     }
+    if (!applied.movedDeadlines().isEmpty()) deadlineSignals.deadlinesMoved(applied.movedDeadlines());
     return outcome;
   }
 

@@ -4,6 +4,7 @@ import static dev.bucketflow.schema.Tables.INGEST_BATCHES;
 
 import dev.bucketflow.journeys.JourneyOutbox;
 import dev.bucketflow.membership.MembershipEngine;
+import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Transition;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -62,8 +63,11 @@ public final class IngestService {
     return spill;
   }
 
-  /** The committed result of a batch, with the transitions it recorded (for dispatch). */
-  public record Applied(IngestOutcome outcome, List<Transition> transitions) {}
+  /**
+   * The committed result of a batch, with the transitions it recorded (for dispatch) and the
+   * fast-expiry deadlines it moved earlier (for the watches, signalled after the commit).
+   */
+  public record Applied(IngestOutcome outcome, List<Transition> transitions, List<MovedDeadline> movedDeadlines) {}
 
   public IngestOutcome apply(IngestBatch batch) {
     return applyWithTransitions(batch).outcome();
@@ -100,7 +104,7 @@ public final class IngestService {
   private Applied applyWhole(IngestBatch batch, Runnable heartbeat) {
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
-      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of());
+      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of(), List.of());
       spill.release(tx, batch.releaseSpillOrEmpty());
       Tally tally = new Tally();
       // Runs of events are applied together; a contact operation splits them, in stream order.
@@ -128,14 +132,14 @@ public final class IngestService {
   private Applied finish(DSLContext tx, Tally tally) {
     rejected.record(tx, tally.rejections);
     return new Applied(new IngestOutcome(false, tally.stored, tally.duplicates, tally.rejections.size(),
-        tally.transitions.size(), tally.journeyEvents), tally.transitions);
+        tally.transitions.size(), tally.journeyEvents), tally.transitions, tally.moved);
   }
 
   /** One item at a time, each in a savepoint (jOOQ nested transaction); see {@link #applyWithTransitions}. */
   private Applied applyIsolated(IngestBatch batch, Runnable heartbeat) {
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
-      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of());
+      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of(), List.of());
       spill.release(tx, batch.releaseSpillOrEmpty());
       Tally tally = new Tally();
       List<PendingEvent> items = batch.events();
@@ -182,8 +186,10 @@ public final class IngestService {
     int journeyEvents;
     final List<Rejection> rejections = new ArrayList<>();
     final List<Transition> transitions = new ArrayList<>();
+    final List<MovedDeadline> moved = new ArrayList<>();
 
     void add(Tally other) {
+      moved.addAll(other.moved);
       stored += other.stored;
       duplicates += other.duplicates;
       journeyEvents += other.journeyEvents;
@@ -224,6 +230,7 @@ public final class IngestService {
     MembershipEngine.Prepared prepared = membership.prepare(tx, live, before, clock.instant());
     List<IncomingEvent> stored = events.storeNew(tx, live);
     tally.transitions.addAll(prepared.apply(stored));
+    tally.moved.addAll(prepared.movedDeadlines());
     contacts.merge(tx, stored);
     tally.stored += stored.size();
     tally.duplicates += live.size() - stored.size();

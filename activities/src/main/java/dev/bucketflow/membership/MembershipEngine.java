@@ -8,6 +8,7 @@ import dev.bucketflow.bucket.Evaluator;
 import dev.bucketflow.bucket.EventSeries;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
+import dev.bucketflow.expiry.ExpiryService;
 import dev.bucketflow.ingest.IncomingEvent;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -122,6 +123,8 @@ public final class MembershipEngine {
     final Map<String, ContactState> contacts;
     final Map<String, Map<String, EventSeries>> series;
     final Map<MembershipKey, ActiveMembership> active;
+    /** Active rows as loaded, by id: what a re-stamp is compared with. */
+    final Map<Long, ActiveMembership> loaded = new HashMap<>();
     final Map<MembershipKey, MembershipHistory> past;
     final Map<String, UserState> states = new HashMap<>();
     /** Deadline changes of rows that existed before the batch. */
@@ -132,6 +135,8 @@ public final class MembershipEngine {
     final Set<Long> existingLeaves = new LinkedHashSet<>();
     /** Transitions in order, each with the row whose write decides whether it happened. */
     final List<Tentative> tentative = new ArrayList<>();
+    /** Fast-expiry watch deadlines this batch moved earlier; to be signalled after the commit. */
+    final List<MovedDeadline> moved = new ArrayList<>();
     long nextTempId = -1;
 
     /** A transition that stands if its row's write succeeds. */
@@ -144,6 +149,7 @@ public final class MembershipEngine {
       this.contacts = contacts;
       this.series = series;
       this.active = new HashMap<>(active);
+      active.values().forEach(a -> loaded.put(a.id(), a));
       this.past = new HashMap<>(past);
     }
 
@@ -170,6 +176,7 @@ public final class MembershipEngine {
       Set<Long> written = new HashSet<>(store.leaveAllIfActive(tx, existingLeaves, now));
       existingLeaves.forEach(deadlines::remove);
       store.updateDeadlines(tx, deadlines, now);
+      deadlines.forEach((id, expiresAt) -> movedEarlier(loaded.get(id), expiresAt));
       Set<Long> inserted = store.insertAll(tx, List.copyOf(newRows.values()), Source.EVENT);
       written.addAll(inserted);
       List<Transition> recorded = new ArrayList<>(tentative.size());
@@ -179,6 +186,25 @@ public final class MembershipEngine {
       }
       transitions.write(tx, recorded);
       return recorded;
+    }
+
+    /**
+     * Fast-expiry deadlines this batch moved earlier than the watch sleeps toward (or gave to a row
+     * that had none): the caller signals them once the transaction has committed.
+     */
+    public List<MovedDeadline> movedDeadlines() {
+      return List.copyOf(moved);
+    }
+
+    private void movedEarlier(ActiveMembership before, Instant expiresAt) {
+      if (before == null) return;
+      BucketDefinition bucket = catalog.byId(before.bucketId()).orElse(null);
+      if (bucket == null || !bucket.fastExpiry()) return;
+      Instant was = ExpiryService.deadlineOf(before.expiresAt(), before.maxDwellAt());
+      Instant is = ExpiryService.deadlineOf(expiresAt, before.maxDwellAt());
+      if (is != null && (was == null || is.isBefore(was))) {
+        moved.add(new MovedDeadline(bucket.id(), before.userId(), before.entryCount(), is));
+      }
     }
 
     UserState state(String user) {

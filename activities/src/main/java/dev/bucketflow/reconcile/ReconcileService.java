@@ -10,11 +10,13 @@ import dev.bucketflow.bucket.EntryGate;
 import dev.bucketflow.expiry.ExpiryArming;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.BulkMemberships;
+import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Source;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.jooq.Condition;
@@ -118,6 +120,7 @@ public final class ReconcileService {
       if (chunk.isEmpty()) break;
       List<Long> ids = chunk.getValues(m.ID);
       cursor = chunk.get(chunk.size() - 1).value2();
+      List<MovedDeadline> moved = new ArrayList<>();
       int[] done = dsl.transactionResult(cfg -> {
         DSLContext tx = cfg.dsl();
         var failingIds = DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
@@ -128,14 +131,23 @@ public final class ReconcileService {
           // Too early to leave: stamp when the dwell ends, once.
           var dwellEnds = DSL.field("{0} + make_interval(secs => {1})", m.EXPIRES_AT.getDataType(), m.ENTERED_AT,
               DSL.val((double) bucket.minDwell().toSeconds()));
-          deferredNow = tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
+          var deferral = tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
               .where(m.ID.in(failingIds).and(m.STATUS.eq(ACTIVE)).and(m.ENTERED_AT.gt(dwellThreshold))
-                  .and(m.EXPIRES_AT.isDistinctFrom(dwellEnds)))
-              .execute();
+                  .and(m.EXPIRES_AT.isDistinctFrom(dwellEnds)));
+          if (bucket.fastExpiry() && arming != null) {
+            // The new deadline may be earlier than the one the watch sleeps toward (it ignores a later one).
+            var stamped = deferral.returningResult(m.USER_ID, m.ENTRY_COUNT, m.EXPIRES_AT).fetch();
+            stamped.forEach(r -> moved.add(new MovedDeadline(bucket.id(), r.value1(), r.value2(), r.value3())));
+            deferredNow = stamped.size();
+          } else {
+            deferredNow = deferral.execute();
+          }
           leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
         }
         return new int[] {leave(tx, bucket, leavable, now), deferredNow};
       });
+      // After the chunk's commit: no signal while its row locks are held.
+      if (!moved.isEmpty()) arming.deadlinesMoved(moved);
       leaves += done[0];
       deferred += done[1];
       heartbeat.accept("leaves:" + cursor);

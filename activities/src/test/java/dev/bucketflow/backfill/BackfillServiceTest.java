@@ -21,6 +21,10 @@ import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.ingest.IngestService;
+import dev.bucketflow.membership.EventHistoryLoader;
+import dev.bucketflow.membership.MovedDeadline;
+import dev.bucketflow.membership.TransitionWriter;
+import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
 import dev.bucketflow.testing.DatabaseTest;
@@ -276,6 +280,53 @@ class BackfillServiceTest extends DatabaseTest {
     assertThat(dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq("fresh")).fetchSingle(m.EXPIRES_AT))
         .isEqualTo(NOW.plus(Duration.ofHours(5)));
     assertThat(transitions("sticky")).containsExactly("old:left:1:backfill:true");
+  }
+
+  /**
+   * A re-evaluation of a fast-expiry bucket tells the watches of the deadlines it moved earlier
+   * (a minDwell deferral, a recomputed deadline), after the chunk committed; not the unchanged or
+   * later ones.
+   */
+  @Test
+  void reevaluationOfAFastExpiryBucketSignalsTheDeadlinesItMovedEarlierAfterItsCommit() {
+    BucketDefinition after = BucketDefinition.builder("fast-sticky").fastExpiry(true)
+        .criteria(event("pong").within(days(30)).exists()).minDwell(Duration.ofHours(6)).build();
+    var m = BUCKET_MEMBERSHIPS;
+    data.contact("deferred", "{}");
+    data.events("deferred", "ping", NOW.minus(Duration.ofHours(1)));
+    data.contact("recomputed", "{}");
+    data.events("recomputed", "pong", NOW.minus(Duration.ofHours(1)));
+    data.contact("unchanged", "{}");
+    data.events("unchanged", "pong", NOW.minus(Duration.ofHours(2)));
+    data.contact("later", "{}");
+    data.events("later", "pong", NOW.minus(Duration.ofHours(3)));
+    dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT, m.ENTRY_COUNT, m.SOURCE)
+        .values("deferred", "fast-sticky", "active", NOW.minus(Duration.ofHours(1)), NOW.plus(days(29)), 2, "event")
+        .values("recomputed", "fast-sticky", "active", NOW.minus(Duration.ofHours(1)), NOW.plus(days(40)), 1, "event")
+        .values("unchanged", "fast-sticky", "active", NOW.minus(Duration.ofHours(2)),
+            NOW.minus(Duration.ofHours(2)).plus(days(30)), 1, "event")
+        .values("later", "fast-sticky", "active", NOW.minus(Duration.ofHours(3)), NOW.plus(days(1)), 1, "event")
+        .execute();
+    List<MovedDeadline> signalled = new java.util.ArrayList<>();
+    Map<String, Instant> committedWhenSignalled = new java.util.HashMap<>();
+    BackfillService service = new BackfillService(dsl, Engines.catalog(dsl, List.of(after)),
+        new UserStates(new EventHistoryLoader()), TransitionWriter.withoutGenericEvents(), clock, CHUNK, moved -> {
+          signalled.addAll(moved);
+          // Read outside the chunk's transaction: only committed rows are seen.
+          moved.forEach(d -> committedWhenSignalled.put(d.userId(),
+              dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq(d.userId())).fetchSingle(m.EXPIRES_AT)));
+        });
+
+    backfill(service, after, Kind.REEVAL);
+
+    assertThat(signalled).containsExactlyInAnyOrder(
+        new MovedDeadline("fast-sticky", "deferred", 2, NOW.plus(Duration.ofHours(5))),
+        new MovedDeadline("fast-sticky", "recomputed", 1, NOW.minus(Duration.ofHours(1)).plus(days(30))));
+    assertThat(committedWhenSignalled).containsEntry("deferred", NOW.plus(Duration.ofHours(5)))
+        .containsEntry("recomputed", NOW.minus(Duration.ofHours(1)).plus(days(30)));
+    assertThat(dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq("later")).fetchSingle(m.EXPIRES_AT))
+        .as("moved later: the watch learns it from leave-or-extend, no signal")
+        .isEqualTo(NOW.minus(Duration.ofHours(3)).plus(days(30)));
   }
 
   @Test

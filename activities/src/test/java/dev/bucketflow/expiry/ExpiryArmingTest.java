@@ -50,6 +50,11 @@ class ExpiryArmingTest extends DatabaseTest {
       .criteria(event("trial.ping").within(Duration.ofHours(1)).exists()).fastExpiry(true).build();
   static final BucketDefinition TRIAL_IDLE = BucketDefinition.builder("trial-idle")
       .criteria(event("idle.ping").within(Duration.ofHours(1)).exists()).fastExpiry(true).build();
+  /** Stops matching on blocked=true, but stays 10 minutes at least: the deadline then moves earlier. */
+  static final BucketDefinition GATED = BucketDefinition.builder("gated")
+      .criteria(dev.bucketflow.bucket.Criteria.all(event("gated.ping").within(Duration.ofHours(1)).exists(),
+          dev.bucketflow.bucket.Criteria.prop("blocked").neq(true)))
+      .minDwell(Duration.ofMinutes(10)).fastExpiry(true).build();
   /** 256 UTF-8 bytes (the longest user id ingest accepts) in 2-byte characters. */
   static final String LONG_USER = "é".repeat(128);
 
@@ -64,7 +69,7 @@ class ExpiryArmingTest extends DatabaseTest {
     dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
     env = TestWorkflowEnvironment.newInstance();
     client = env.getWorkflowClient();
-    List<BucketDefinition> buckets = List.of(TRIAL, TRIAL_IDLE);
+    List<BucketDefinition> buckets = List.of(TRIAL, TRIAL_IDLE, GATED);
     BucketCatalog catalog = Engines.catalog(dsl, buckets);
     TransitionWriter transitions = TransitionWriter.withoutGenericEvents();
     Worker worker = env.newWorker(QUEUE);
@@ -162,5 +167,99 @@ class ExpiryArmingTest extends DatabaseTest {
     WorkflowStub.fromTyped(old).terminate("test: old watch lost");
     assertThat(arming.arm("trial", "u7", 1, deadline)).isTrue();
     assertWatching(WorkflowIds.expiry("trial", "u7", 1), "trial", "u7");
+  }
+
+  // ------------------------------------------------------------ deadlines moved earlier
+
+  String deadlineOf(String workflowId) {
+    return client.newWorkflowStub(ExpiryWorkflow.class, workflowId).deadline();
+  }
+
+  @Test
+  void anIngestThatMovesADeadlineEarlierReportsItForTheWatchAndTheSignalReachesIt() throws Exception {
+    join("g1", "gated.ping");
+    assertThat(dispatcher.drain()).isEqualTo(1);
+    String id = WorkflowIds.expiry("gated", "g1", 1);
+    Instant armed = expiresAt("gated", "g1");
+    assertThat(Instant.parse(deadlineOf(id))).isEqualTo(armed.truncatedTo(ChronoUnit.MILLIS));
+
+    IngestService.Applied applied = ingest.applyWithTransitions(
+        batch(Clock.systemUTC().instant(), Events.event("g1", "gated.block", "{\"blocked\":true}")));
+
+    Instant deferred = expiresAt("gated", "g1");
+    assertThat(deferred).as("deferred to entered_at + minDwell").isBefore(armed);
+    assertThat(applied.transitions()).isEmpty();
+    assertThat(applied.movedDeadlines())
+        .containsExactly(new dev.bucketflow.membership.MovedDeadline("gated", "g1", 1, deferred));
+    arming.deadlinesMoved(applied.movedDeadlines());
+    awaitDeadline(id, deferred);
+
+    // A later deadline (a ping pushes expires_at on) is not reported: leave-or-extend follows it.
+    IngestService.Applied later = ingest.applyWithTransitions(
+        batch(Clock.systemUTC().instant(), Events.event("g1", "gated.ping", "{\"blocked\":false}")));
+    assertThat(expiresAt("gated", "g1")).isAfter(deferred);
+    assertThat(later.movedDeadlines()).isEmpty();
+  }
+
+  @Test
+  void aMovedDeadlineWithNoWatchRunningStartsOne() {
+    join("g2", "gated.ping"); // not drained: no watch armed
+    String id = WorkflowIds.expiry("gated", "g2", 1);
+    Instant earlier = expiresAt("gated", "g2").minus(Duration.ofMinutes(30));
+
+    arming.deadlinesMoved(List.of(new dev.bucketflow.membership.MovedDeadline("gated", "g2", 1, earlier)));
+
+    assertWatchingToward(id, earlier);
+  }
+
+  @Test
+  void aSignalThatCannotBeSentIsLoggedNotThrown() {
+    ExpiryArming unreachable = new ExpiryArming(dsl, Engines.catalog(dsl, List.of(GATED)), client, QUEUE);
+    env.close();
+    env = null;
+    unreachable.deadlinesMoved(List.of(new dev.bucketflow.membership.MovedDeadline("gated", "g3", 1, Instant.now())));
+  }
+
+  /** The sweep's minDwell deferral moves the deadline earlier; after its chunk commits the watch hears it. */
+  @Test
+  void aReconcileDeferralSignalsTheWatch() {
+    join("g4", "gated.ping");
+    assertThat(dispatcher.drain()).isEqualTo(1);
+    String id = WorkflowIds.expiry("gated", "g4", 1);
+    Instant armed = expiresAt("gated", "g4");
+    assertThat(Instant.parse(deadlineOf(id))).isEqualTo(armed.truncatedTo(ChronoUnit.MILLIS));
+    // A property no ingest evaluated against the bucket (written directly): the sweep finds it.
+    var c = dev.bucketflow.schema.Tables.CONTACTS;
+    dsl.update(c).set(c.PROPERTIES, org.jooq.JSONB.valueOf("{\"blocked\":true}")).where(c.EXTERNAL_ID.eq("g4")).execute();
+    var reconcile = new dev.bucketflow.reconcile.ReconcileService(dsl, Engines.catalog(dsl, List.of(GATED)),
+        new UserStates(new EventHistoryLoader()), TransitionWriter.withoutGenericEvents(), Clock.systemUTC(), 100, arming);
+
+    var sweep = reconcile.sweep("gated", progress -> {});
+
+    assertThat(sweep.deferred()).isEqualTo(1);
+    Instant deferred = expiresAt("gated", "g4");
+    assertThat(deferred).isBefore(armed);
+    assertWatchingToward(id, deferred);
+  }
+
+  void assertWatchingToward(String workflowId, Instant deadline) {
+    assertThat(describe(workflowId).getStatus()).isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
+    awaitDeadline(workflowId, deadline);
+  }
+
+  /** The signal is processed in a workflow task of its own: poll the query, with a deadline. */
+  void awaitDeadline(String workflowId, Instant deadline) {
+    String expected = deadline.truncatedTo(ChronoUnit.MILLIS).toString();
+    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!Instant.parse(deadlineOf(workflowId)).toString().equals(expected)) {
+      assertThat(System.nanoTime()).as("watch %s never slept toward %s (at %s)", workflowId, expected,
+          deadlineOf(workflowId)).isLessThan(until);
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
   }
 }

@@ -85,6 +85,7 @@ public final class BucketflowWorker implements AutoCloseable {
   private final OutboxDispatcher dispatcher;
   private final ReconcileService reconcile;
   private final ExpiryService expiry;
+  private final ExpiryArming arming;
   private final BackfillService backfill;
   private java.time.Duration stickyTimeout;
   private WorkerOptions workerOptions;
@@ -114,7 +115,7 @@ public final class BucketflowWorker implements AutoCloseable {
     JourneyRouter router = new JourneyRouter(dsl, journeys, client, config.taskQueue(), clock);
     this.journeyOutbox = new JourneyOutbox(router, clock);
     this.journeyActivities = new JourneyActivitiesImpl(dsl, new TableEmailSender(dsl), clock);
-    ExpiryArming arming = new ExpiryArming(dsl, catalog, client, config.taskQueue());
+    this.arming = new ExpiryArming(dsl, catalog, client, config.taskQueue());
     List<TransitionTarget> targets = new ArrayList<>();
     targets.add(arming);
     targets.add(new JourneyTarget(router, catalog));
@@ -125,7 +126,7 @@ public final class BucketflowWorker implements AutoCloseable {
     this.dispatcher = new OutboxDispatcher(dsl, targets, journeyOutbox, clock);
     this.reconcile = new ReconcileService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
     this.expiry = new ExpiryService(dsl, catalog, states, transitions, clock);
-    this.backfill = new BackfillService(dsl, catalog, states, transitions, clock, config.reconcileChunk());
+    this.backfill = new BackfillService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
   }
 
   /** Opens the database, migrates it, registers everything and starts the worker. */
@@ -185,7 +186,8 @@ public final class BucketflowWorker implements AutoCloseable {
         WinbackJourneyImpl.class, BackfillWorkflowImpl.class);
     worker.registerActivitiesImplementations(
         ingestSeam.apply(new IngestActivitiesImpl(
-            new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew())), dispatcher)),
+            new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew())), dispatcher,
+            arming)),
         journeyActivities,
         new ReconcileActivitiesImpl(reconcile, dispatcher),
         new ExpiryActivitiesImpl(expiry),

@@ -121,4 +121,41 @@ class FastExpiryIT {
     // Epoch 1's watch fired in between and did nothing: epoch 2 lasted its full window.
     assertThat(transitionAt("fast-gated", "fx-3", "left", 2)).isAfterOrEqualTo(rejoined.plusSeconds(3).minusMillis(50));
   }
+
+  /**
+   * The deadline moves earlier: joined with 60 s to go, the member stops matching inside its 6 s
+   * minDwell, so ingest re-stamps {@code expires_at} to {@code entered_at + 6 s}. The ingest
+   * activity signals the watch after its commit; the watch wakes then, not at the 60 s it was
+   * armed for, and the member leaves by expiry (the cron runs once a year).
+   */
+  @Test
+  void aDeadlineMovedEarlierByAnEventIsFollowedWithinSeconds() throws Exception {
+    send("fx-4", "dping", null);
+    await(() -> transitions("fast-dwell", "fx-4").size() == 1, "join");
+    var m = BUCKET_MEMBERSHIPS;
+    Instant entered = harness.dsl().select(m.ENTERED_AT).from(m)
+        .where(m.BUCKET_ID.eq("fast-dwell").and(m.USER_ID.eq("fx-4"))).fetchOne(m.ENTERED_AT);
+    Instant armedFor = harness.dsl().select(m.EXPIRES_AT).from(m)
+        .where(m.BUCKET_ID.eq("fast-dwell").and(m.USER_ID.eq("fx-4"))).fetchOne(m.EXPIRES_AT);
+    assertThat(Duration.between(entered, armedFor)).isGreaterThan(Duration.ofSeconds(50));
+    ExpiryWorkflow watch = harness.worker.client()
+        .newWorkflowStub(ExpiryWorkflow.class, ExpiryWorkflow.workflowId("fast-dwell", "fx-4", 1));
+    await(() -> {
+      try {
+        return Instant.parse(watch.deadline()).equals(armedFor.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+      } catch (io.temporal.client.WorkflowNotFoundException e) {
+        return false;
+      }
+    }, "watch armed toward the 60 s deadline");
+
+    send("fx-4", "dblock", "{\"blocked\":true}");
+    Instant dwellEnds = entered.plusSeconds(6);
+    await(() -> transitions("fast-dwell", "fx-4").size() == 2, "leave at the earlier deadline");
+    assertThat(transitions("fast-dwell", "fx-4")).as("deferred by minDwell, then left by the watch")
+        .containsExactly("entered:1:event", "left:1:expiry");
+    Instant left = transitionAt("fast-dwell", "fx-4", "left", 1);
+    assertThat(left).isAfterOrEqualTo(dwellEnds.minusMillis(50));
+    assertThat(Duration.between(dwellEnds, left)).isLessThan(Duration.ofSeconds(5));
+    assertThat(left).isBefore(armedFor);
+  }
 }

@@ -2,6 +2,7 @@ package dev.bucketflow.expiry;
 
 import dev.bucketflow.bucket.WorkflowIds;
 import io.temporal.workflow.QueryMethod;
+import io.temporal.workflow.SignalMethod;
 import io.temporal.workflow.WorkflowInterface;
 import io.temporal.workflow.WorkflowMethod;
 
@@ -20,6 +21,18 @@ public interface ExpiryWorkflow {
 
   @WorkflowMethod(name = TYPE)
   void run(ExpiryRequest request);
+
+  /** Signal name of {@link #deadlineMoved}. */
+  String DEADLINE_MOVED = "deadlineMoved";
+
+  /**
+   * A writer moved the member's deadline ({@code min(expires_at, max_dwell_at)}, epoch ms); sent
+   * after its transaction commits. Only an earlier instant changes anything: the watch wakes then
+   * and asks leave-or-extend, which re-reads the row under its lock, so a stale or lost signal can
+   * only make a leave late (the reconcile tick re-arms), never wrong.
+   */
+  @SignalMethod(name = DEADLINE_MOVED)
+  void deadlineMoved(long deadlineMillis);
 
   /** The deadline (ISO-8601) the workflow sleeps toward. */
   @QueryMethod(name = "deadline")

@@ -183,4 +183,84 @@ class ExpiryWorkflowTest {
     assertThat(activities.calls).hasSize(1);
     assertThat(activities.calls.get(0).atMillis() - startedAt).isLessThan(Duration.ofMinutes(1).toMillis());
   }
+
+  // ------------------------------------------------------------ deadlines moved by a writer
+
+  @Test
+  void anEarlierSignalledDeadlineWakesTheWatchThen() {
+    ExpiryRequest request = armedIn(10 * HOUR);
+    long earlier = request.deadlineMillis() - 8 * HOUR;
+    ExpiryWorkflow workflow = stub(request);
+    WorkflowClient.start(workflow::run, request);
+    workflow.deadlineMoved(earlier); // time stands still between client calls: it is still asleep
+
+    WorkflowStub.fromTyped(workflow).getResult(Void.class);
+
+    assertThat(activities.calls).hasSize(1);
+    Call call = activities.calls.get(0);
+    assertThat(call.request()).as("asks with the deadline it woke for").isEqualTo(request.rearmedAt(earlier));
+    assertThat(call.atMillis()).isGreaterThanOrEqualTo(earlier).isLessThan(earlier + Duration.ofMinutes(1).toMillis());
+    // The first timer was cancelled, not left to fire.
+    var history = client.fetchHistory(WorkflowStub.fromTyped(workflow).getExecution().getWorkflowId());
+    assertThat(history.getEvents().stream().filter(e -> e.hasTimerCanceledEventAttributes()).count()).isEqualTo(1);
+    assertThat(history.getEvents().stream().filter(e -> e.hasTimerFiredEventAttributes()).count()).isEqualTo(1);
+  }
+
+  @Test
+  void aLaterOrEqualSignalledDeadlineIsIgnored() {
+    ExpiryRequest request = armedIn(2 * HOUR);
+    ExpiryWorkflow workflow = stub(request);
+    WorkflowClient.start(workflow::run, request);
+    workflow.deadlineMoved(request.deadlineMillis() + 5 * HOUR);
+    workflow.deadlineMoved(request.deadlineMillis());
+    assertThat(workflow.deadline()).isEqualTo(Instant.ofEpochMilli(request.deadlineMillis()).toString());
+
+    WorkflowStub.fromTyped(workflow).getResult(Void.class);
+
+    assertThat(activities.calls).hasSize(1);
+    Call call = activities.calls.get(0);
+    assertThat(call.request()).isEqualTo(request);
+    assertThat(call.atMillis()).isGreaterThanOrEqualTo(request.deadlineMillis())
+        .isLessThan(request.deadlineMillis() + Duration.ofMinutes(1).toMillis());
+  }
+
+  @Test
+  void aSignalledDeadlineAlreadyPastIsCheckedAtOnce() {
+    ExpiryRequest request = armedIn(10 * HOUR);
+    long startedAt = env.currentTimeMillis();
+    ExpiryWorkflow workflow = stub(request);
+    WorkflowClient.start(workflow::run, request);
+    workflow.deadlineMoved(startedAt - HOUR);
+
+    WorkflowStub.fromTyped(workflow).getResult(Void.class);
+
+    assertThat(activities.calls).hasSize(1);
+    assertThat(activities.calls.get(0).atMillis() - startedAt).isLessThan(Duration.ofMinutes(1).toMillis());
+  }
+
+  /** Extension works as before, and an earlier deadline signalled after it is followed too. */
+  @Test
+  void anExtendedWatchFollowsAnEarlierDeadlineSignalledLater() throws Exception {
+    ExpiryRequest request = armedIn(HOUR);
+    long next = request.deadlineMillis() + 10 * HOUR;
+    activities.script.add(ExpiryCheck.extended(next));
+    activities.script.add(ExpiryCheck.extended(next)); // the re-check at the earlier instant: row still there
+    ExpiryWorkflow workflow = stub(request);
+    WorkflowClient.start(workflow::run, request);
+
+    env.sleep(Duration.ofMillis(HOUR + Duration.ofMinutes(1).toMillis()));
+    awaitReal(() -> activities.calls.size() == 1 && workflow.deadline().equals(Instant.ofEpochMilli(next).toString()));
+    long earlier = env.currentTimeMillis() + 2 * HOUR;
+    workflow.deadlineMoved(earlier);
+    awaitReal(() -> workflow.deadline().equals(Instant.ofEpochMilli(earlier).toString()));
+
+    WorkflowStub.fromTyped(workflow).getResult(Void.class);
+
+    assertThat(activities.calls).hasSize(3);
+    assertThat(activities.calls.get(1).request()).isEqualTo(request.rearmedAt(earlier));
+    assertThat(activities.calls.get(1).atMillis()).isGreaterThanOrEqualTo(earlier).isLessThan(next);
+    // The activity answered "still extended to next": it sleeps on to next, then leaves.
+    assertThat(activities.calls.get(2).request()).isEqualTo(request.rearmedAt(next));
+    assertThat(activities.calls.get(2).atMillis()).isGreaterThanOrEqualTo(next);
+  }
 }
