@@ -52,14 +52,18 @@ class IngestByteBudgetTest {
 
     @Override
     public IngestOutcome ingest(IngestBatch batch) {
-      if (seen.put(batch.batchId(), true) != null) return IngestOutcome.replayed();
       try {
         Thread.sleep(millisPerBatch);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      applied.addAll(batch.events());
-      batch.releaseSpillOrEmpty().forEach(segments::remove);
+      // Claim and apply atomically, as the real activity's transaction does: an attempt that
+      // timed out but still runs can never apply after the retry that replaced it returned.
+      synchronized (this) {
+        if (seen.put(batch.batchId(), true) != null) return IngestOutcome.replayed();
+        applied.addAll(batch.events());
+        batch.releaseSpillOrEmpty().forEach(segments::remove);
+      }
       return new IngestOutcome(false, batch.events().size(), 0, 0, 0, 0);
     }
   }
