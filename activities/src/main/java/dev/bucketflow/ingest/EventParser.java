@@ -66,7 +66,8 @@ public final class EventParser {
     Optional<EventShape.Refusal> shape = EventShape.check(node);
     if (shape.isPresent()) return refuse(shape.get().reason(), shape.get().detail(), userId, event, raw);
     Optional<String> badText = firstUnstorableText(node);
-    if (badText.isPresent()) return refuse("invalid_text", badText.get(), null, null, raw);
+    // The rejection row escapes what it stores, so even a bad userId is kept for the operator.
+    if (badText.isPresent()) return refuse("invalid_text", badText.get(), userId, event, raw);
     Optional<Rejection> user = checkUserId(node, raw);
     if (user.isPresent()) return new Refused(user.get());
     JsonNode eventNode = node.get("event");
