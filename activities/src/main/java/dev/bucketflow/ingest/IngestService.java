@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.Map;
 import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -102,11 +103,7 @@ public final class IngestService {
   }
 
   private Applied applyWhole(IngestBatch batch, Runnable heartbeat) {
-    return dsl.transactionResult(cfg -> {
-      DSLContext tx = cfg.dsl();
-      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of(), List.of());
-      spill.release(tx, batch.releaseSpillOrEmpty());
-      Tally tally = new Tally();
+    return inClaimedTransaction(batch, (tx, tally) -> {
       // Runs of events are applied together; a contact operation splits them, in stream order.
       List<PendingEvent> run = new ArrayList<>();
       List<PendingEvent> items = batch.events();
@@ -119,29 +116,15 @@ public final class IngestService {
         applyEvents(tx, batch.batchId() + "#" + i, run, tally);
         heartbeat.run();
         run = new ArrayList<>();
-        ContactOps.Result r = ops.apply(tx, item, batch.batchId() + "#" + i, clock.instant());
-        r.transition().ifPresent(tally.transitions::add);
-        if (r.rejection() != null) tally.rejections.add(r.rejection());
-        tally.journeyEvents += r.journeyEvents();
+        applyContactOp(tx, item, batch.batchId() + "#" + i, tally);
       }
       applyEvents(tx, batch.batchId(), run, tally);
-      return finish(tx, tally);
     });
-  }
-
-  private Applied finish(DSLContext tx, Tally tally) {
-    rejected.record(tx, tally.rejections);
-    return new Applied(new IngestOutcome(false, tally.stored, tally.duplicates, tally.rejections.size(),
-        tally.transitions.size(), tally.journeyEvents), tally.transitions, tally.moved);
   }
 
   /** One item at a time, each in a savepoint (jOOQ nested transaction); see {@link #applyWithTransitions}. */
   private Applied applyIsolated(IngestBatch batch, Runnable heartbeat) {
-    return dsl.transactionResult(cfg -> {
-      DSLContext tx = cfg.dsl();
-      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of(), List.of());
-      spill.release(tx, batch.releaseSpillOrEmpty());
-      Tally tally = new Tally();
+    return inClaimedTransaction(batch, (tx, tally) -> {
       List<PendingEvent> items = batch.events();
       for (int i = 0; i < items.size(); i++) {
         PendingEvent item = items.get(i);
@@ -149,26 +132,41 @@ public final class IngestService {
         Tally one = new Tally();
         heartbeat.run();
         try {
-          tx.transaction(nested -> applyItem(nested.dsl(), item, itemId, one));
+          tx.transaction(nested -> {
+            if (item.isContactOp()) applyContactOp(nested.dsl(), item, itemId, one);
+            else applyEvents(nested.dsl(), itemId, List.of(item), one);
+          });
           tally.add(one);
         } catch (RuntimeException e) {
           if (!DataErrors.isDataError(e)) throw e;
           tally.rejections.add(unprocessable(item, e));
         }
       }
-      return finish(tx, tally);
     });
   }
 
-  private void applyItem(DSLContext tx, PendingEvent item, String itemId, Tally tally) {
-    if (!item.isContactOp()) {
-      applyEvents(tx, itemId, List.of(item), tally);
-    } else {
-      ContactOps.Result r = ops.apply(tx, item, itemId, clock.instant());
-      r.transition().ifPresent(tally.transitions::add);
-      if (r.rejection() != null) tally.rejections.add(r.rejection());
-      tally.journeyEvents += r.journeyEvents();
-    }
+  /**
+   * The batch's transaction: claims the batch id (a batch already applied is {@code replayed}),
+   * releases the spill segments it names, runs {@code body}, records the rejections.
+   */
+  private Applied inClaimedTransaction(IngestBatch batch, BiConsumer<DSLContext, Tally> body) {
+    return dsl.transactionResult(cfg -> {
+      DSLContext tx = cfg.dsl();
+      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of(), List.of());
+      spill.release(tx, batch.releaseSpillOrEmpty());
+      Tally tally = new Tally();
+      body.accept(tx, tally);
+      rejected.record(tx, tally.rejections);
+      return new Applied(new IngestOutcome(false, tally.stored, tally.duplicates, tally.rejections.size(),
+          tally.transitions.size(), tally.journeyEvents), tally.transitions, tally.moved);
+    });
+  }
+
+  private void applyContactOp(DSLContext tx, PendingEvent item, String opKey, Tally tally) {
+    ContactOps.Result r = ops.apply(tx, item, opKey, clock.instant());
+    r.transition().ifPresent(tally.transitions::add);
+    if (r.rejection() != null) tally.rejections.add(r.rejection());
+    tally.journeyEvents += r.journeyEvents();
   }
 
   private static Rejection unprocessable(PendingEvent item, RuntimeException e) {
