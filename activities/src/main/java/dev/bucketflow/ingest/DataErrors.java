@@ -35,15 +35,10 @@ public final class DataErrors {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       best = t;
       if (t instanceof SQLException sql) {
-        return "SQLSTATE " + sql.getSQLState() + ": " + firstLine(sql.getMessage());
+        return "SQLSTATE " + sql.getSQLState() + ": " + StorableText.firstLine(sql.getMessage());
       }
     }
-    return best.getClass().getSimpleName() + ": " + firstLine(String.valueOf(best.getMessage()));
-  }
-
-  private static String firstLine(String s) {
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
+    return best.getClass().getSimpleName() + ": " + StorableText.firstLine(String.valueOf(best.getMessage()));
   }
 
   private DataErrors() {}

@@ -97,10 +97,10 @@ public final class SignalPayloadConverter implements PayloadConverter {
     } else if (message.contains("surrogate")) {
       // Jackson refuses unpaired surrogates in field names (values are checked by the parser).
       reason = "invalid_text";
-      detail = "payload: a property key contains an unpaired surrogate: " + StorableText.of(firstLine(message), 300);
+      detail = "payload: a property key contains an unpaired surrogate: " + StorableText.of(StorableText.firstLine(message), 300);
     } else {
       reason = "not_an_object";
-      detail = "payload: not decodable as JSON events: " + StorableText.of(firstLine(message), 300);
+      detail = "payload: not decodable as JSON events: " + StorableText.of(StorableText.firstLine(message), 300);
     }
     byte[] data = content.getData().toByteArray();
     String raw = new String(data, 0, Math.min(data.length, RAW_PREFIX_BYTES), StandardCharsets.UTF_8);
@@ -111,10 +111,5 @@ public final class SignalPayloadConverter implements PayloadConverter {
         .put("bytes", data.length)
         .put("raw", StorableText.of(raw, RAW_PREFIX_BYTES));
     return m;
-  }
-
-  private static String firstLine(String s) {
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
   }
 }

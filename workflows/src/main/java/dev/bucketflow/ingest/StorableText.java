@@ -57,6 +57,12 @@ public final class StorableText {
     return null;
   }
 
+  /** The first line of a (possibly multi-line) error message, for a one-line detail. */
+  public static String firstLine(String s) {
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
   /** Cuts at most {@code max} chars without splitting a surrogate pair. */
   static String cut(String s, int max) {
     if (s.length() <= max) return s;
