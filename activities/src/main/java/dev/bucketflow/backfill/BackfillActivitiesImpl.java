@@ -1,29 +1,23 @@
 package dev.bucketflow.backfill;
 
-import dev.bucketflow.dispatch.OutboxDispatcher;
+import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
-import io.temporal.client.ActivityCompletionException;
 import io.temporal.failure.ApplicationFailure;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Activity face of {@link BackfillService}. After each chunk the outbox is drained (when a
- * dispatcher is given) so that a re-evaluation's leaves reach journeys, and joins reach fast-expiry
- * arming and PostHog, as the walk goes rather than at the next reconcile tick; a failed drain is
- * left to the sweep's backstop and never fails the (already committed) chunk.
+ * Activity face of {@link BackfillService}. After a chunk that changed memberships the delivery
+ * workflows are woken, so that a re-evaluation's leaves reach journeys, and joins reach fast-expiry
+ * arming and PostHog, as the walk goes rather than at their next poll.
  */
 public final class BackfillActivitiesImpl implements BackfillActivities {
 
-  private static final Logger log = LoggerFactory.getLogger(BackfillActivitiesImpl.class);
 
   private final BackfillService service;
-  private final OutboxDispatcher dispatcher;
+  private final DeliveryWake delivery;
 
-  /** @param dispatcher drains the outbox after each chunk; may be null */
-  public BackfillActivitiesImpl(BackfillService service, OutboxDispatcher dispatcher) {
+  public BackfillActivitiesImpl(BackfillService service, DeliveryWake delivery) {
     this.service = service;
-    this.dispatcher = dispatcher;
+    this.delivery = delivery;
   }
 
   @Override
@@ -52,16 +46,7 @@ public final class BackfillActivitiesImpl implements BackfillActivities {
       throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), "UnknownJob");
     }
     heartbeat.run();
-    if (dispatcher != null && (result.joined() > 0 || result.left() > 0)) {
-      try {
-        dispatcher.drain(heartbeat);
-      } catch (ActivityCompletionException e) {
-        throw e; // the chunk is committed; the retry finds the cursor past it
-      } catch (RuntimeException e) {
-        log.warn("outbox drain after backfill chunk of job {} failed; the reconcile backstop will retry: {}", jobId,
-            e.toString());
-      }
-    }
+    if (result.joined() > 0 || result.left() > 0) delivery.all();
     return result;
   }
 

@@ -19,6 +19,8 @@ import io.grpc.StatusRuntimeException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
+import io.temporal.api.common.v1.Payload;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 import org.slf4j.Logger;
@@ -72,60 +74,92 @@ public final class JourneyRouter {
   }
 
   private void start(JourneyDefinition journey, String userId, String eventName, JsonNode properties, String triggerKey) {
-    Claim claim = dsl.transactionResult(cfg -> claimRun(cfg.dsl(), journey, userId, eventName, triggerKey));
-    if (claim == null) return;
+    var j = JOURNEY_STATES;
+    // Every read and write below is its own short statement or transaction; the server is asked
+    // (describe, start) with no transaction open.
+    Record same = dsl.select(j.ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.RUN_ID).from(j)
+        .where(j.JOURNEY_ID.eq(journey.id()).and(j.TRIGGER_KEY.eq(triggerKey))).fetchOne();
+    Claim claim;
+    if (same != null) {
+      // A re-delivered trigger. Started and acknowledged (run_id), or over: nothing to do.
+      if (!"running".equals(same.get(j.STATUS)) || same.get(j.RUN_ID) != null) return;
+      claim = new Claim(same.get(j.ID), same.get(j.ENTRY_COUNT), same.get(j.WORKFLOW_ID));
+      // Claimed, but did the start reach the server before the earlier delivery died? Its run
+      // (open or already finished) carries this entry in its memo.
+      Optional<RunInfo> latest = latestRun(claim.workflowId());
+      if (latest.isPresent() && latest.get().entryCount() == claim.entry()) {
+        acknowledge(claim, latest.get());
+        return;
+      }
+    } else {
+      Record running = dsl.select(j.ID, j.WORKFLOW_ID).from(j)
+          .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq("running"))).fetchOne();
+      if (running != null) {
+        if (stillRunning(running.get(j.WORKFLOW_ID))) return; // one run at a time per (journey, user)
+        // Finished without telling us (another SDK's journey): close the row, compare-and-swap.
+        dsl.update(j).set(j.STATUS, "completed").set(j.ENDED_AT, clock.instant())
+            .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq("running"))).execute();
+      }
+      claim = dsl.transactionResult(cfg -> claimRun(cfg.dsl(), journey, userId, eventName, triggerKey));
+      if (claim == null) return;
+    }
     int entry = claim.entry();
     WorkflowOptions options = WorkflowOptions.newBuilder()
         .setWorkflowId(claim.workflowId())
         .setTaskQueue(journey.taskQueueOr(ownTaskQueue))
+        // The previous run under this id is over (checked above); a run of this very claim is
+        // recognised by the entryCount in its memo, so a re-delivery never starts a second one.
         .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
-        .setMemo(Map.of("journeyId", journey.id(), "userId", userId, "entryCount", entry, "trigger", eventName))
+        .setMemo(Map.of("journeyId", journey.id(), "userId", userId, "entryCount", entry, "trigger", eventName,
+            "triggerKey", triggerKey))
         .build();
     try {
-      client.newUntypedWorkflowStub(journey.workflowType(), options)
+      WorkflowExecution run = client.newUntypedWorkflowStub(journey.workflowType(), options)
           .start(new JourneyInput(journey.id(), userId, entry, eventName, properties, journey.settings()));
+      dsl.update(j).set(j.RUN_ID, run.getRunId()).where(j.ID.eq(claim.id())).execute();
       log.info("journey started journey={} user={} entry={} trigger={}", journey.id(), userId, entry, eventName);
     } catch (WorkflowExecutionAlreadyStarted e) {
-      // Started by an earlier delivery of this trigger: exactly once in effect.
+      // Open under this id: by the one-running rule it is this claim's run (legacy rows aside).
+      latestRun(claim.workflowId()).ifPresent(r -> acknowledge(claim, r));
     }
   }
 
-  /**
-   * The run a trigger starts: its entry number and the workflow id recorded with it. A re-delivery
-   * starts the recorded id, so a row written before the id encoding changed keeps its former id.
-   */
-  private record Claim(int entry, String workflowId) {}
+  /** Records that the claim's run exists; a run already closed closes the row too. */
+  private void acknowledge(Claim claim, RunInfo run) {
+    var j = JOURNEY_STATES;
+    var update = dsl.update(j).set(j.RUN_ID, run.runId());
+    if (!run.open()) update = update.set(j.STATUS, "completed").set(j.ENDED_AT, clock.instant());
+    update.where(j.ID.eq(claim.id()).and(j.STATUS.eq("running"))).execute();
+  }
 
   /**
-   * Records the run this trigger starts and returns it, or null when it starts nothing: already
-   * recorded and finished, another run still going, or the entryLimit says no.
+   * The run a trigger starts: the row's id, its entry number and the workflow id recorded with it.
+   * A re-delivery starts the recorded id, so a row written before the id encoding changed keeps its
+   * former id.
+   */
+  private record Claim(long id, int entry, String workflowId) {}
+
+  /** The latest run under a workflow id: its run id, whether it is open, and the entry its memo names (-1 if none). */
+  private record RunInfo(String runId, boolean open, int entryCount) {}
+
+  /**
+   * Records the run this trigger starts and returns it, or null when it starts nothing: another
+   * run still going (the partial unique index), or the entryLimit says no.
    */
   private Claim claimRun(DSLContext tx, JourneyDefinition journey, String userId, String eventName, String triggerKey) {
     var j = JOURNEY_STATES;
-    Record same = tx.select(j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID).from(j)
-        .where(j.JOURNEY_ID.eq(journey.id()).and(j.TRIGGER_KEY.eq(triggerKey))).fetchOne();
-    if (same != null) {
-      return "running".equals(same.get(j.STATUS)) ? new Claim(same.get(j.ENTRY_COUNT), same.get(j.WORKFLOW_ID)) : null;
-    }
-    Record running = tx.select(j.ID, j.WORKFLOW_ID).from(j)
-        .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq("running")))
-        .forUpdate().fetchOne();
     Instant now = clock.instant();
-    if (running != null) {
-      if (stillRunning(running.get(j.WORKFLOW_ID))) return null;
-      tx.update(j).set(j.STATUS, "completed").set(j.ENDED_AT, now).where(j.ID.eq(running.get(j.ID))).execute();
-    }
     Record history = tx.select(org.jooq.impl.DSL.count(), org.jooq.impl.DSL.max(j.STARTED_AT)).from(j)
         .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId))).fetchOne();
     int prior = history.get(0, Integer.class);
     Instant lastStart = history.get(1, Instant.class);
     if (!EntryGate.emitsJoin(journey.entryLimit(), journey.entryPeriod(), prior, lastStart, now)) return null;
-    Claim claim = new Claim(prior + 1, journey.workflowId(userId));
-    int inserted = tx.insertInto(j, j.JOURNEY_ID, j.USER_ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.TRIGGER_EVENT,
+    String workflowId = journey.workflowId(userId);
+    return tx.insertInto(j, j.JOURNEY_ID, j.USER_ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.TRIGGER_EVENT,
             j.TRIGGER_KEY, j.STARTED_AT)
-        .values(journey.id(), userId, "running", claim.entry(), claim.workflowId(), eventName, triggerKey, now)
-        .onConflictDoNothing().execute();
-    return inserted == 1 ? claim : null;
+        .values(journey.id(), userId, "running", prior + 1, workflowId, eventName, triggerKey, now)
+        .onConflictDoNothing().returningResult(j.ID).fetchOptional(j.ID)
+        .map(id -> new Claim(id, prior + 1, workflowId)).orElse(null);
   }
 
   private void exit(JourneyDefinition journey, String userId, String eventName) {
@@ -146,16 +180,27 @@ public final class JourneyRouter {
 
   /** Whether the latest run of this workflow id is still open (any SDK, any task queue). */
   private boolean stillRunning(String workflowId) {
+    return latestRun(workflowId).map(RunInfo::open).orElse(false);
+  }
+
+  private Optional<RunInfo> latestRun(String workflowId) {
     try {
-      WorkflowExecutionStatus status = client.getWorkflowServiceStubs().blockingStub()
+      var info = client.getWorkflowServiceStubs().blockingStub()
           .describeWorkflowExecution(DescribeWorkflowExecutionRequest.newBuilder()
               .setNamespace(client.getOptions().getNamespace())
               .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
               .build())
-          .getWorkflowExecutionInfo().getStatus();
-      return status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+          .getWorkflowExecutionInfo();
+      Payload entry = info.getMemo().getFieldsMap().get("entryCount");
+      int entryCount = -1;
+      if (entry != null) {
+        Integer decoded = client.getOptions().getDataConverter().fromPayload(entry, Integer.class, Integer.class);
+        entryCount = decoded == null ? -1 : decoded;
+      }
+      return Optional.of(new RunInfo(info.getExecution().getRunId(),
+          info.getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING, entryCount));
     } catch (StatusRuntimeException e) {
-      if (e.getStatus().getCode() == Status.Code.NOT_FOUND) return false;
+      if (e.getStatus().getCode() == Status.Code.NOT_FOUND) return Optional.empty();
       throw e;
     }
   }

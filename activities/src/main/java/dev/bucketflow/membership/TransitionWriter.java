@@ -5,6 +5,7 @@ import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
+import dev.bucketflow.ingest.Shards;
 import java.util.List;
 import java.util.function.Predicate;
 import org.jooq.DSLContext;
@@ -19,9 +20,16 @@ import org.jooq.DSLContext;
 public final class TransitionWriter {
 
   private final Predicate<String> genericWanted;
+  private final int shards;
 
   public TransitionWriter(Predicate<String> genericWanted) {
+    this(genericWanted, Shards.DEFAULT_SHARDS);
+  }
+
+  /** @param shards the delivery shard count: each row records its user's shard (the ingest shard function) */
+  public TransitionWriter(Predicate<String> genericWanted, int shards) {
     this.genericWanted = genericWanted;
+    this.shards = shards;
   }
 
   public static TransitionWriter withoutGenericEvents() {
@@ -31,9 +39,10 @@ public final class TransitionWriter {
   public void write(DSLContext tx, List<Transition> transitions) {
     if (transitions.isEmpty()) return;
     var t = BUCKET_TRANSITIONS;
-    var outbox = tx.insertInto(t, t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED, t.CREATED_AT);
+    var outbox = tx.insertInto(t, t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED, t.CREATED_AT, t.SHARD);
     for (Transition tr : transitions) {
-      outbox = outbox.values(tr.bucketId(), tr.userId(), tr.kind().db(), tr.epoch(), tr.source().db(), tr.emitted(), tr.at());
+      outbox = outbox.values(tr.bucketId(), tr.userId(), tr.kind().db(), tr.epoch(), tr.source().db(), tr.emitted(), tr.at(),
+          Shards.shardOf(tr.userId(), shards));
     }
     outbox.onConflictDoNothing().execute();
 

@@ -41,7 +41,7 @@ import java.util.Objects;
  *
  * PostHog applies person-property updates in ingestion order, not by {@code timestamp} (same doc,
  * "Note: Person properties are set in the order the events are ingested"); the timestamp only dates
- * the event. Ordering is therefore the caller's job ({@link PostHogSync} sends one key at a time).
+ * the event. Ordering is therefore the caller's job ({@link PostHogMirror} sends only the newest state per key).
  *
  * <p>Any non-2xx answer or I/O error is a failure ({@link CaptureFailed} / {@link IOException}).
  */

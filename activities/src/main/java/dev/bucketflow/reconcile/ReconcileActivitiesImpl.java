@@ -1,18 +1,29 @@
 package dev.bucketflow.reconcile;
 
-import dev.bucketflow.dispatch.OutboxDispatcher;
+import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
 import java.util.List;
 
-/** Activity face of {@link ReconcileService} and the outbox backstop. */
+/**
+ * Activity face of {@link ReconcileService}, and the delivery backstop: each tick wakes (and, on a
+ * fresh server, starts) every shard's delivery workflow.
+ */
 public final class ReconcileActivitiesImpl implements ReconcileActivities {
 
   private final ReconcileService service;
-  private final OutboxDispatcher dispatcher;
+  private final DeliveryWake delivery;
+  private final PendingOutbox pending;
 
-  public ReconcileActivitiesImpl(ReconcileService service, OutboxDispatcher dispatcher) {
+  /** What is still to deliver, for the tick's report. */
+  @FunctionalInterface
+  public interface PendingOutbox {
+    int count();
+  }
+
+  public ReconcileActivitiesImpl(ReconcileService service, DeliveryWake delivery, PendingOutbox pending) {
     this.service = service;
-    this.dispatcher = dispatcher;
+    this.delivery = delivery;
+    this.pending = pending;
   }
 
   @Override
@@ -26,12 +37,14 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
     heartbeat.run();
     BucketSweep sweep = service.sweep(bucketId, progress -> heartbeat.run());
     // Transitions just written reach their targets now rather than at the next tick.
-    dispatcher.drain(heartbeat);
+    if (sweep.clockLeaves() + sweep.maxDwellLeaves() + sweep.absenceJoins() > 0) delivery.all();
     return sweep;
   }
 
   @Override
   public int redispatchOutbox() {
-    return dispatcher.drain(Heartbeat.current());
+    Heartbeat.current().run();
+    delivery.all();
+    return pending.count();
   }
 }

@@ -50,10 +50,10 @@ class BackfillWorkflowDbTest extends DatabaseTest {
 
   BackfillService startWorker(BucketDefinition bucket) {
     BackfillService service = BackfillFixture.service(dsl, List.of(bucket), clock, CHUNK);
-    OutboxDispatcher dispatcher = new OutboxDispatcher(dsl, List.of(dispatched::add), null, clock);
+    OutboxDispatcher dispatcher = OutboxDispatcher.of(dsl, List.of(dispatched::add), clock);
     Worker worker = env.newWorker(QUEUE);
     worker.registerWorkflowImplementationTypes(BackfillWorkflowImpl.class);
-    worker.registerActivitiesImplementations(new BackfillActivitiesImpl(service, dispatcher));
+    worker.registerActivitiesImplementations(new BackfillActivitiesImpl(service, new dev.bucketflow.testing.DrainingWake(dispatcher)));
     env.start();
     return service;
   }

@@ -75,10 +75,11 @@ class ExpiryArmingTest extends DatabaseTest {
     Worker worker = env.newWorker(QUEUE);
     worker.registerWorkflowImplementationTypes(ExpiryWorkflowImpl.class);
     worker.registerActivitiesImplementations(new ExpiryActivitiesImpl(
-        new ExpiryService(dsl, catalog, new UserStates(new EventHistoryLoader()), transitions, Clock.systemUTC())));
+        new ExpiryService(dsl, catalog, new UserStates(new EventHistoryLoader()), transitions, Clock.systemUTC()),
+        dev.bucketflow.dispatch.DeliveryWake.NONE));
     env.start();
     arming = new ExpiryArming(dsl, catalog, client, QUEUE);
-    dispatcher = new OutboxDispatcher(dsl, List.of(arming), null, Clock.systemUTC());
+    dispatcher = OutboxDispatcher.of(dsl, List.of(arming), Clock.systemUTC());
     ingest = new IngestService(dsl, new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(), transitions),
         Clock.systemUTC());
   }

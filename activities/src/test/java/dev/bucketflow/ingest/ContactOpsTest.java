@@ -58,7 +58,7 @@ class ContactOpsTest extends DatabaseTest {
     BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, DORMANT, VIP));
     JourneyRegistry journeys = new JourneyRegistry(List.of(JourneyDefinition.builder("welcome")
         .triggerEvent("bucket:entered:trial").workflowType("WinbackJourney").build()));
-    JourneyOutbox outbox = new JourneyOutbox(new JourneyRouter(dsl, journeys, null, "bucketflow", clock), clock);
+    JourneyOutbox outbox = new JourneyOutbox(new JourneyRouter(dsl, journeys, null, "bucketflow", clock));
     EventHistoryLoader history = new EventHistoryLoader();
     ingest = new IngestService(dsl,
         new MembershipEngine(catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()), outbox, clock);

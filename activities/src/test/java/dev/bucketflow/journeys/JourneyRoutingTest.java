@@ -2,6 +2,7 @@ package dev.bucketflow.journeys;
 
 import static dev.bucketflow.bucket.Criteria.prop;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
+import static dev.bucketflow.schema.Tables.EMAIL_OUTBOX;
 import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import static dev.bucketflow.testing.Events.batch;
@@ -12,7 +13,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.EntryLimit;
 import dev.bucketflow.bucket.WorkflowIds;
+import dev.bucketflow.dispatch.DeliverySettings;
 import dev.bucketflow.dispatch.OutboxDispatcher;
+import dev.bucketflow.dispatch.TransitionStream;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.journey.JourneyDefinition;
@@ -32,6 +35,7 @@ import io.temporal.client.WorkflowStub;
 import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.worker.Worker;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -77,13 +81,15 @@ class JourneyRoutingTest extends DatabaseTest {
     BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, PRO));
     TransitionWriter writer = new TransitionWriter(journeys::wantsGenericTransition);
     router = new JourneyRouter(dsl, journeys, env.getWorkflowClient(), QUEUE, Clock.systemUTC());
-    JourneyOutbox outbox = new JourneyOutbox(router, Clock.systemUTC());
+    JourneyOutbox outbox = new JourneyOutbox(router);
     List<TransitionTarget> targets = new ArrayList<>();
     targets.add(row -> {
       if (failuresLeft.getAndDecrement() > 0) throw new IllegalStateException("simulated crash before dispatch");
     });
     targets.add(new JourneyTarget(router, catalog));
-    dispatcher = new OutboxDispatcher(dsl, targets, outbox, Clock.systemUTC());
+    // Retries due at once: these tests re-drain right after a failure.
+    dispatcher = new OutboxDispatcher(dsl, List.of(new TransitionStream(targets), outbox), List.of(),
+        DeliverySettings.DEFAULTS.withRetries(25, Duration.ofMillis(1), Duration.ofMillis(1)), Clock.systemUTC());
     ingest = new IngestService(dsl,
         new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(), writer), outbox, Clock.systemUTC());
   }
@@ -214,5 +220,38 @@ class JourneyRoutingTest extends DatabaseTest {
     assertThat(journeyRows("onboarding", "u9")).isZero(); // only after commit + dispatch
     dispatcher.drain();
     assertThat(journeyRows("onboarding", "u9")).isEqualTo(1);
+  }
+
+  @Test
+  void aTriggerDeliveredAgainAfterItsJourneyFinishedStartsNoSecondRunAndSendsNoSecondEmail() throws Exception {
+    com.fasterxml.jackson.databind.node.ObjectNode quick = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+        .objectNode().put("followUpAfter", "PT1S");
+    JourneyDefinition oneSecond = JourneyDefinition.builder("quick").triggerEvent("go").workflowType(WinbackJourney.TYPE)
+        .settings(quick).build();
+    wire(List.of(oneSecond));
+    router.route("u1", "go", null, "trigger-1");
+    String workflowId = oneSecond.workflowId("u1");
+    String run = runIdOf(workflowId);
+    env.getWorkflowClient().newUntypedWorkflowStub(workflowId).getResult(20, TimeUnit.SECONDS, Void.class);
+    assertThat(dsl.fetchCount(EMAIL_OUTBOX)).isEqualTo(2); // first + follow-up, one run
+
+    // Delivered again, once with the run's end recorded and once as if the delivery that started it
+    // died before recording anything (another SDK's journey never reports its end).
+    router.route("u1", "go", null, "trigger-1");
+    dsl.update(JOURNEY_STATES).set(JOURNEY_STATES.STATUS, "running").setNull(JOURNEY_STATES.RUN_ID)
+        .setNull(JOURNEY_STATES.ENDED_AT).execute();
+    router.route("u1", "go", null, "trigger-1");
+
+    assertThat(runIdOf(workflowId)).isEqualTo(run);
+    assertThat(journeyRows("quick", "u1")).isEqualTo(1);
+    assertThat(dsl.fetchCount(EMAIL_OUTBOX)).isEqualTo(2);
+    var state = dsl.select(JOURNEY_STATES.STATUS, JOURNEY_STATES.RUN_ID).from(JOURNEY_STATES).fetchOne();
+    assertThat(state.value1()).isEqualTo("completed"); // the re-delivery learnt the run is over
+    assertThat(state.value2()).isEqualTo(run);
+
+    // A new trigger starts the next entry under the same id.
+    router.route("u1", "go", null, "trigger-2");
+    assertThat(runIdOf(workflowId)).isNotEqualTo(run);
+    assertThat(journeyRows("quick", "u1")).isEqualTo(2);
   }
 }

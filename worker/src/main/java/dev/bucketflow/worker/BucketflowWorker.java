@@ -10,7 +10,12 @@ import dev.bucketflow.backfill.BackfillService;
 import dev.bucketflow.backfill.BackfillWorkflow;
 import dev.bucketflow.backfill.BackfillWorkflowImpl;
 import dev.bucketflow.db.Database;
+import dev.bucketflow.delivery.DeliveryWorkflowImpl;
+import dev.bucketflow.dispatch.DeliveryActivitiesImpl;
+import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.dispatch.OutboxDispatcher;
+import dev.bucketflow.dispatch.TemporalDeliveryWake;
+import dev.bucketflow.dispatch.TransitionStream;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.expiry.ExpiryActivitiesImpl;
 import dev.bucketflow.expiry.ExpiryArming;
@@ -58,7 +63,7 @@ import dev.bucketflow.journeys.TableEmailSender;
 import dev.bucketflow.journeys.WinbackJourney;
 import dev.bucketflow.journeys.WinbackJourneyImpl;
 import dev.bucketflow.posthog.PostHogSettings;
-import dev.bucketflow.posthog.PostHogSync;
+import dev.bucketflow.posthog.PostHogMirror;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.jooq.DSLContext;
@@ -94,7 +99,8 @@ public final class BucketflowWorker implements AutoCloseable {
   static final Set<String> JOURNEY_TYPES = Set.of(WinbackJourney.TYPE);
 
   private final JourneyOutbox journeyOutbox;
-  private final PostHogSync postHog;
+  private final PostHogMirror postHog;
+  private final DeliveryWake wake;
   private final JourneyActivitiesImpl journeyActivities;
 
   private BucketflowWorker(WorkerConfig config, WorkflowServiceStubs service, HikariDataSource dataSource,
@@ -111,19 +117,22 @@ public final class BucketflowWorker implements AutoCloseable {
     UserStates states = new UserStates(history);
     JourneyRegistry journeys = new JourneyRegistry(journeyDefinitions);
     // The generic bucket:entered / bucket:left events are written only when a journey binds to them.
-    TransitionWriter transitions = new TransitionWriter(journeys::wantsGenericTransition);
+    TransitionWriter transitions = new TransitionWriter(journeys::wantsGenericTransition, config.shards());
     JourneyRouter router = new JourneyRouter(dsl, journeys, client, config.taskQueue(), clock);
-    this.journeyOutbox = new JourneyOutbox(router, clock);
+    this.journeyOutbox = new JourneyOutbox(router, config.shards());
+    this.wake = new TemporalDeliveryWake(client, config.taskQueue(), config.shards(), config.delivery().poll());
     this.journeyActivities = new JourneyActivitiesImpl(dsl, new TableEmailSender(dsl), clock);
     this.arming = new ExpiryArming(dsl, catalog, client, config.taskQueue());
     List<TransitionTarget> targets = new ArrayList<>();
     targets.add(arming);
     targets.add(new JourneyTarget(router, catalog));
-    // Hands requests to its own retrying threads: PostHog can never hold up membership or dispatch.
-    this.postHog = new PostHogSync(catalog, PostHogSettings.fromEnv(System.getenv()));
+    // Records the wanted state only; PostHog itself is called by the pass's mirror step.
+    this.postHog = new PostHogMirror(dsl, catalog, PostHogSettings.fromEnv(System.getenv()), config.delivery(), clock,
+        config.shards());
     targets.add(postHog);
     this.membership = new MembershipEngine(catalog, new MembershipStore(), history, transitions);
-    this.dispatcher = new OutboxDispatcher(dsl, targets, journeyOutbox, clock);
+    this.dispatcher = new OutboxDispatcher(dsl, List.of(new TransitionStream(targets), journeyOutbox), List.of(postHog),
+        config.delivery(), clock);
     this.reconcile = new ReconcileService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
     this.expiry = new ExpiryService(dsl, catalog, states, transitions, clock);
     this.backfill = new BackfillService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
@@ -150,6 +159,7 @@ public final class BucketflowWorker implements AutoCloseable {
       w.register(ingestSeam);
       w.factory.start();
       w.registerReconcileCron();
+      w.startDelivery();
       w.startBackfills();
       log.info("worker polling task queue '{}' in namespace '{}'; PostHog mirror {}", config.taskQueue(), config.namespace(),
           w.postHog.enabled() ? "on" : "off (no POSTHOG_API_KEY)");
@@ -183,15 +193,16 @@ public final class BucketflowWorker implements AutoCloseable {
     worker.registerWorkflowImplementationFactory(
         EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
     worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class,
-        WinbackJourneyImpl.class, BackfillWorkflowImpl.class);
+        WinbackJourneyImpl.class, BackfillWorkflowImpl.class, DeliveryWorkflowImpl.class);
     worker.registerActivitiesImplementations(
         ingestSeam.apply(new IngestActivitiesImpl(
-            new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew())), dispatcher,
+            new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew())), wake,
             arming)),
         journeyActivities,
-        new ReconcileActivitiesImpl(reconcile, dispatcher),
-        new ExpiryActivitiesImpl(expiry),
-        new BackfillActivitiesImpl(backfill, dispatcher));
+        new ReconcileActivitiesImpl(reconcile, wake, dispatcher::pendingCount),
+        new ExpiryActivitiesImpl(expiry, wake),
+        new BackfillActivitiesImpl(backfill, wake),
+        new DeliveryActivitiesImpl(dispatcher));
   }
 
   /**
@@ -212,6 +223,16 @@ public final class BucketflowWorker implements AutoCloseable {
     } catch (WorkflowExecutionAlreadyStarted e) {
       log.info("reconcile cron {} already registered", ReconcileWorkflow.CRON_ID);
     }
+  }
+
+  /**
+   * Wakes (starting where missing) every shard's delivery workflow, after moving rows of shards
+   * that no longer exist (a smaller {@code BUCKETFLOW_SHARDS}) onto existing ones.
+   */
+  private void startDelivery() {
+    int moved = dispatcher.reshardOrphans(config.shards());
+    if (moved > 0) log.warn("moved {} pending outbox row(s) of removed delivery shards onto existing ones", moved);
+    wake.all();
   }
 
   /**
@@ -295,7 +316,6 @@ public final class BucketflowWorker implements AutoCloseable {
   public void close() {
     factory.shutdown();
     factory.awaitTermination(10, TimeUnit.SECONDS);
-    postHog.close();
     dataSource.close();
   }
 }

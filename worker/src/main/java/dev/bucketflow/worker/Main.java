@@ -12,7 +12,7 @@ import picocli.CommandLine.Model.OptionSpec;
     version = "bucketflow 0.1.0",
     description = "Real-time audience buckets on Temporal and PostgreSQL.",
     subcommands = {DevCommand.class, WorkerCommand.class, SendCommand.class, ReconcileCommand.class,
-        BucketsCommand.class, ContactsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        BucketsCommand.class, ContactsCommand.class, OutboxCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {

@@ -1,6 +1,7 @@
 package dev.bucketflow.worker;
 
 import dev.bucketflow.db.Secrets;
+import dev.bucketflow.dispatch.DeliverySettings;
 import dev.bucketflow.ingest.IngestSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +28,19 @@ public record WorkerConfig(
     int reconcileChunk,
     Duration maxFutureSkew,
     /** Sticky schedule-to-start timeout; {@code ZERO} = sticky execution off; null = auto (see {@link StickyTimeout}). */
-    Duration stickyTimeout) {
+    Duration stickyTimeout,
+    /** Outbox delivery: retries, parking, lease and poll ({@code BUCKETFLOW_DELIVERY_*}). */
+    DeliverySettings delivery) {
+
+  /** As the canonical constructor with delivery settings from the environment. */
+  public WorkerConfig(String temporalAddress, String namespace, String taskQueue, int shards, String jdbcUrl,
+      String dbUser, String dbPassword, int dbPoolSize, Path buckets, Path journeys, String enabledBuckets,
+      int adminPort, IngestSettings ingest, Duration enabledSwitchTtl, String reconcileCron, int reconcileChunk,
+      Duration maxFutureSkew, Duration stickyTimeout) {
+    this(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword, dbPoolSize, buckets, journeys,
+        enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk, maxFutureSkew, stickyTimeout,
+        DeliverySettings.fromEnv(System.getenv()));
+  }
 
   /** As the canonical constructor with the sticky timeout on auto. */
   public WorkerConfig(String temporalAddress, String namespace, String taskQueue, int shards, String jdbcUrl,
@@ -42,6 +55,7 @@ public record WorkerConfig(
     if (stickyTimeout != null && stickyTimeout.isNegative()) {
       throw new IllegalArgumentException("stickyTimeout must not be negative");
     }
+    java.util.Objects.requireNonNull(delivery, "delivery");
   }
 
   static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, IngestOptions i,
@@ -60,13 +74,19 @@ public record WorkerConfig(
   WorkerConfig withTemporalAddress(String address) {
     return new WorkerConfig(address, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
         dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, stickyTimeout);
+        maxFutureSkew, stickyTimeout, delivery);
+  }
+
+  WorkerConfig withDelivery(DeliverySettings settings) {
+    return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
+        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
+        maxFutureSkew, stickyTimeout, settings);
   }
 
   WorkerConfig withStickyTimeout(Duration timeout) {
     return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
         dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, timeout);
+        maxFutureSkew, timeout, delivery);
   }
 
   /**
@@ -96,6 +116,9 @@ public record WorkerConfig(
     m.put("ingest.max-payload-bytes", ingest.maxPayloadBytes());
     m.put("ingest.max-future-skew", maxFutureSkew);
     m.put("sticky-timeout", StickyTimeout.describe(stickyTimeout));
+    m.put("delivery.max-attempts", delivery.maxAttempts());
+    m.put("delivery.backoff", delivery.initialBackoff() + ".." + delivery.maxBackoff());
+    m.put("delivery.poll", delivery.poll());
     m.replaceAll((key, value) -> value == null ? null : value instanceof Number ? value : Secrets.redact(value.toString(), dbPassword));
     return m;
   }

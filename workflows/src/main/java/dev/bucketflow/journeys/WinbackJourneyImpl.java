@@ -22,7 +22,12 @@ public class WinbackJourneyImpl implements WinbackJourney {
 
   @Override
   public void run(JourneyInput input) {
-    String key = Workflow.getInfo().getWorkflowId() + ":" + Workflow.getInfo().getRunId();
+    // The email key names the entry, not the run: a second run of the same entry (a trigger
+    // delivered again after the first run finished) sends nothing twice. Runs recorded before
+    // keep their run-id key.
+    int keyVersion = Workflow.getVersion("email-key-per-entry", Workflow.DEFAULT_VERSION, 1);
+    String key = Workflow.getInfo().getWorkflowId() + ":"
+        + (keyVersion == Workflow.DEFAULT_VERSION ? Workflow.getInfo().getRunId() : "entry-" + input.entryCount());
     if (exitReason == null) {
       activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(), text(input.settings(), "template", "winback"), key + ":first"));
       Workflow.await(followUpAfter(input.settings()), () -> exitReason != null);

@@ -1,0 +1,187 @@
+package dev.bucketflow.worker;
+
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
+import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.db.Json;
+import dev.bucketflow.ingest.IngestClient;
+import dev.bucketflow.journeys.WinbackJourney;
+import dev.bucketflow.testing.TestDatabase;
+import io.temporal.api.common.v1.Payload;
+import io.temporal.api.filter.v1.WorkflowTypeFilter;
+import io.temporal.api.workflow.v1.WorkflowExecutionInfo;
+import io.temporal.api.workflowservice.v1.ListClosedWorkflowExecutionsRequest;
+import io.temporal.api.workflowservice.v1.ListOpenWorkflowExecutionsRequest;
+import io.temporal.client.WorkflowClient;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.testserver.TestServer;
+import java.io.File;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The worker killed with SIGKILL, many times, while 20,000 events flow and a journey is bound to
+ * the bucket they join: afterwards every trigger produced exactly one journey run, and every
+ * membership is exact. The worker is the real {@code bucketflow.jar} in its own JVM, killed with
+ * {@link Process#destroyForcibly()} (SIGKILL on Linux) at random moments — between commits and
+ * deliveries among them (the test checks that at least one kill found committed rows undelivered).
+ */
+class DeliveryKillIT {
+
+  static final int USERS = Integer.getInteger("bucketflow.kill.users", 2_000);
+  static final int EVENTS_PER_USER = 10;
+  static final String QUEUE = "bucketflow-kill";
+
+  TestDatabase db;
+  TestServer.PortBoundTestServer server;
+  WorkflowServiceStubs service;
+  String address;
+  Process child;
+
+  @BeforeEach
+  void start() {
+    db = TestDatabase.fresh();
+    int port = WorkerHarness.freePort();
+    server = TestServer.createPortBoundServer(port, true);
+    address = "127.0.0.1:" + port;
+    service = Temporal.connect(address);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (child != null) child.destroyForcibly().waitFor();
+    service.shutdownNow();
+    server.close();
+    db.close();
+  }
+
+  /** {@code bucketflow worker} as a user runs it, in a JVM of its own. */
+  Process startWorker(Path log) throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    File jar = new File("target/bucketflow.jar");
+    assertThat(jar).as("the shaded jar built by the package phase").exists();
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-jar", jar.getPath(), "worker",
+        "--address", address, "--task-queue", QUEUE, "--shards", "8", "--db-url", db.url(), "--db-user", "postgres",
+        "--buckets", resource("kill-buckets"), "--journeys", resource("kill-journeys"), "--admin-port", "0",
+        "--sticky-timeout", "0", "--reconcile-cron", "0 0 1 1 *");
+    pb.environment().put("BUCKETFLOW_DELIVERY_POLL", "PT2S");
+    pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    return pb.start();
+  }
+
+  static String resource(String name) {
+    return Path.of("src/test/resources", name).toAbsolutePath().toString();
+  }
+
+  int undelivered() {
+    return db.dsl().fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.DISPATCHED_AT.isNull());
+  }
+
+  @Test
+  void everyTriggerStartsExactlyOneJourneyRunThoughTheWorkerIsKilledAgainAndAgain() throws Exception {
+    Path log = Path.of("target", "delivery-kill-worker.log");
+    java.nio.file.Files.deleteIfExists(log);
+    WorkflowClient client = Temporal.client(service, "default");
+    IngestClient ingest = new IngestClient(client, QUEUE, 8);
+
+    // The events: each user's first event joins the bucket (one trigger per user), nine more follow.
+    List<JsonNode> events = new ArrayList<>();
+    for (int round = 0; round < EVENTS_PER_USER; round++) {
+      for (int u = 0; u < USERS; u++) {
+        ObjectNode e = Json.MAPPER.createObjectNode().put("userId", "k-" + u).put("event", "app.active")
+            .put("idempotencyKey", "e-" + round);
+        e.putObject("properties").put("plan", "trial").put("round", round);
+        events.add(e);
+      }
+    }
+    AtomicBoolean sending = new AtomicBoolean(true);
+    Thread sender = new Thread(() -> {
+      try {
+        int slice = events.size() / 20;
+        for (int i = 0; i < events.size(); i += slice) {
+          ingest.sendAll(events.subList(i, Math.min(events.size(), i + slice)), 8);
+          Thread.sleep(1_000); // spread the load over the kills
+        }
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      } finally {
+        sending.set(false);
+      }
+    }, "sender");
+
+    child = startWorker(log);
+    sender.start();
+    Random random = new Random(7);
+    int kills = 0;
+    int killsWithRowsInFlight = 0;
+    while (sending.get() || kills < 6) {
+      Thread.sleep(3_000 + random.nextInt(3_000));
+      boolean inFlight = undelivered() > 0;
+      child.destroyForcibly().waitFor(); // SIGKILL
+      kills++;
+      if (inFlight) killsWithRowsInFlight++;
+      child = startWorker(log);
+    }
+    sender.join();
+
+    // The last worker lives: everything is applied and delivered.
+    await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500)).until(() ->
+        db.dsl().fetchCount(BUCKET_TRANSITIONS) == USERS && undelivered() == 0
+            && db.dsl().fetchCount(JOURNEY_STATES, JOURNEY_STATES.RUN_ID.isNotNull()) == USERS);
+    assertThat(kills).isGreaterThanOrEqualTo(6);
+    assertThat(killsWithRowsInFlight).as("kills that found committed rows not yet delivered").isPositive();
+
+    assertThat(db.dsl().fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq("active"))).isEqualTo(USERS);
+    assertThat(db.dsl().fetchCount(BUCKET_MEMBERSHIPS)).isEqualTo(USERS);
+    assertThat(db.dsl().fetchCount(JOURNEY_STATES)).isEqualTo(USERS);
+
+    // The server's own record: one run per (journey, user, entry), for every user.
+    Map<String, Integer> runsPerEntry = new HashMap<>();
+    for (WorkflowExecutionInfo run : journeyRuns(client)) {
+      Payload entry = run.getMemo().getFieldsMap().get("entryCount");
+      int entryCount = client.getOptions().getDataConverter().fromPayload(entry, Integer.class, Integer.class);
+      runsPerEntry.merge(run.getExecution().getWorkflowId() + "#" + entryCount, 1, Integer::sum);
+    }
+    Set<String> expected = new HashSet<>();
+    for (int u = 0; u < USERS; u++) expected.add("journey:trial-welcome:k-" + u + "#1");
+    assertThat(runsPerEntry.keySet()).isEqualTo(expected);
+    assertThat(runsPerEntry.values()).containsOnly(1);
+  }
+
+  /** Every open and closed run of the journey's workflow type. */
+  List<WorkflowExecutionInfo> journeyRuns(WorkflowClient client) {
+    var stub = service.blockingStub();
+    WorkflowTypeFilter type = WorkflowTypeFilter.newBuilder().setName(WinbackJourney.TYPE).build();
+    List<WorkflowExecutionInfo> runs = new ArrayList<>();
+    com.google.protobuf.ByteString token = com.google.protobuf.ByteString.EMPTY;
+    do {
+      var page = stub.listOpenWorkflowExecutions(ListOpenWorkflowExecutionsRequest.newBuilder()
+          .setNamespace("default").setTypeFilter(type).setMaximumPageSize(1000).setNextPageToken(token).build());
+      runs.addAll(page.getExecutionsList());
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    do {
+      var page = stub.listClosedWorkflowExecutions(ListClosedWorkflowExecutionsRequest.newBuilder()
+          .setNamespace("default").setTypeFilter(type).setMaximumPageSize(1000).setNextPageToken(token).build());
+      runs.addAll(page.getExecutionsList());
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    return runs;
+  }
+}
