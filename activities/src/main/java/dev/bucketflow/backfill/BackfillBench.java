@@ -86,15 +86,25 @@ public final class BackfillBench {
    * (b) one of {@link #COMPOSITE}, and (c) the re-evaluation of (a) after its criteria changed to
    * {@link #COUNT_EDITED} (leaves with emission, silent joins, deadlines restamped).
    */
+  /** Builds the service under test for a set of buckets (the caller's composition root). */
+  @FunctionalInterface
+  public interface Services {
+    BackfillService create(DSLContext dsl, List<BucketDefinition> buckets, int chunkSize);
+  }
+
   public static Result run(DSLContext dsl, int contacts, int events, int chunkSize) {
+    return run(dsl, contacts, events, chunkSize, BackfillBench::service);
+  }
+
+  public static Result run(DSLContext dsl, int contacts, int events, int chunkSize, Services services) {
     Instant now = Instant.now();
     Duration generation = generate(dsl, contacts, events, now);
     resetBenchBuckets(dsl, List.of(COUNT, COMPOSITE));
-    BackfillService service = service(dsl, List.of(COUNT, COMPOSITE), chunkSize);
+    BackfillService service = services.create(dsl, List.of(COUNT, COMPOSITE), chunkSize);
     List<BucketRun> runs = new ArrayList<>();
     runs.add(backfill(dsl, service, COUNT, BackfillJob.Kind.FIRST_TIME, chunkSize));
     runs.add(backfill(dsl, service, COMPOSITE, BackfillJob.Kind.FIRST_TIME, chunkSize));
-    BackfillService edited = service(dsl, List.of(COUNT_EDITED, COMPOSITE), chunkSize);
+    BackfillService edited = services.create(dsl, List.of(COUNT_EDITED, COMPOSITE), chunkSize);
     runs.add(backfill(dsl, edited, COUNT_EDITED, BackfillJob.Kind.REEVAL, chunkSize));
     return new Result(contacts, events, chunkSize, generation, runs);
   }

@@ -8,13 +8,7 @@ import dev.bucketflow.backfill.BackfillService;
 import dev.bucketflow.backfill.BackfillWorkflow;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketJson;
-import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.db.Database;
-import dev.bucketflow.membership.BucketCatalog;
-import dev.bucketflow.membership.EnabledSwitch;
-import dev.bucketflow.membership.EventHistoryLoader;
-import dev.bucketflow.membership.TransitionWriter;
-import dev.bucketflow.membership.UserStates;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
@@ -67,9 +61,7 @@ final class BackfillCommand implements Callable<Integer> {
     try (HikariDataSource ds = CliDatabase.open(database.jdbcUrl(), database.user, database.password, 2)) {
       DSLContext dsl = Database.dsl(ds);
       Clock clock = Clock.systemUTC();
-      BackfillService service = new BackfillService(dsl,
-          new BucketCatalog(new BucketRegistry(definitions), new EnabledSwitch(dsl, Duration.ofSeconds(5), clock)),
-          new UserStates(new EventHistoryLoader()), TransitionWriter.withoutGenericEvents(), clock, 1000);
+      BackfillService service = Assembly.offline(dsl, definitions, Duration.ofSeconds(5), clock, 1000).backfill();
       BackfillJob.Kind kind = service.plan(bucket).kind().orElse(BackfillJob.Kind.REEVAL);
       WorkflowServiceStubs stubs = Temporal.connect(temporal.address);
       try {

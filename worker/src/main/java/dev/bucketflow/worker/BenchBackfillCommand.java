@@ -41,7 +41,12 @@ final class BenchBackfillCommand implements Callable<Integer> {
       var dsl = Database.dsl(ds);
       out.printf("generating %,d contacts and %,d events on %s...%n", contacts, events, target.describe(dsl));
       out.flush();
-      BackfillBench.Result result = BackfillBench.run(dsl, contacts, events, chunk);
+      BackfillBench.Result result = BackfillBench.run(dsl, contacts, events, chunk, (db, buckets, chunkSize) -> {
+        Assembly.Offline parts = Assembly.offline(db, buckets, java.time.Duration.ofSeconds(30), java.time.Clock.systemUTC(),
+            chunkSize);
+        parts.catalog().registerConfigs(db);
+        return parts.backfill();
+      });
       out.print(result.summary());
       if (explain) {
         for (BackfillBench.BucketRun run : result.buckets()) {

@@ -8,7 +8,6 @@ import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.bucketflow.bucket.BucketDefinition;
-import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.db.Database;
 import dev.bucketflow.db.EmbeddedDatabase;
 import dev.bucketflow.db.Secrets;
@@ -16,12 +15,7 @@ import dev.bucketflow.ingest.IngestBatch;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.ingest.PendingEvent;
 import dev.bucketflow.membership.BucketCatalog;
-import dev.bucketflow.membership.EnabledSwitch;
-import dev.bucketflow.membership.EventHistoryLoader;
-import dev.bucketflow.membership.MembershipEngine;
-import dev.bucketflow.membership.MembershipStore;
 import dev.bucketflow.membership.Transition;
-import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.schema.Public;
 import java.io.PrintWriter;
 import java.time.Clock;
@@ -217,12 +211,10 @@ final class BenchCommand implements Runnable {
         SqlProfile profile = new SqlProfile();
         DSLContext dsl = plain.configuration().deriveAppending(sqlProfile ? profile
             : ExecuteListener.onExecuteStart(ctx -> statements.incrementAndGet())).dsl();
-        BucketCatalog catalog = new BucketCatalog(new BucketRegistry(defs),
-            new EnabledSwitch(dsl, Duration.ofSeconds(5), clock));
+        Assembly.Offline parts = Assembly.offline(dsl, defs, Duration.ofSeconds(5), clock, 1000);
+        BucketCatalog catalog = parts.catalog();
         catalog.registerConfigs(dsl);
-        MembershipEngine engine = new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(),
-            TransitionWriter.withoutGenericEvents());
-        IngestService service = new IngestService(dsl, engine, clock);
+        IngestService service = parts.ingest();
         BenchWorkload.EventStream stream = new BenchWorkload.EventStream(streamSeed, users, events,
             NOW.minus(Duration.ofDays(60)), NOW.minus(Duration.ofMinutes(1)));
         long receivedAt = clock.millis();

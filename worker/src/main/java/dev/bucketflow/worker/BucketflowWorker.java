@@ -3,7 +3,6 @@ package dev.bucketflow.worker;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketJson;
-import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.backfill.BackfillActivitiesImpl;
 import dev.bucketflow.backfill.BackfillRequest;
 import dev.bucketflow.backfill.BackfillService;
@@ -14,26 +13,17 @@ import dev.bucketflow.delivery.DeliveryWorkflowImpl;
 import dev.bucketflow.dispatch.DeliveryActivitiesImpl;
 import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.dispatch.OutboxDispatcher;
-import dev.bucketflow.dispatch.TemporalDeliveryWake;
-import dev.bucketflow.dispatch.TransitionStream;
-import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.expiry.ExpiryActivitiesImpl;
 import dev.bucketflow.expiry.ExpiryArming;
 import dev.bucketflow.expiry.ExpiryService;
 import dev.bucketflow.expiry.ExpiryWorkflowImpl;
 import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.EventIngestWorkflowImpl;
-import dev.bucketflow.ingest.EventParser;
 import dev.bucketflow.ingest.IngestActivities;
 import dev.bucketflow.ingest.IngestActivitiesImpl;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.membership.BucketCatalog;
-import dev.bucketflow.membership.EnabledSwitch;
-import dev.bucketflow.membership.EventHistoryLoader;
 import dev.bucketflow.membership.MembershipEngine;
-import dev.bucketflow.membership.MembershipStore;
-import dev.bucketflow.membership.TransitionWriter;
-import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.reconcile.ReconcileActivitiesImpl;
 import dev.bucketflow.reconcile.ReconcileRequest;
 import dev.bucketflow.reconcile.ReconcileService;
@@ -49,17 +39,11 @@ import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 import io.temporal.worker.WorkerOptions;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import dev.bucketflow.journey.JourneyDefinition;
-import dev.bucketflow.journey.JourneyRegistry;
 import dev.bucketflow.journeys.JourneyActivitiesImpl;
-import dev.bucketflow.journeys.JourneyOutbox;
-import dev.bucketflow.journeys.JourneyRouter;
-import dev.bucketflow.journeys.JourneyTarget;
-import dev.bucketflow.journeys.TableEmailSender;
 import dev.bucketflow.journeys.WinbackJourney;
 import dev.bucketflow.journeys.WinbackJourneyImpl;
 import dev.bucketflow.posthog.PostHogSettings;
@@ -98,7 +82,7 @@ public final class BucketflowWorker implements AutoCloseable {
   /** Journey workflow types this worker implements (journeys on its queue may only use these). */
   static final Set<String> JOURNEY_TYPES = Set.of(WinbackJourney.TYPE);
 
-  private final JourneyOutbox journeyOutbox;
+  private final IngestService ingest;
   private final PostHogMirror postHog;
   private final DeliveryWake wake;
   private final JourneyActivitiesImpl journeyActivities;
@@ -111,31 +95,19 @@ public final class BucketflowWorker implements AutoCloseable {
     this.dsl = Database.dsl(dataSource);
     this.client = Temporal.client(service, config.namespace());
     this.factory = WorkerFactory.newInstance(client);
-    this.catalog = new BucketCatalog(new BucketRegistry(buckets),
-        new EnabledSwitch(dsl, config.enabledSwitchTtl(), clock));
-    EventHistoryLoader history = new EventHistoryLoader();
-    UserStates states = new UserStates(history);
-    JourneyRegistry journeys = new JourneyRegistry(journeyDefinitions);
-    // The generic bucket:entered / bucket:left events are written only when a journey binds to them.
-    TransitionWriter transitions = new TransitionWriter(journeys::wantsGenericTransition, config.shards());
-    JourneyRouter router = new JourneyRouter(dsl, journeys, client, config.taskQueue(), clock);
-    this.journeyOutbox = new JourneyOutbox(router, config.shards());
-    this.wake = new TemporalDeliveryWake(client, config.taskQueue(), config.shards(), config.delivery().poll());
-    this.journeyActivities = new JourneyActivitiesImpl(dsl, new TableEmailSender(dsl), clock);
-    this.arming = new ExpiryArming(dsl, catalog, client, config.taskQueue());
-    List<TransitionTarget> targets = new ArrayList<>();
-    targets.add(arming);
-    targets.add(new JourneyTarget(router, catalog));
-    // Records the wanted state only; PostHog itself is called by the pass's mirror step.
-    this.postHog = new PostHogMirror(dsl, catalog, PostHogSettings.fromEnv(System.getenv()), config.delivery(), clock,
-        config.shards());
-    targets.add(postHog);
-    this.membership = new MembershipEngine(catalog, new MembershipStore(), history, transitions);
-    this.dispatcher = new OutboxDispatcher(dsl, List.of(new TransitionStream(targets), journeyOutbox), List.of(postHog),
-        config.delivery(), clock);
-    this.reconcile = new ReconcileService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
-    this.expiry = new ExpiryService(dsl, catalog, states, transitions, clock);
-    this.backfill = new BackfillService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming);
+    Assembly.Online parts = Assembly.online(config, dsl, client, buckets, journeyDefinitions,
+        PostHogSettings.fromEnv(System.getenv()), clock);
+    this.catalog = parts.catalog();
+    this.membership = parts.membership();
+    this.ingest = parts.ingest();
+    this.journeyActivities = parts.journeyActivities();
+    this.arming = parts.arming();
+    this.postHog = parts.postHog();
+    this.dispatcher = parts.dispatcher();
+    this.wake = parts.wake();
+    this.reconcile = parts.reconcile();
+    this.expiry = parts.expiry();
+    this.backfill = parts.backfill();
   }
 
   /** Opens the database, migrates it, registers everything and starts the worker. */
@@ -195,9 +167,7 @@ public final class BucketflowWorker implements AutoCloseable {
     worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class,
         WinbackJourneyImpl.class, BackfillWorkflowImpl.class, DeliveryWorkflowImpl.class);
     worker.registerActivitiesImplementations(
-        ingestSeam.apply(new IngestActivitiesImpl(
-            new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew())), wake,
-            arming)),
+        ingestSeam.apply(new IngestActivitiesImpl(ingest, wake, arming)),
         journeyActivities,
         new ReconcileActivitiesImpl(reconcile, wake, dispatcher::pendingCount),
         new ExpiryActivitiesImpl(expiry, wake),

@@ -38,7 +38,7 @@ public final class IngestClient {
   }
 
   public void send(JsonNode event) {
-    stub(shardOf(event)).signalWithStart("event", new Object[] {event}, new Object[] {Map.of()});
+    signalWithStart(shardOf(event), "event", event);
   }
 
   /** Signals {@code deleteContact} to the user's shard. */
@@ -58,7 +58,7 @@ public final class IngestClient {
 
   private void operation(String signal, String userId, String bucketId) {
     Map<String, String> request = bucketId == null ? Map.of("userId", userId) : Map.of("userId", userId, "bucketId", bucketId);
-    stub(Shards.shardOf(userId, shards)).signalWithStart(signal, new Object[] {request}, new Object[] {Map.of()});
+    signalWithStart(Shards.shardOf(userId, shards), signal, request);
   }
 
   /** Sends all events, shards in parallel, each shard's signals in order. Returns signals sent. */
@@ -104,7 +104,32 @@ public final class IngestClient {
   }
 
   private void signal(int shard, List<JsonNode> events) {
-    stub(shard).signalWithStart("events", new Object[] {events}, new Object[] {Map.of()});
+    signalWithStart(shard, "events", events);
+  }
+
+  /**
+   * Signal-with-start, retried a few times when the server answers NOT_FOUND: the Java test server
+   * (what {@code dev} runs) answers so for a shard caught between its run and the run it continues
+   * as new, instead of starting or signalling the new run. Nothing was accepted then, so a retry
+   * cannot duplicate the signal.
+   */
+  private void signalWithStart(int shard, String signal, Object argument) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        stub(shard).signalWithStart(signal, new Object[] {argument}, new Object[] {Map.of()});
+        return;
+      } catch (io.temporal.client.WorkflowServiceException e) {
+        boolean notFound = e.getCause() instanceof io.grpc.StatusRuntimeException s
+            && s.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND;
+        if (!notFound || attempt >= 5) throw e;
+        try {
+          Thread.sleep(20L * attempt);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
   }
 
   /** A stub starts one execution at most, so every signalWithStart takes a fresh one. */
