@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.Map;
 import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -39,6 +40,11 @@ public final class IngestService {
   private final ContactOps ops;
   private final EventParser parser;
   private final SpillStore spill;
+  /**
+   * Test seam: runs inside the batch transaction once a run's contacts are locked and its new
+   * events stored, before its memberships are evaluated and written.
+   */
+  private volatile Consumer<DSLContext> afterEventsStored = tx -> {};
 
   public IngestService(DSLContext dsl, MembershipEngine membership, Clock clock) {
     this(dsl, membership, null, clock);
@@ -62,6 +68,11 @@ public final class IngestService {
 
   public SpillStore spill() {
     return spill;
+  }
+
+  /** Package-private test seam (see {@link #afterEventsStored}); a throwing hook rolls the batch back. */
+  void afterEventsStored(Consumer<DSLContext> hook) {
+    this.afterEventsStored = hook == null ? tx -> {} : hook;
   }
 
   /**
@@ -227,6 +238,7 @@ public final class IngestService {
     locked.forEach((id, c) -> before.put(id, new MembershipEngine.ContactState(c.properties(), c.email())));
     MembershipEngine.Prepared prepared = membership.prepare(tx, live, before, clock.instant());
     List<IncomingEvent> stored = events.storeNew(tx, live);
+    afterEventsStored.accept(tx);
     tally.transitions.addAll(prepared.apply(stored));
     tally.moved.addAll(prepared.movedDeadlines());
     contacts.merge(tx, stored);
