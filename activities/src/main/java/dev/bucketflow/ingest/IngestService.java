@@ -3,6 +3,7 @@ package dev.bucketflow.ingest;
 import static dev.bucketflow.schema.Tables.INGEST_BATCHES;
 
 import dev.bucketflow.journeys.JourneyOutbox;
+import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Transition;
@@ -115,9 +116,12 @@ public final class IngestService {
 
   private Applied applyWhole(IngestBatch batch, Runnable heartbeat) {
     return inClaimedTransaction(batch, (tx, tally) -> {
+      List<PendingEvent> items = batch.events();
+      // A run locks its own users in id order; with a contact operation splitting the batch into
+      // runs, all its users are locked first, so the whole transaction still locks in id order.
+      if (items.stream().anyMatch(PendingEvent::isContactOp)) lockUsersOf(tx, items);
       // Runs of events are applied together; a contact operation splits them, in stream order.
       List<PendingEvent> run = new ArrayList<>();
-      List<PendingEvent> items = batch.events();
       for (int i = 0; i < items.size(); i++) {
         PendingEvent item = items.get(i);
         if (!item.isContactOp()) {
@@ -137,6 +141,9 @@ public final class IngestService {
   private Applied applyIsolated(IngestBatch batch, Runnable heartbeat) {
     return inClaimedTransaction(batch, (tx, tally) -> {
       List<PendingEvent> items = batch.events();
+      // Item by item would lock in stream order, and a savepoint rolled back would release its
+      // locks: lock every (existing) contact of the batch first, in id order, for the whole batch.
+      lockUsersOf(tx, items);
       for (int i = 0; i < items.size(); i++) {
         PendingEvent item = items.get(i);
         String itemId = batch.batchId() + "#" + i;
@@ -245,6 +252,22 @@ public final class IngestService {
     tally.stored += stored.size();
     tally.duplicates += live.size() - stored.size();
     if (journeyOutbox != null) tally.journeyEvents += journeyOutbox.record(tx, runId, stored);
+  }
+
+  /**
+   * Locks the existing contacts of every valid user id the items name, in id order (contacts
+   * created later in the batch are new rows no other transaction can hold). Ids the parser would
+   * refuse are left out: they must not fail the batch's statement.
+   */
+  private static void lockUsersOf(DSLContext tx, List<PendingEvent> items) {
+    Set<String> users = new java.util.TreeSet<>();
+    for (PendingEvent item : items) {
+      JsonNode p = item.payload();
+      if (p != null && p.path("userId").isTextual() && EventParser.checkUserId(p, p).isEmpty()) {
+        users.add(p.get("userId").textValue());
+      }
+    }
+    ContactLocks.lock(tx, users);
   }
 
   /** Records the batch id; false when a previous attempt already committed this batch. */

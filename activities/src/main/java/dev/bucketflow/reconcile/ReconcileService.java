@@ -10,6 +10,7 @@ import dev.bucketflow.bucket.EntryGate;
 import dev.bucketflow.expiry.ExpiryArming;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.BulkMemberships;
+import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Source;
 import dev.bucketflow.membership.TransitionWriter;
@@ -80,23 +81,34 @@ public final class ReconcileService {
     return result;
   }
 
-  /** Force-leaves members past {@code max_dwell_at}, whatever the criteria say. */
+  /**
+   * Force-leaves members past {@code max_dwell_at}, whatever the criteria say. Walks the due rows
+   * in id order, a chunk per transaction, each under its users' contact locks (see
+   * {@link #clockLeaves} for why they are skipped, not waited for).
+   */
   private int maxDwellLeaves(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
     if (bucket.maxDwell() == null) return 0;
     var m = BUCKET_MEMBERSHIPS;
     int total = 0;
+    long cursor = 0;
     while (true) {
-      int changed = dsl.transactionResult(cfg -> {
+      var due = dsl.select(m.ID, m.USER_ID).from(m)
+          .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
+              .and(m.MAX_DWELL_AT.le(now)).and(m.ID.gt(cursor)))
+          .orderBy(m.ID).limit(chunkSize).fetch();
+      if (due.isEmpty()) return total;
+      List<Long> ids = due.getValues(m.ID);
+      List<String> users = due.getValues(m.USER_ID);
+      cursor = ids.get(ids.size() - 1);
+      total += dsl.transactionResult(cfg -> {
         DSLContext tx = cfg.dsl();
-        var due = DSL.select(m.ID).from(m)
-            .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
-                .and(m.MAX_DWELL_AT.le(now)))
-            .orderBy(m.ID).limit(chunkSize).forUpdate().skipLocked();
-        return leave(tx, bucket, m.ID.in(due), now);
+        List<String> locked = ContactLocks.lockAvailable(tx, users);
+        if (locked.isEmpty()) return 0;
+        // A statement after the lock: it sees whatever the lock holders committed.
+        return leave(tx, bucket, m.ID.in(ids).and(m.USER_ID.in(locked)).and(m.MAX_DWELL_AT.le(now)), now);
       });
-      total += changed;
-      heartbeat.accept("maxDwell:" + total);
-      if (changed < chunkSize) return total;
+      heartbeat.accept("maxDwell:" + cursor);
+      if (due.size() < chunkSize) return total;
     }
   }
 
@@ -104,6 +116,12 @@ public final class ReconcileService {
    * Leaves members whose criteria no longer hold; those still inside {@code minDwell} are
    * deferred instead (their {@code expires_at} marks when to look again). Walks the members in
    * user-id order, one chunk per transaction. Returns {leaves, deferred}.
+   *
+   * <p>Each chunk first locks its users' contacts with {@code SKIP LOCKED} and decides, in later
+   * statements, only for the users it locked. A user skipped is held by an ingest (or another
+   * writer) right now; that writer re-evaluates what its events touch, and this bucket's next
+   * pass looks at the user again. Skipping rather than waiting keeps a chunk from ever waiting on
+   * ingest, and an ingest from waiting on a chunk that holds a thousand contacts.
    */
   private int[] clockLeaves(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
     var m = BUCKET_MEMBERSHIPS;
@@ -121,10 +139,13 @@ public final class ReconcileService {
       List<Long> ids = chunk.getValues(m.ID);
       cursor = chunk.get(chunk.size() - 1).value2();
       List<MovedDeadline> moved = new ArrayList<>();
+      List<String> users = chunk.getValues(m.USER_ID);
       int[] done = dsl.transactionResult(cfg -> {
         DSLContext tx = cfg.dsl();
+        List<String> locked = ContactLocks.lockAvailable(tx, users);
+        if (locked.isEmpty()) return new int[] {0, 0};
         var failingIds = DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
-            .where(m.ID.in(ids)).and(failing);
+            .where(m.ID.in(ids)).and(m.USER_ID.in(locked)).and(failing);
         int deferredNow = 0;
         Condition leavable = m.ID.in(failingIds);
         if (dwellThreshold != null) {
@@ -164,7 +185,8 @@ public final class ReconcileService {
   /**
    * Joins live contacts that satisfy the criteria and are not members. Walks all live contacts in
    * id order, a chunk per transaction, so users still active at the front never starve the ones
-   * behind them.
+   * behind them. A chunk locks its contacts with {@code SKIP LOCKED} first and joins only those it
+   * locked (as {@link #clockLeaves}).
    */
   private int absenceJoins(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
     var c = CONTACTS;
@@ -177,7 +199,7 @@ public final class ReconcileService {
       if (range.isEmpty()) break;
       String from = cursor;
       String to = range.get(range.size() - 1);
-      joins += dsl.transactionResult(cfg -> joinRange(cfg.dsl(), bucket, from, to, now));
+      joins += dsl.transactionResult(cfg -> joinRange(cfg.dsl(), bucket, from, to, range, now));
       cursor = to;
       heartbeat.accept("joins:" + cursor);
       if (range.size() < chunkSize) break;
@@ -185,9 +207,12 @@ public final class ReconcileService {
     return joins;
   }
 
-  private int joinRange(DSLContext tx, BucketDefinition bucket, String after, String upTo, Instant now) {
+  private int joinRange(DSLContext tx, BucketDefinition bucket, String after, String upTo, List<String> ids,
+      Instant now) {
     var c = CONTACTS;
-    Condition range = c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo));
+    List<String> locked = ContactLocks.lockAvailable(tx, ids);
+    if (locked.isEmpty()) return 0;
+    Condition range = c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.EXTERNAL_ID.in(locked));
     return bulk.join(tx, bucket, range, now, Source.RECONCILE,
         (priorEntries, lastLeftAt) -> EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
             lastLeftAt, now)).size();
