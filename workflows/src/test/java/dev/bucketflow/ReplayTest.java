@@ -21,8 +21,9 @@ package dev.bucketflow;
  *          -Dsurefire.failIfNoSpecifiedTests=false -Dbucketflow.writeHistories=reconcile-v2
  *
  *    (=ingest, =ingest-budget, =expiry, =expiry-v2, =reconcile-v2 or a comma list writes only those;
- *    =true writes all. reconcile.json, the shape before resumable-sweep, can no longer be recorded.) The golden replay tests are
- *    skipped in that run; every written file is read back and replayed before the run passes.
+ *    =true writes all. reconcile.json, the shape before resumable-sweep, can no longer be
+ *    recorded.) The golden replay tests are skipped in that run; every written file is read back
+ *    and replayed before the run passes.
  *
  *    When: only to ADD a history for a new workflow or a new code path (prefer a new file name,
  *    e.g. expiry-v2.json, and keep the old file so the old shape stays covered while it may still

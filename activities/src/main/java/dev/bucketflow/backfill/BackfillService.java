@@ -44,14 +44,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * First-time backfill and criteria-change re-evaluation (DESIGN §9), set-based and chunked, each
- * chunk deciding under its contacts' row locks ({@link ContactLocks}), plain Java ({@link BackfillActivitiesImpl} is its activity face, {@link BackfillBench} drives it
- * directly).
+ * chunk deciding under its contacts' row locks ({@link ContactLocks}), plain Java ({@link
+ * BackfillActivitiesImpl} is its activity face, {@link BackfillBench} drives it directly).
  *
  * <p>A job walks the live contacts in {@code external_id} order, {@code chunkSize} at a time. A
  * chunk is one transaction that locks the job row, reads its cursor, locks the range's contacts
- * (id order), changes the memberships of that key range with a handful of statements (the criteria compiled to SQL by {@link CriteriaSql},
- * never one evaluation per contact), and advances the cursor and counters. A crash inside a chunk
- * rolls all of it back; a resumed job neither skips nor repeats a contact.
+ * (id order), changes the memberships of that key range with a handful of statements (the
+ * criteria compiled to SQL by {@link CriteriaSql}, never one evaluation per contact), and advances
+ * the cursor and counters. A crash inside a chunk rolls all of it back; a resumed job neither
+ * skips nor repeats a contact.
  *
  * <ul>
  *   <li><b>Joins</b> (both kinds): matching live contacts without an active row get a fresh one,

@@ -17,7 +17,8 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
   }
 
   /** @param budget how much one {@link #sweepBucketPart} call may do before it returns its cursor */
-  public ReconcileActivitiesImpl(ReconcileService service, OutboxDispatcher dispatcher, ReconcileService.Budget budget) {
+  public ReconcileActivitiesImpl(ReconcileService service, OutboxDispatcher dispatcher,
+      ReconcileService.Budget budget) {
     this.service = service;
     this.dispatcher = dispatcher;
     this.budget = budget;

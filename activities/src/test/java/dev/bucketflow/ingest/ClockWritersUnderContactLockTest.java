@@ -246,12 +246,13 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
     send(event("a-user", "ping"), event("z-user", "ping"));
     IngestBatch split = new IngestBatch("split-batch", 0, List.of(
         new PendingEvent(event("z-user", "ping"), clock.millis()),
-        new PendingEvent(Json.MAPPER.readTree("{\"userId\":\"a-user\"}"), clock.millis(), PendingEvent.DELETE_CONTACT)));
+        new PendingEvent(Json.MAPPER.readTree("{\"userId\":\"a-user\"}"), clock.millis(),
+            PendingEvent.DELETE_CONTACT)));
 
     List<String> free;
     try (HeldIngest held = new HeldIngest(split)) {
-      free = finishes(() -> dsl.transactionResult(cfg -> ContactLocks.lockAvailable(cfg.dsl(), List.of("a-user", "z-user"))),
-          "a SKIP LOCKED probe");
+      free = finishes(() -> dsl.transactionResult(
+          cfg -> ContactLocks.lockAvailable(cfg.dsl(), List.of("a-user", "z-user"))), "a SKIP LOCKED probe");
       held.release();
     }
     assertThat(free).as("contacts not held by the batch while its first run is applied").isEmpty();

@@ -74,7 +74,8 @@ class ReconcileWorkflowTest {
     public SweepProgress sweepBucketPart(SweepStep step) {
       String bucketId = step.bucketId();
       int n = partsOf.getOrDefault(bucketId, 1);
-      int i = step.from().phase() == SweepCursor.Phase.MAX_DWELL ? 0 : Integer.parseInt(step.from().after().substring(1));
+      SweepCursor from = step.from();
+      int i = from.phase() == SweepCursor.Phase.MAX_DWELL ? 0 : Integer.parseInt(from.after().substring(1));
       partCalls.add(bucketId + "@" + step.from().phase() + ":" + step.from().after());
       if (i == 0) sweepAttempts.computeIfAbsent(bucketId, k -> new AtomicInteger()).incrementAndGet();
       sweeps.incrementAndGet();
