@@ -17,11 +17,13 @@ package dev.bucketflow;
  *
  *    Regenerate (rewrites the files under src/test/resources/histories; review and commit them):
  *
- *      cd /work/main && mvn -B -q -pl workflows install -Dtest=ReplayTest \
- *          -Dsurefire.failIfNoSpecifiedTests=false -Dbucketflow.writeHistories=true
+ *      mvn -B -q -pl workflows -am test -Dtest=ReplayTest \
+ *          -Dsurefire.failIfNoSpecifiedTests=false -Dbucketflow.writeHistories=reconcile-v2
  *
- *    (=ingest, =expiry, =expiry-v2, =reconcile or a comma list writes only those.) The golden replay tests are
- *    skipped in that run; every written file is read back and replayed before the run passes.
+ *    (=ingest, =ingest-budget, =expiry, =expiry-v2, =reconcile-v2 or a comma list writes only those;
+ *    =true writes all. reconcile.json, the shape before resumable-sweep, can no longer be
+ *    recorded.) The golden replay tests are skipped in that run; every written file is read back
+ *    and replayed before the run passes.
  *
  *    When: only to ADD a history for a new workflow or a new code path (prefer a new file name,
  *    e.g. expiry-v2.json, and keep the old file so the old shape stays covered while it may still
@@ -62,6 +64,9 @@ import dev.bucketflow.reconcile.ReconcileReport;
 import dev.bucketflow.reconcile.ReconcileRequest;
 import dev.bucketflow.reconcile.ReconcileWorkflow;
 import dev.bucketflow.reconcile.ReconcileWorkflowImpl;
+import dev.bucketflow.reconcile.SweepCursor;
+import dev.bucketflow.reconcile.SweepProgress;
+import dev.bucketflow.reconcile.SweepStep;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.api.history.v1.HistoryEvent;
 import io.temporal.client.WorkflowClient;
@@ -104,7 +109,10 @@ class ReplayTest {
   static final String EXPIRY = "histories/expiry.json";
   /** The signal-aware shape: version marker, a timer cancelled by an earlier deadline signal. */
   static final String EXPIRY_V2 = "histories/expiry-v2.json";
+  /** Recorded before resumable-sweep: one ReconcileBucket activity per bucket. */
   static final String RECONCILE = "histories/reconcile.json";
+  /** The resumable-sweep shape: version marker, each bucket swept in ReconcileBucketPart activities. */
+  static final String RECONCILE_V2 = "histories/reconcile-v2.json";
 
   // ---------------------------------------------------------------- realistic executions
 
@@ -260,6 +268,22 @@ class ReplayTest {
       return new BucketSweep(bucketId, 4, 1, 0, 2, false, 3, null);
     }
 
+    /** went-dormant in three parts (max dwell, then two of clock leaves); power-users keeps failing. */
+    @Override
+    public SweepProgress sweepBucketPart(SweepStep step) {
+      if (step.bucketId().equals("power-users")) throw new IllegalStateException("lock timeout on power-users");
+      SweepCursor from = step.from();
+      return switch (from.phase()) {
+        case MAX_DWELL -> new SweepProgress(SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES),
+            new BucketSweep(step.bucketId(), 0, 1, 0, 0, false, 0, null));
+        case CLOCK_LEAVES -> from.after().isEmpty()
+            ? new SweepProgress(from.after("u500"), new BucketSweep(step.bucketId(), 3, 0, 0, 0, false, 0, null))
+            : new SweepProgress(SweepCursor.at(SweepCursor.Phase.DONE),
+                new BucketSweep(step.bucketId(), 1, 0, 0, 2, false, 3, null));
+        default -> throw new IllegalStateException("unexpected cursor " + from);
+      };
+    }
+
     @Override
     public int redispatchOutbox() {
       return 5;
@@ -276,6 +300,7 @@ class ReplayTest {
         WorkflowOptions.newBuilder().setWorkflowId("bucketflow-reconcile-manual").setTaskQueue(QUEUE).build());
     ReconcileReport report = workflow.run(ReconcileRequest.all());
     assertThat(report.buckets()).extracting(BucketSweep::bucketId).containsExactly("went-dormant", "power-users");
+    assertThat(report.buckets().get(0)).isEqualTo(new BucketSweep("went-dormant", 4, 1, 0, 2, false, 3, null));
     assertThat(report.buckets().get(1).error()).contains("lock timeout on power-users");
     assertThat(report.redispatched()).isEqualTo(5);
     return client.fetchHistory("bucketflow-reconcile-manual");
@@ -327,6 +352,10 @@ class ReplayTest {
       history = runReconcile(env);
     }
     assertThat(count(history, HistoryEvent::hasActivityTaskFailedEventAttributes)).isEqualTo(1);
+    assertThat(count(history, HistoryEvent::hasMarkerRecordedEventAttributes)).as("resumable-sweep").isEqualTo(1);
+    assertThat(count(history, e -> e.hasActivityTaskScheduledEventAttributes()
+        && e.getActivityTaskScheduledEventAttributes().getActivityType().getName().equals("ReconcileBucketPart")))
+        .as("went-dormant in three parts, power-users in one").isEqualTo(4);
     replay(history, ReconcileWorkflowImpl.class);
   }
 
@@ -392,12 +421,21 @@ class ReplayTest {
         worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(EXPIRY_V2, worker));
   }
 
+  /** Runs recorded before resumable-sweep (one activity per bucket) still replay. */
   @Test
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenReconcileReplays() throws Exception {
     requireGolden(RECONCILE);
     withReplayWorker(ReconcileWorkflowImpl.class,
         worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(RECONCILE, worker));
+  }
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenReconcileInPartsReplays() throws Exception {
+    requireGolden(RECONCILE_V2);
+    withReplayWorker(ReconcileWorkflowImpl.class,
+        worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(RECONCILE_V2, worker));
   }
 
   /**
@@ -483,9 +521,10 @@ class ReplayTest {
         out.put(EXPIRY_V2, runExpiryFollowingSignal(env));
       }
     }
-    if (wanted.test("reconcile")) {
+    // "reconcile" (reconcile.json) is the shape before resumable-sweep: no longer recordable.
+    if (wanted.test("reconcile-v2")) {
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
-        out.put(RECONCILE, runReconcile(env));
+        out.put(RECONCILE_V2, runReconcile(env));
       }
     }
     assertThat(out).as("nothing selected by -D%s=%s", WRITE_PROPERTY, which).isNotEmpty();

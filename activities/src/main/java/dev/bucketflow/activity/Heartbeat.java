@@ -2,6 +2,8 @@ package dev.bucketflow.activity;
 
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
+import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The running activity's heartbeat as a plain {@link Runnable}, so services below the activity
@@ -31,5 +33,39 @@ public final class Heartbeat {
       return NONE;
     }
     return () -> context.heartbeat(null);
+  }
+
+  /**
+   * As {@link #current()}, each heartbeat carrying {@code details} (the SDK keeps the latest, and
+   * the server hands it to the next attempt if this one fails). No-op outside an activity.
+   */
+  public static <T> Consumer<T> withDetails() {
+    ActivityExecutionContext context;
+    try {
+      context = Activity.getExecutionContext();
+    } catch (RuntimeException notInAnActivity) {
+      return details -> {};
+    }
+    return context::heartbeat;
+  }
+
+  /**
+   * The details of the last heartbeat of an earlier attempt of this activity (a retry resumes
+   * from them); empty on a first attempt, outside an activity, and when the details are not a
+   * {@code type} (an attempt that heartbeat without details, or an older build's): the caller then
+   * starts over, which its idempotent steps allow.
+   */
+  public static <T> Optional<T> lastDetails(Class<T> type) {
+    ActivityExecutionContext context;
+    try {
+      context = Activity.getExecutionContext();
+    } catch (RuntimeException notInAnActivity) {
+      return Optional.empty();
+    }
+    try {
+      return context.getHeartbeatDetails(type).filter(type::isInstance);
+    } catch (RuntimeException unreadable) {
+      return Optional.empty();
+    }
   }
 }

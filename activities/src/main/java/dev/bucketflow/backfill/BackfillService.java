@@ -12,6 +12,7 @@ import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.BulkMemberships;
+import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.DeadlineSignals;
 import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Source;
@@ -42,15 +43,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * First-time backfill and criteria-change re-evaluation (DESIGN §9), set-based and chunked, plain
- * Java ({@link BackfillActivitiesImpl} is its activity face, {@link BackfillBench} drives it
- * directly).
+ * First-time backfill and criteria-change re-evaluation (DESIGN §9), set-based and chunked, each
+ * chunk deciding under its contacts' row locks ({@link ContactLocks}), plain Java ({@link
+ * BackfillActivitiesImpl} is its activity face, {@link BackfillBench} drives it directly).
  *
  * <p>A job walks the live contacts in {@code external_id} order, {@code chunkSize} at a time. A
- * chunk is one transaction that locks the job row, reads its cursor, changes the memberships of
- * that key range with a handful of statements (the criteria compiled to SQL by {@link CriteriaSql},
- * never one evaluation per contact), and advances the cursor and counters. A crash inside a chunk
- * rolls all of it back; a resumed job neither skips nor repeats a contact.
+ * chunk is one transaction that locks the job row, reads its cursor, locks the range's contacts
+ * (id order), changes the memberships of that key range with a handful of statements (the
+ * criteria compiled to SQL by {@link CriteriaSql}, never one evaluation per contact), and advances
+ * the cursor and counters. A crash inside a chunk rolls all of it back; a resumed job neither
+ * skips nor repeats a contact.
  *
  * <ul>
  *   <li><b>Joins</b> (both kinds): matching live contacts without an active row get a fresh one,
@@ -305,7 +307,10 @@ public final class BackfillService {
         return new ChunkResult(job.processed(), job.processed(), 0, 0, true);
       }
       String upTo = range.get(range.size() - 1);
-      KeyRange keys = new KeyRange(job.cursorUser(), upTo);
+      // The chunk's contacts, in id order, before reading anything the decisions depend on; the
+      // decisions then see what an ingest holding one of them committed. Waiting, not SKIP LOCKED:
+      // the cursor moves past this range for good, so a skipped contact would never be backfilled.
+      KeyRange keys = new KeyRange(job.cursorUser(), upTo, ContactLocks.lock(tx, range));
 
       int left = 0;
       if (job.jobKind() == Kind.REEVAL) {
@@ -325,11 +330,20 @@ public final class BackfillService {
     });
   }
 
-  /** Contact ids in {@code (after, upTo]}; {@code after} null means from the start. */
-  record KeyRange(String after, String upTo) {
+  /**
+   * Contact ids in {@code (after, upTo]}; {@code after} null means from the start. With {@code
+   * locked} (not null), only those ids: the contacts the chunk holds the lock of (a contact created
+   * in the range after the chunk read it is not one of them).
+   */
+  record KeyRange(String after, String upTo, List<String> locked) {
+    KeyRange(String after, String upTo) {
+      this(after, upTo, null);
+    }
+
     Condition on(Field<String> userId) {
       Condition upper = userId.le(upTo);
-      return after == null ? upper : userId.gt(after).and(upper);
+      Condition range = after == null ? upper : userId.gt(after).and(upper);
+      return locked == null ? range : range.and(userId.in(locked));
     }
   }
 

@@ -7,6 +7,7 @@ import dev.bucketflow.bucket.Evaluator;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.Source;
 import dev.bucketflow.membership.Transition;
 import dev.bucketflow.membership.TransitionWriter;
@@ -18,7 +19,10 @@ import java.util.Optional;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 
-/** Leave-or-extend of one fast-expiry member at its deadline (DESIGN §8). */
+/**
+ * Leave-or-extend of one fast-expiry member at its deadline (DESIGN §8), decided under the
+ * contact's row lock and then the membership row's ({@link ContactLocks}).
+ */
 public final class ExpiryService {
 
   private final DSLContext dsl;
@@ -48,6 +52,9 @@ public final class ExpiryService {
     BucketDefinition bucket = found.get();
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
+      // The contact first, waiting for an ingest of this user to commit (one user: a blocking lock
+      // is short, and cannot deadlock: nothing else is held yet). Then the row, read afresh.
+      ContactLocks.lock(tx, List.of(armed.userId()));
       var m = BUCKET_MEMBERSHIPS;
       Record row = tx.select(m.ID, m.ENTERED_AT, m.EXPIRES_AT, m.MAX_DWELL_AT).from(m)
           .where(m.BUCKET_ID.eq(armed.bucketId()).and(m.USER_ID.eq(armed.userId()))

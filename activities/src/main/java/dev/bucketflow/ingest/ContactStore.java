@@ -20,8 +20,9 @@ public final class ContactStore {
 
   /**
    * Creates missing contacts and locks every contact of the batch, in id order, for the rest of
-   * the transaction: concurrent batches touching one user are serialized here, so membership is
-   * always evaluated against committed state.
+   * the transaction: concurrent batches touching one user, and the clock-driven writers (which
+   * take the same lock, {@link dev.bucketflow.membership.ContactLocks}), are serialized here, so
+   * membership is always evaluated against committed state.
    */
   public Map<String, Locked> lockAndLoad(DSLContext tx, Collection<String> userIds) {
     Map<String, Locked> out = new HashMap<>();

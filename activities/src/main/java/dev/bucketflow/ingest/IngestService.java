@@ -3,6 +3,7 @@ package dev.bucketflow.ingest;
 import static dev.bucketflow.schema.Tables.INGEST_BATCHES;
 
 import dev.bucketflow.journeys.JourneyOutbox;
+import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Transition;
@@ -12,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.Map;
 import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -39,6 +41,11 @@ public final class IngestService {
   private final ContactOps ops;
   private final EventParser parser;
   private final SpillStore spill;
+  /**
+   * Test seam: runs inside the batch transaction once a run's contacts are locked and its new
+   * events stored, before its memberships are evaluated and written.
+   */
+  private volatile Consumer<DSLContext> afterEventsStored = tx -> {};
 
   public IngestService(DSLContext dsl, MembershipEngine membership, Clock clock) {
     this(dsl, membership, null, clock);
@@ -62,6 +69,11 @@ public final class IngestService {
 
   public SpillStore spill() {
     return spill;
+  }
+
+  /** Package-private test seam (see {@link #afterEventsStored}); a throwing hook rolls the batch back. */
+  void afterEventsStored(Consumer<DSLContext> hook) {
+    this.afterEventsStored = hook == null ? tx -> {} : hook;
   }
 
   /**
@@ -104,9 +116,12 @@ public final class IngestService {
 
   private Applied applyWhole(IngestBatch batch, Runnable heartbeat) {
     return inClaimedTransaction(batch, (tx, tally) -> {
+      List<PendingEvent> items = batch.events();
+      // A run locks its own users in id order; with a contact operation splitting the batch into
+      // runs, all its users are locked first, so the whole transaction still locks in id order.
+      if (items.stream().anyMatch(PendingEvent::isContactOp)) lockUsersOf(tx, items);
       // Runs of events are applied together; a contact operation splits them, in stream order.
       List<PendingEvent> run = new ArrayList<>();
-      List<PendingEvent> items = batch.events();
       for (int i = 0; i < items.size(); i++) {
         PendingEvent item = items.get(i);
         if (!item.isContactOp()) {
@@ -126,6 +141,9 @@ public final class IngestService {
   private Applied applyIsolated(IngestBatch batch, Runnable heartbeat) {
     return inClaimedTransaction(batch, (tx, tally) -> {
       List<PendingEvent> items = batch.events();
+      // Item by item would lock in stream order, and a savepoint rolled back would release its
+      // locks: lock every (existing) contact of the batch first, in id order, for the whole batch.
+      lockUsersOf(tx, items);
       for (int i = 0; i < items.size(); i++) {
         PendingEvent item = items.get(i);
         String itemId = batch.batchId() + "#" + i;
@@ -227,12 +245,29 @@ public final class IngestService {
     locked.forEach((id, c) -> before.put(id, new MembershipEngine.ContactState(c.properties(), c.email())));
     MembershipEngine.Prepared prepared = membership.prepare(tx, live, before, clock.instant());
     List<IncomingEvent> stored = events.storeNew(tx, live);
+    afterEventsStored.accept(tx);
     tally.transitions.addAll(prepared.apply(stored));
     tally.moved.addAll(prepared.movedDeadlines());
     contacts.merge(tx, stored);
     tally.stored += stored.size();
     tally.duplicates += live.size() - stored.size();
     if (journeyOutbox != null) tally.journeyEvents += journeyOutbox.record(tx, runId, stored);
+  }
+
+  /**
+   * Locks the existing contacts of every valid user id the items name, in id order (contacts
+   * created later in the batch are new rows no other transaction can hold). Ids the parser would
+   * refuse are left out: they must not fail the batch's statement.
+   */
+  private static void lockUsersOf(DSLContext tx, List<PendingEvent> items) {
+    Set<String> users = new java.util.TreeSet<>();
+    for (PendingEvent item : items) {
+      JsonNode p = item.payload();
+      if (p != null && p.path("userId").isTextual() && EventParser.checkUserId(p, p).isEmpty()) {
+        users.add(p.get("userId").textValue());
+      }
+    }
+    ContactLocks.lock(tx, users);
   }
 
   /** Records the batch id; false when a previous attempt already committed this batch. */

@@ -20,7 +20,9 @@ import org.jooq.impl.DSL;
 /**
  * The set-based membership changes the reconcile sweep and backfill share: joining the matching
  * live contacts of a contact-key range, and compare-and-swap leaving of active rows, each writing
- * its {@link Transition}s through the {@link TransitionWriter}.
+ * its {@link Transition}s through the {@link TransitionWriter}. The caller holds the contact locks
+ * of the users concerned ({@link ContactLocks}) and restricts {@code contactRange} / {@code which}
+ * to them.
  */
 public final class BulkMemberships {
 

@@ -29,9 +29,9 @@ import org.jooq.DSLContext;
  * so a batch yields exactly the transitions one-at-a-time application would. Only joins and
  * leaves touch the database one statement each; stable members cost nothing.
  *
- * <p>The caller must hold the row locks of the batch's contacts, which serializes concurrent
- * batches of one user; joins and leaves are still atomic (partial unique index, CAS) against the
- * clock-driven writers that do not take those locks.
+ * <p>The caller must hold the row locks of the batch's contacts ({@link ContactLocks}), which
+ * serializes it with concurrent batches of one user and with the clock-driven writers, which take
+ * the same locks; joins and leaves stay atomic besides (partial unique index, CAS).
  */
 public final class MembershipEngine {
 

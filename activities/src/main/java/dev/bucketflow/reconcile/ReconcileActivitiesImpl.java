@@ -3,6 +3,7 @@ package dev.bucketflow.reconcile;
 import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Activity face of {@link ReconcileService}, and the delivery backstop: each tick wakes (and, on a
@@ -13,6 +14,7 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
   private final ReconcileService service;
   private final DeliveryWake delivery;
   private final PendingOutbox pending;
+  private final ReconcileService.Budget budget;
 
   /** What is still to deliver, for the tick's report. */
   @FunctionalInterface
@@ -21,9 +23,16 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
   }
 
   public ReconcileActivitiesImpl(ReconcileService service, DeliveryWake delivery, PendingOutbox pending) {
+    this(service, delivery, pending, ReconcileService.Budget.DEFAULT);
+  }
+
+  /** @param budget how much one {@link #sweepBucketPart} call may do before it returns its cursor */
+  public ReconcileActivitiesImpl(ReconcileService service, DeliveryWake delivery, PendingOutbox pending,
+      ReconcileService.Budget budget) {
     this.service = service;
     this.delivery = delivery;
     this.pending = pending;
+    this.budget = budget;
   }
 
   @Override
@@ -32,10 +41,27 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
   }
 
   @Override
+  public SweepProgress sweepBucketPart(SweepStep step) {
+    // A retried attempt goes on from its predecessor's last heartbeat (chunks committed, counted).
+    SweepProgress from = Heartbeat.lastDetails(SweepProgress.class)
+        .orElseGet(() -> SweepProgress.start(step.bucketId(), step.from()));
+    Consumer<SweepProgress> heartbeat = Heartbeat.withDetails();
+    heartbeat.accept(from);
+    SweepProgress progress = service.sweep(step.bucketId(), from, budget, heartbeat);
+    // Transitions just written reach their targets now rather than at the delivery poll.
+    BucketSweep counts = progress.counts();
+    if (counts.clockLeaves() + counts.maxDwellLeaves() + counts.absenceJoins() > 0) delivery.all();
+    return progress;
+  }
+
+  @Override
   public BucketSweep sweepBucket(String bucketId) {
     Runnable heartbeat = Heartbeat.current();
-    heartbeat.run();
-    BucketSweep sweep = service.sweep(bucketId, progress -> heartbeat.run());
+    Consumer<SweepProgress> progress = Heartbeat.withDetails();
+    SweepProgress from = Heartbeat.lastDetails(SweepProgress.class)
+        .orElseGet(() -> SweepProgress.start(bucketId, SweepCursor.start()));
+    progress.accept(from);
+    BucketSweep sweep = service.sweep(bucketId, from, ReconcileService.Budget.UNBOUNDED, progress).counts();
     // Transitions just written reach their targets now rather than at the next tick.
     if (sweep.clockLeaves() + sweep.maxDwellLeaves() + sweep.absenceJoins() > 0) delivery.all();
     return sweep;

@@ -10,14 +10,17 @@ import dev.bucketflow.bucket.EntryGate;
 import dev.bucketflow.expiry.ExpiryArming;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.BulkMemberships;
+import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Source;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
@@ -30,13 +33,20 @@ import org.slf4j.LoggerFactory;
  * touches at most {@code chunkSize} rows, each chunk is its own short transaction, and progress
  * is reported through {@code heartbeat}. Never one evaluation per member: predicates are the
  * compiled criteria ({@link CriteriaSql}) evaluated by PostgreSQL over a chunk.
+ *
+ * <p>The phases (maxDwell leaves, clock leaves, absence joins, fast-expiry re-arming) each walk a
+ * keyset; where a sweep stands is a {@link SweepCursor}. A sweep runs in bounded parts
+ * ({@link Budget}): a part returns its cursor and counts ({@link SweepProgress}), heartbeats them
+ * after every chunk's commit, and the next part (or a retried attempt, from its heartbeat) goes
+ * on from there. Each chunk is idempotent besides (compare-and-swap leaves, conflict-guarded
+ * joins), so a chunk redone after a crash before its heartbeat changes nothing twice.
  */
 public final class ReconcileService {
 
   private static final Logger log = LoggerFactory.getLogger(ReconcileService.class);
   private static final String ACTIVE = "active";
   /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
-  private static final java.time.Duration REARM_HORIZON = java.time.Duration.ofMinutes(15);
+  private static final Duration REARM_HORIZON = Duration.ofMinutes(15);
 
   private final DSLContext dsl;
   private final BucketCatalog catalog;
@@ -44,6 +54,7 @@ public final class ReconcileService {
   private final int chunkSize;
   private final ExpiryArming arming;
   private final BulkMemberships bulk;
+  private volatile BiConsumer<SweepCursor, SweepCursor> afterChunk = (from, to) -> {};
 
   public ReconcileService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
       Clock clock, int chunkSize, ExpiryArming arming) {
@@ -64,96 +75,170 @@ public final class ReconcileService {
         .toList();
   }
 
-  public BucketSweep sweep(String bucketId, Consumer<String> heartbeat) {
+  /** How much one sweep activity may do before it returns its cursor: chunks, and time. */
+  public record Budget(int chunks, Duration time) {
+    /** The activity's default: about a minute of work, a bounded number of rows. */
+    public static final Budget DEFAULT = new Budget(200, Duration.ofSeconds(60));
+    public static final Budget UNBOUNDED = new Budget(Integer.MAX_VALUE, Duration.ofDays(365));
+
+    public Budget {
+      if (chunks < 1) throw new IllegalArgumentException("chunks: must be at least 1, got " + chunks);
+    }
+  }
+
+  /** Package-private test seam: runs after each chunk's commit and heartbeat, with the cursors it went from and to. */
+  void afterChunk(BiConsumer<SweepCursor, SweepCursor> hook) {
+    this.afterChunk = hook == null ? (from, to) -> {} : hook;
+  }
+
+  /** The whole sweep of a bucket in one call (tests, and the activity shape before parts). */
+  public BucketSweep sweep(String bucketId, Consumer<SweepProgress> heartbeat) {
+    return sweep(bucketId, SweepProgress.start(bucketId, SweepCursor.start()), Budget.UNBOUNDED, heartbeat).counts();
+  }
+
+  /**
+   * Sweeps {@code bucketId} from {@code from} for at most {@code budget} (at least one chunk),
+   * reporting a {@link SweepProgress} after every chunk's commit; returns the progress so far,
+   * {@code from}'s counts included. Call again from the returned cursor until it is done.
+   */
+  public SweepProgress sweep(String bucketId, SweepProgress from, Budget budget, Consumer<SweepProgress> heartbeat) {
     BucketDefinition bucket = catalog.byId(bucketId)
         .orElseThrow(() -> new IllegalArgumentException("bucketId: unknown bucket '" + bucketId + "'"));
     Instant now = clock.instant();
-    int maxDwell = maxDwellLeaves(bucket, now, heartbeat);
-    int[] leaves = clockLeaves(bucket, now, heartbeat);
-    boolean wantsJoins = bucket.reconcilesJoins();
-    boolean skipJoins = wantsJoins && !firstBackfillDone(bucket.id());
-    int joins = wantsJoins && !skipJoins ? absenceJoins(bucket, now, heartbeat) : 0;
-    int rearmed = bucket.fastExpiry() && arming != null ? rearmExpiring(bucket, now, heartbeat) : 0;
-    BucketSweep result = new BucketSweep(bucket.id(), leaves[0], maxDwell, leaves[1], joins, skipJoins, rearmed, null);
-    log.info("reconciled bucket={} clockLeaves={} maxDwellLeaves={} deferred={} joins={} joinsSkipped={}",
-        bucket.id(), leaves[0], maxDwell, leaves[1], joins, skipJoins);
-    return result;
+    long until = System.nanoTime() + budget.time().toNanos();
+    SweepCursor cursor = from.next();
+    BucketSweep counts = from.counts();
+    int chunks = 0;
+    while (!cursor.done() && chunks < budget.chunks() && (chunks == 0 || System.nanoTime() < until)) {
+      Step step = step(bucket, cursor, now);
+      counts = counts.plus(step.counts());
+      SweepCursor was = cursor;
+      cursor = step.next();
+      if (!step.chunk()) continue; // a phase with nothing to do: on to the next, no chunk spent
+      chunks++;
+      SweepProgress progress = new SweepProgress(cursor, counts);
+      heartbeat.accept(progress);
+      afterChunk.accept(was, cursor);
+    }
+    if (cursor.done()) {
+      log.info("reconciled bucket={} clockLeaves={} maxDwellLeaves={} deferred={} joins={} joinsSkipped={}",
+          bucket.id(), counts.clockLeaves(), counts.maxDwellLeaves(), counts.deferred(), counts.absenceJoins(),
+          counts.joinsSkipped());
+    }
+    return new SweepProgress(cursor, counts);
   }
 
-  /** Force-leaves members past {@code max_dwell_at}, whatever the criteria say. */
-  private int maxDwellLeaves(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
-    if (bucket.maxDwell() == null) return 0;
-    var m = BUCKET_MEMBERSHIPS;
-    int total = 0;
-    while (true) {
-      int changed = dsl.transactionResult(cfg -> {
-        DSLContext tx = cfg.dsl();
-        var due = DSL.select(m.ID).from(m)
-            .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
-                .and(m.MAX_DWELL_AT.le(now)))
-            .orderBy(m.ID).limit(chunkSize).forUpdate().skipLocked();
-        return leave(tx, bucket, m.ID.in(due), now);
-      });
-      total += changed;
-      heartbeat.accept("maxDwell:" + total);
-      if (changed < chunkSize) return total;
+  /** What one step did: the cursor after it, its counts, and whether it was a chunk (database work). */
+  private record Step(SweepCursor next, BucketSweep counts, boolean chunk) {
+    static Step skip(String bucketId, SweepCursor.Phase to) {
+      return new Step(SweepCursor.at(to), BucketSweep.zero(bucketId), false);
     }
+  }
+
+  private Step step(BucketDefinition bucket, SweepCursor cursor, Instant now) {
+    return switch (cursor.phase()) {
+      case MAX_DWELL -> bucket.maxDwell() == null
+          ? Step.skip(bucket.id(), SweepCursor.Phase.CLOCK_LEAVES) : maxDwellLeaves(bucket, cursor, now);
+      case CLOCK_LEAVES -> clockLeaves(bucket, cursor, now);
+      case ABSENCE_JOINS -> {
+        if (!bucket.reconcilesJoins()) yield Step.skip(bucket.id(), SweepCursor.Phase.REARM);
+        if (!firstBackfillDone(bucket.id())) {
+          yield new Step(SweepCursor.at(SweepCursor.Phase.REARM),
+              new BucketSweep(bucket.id(), 0, 0, 0, 0, true, 0, null), false);
+        }
+        yield absenceJoins(bucket, cursor, now);
+      }
+      case REARM -> bucket.fastExpiry() && arming != null
+          ? rearmExpiring(bucket, cursor, now) : Step.skip(bucket.id(), SweepCursor.Phase.DONE);
+      case DONE -> Step.skip(bucket.id(), SweepCursor.Phase.DONE);
+    };
+  }
+
+  /** The cursor after a chunk of {@code size} rows ending at {@code last}: the phase's end when the chunk was short. */
+  private SweepCursor nextAfter(int size, SweepCursor.Phase then, SweepCursor last) {
+    return size < chunkSize ? SweepCursor.at(then) : last;
+  }
+
+  /**
+   * Force-leaves members past {@code max_dwell_at}, whatever the criteria say: one chunk of the
+   * due rows in id order, in one transaction, under its users' contact locks (see
+   * {@link #clockLeaves} for why they are skipped, not waited for).
+   */
+  private Step maxDwellLeaves(BucketDefinition bucket, SweepCursor cursor, Instant now) {
+    var m = BUCKET_MEMBERSHIPS;
+    var due = dsl.select(m.ID, m.USER_ID).from(m)
+        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
+            .and(m.MAX_DWELL_AT.le(now)).and(m.ID.gt(cursor.afterId())))
+        .orderBy(m.ID).limit(chunkSize).fetch();
+    if (due.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.CLOCK_LEAVES);
+    List<Long> ids = due.getValues(m.ID);
+    List<String> users = due.getValues(m.USER_ID);
+    int left = dsl.transactionResult(cfg -> {
+      DSLContext tx = cfg.dsl();
+      List<String> locked = ContactLocks.lockAvailable(tx, users);
+      if (locked.isEmpty()) return 0;
+      // A statement after the lock: it sees whatever the lock holders committed.
+      return leave(tx, bucket, m.ID.in(ids).and(m.USER_ID.in(locked)).and(m.MAX_DWELL_AT.le(now)), now);
+    });
+    return new Step(nextAfter(due.size(), SweepCursor.Phase.CLOCK_LEAVES, cursor.afterId(ids.get(ids.size() - 1))),
+        new BucketSweep(bucket.id(), 0, left, 0, 0, false, 0, null), true);
   }
 
   /**
    * Leaves members whose criteria no longer hold; those still inside {@code minDwell} are
-   * deferred instead (their {@code expires_at} marks when to look again). Walks the members in
-   * user-id order, one chunk per transaction. Returns {leaves, deferred}.
+   * deferred instead (their {@code expires_at} marks when to look again). One chunk of the
+   * members in user-id order, in one transaction.
+   *
+   * <p>The chunk first locks its users' contacts with {@code SKIP LOCKED} and decides, in later
+   * statements, only for the users it locked. A user skipped is held by an ingest (or another
+   * writer) right now; that writer re-evaluates what its events touch, and this bucket's next
+   * pass looks at the user again. Skipping rather than waiting keeps a chunk from ever waiting on
+   * ingest, and an ingest from waiting on a chunk that holds a thousand contacts.
    */
-  private int[] clockLeaves(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
+  private Step clockLeaves(BucketDefinition bucket, SweepCursor cursor, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
     var c = CONTACTS;
     Condition failing = DSL.not(CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now));
     Instant dwellThreshold = bucket.minDwell() == null ? null : now.minus(bucket.minDwell());
-    int leaves = 0;
-    int deferred = 0;
-    String cursor = "";
-    while (true) {
-      var chunk = dsl.select(m.ID, m.USER_ID).from(m)
-          .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()).and(m.USER_ID.gt(cursor)))
-          .orderBy(m.USER_ID).limit(chunkSize).fetch();
-      if (chunk.isEmpty()) break;
-      List<Long> ids = chunk.getValues(m.ID);
-      cursor = chunk.get(chunk.size() - 1).value2();
-      List<MovedDeadline> moved = new ArrayList<>();
-      int[] done = dsl.transactionResult(cfg -> {
-        DSLContext tx = cfg.dsl();
-        var failingIds = DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
-            .where(m.ID.in(ids)).and(failing);
-        int deferredNow = 0;
-        Condition leavable = m.ID.in(failingIds);
-        if (dwellThreshold != null) {
-          // Too early to leave: stamp when the dwell ends, once.
-          var dwellEnds = DSL.field("{0} + make_interval(secs => {1})", m.EXPIRES_AT.getDataType(), m.ENTERED_AT,
-              DSL.val((double) bucket.minDwell().toSeconds()));
-          var deferral = tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
-              .where(m.ID.in(failingIds).and(m.STATUS.eq(ACTIVE)).and(m.ENTERED_AT.gt(dwellThreshold))
-                  .and(m.EXPIRES_AT.isDistinctFrom(dwellEnds)));
-          if (bucket.fastExpiry() && arming != null) {
-            // The new deadline may be earlier than the one the watch sleeps toward (it ignores a later one).
-            var stamped = deferral.returningResult(m.USER_ID, m.ENTRY_COUNT, m.EXPIRES_AT).fetch();
-            stamped.forEach(r -> moved.add(new MovedDeadline(bucket.id(), r.value1(), r.value2(), r.value3())));
-            deferredNow = stamped.size();
-          } else {
-            deferredNow = deferral.execute();
-          }
-          leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
+    var chunk = dsl.select(m.ID, m.USER_ID).from(m)
+        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
+            .and(m.USER_ID.gt(cursor.after())))
+        .orderBy(m.USER_ID).limit(chunkSize).fetch();
+    if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.ABSENCE_JOINS);
+    List<Long> ids = chunk.getValues(m.ID);
+    List<String> users = chunk.getValues(m.USER_ID);
+    List<MovedDeadline> moved = new ArrayList<>();
+    int[] done = dsl.transactionResult(cfg -> {
+      DSLContext tx = cfg.dsl();
+      List<String> locked = ContactLocks.lockAvailable(tx, users);
+      if (locked.isEmpty()) return new int[] {0, 0};
+      var failingIds = DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
+          .where(m.ID.in(ids)).and(m.USER_ID.in(locked)).and(failing);
+      int deferredNow = 0;
+      Condition leavable = m.ID.in(failingIds);
+      if (dwellThreshold != null) {
+        // Too early to leave: stamp when the dwell ends, once.
+        var dwellEnds = DSL.field("{0} + make_interval(secs => {1})", m.EXPIRES_AT.getDataType(), m.ENTERED_AT,
+            DSL.val((double) bucket.minDwell().toSeconds()));
+        var deferral = tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
+            .where(m.ID.in(failingIds).and(m.STATUS.eq(ACTIVE)).and(m.ENTERED_AT.gt(dwellThreshold))
+                .and(m.EXPIRES_AT.isDistinctFrom(dwellEnds)));
+        if (bucket.fastExpiry() && arming != null) {
+          // The new deadline may be earlier than the one the watch sleeps toward (it ignores a later one).
+          var stamped = deferral.returningResult(m.USER_ID, m.ENTRY_COUNT, m.EXPIRES_AT).fetch();
+          stamped.forEach(r -> moved.add(new MovedDeadline(bucket.id(), r.value1(), r.value2(), r.value3())));
+          deferredNow = stamped.size();
+        } else {
+          deferredNow = deferral.execute();
         }
-        return new int[] {leave(tx, bucket, leavable, now), deferredNow};
-      });
-      // After the chunk's commit: no signal while its row locks are held.
-      if (!moved.isEmpty()) arming.deadlinesMoved(moved);
-      leaves += done[0];
-      deferred += done[1];
-      heartbeat.accept("leaves:" + cursor);
-      if (chunk.size() < chunkSize) break;
-    }
-    return new int[] {leaves, deferred};
+        leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
+      }
+      return new int[] {leave(tx, bucket, leavable, now), deferredNow};
+    });
+    // After the chunk's commit: no signal while its row locks are held.
+    if (!moved.isEmpty()) arming.deadlinesMoved(moved);
+    return new Step(nextAfter(chunk.size(), SweepCursor.Phase.ABSENCE_JOINS, cursor.after(users.get(users.size() - 1))),
+        new BucketSweep(bucket.id(), done[0], 0, done[1], 0, false, 0, null), true);
   }
 
   /** Compare-and-swap leave of the active rows matching {@code which}; one transition per row changed. */
@@ -162,32 +247,29 @@ public final class ReconcileService {
   }
 
   /**
-   * Joins live contacts that satisfy the criteria and are not members. Walks all live contacts in
-   * id order, a chunk per transaction, so users still active at the front never starve the ones
-   * behind them.
+   * Joins live contacts that satisfy the criteria and are not members: one chunk of all live
+   * contacts in id order (the walk covers every contact, so users still active at the front never
+   * starve the ones behind them). The chunk locks its contacts with {@code SKIP LOCKED} first and
+   * joins only those it locked (as {@link #clockLeaves}).
    */
-  private int absenceJoins(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
+  private Step absenceJoins(BucketDefinition bucket, SweepCursor cursor, Instant now) {
     var c = CONTACTS;
-    int joins = 0;
-    String cursor = "";
-    while (true) {
-      List<String> range = dsl.select(c.EXTERNAL_ID).from(c)
-          .where(c.EXTERNAL_ID.gt(cursor).and(c.DELETED_AT.isNull()))
-          .orderBy(c.EXTERNAL_ID).limit(chunkSize).fetch(c.EXTERNAL_ID);
-      if (range.isEmpty()) break;
-      String from = cursor;
-      String to = range.get(range.size() - 1);
-      joins += dsl.transactionResult(cfg -> joinRange(cfg.dsl(), bucket, from, to, now));
-      cursor = to;
-      heartbeat.accept("joins:" + cursor);
-      if (range.size() < chunkSize) break;
-    }
-    return joins;
+    String from = cursor.after();
+    List<String> range = dsl.select(c.EXTERNAL_ID).from(c)
+        .where(c.EXTERNAL_ID.gt(from).and(c.DELETED_AT.isNull()))
+        .orderBy(c.EXTERNAL_ID).limit(chunkSize).fetch(c.EXTERNAL_ID);
+    if (range.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.REARM);
+    String to = range.get(range.size() - 1);
+    int joins = dsl.transactionResult(cfg -> joinRange(cfg.dsl(), bucket, from, to, range, now));
+    return new Step(nextAfter(range.size(), SweepCursor.Phase.REARM, cursor.after(to)),
+        new BucketSweep(bucket.id(), 0, 0, 0, joins, false, 0, null), true);
   }
-
-  private int joinRange(DSLContext tx, BucketDefinition bucket, String after, String upTo, Instant now) {
+  private int joinRange(DSLContext tx, BucketDefinition bucket, String after, String upTo, List<String> ids,
+      Instant now) {
     var c = CONTACTS;
-    Condition range = c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo));
+    List<String> locked = ContactLocks.lockAvailable(tx, ids);
+    if (locked.isEmpty()) return 0;
+    Condition range = c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.EXTERNAL_ID.in(locked));
     return bulk.join(tx, bucket, range, now, Source.RECONCILE,
         (priorEntries, lastLeftAt) -> EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
             lastLeftAt, now)).size();
@@ -197,23 +279,21 @@ public final class ReconcileService {
    * Re-arms fast-expiry watches lost with a Temporal restart. Only members due before the next
    * sweep could miss their seconds-latency leave, so only those are (idempotently) started.
    */
-  private int rearmExpiring(BucketDefinition bucket, Instant now, Consumer<String> heartbeat) {
+  private Step rearmExpiring(BucketDefinition bucket, SweepCursor cursor, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
     var deadline = DSL.least(DSL.coalesce(m.EXPIRES_AT, m.MAX_DWELL_AT), DSL.coalesce(m.MAX_DWELL_AT, m.EXPIRES_AT));
+    var chunk = dsl.select(m.ID, m.USER_ID, m.ENTRY_COUNT, deadline).from(m)
+        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
+            .and(m.ID.gt(cursor.afterId())).and(deadline.le(now.plus(REARM_HORIZON))))
+        .orderBy(m.ID).limit(chunkSize).fetch();
+    if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.DONE);
     int started = 0;
-    long cursor = 0;
-    while (true) {
-      var chunk = dsl.select(m.ID, m.USER_ID, m.ENTRY_COUNT, deadline).from(m)
-          .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()).and(m.ID.gt(cursor))
-              .and(deadline.le(now.plus(REARM_HORIZON))))
-          .orderBy(m.ID).limit(chunkSize).fetch();
-      for (var r : chunk) {
-        if (arming.arm(bucket.id(), r.value2(), r.value3(), r.value4())) started++;
-        cursor = r.value1();
-      }
-      heartbeat.accept("rearm:" + cursor);
-      if (chunk.size() < chunkSize) return started;
+    for (var r : chunk) {
+      if (arming.arm(bucket.id(), r.value2(), r.value3(), r.value4())) started++;
     }
+    return new Step(nextAfter(chunk.size(), SweepCursor.Phase.DONE,
+            cursor.afterId(chunk.get(chunk.size() - 1).value1())),
+        new BucketSweep(bucket.id(), 0, 0, 0, 0, false, started, null), true);
   }
 
   /**

@@ -13,8 +13,14 @@ import java.util.List;
 import org.slf4j.Logger;
 
 /**
- * One activity per time-based bucket, all in flight at once, so a large bucket cannot starve the
+ * One sweep per time-based bucket, all in flight at once, so a large bucket cannot starve the
  * others; a failed bucket is reported, not fatal to the run. Then the outbox backstop.
+ *
+ * <p>Since {@code resumable-sweep} (version 1) a bucket is swept in bounded parts: each activity
+ * works at most a budget of chunks or seconds and returns its cursor, and the bucket's workflow
+ * thread calls again from there until the sweep is done, so no activity grows with the number of
+ * contacts (and a retried part resumes from its heartbeat). Runs recorded before (no marker)
+ * replay the one-activity-per-bucket shape.
  */
 public class ReconcileWorkflowImpl implements ReconcileWorkflow {
 
@@ -36,23 +42,60 @@ public class ReconcileWorkflowImpl implements ReconcileWorkflow {
           .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(3).build())
           .build());
 
+  private final ReconcileActivities parts = Workflow.newActivityStub(ReconcileActivities.class,
+      ActivityOptions.newBuilder()
+          // A part works for a bounded time (the activity's budget) and heartbeats per chunk.
+          .setStartToCloseTimeout(Duration.ofMinutes(10))
+          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
+          .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(3).build())
+          .build());
+
+  static final String RESUMABLE_SWEEP = "resumable-sweep";
+
   @Override
   public ReconcileReport run(ReconcileRequest request) {
     String only = request == null ? null : request.bucketId();
     List<String> buckets = quick.bucketsToSweep(only);
+    int version = Workflow.getVersion(RESUMABLE_SWEEP, Workflow.DEFAULT_VERSION, 1);
     List<Promise<BucketSweep>> running = new ArrayList<>();
-    for (String bucket : buckets) running.add(Async.function(sweeps::sweepBucket, bucket));
+    for (String bucket : buckets) {
+      running.add(version == Workflow.DEFAULT_VERSION
+          ? Async.function(sweeps::sweepBucket, bucket)
+          : Async.function(() -> sweepInParts(bucket)));
+    }
     List<BucketSweep> results = new ArrayList<>();
     for (int i = 0; i < buckets.size(); i++) {
       try {
         results.add(running.get(i).get());
       } catch (ActivityFailure e) {
         log.warn("reconcile of bucket {} failed: {}", buckets.get(i), e.getMessage());
-        results.add(BucketSweep.failed(buckets.get(i), e.getCause() instanceof ApplicationFailure af
-            ? af.getOriginalMessage() : String.valueOf(e.getCause() == null ? e.getMessage() : e.getCause().getMessage())));
+        results.add(BucketSweep.failed(buckets.get(i), errorOf(e)));
       }
     }
     int redispatched = quick.redispatchOutbox();
     return new ReconcileReport(results, redispatched);
+  }
+
+  /** Parts from the start until done; a part that fails for good ends it, the earlier parts counted. */
+  private BucketSweep sweepInParts(String bucket) {
+    BucketSweep total = BucketSweep.zero(bucket);
+    SweepCursor cursor = SweepCursor.start();
+    while (!cursor.done()) {
+      SweepProgress part;
+      try {
+        part = parts.sweepBucketPart(new SweepStep(bucket, cursor));
+      } catch (ActivityFailure e) {
+        log.warn("reconcile of bucket {} failed at {}: {}", bucket, cursor, e.getMessage());
+        return total.withError(errorOf(e));
+      }
+      total = total.plus(part.counts());
+      cursor = part.next();
+    }
+    return total;
+  }
+
+  private static String errorOf(ActivityFailure e) {
+    return e.getCause() instanceof ApplicationFailure af
+        ? af.getOriginalMessage() : String.valueOf(e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
   }
 }

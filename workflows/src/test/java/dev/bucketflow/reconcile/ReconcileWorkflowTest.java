@@ -39,6 +39,9 @@ class ReconcileWorkflowTest {
     final AtomicInteger redispatches = new AtomicInteger();
     final Set<String> runIds = ConcurrentHashMap.newKeySet();
     volatile int redispatched = 7;
+    /** Buckets swept in this many parts (default one); the cursors each part was called from. */
+    final Map<String, Integer> partsOf = new ConcurrentHashMap<>();
+    final List<String> partCalls = Collections.synchronizedList(new ArrayList<>());
 
     static BucketSweep sweepOf(String bucketId) {
       int n = bucketId.hashCode() & 0xf;
@@ -61,6 +64,29 @@ class ReconcileWorkflowTest {
       }
       if (alwaysThrow.contains(bucketId)) throw new IllegalStateException("sweep of " + bucketId + " exploded");
       return sweepOf(bucketId);
+    }
+
+    /**
+     * Part i of n of a bucket goes from cursor (CLOCK_LEAVES, "k" + i) to ("k" + (i + 1)), the last
+     * to DONE; each part's counts are sweepOf(bucket) for part 0 and one clock leave per later part.
+     */
+    @Override
+    public SweepProgress sweepBucketPart(SweepStep step) {
+      String bucketId = step.bucketId();
+      int n = partsOf.getOrDefault(bucketId, 1);
+      SweepCursor from = step.from();
+      int i = from.phase() == SweepCursor.Phase.MAX_DWELL ? 0 : Integer.parseInt(from.after().substring(1));
+      partCalls.add(bucketId + "@" + step.from().phase() + ":" + step.from().after());
+      if (i == 0) sweepAttempts.computeIfAbsent(bucketId, k -> new AtomicInteger()).incrementAndGet();
+      sweeps.incrementAndGet();
+      if (nonRetryable.contains(bucketId)) {
+        throw ApplicationFailure.newNonRetryableFailure("bucket " + bucketId + " is corrupt", "CorruptBucket");
+      }
+      if (alwaysThrow.contains(bucketId)) throw new IllegalStateException("sweep of " + bucketId + " exploded");
+      BucketSweep counts = i == 0 ? sweepOf(bucketId) : new BucketSweep(bucketId, 1, 0, 0, 0, false, 0, null);
+      SweepCursor next = i + 1 >= n ? SweepCursor.at(SweepCursor.Phase.DONE)
+          : SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES).after("k" + (i + 1));
+      return new SweepProgress(next, counts);
     }
 
     @Override
@@ -146,6 +172,21 @@ class ReconcileWorkflowTest {
             e -> assertThat(e).isNull(),
             e -> assertThat(e).contains("bucket b3 is corrupt"));
     assertThat(report.redispatched()).isEqualTo(7);
+  }
+
+  @Test
+  void aBucketIsSweptInBoundedPartsEachFromTheCursorTheLastOneReturned() {
+    activities.partsOf.put("b2", 4);
+
+    ReconcileReport report = stub("reconcile-parts").run(ReconcileRequest.all());
+
+    assertThat(activities.partCalls).filteredOn(c -> c.startsWith("b2@"))
+        .containsExactly("b2@MAX_DWELL:", "b2@CLOCK_LEAVES:k1", "b2@CLOCK_LEAVES:k2", "b2@CLOCK_LEAVES:k3");
+    BucketSweep b2 = FakeReconcile.sweepOf("b2");
+    assertThat(report.buckets()).containsExactly(FakeReconcile.sweepOf("b1"),
+        new BucketSweep("b2", b2.clockLeaves() + 3, b2.maxDwellLeaves(), b2.deferred(), b2.absenceJoins(), false,
+            b2.expiryRearmed(), null),
+        FakeReconcile.sweepOf("b3"));
   }
 
   @Test
