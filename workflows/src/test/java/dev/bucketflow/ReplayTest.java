@@ -57,7 +57,7 @@ import dev.bucketflow.ingest.IngestClient;
 import dev.bucketflow.ingest.IngestOutcome;
 import dev.bucketflow.ingest.IngestSettings;
 import dev.bucketflow.ingest.IngestStats;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import dev.bucketflow.reconcile.BucketSweep;
 import dev.bucketflow.reconcile.ReconcileActivities;
 import dev.bucketflow.reconcile.ReconcileReport;

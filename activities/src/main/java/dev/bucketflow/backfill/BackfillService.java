@@ -18,7 +18,7 @@ import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Source;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
-import dev.bucketflow.reconcile.CriteriaSql;
+import dev.bucketflow.criteria.CriteriaSql;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package dev.bucketflow.dispatch;
 
 import dev.bucketflow.delivery.DeliveryRequest;
 import dev.bucketflow.delivery.DeliveryWorkflow;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import java.time.Duration;

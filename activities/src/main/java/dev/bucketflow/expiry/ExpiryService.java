@@ -41,9 +41,7 @@ public final class ExpiryService {
 
   /** The deadline a watch sleeps toward: the earlier of {@code expires_at} and {@code max_dwell_at}. */
   public static Instant deadlineOf(Instant expiresAt, Instant maxDwellAt) {
-    if (expiresAt == null) return maxDwellAt;
-    if (maxDwellAt == null) return expiresAt;
-    return expiresAt.isBefore(maxDwellAt) ? expiresAt : maxDwellAt;
+    return dev.bucketflow.membership.Deadlines.earliest(expiresAt, maxDwellAt);
   }
 
   public ExpiryCheck leaveOrExtend(ExpiryRequest armed) {

@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.event.IncomingEvent;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.event.IncomingEvent;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
 import dev.bucketflow.db.Json;

@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.shard.Shards;
 import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
 import dev.bucketflow.membership.DeadlineSignals;

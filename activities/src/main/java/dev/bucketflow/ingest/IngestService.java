@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.event.IncomingEvent;
 import static dev.bucketflow.schema.Tables.INGEST_BATCHES;
 
 import dev.bucketflow.journeys.JourneyOutbox;

@@ -6,7 +6,7 @@ import static dev.bucketflow.schema.Tables.CONTACTS;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
-import dev.bucketflow.reconcile.CriteriaSql;
+import dev.bucketflow.criteria.CriteriaSql;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;

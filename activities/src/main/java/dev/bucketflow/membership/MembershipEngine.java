@@ -8,8 +8,7 @@ import dev.bucketflow.bucket.Evaluator;
 import dev.bucketflow.bucket.EventSeries;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
-import dev.bucketflow.expiry.ExpiryService;
-import dev.bucketflow.ingest.IncomingEvent;
+import dev.bucketflow.event.IncomingEvent;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -200,8 +199,8 @@ public final class MembershipEngine {
       if (before == null) return;
       BucketDefinition bucket = catalog.byId(before.bucketId()).orElse(null);
       if (bucket == null || !bucket.fastExpiry()) return;
-      Instant was = ExpiryService.deadlineOf(before.expiresAt(), before.maxDwellAt());
-      Instant is = ExpiryService.deadlineOf(expiresAt, before.maxDwellAt());
+      Instant was = Deadlines.earliest(before.expiresAt(), before.maxDwellAt());
+      Instant is = Deadlines.earliest(expiresAt, before.maxDwellAt());
       if (is != null && (was == null || is.isBefore(was))) {
         moved.add(new MovedDeadline(bucket.id(), before.userId(), before.entryCount(), is));
       }

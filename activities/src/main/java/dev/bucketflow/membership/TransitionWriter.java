@@ -5,7 +5,7 @@ import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import java.util.List;
 import java.util.function.Predicate;
 import org.jooq.DSLContext;

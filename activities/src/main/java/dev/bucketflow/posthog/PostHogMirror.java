@@ -7,7 +7,7 @@ import dev.bucketflow.dispatch.DeliverySettings;
 import dev.bucketflow.dispatch.DeliveryStep;
 import dev.bucketflow.dispatch.OutboxRow;
 import dev.bucketflow.dispatch.TransitionTarget;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import dev.bucketflow.membership.BucketCatalog;
 import java.io.IOException;
 import java.time.Clock;

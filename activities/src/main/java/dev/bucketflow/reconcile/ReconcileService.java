@@ -1,5 +1,6 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.criteria.CriteriaSql;
 import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;

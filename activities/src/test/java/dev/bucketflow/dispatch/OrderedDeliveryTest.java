@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bucketflow.delivery.DeliveryPass;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import dev.bucketflow.testing.DatabaseTest;
 import dev.bucketflow.testing.MutableClock;
 import java.time.Duration;

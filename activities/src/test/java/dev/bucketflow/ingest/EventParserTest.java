@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.event.IncomingEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;

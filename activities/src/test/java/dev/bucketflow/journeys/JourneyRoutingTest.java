@@ -62,6 +62,7 @@ class JourneyRoutingTest extends DatabaseTest {
   JourneyRouter router;
   IngestService ingest;
   OutboxDispatcher dispatcher;
+  BucketCatalog catalog;
   final AtomicInteger failuresLeft = new AtomicInteger();
 
   @AfterEach
@@ -70,7 +71,7 @@ class JourneyRoutingTest extends DatabaseTest {
   }
 
   void wire(List<JourneyDefinition> journeyDefinitions) {
-    dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, "
+    dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, delivery_leases, "
         + "bucket_configs, journey_states, journey_outbox, email_outbox");
     env = TestWorkflowEnvironment.newInstance();
     Worker worker = env.newWorker(QUEUE);
@@ -78,7 +79,7 @@ class JourneyRoutingTest extends DatabaseTest {
     worker.registerActivitiesImplementations(new JourneyActivitiesImpl(dsl, new TableEmailSender(dsl), Clock.systemUTC()));
     env.start();
     JourneyRegistry journeys = new JourneyRegistry(journeyDefinitions);
-    BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, PRO));
+    catalog = Engines.catalog(dsl, List.of(TRIAL, PRO));
     TransitionWriter writer = new TransitionWriter(journeys::wantsGenericTransition);
     router = new JourneyRouter(dsl, journeys, env.getWorkflowClient(), QUEUE, Clock.systemUTC());
     JourneyOutbox outbox = new JourneyOutbox(router);
@@ -253,5 +254,43 @@ class JourneyRoutingTest extends DatabaseTest {
     router.route("u1", "go", null, "trigger-2");
     assertThat(runIdOf(workflowId)).isNotEqualTo(run);
     assertThat(journeyRows("quick", "u1")).isEqualTo(2);
+  }
+
+  @Test
+  void aStalledDelivererAndItsSuccessorBringOneUsersJoinAndLeaveToTheJourneyInOrder() throws Exception {
+    wire(List.of(WELCOME));
+    send("u1", "trial");
+    send("u1", "pro"); // committed: entered trial e1, then left trial e1
+    DeliverySettings shortLease = new DeliverySettings(3, Duration.ofSeconds(1), Duration.ofSeconds(1),
+        Duration.ofSeconds(1), Duration.ofSeconds(20), 100, Duration.ofSeconds(15));
+    java.util.concurrent.CountDownLatch inGate = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    TransitionTarget stall = row -> {
+      if (row.entered() && inGate.getCount() > 0) {
+        inGate.countDown();
+        release.await(20, TimeUnit.SECONDS); // the first deliverer stalls before reaching journeys
+      }
+    };
+    JourneyTarget journeys = new JourneyTarget(router, catalog);
+    OutboxDispatcher first = new OutboxDispatcher(dsl, List.of(new TransitionStream(List.of(stall, journeys))), List.of(),
+        shortLease, Clock.systemUTC());
+    OutboxDispatcher second = new OutboxDispatcher(dsl, List.of(new TransitionStream(List.of(journeys))), List.of(),
+        shortLease, Clock.systemUTC());
+    var stalled = java.util.concurrent.CompletableFuture.supplyAsync(() -> first.deliver(0, 1, () -> {}));
+    assertThat(inGate.await(10, TimeUnit.SECONDS)).isTrue();
+    // While the first holds the lease the second delivers nothing; once it lapsed, the second takes over.
+    assertThat(second.deliver(0, 1, () -> {}).leaseBusy()).isTrue();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !second.deliver(0, 1, () -> {}).leaseBusy());
+    String workflowId = WELCOME.workflowId("u1");
+    env.getWorkflowClient().newUntypedWorkflowStub(workflowId).getResult(20, TimeUnit.SECONDS, Void.class);
+
+    release.countDown();
+    assertThat(stalled.get(10, TimeUnit.SECONDS).leaseBusy()).as("the stalled deliverer noticed and stopped").isTrue();
+    first.drain(); // and whatever it might still deliver changes nothing
+    var state = dsl.select(JOURNEY_STATES.STATUS, JOURNEY_STATES.EXIT_REASON).from(JOURNEY_STATES).fetchOne();
+    assertThat(state.value1() + " " + state.value2()).isEqualTo("exited bucket:left:trial");
+    assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
+    assertThat(runIdOf(workflowId)).isEqualTo(dsl.select(JOURNEY_STATES.RUN_ID).from(JOURNEY_STATES).fetchOne(JOURNEY_STATES.RUN_ID));
+    assertThat(dsl.fetchCount(EMAIL_OUTBOX)).isEqualTo(1); // the first email only: it left before the follow-up
   }
 }

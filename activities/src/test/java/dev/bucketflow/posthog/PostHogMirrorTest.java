@@ -9,7 +9,7 @@ import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.dispatch.DeliverySettings;
 import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.dispatch.TransitionStream;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.testing.DatabaseTest;
 import dev.bucketflow.testing.Engines;

@@ -1,5 +1,6 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.criteria.CriteriaSql;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import static org.assertj.core.api.Assertions.assertThat;

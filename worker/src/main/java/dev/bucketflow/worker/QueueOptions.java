@@ -1,6 +1,6 @@
 package dev.bucketflow.worker;
 
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import picocli.CommandLine.Option;
 
 /** The wire contract's tunables: task queue and shard count (clients and workers must agree). */

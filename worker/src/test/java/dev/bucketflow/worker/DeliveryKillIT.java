@@ -158,12 +158,20 @@ class DeliveryKillIT {
     // user has one entry, so a second run under an id would be a trigger started twice.
     Map<String, Integer> runsPerId = new HashMap<>();
     for (WorkflowExecutionInfo run : journeyRuns(client)) {
+      // The Java test server ignores the type filter: keep the journey runs.
+      if (!run.getType().getName().equals(WinbackJourney.TYPE)) continue;
       runsPerId.merge(run.getExecution().getWorkflowId(), 1, Integer::sum);
     }
     Set<String> expected = new HashSet<>();
     for (int u = 0; u < USERS; u++) expected.add("journey:trial-welcome:k-" + u);
-    assertThat(runsPerId.keySet()).isEqualTo(expected);
-    assertThat(runsPerId.values()).containsOnly(1);
+    Set<String> missing = new HashSet<>(expected);
+    missing.removeAll(runsPerId.keySet());
+    Set<String> unexpected = new HashSet<>(runsPerId.keySet());
+    unexpected.removeAll(expected);
+    assertThat(missing).as("journey ids without a run (of %d listed)", runsPerId.size()).isEmpty();
+    assertThat(unexpected).as("runs under ids no trigger names").isEmpty();
+    assertThat(runsPerId.entrySet().stream().filter(e -> e.getValue() != 1).map(Map.Entry::getKey).toList())
+        .as("journey ids with more than one run").isEmpty();
     System.out.println("SIGKILLs: " + kills + ", of which with committed rows undelivered: " + killsWithRowsInFlight);
   }
 

@@ -152,7 +152,7 @@ class FailoverIT {
             .from(USER_EVENTS).where(USER_EVENTS.USER_ID.eq(USER)))).isEqualTo(40);
         int shard = harness.ingestClient().shardOf(events(0, 1).get(0));
         EventIngestWorkflow stub = workerB.client().newWorkflowStub(EventIngestWorkflow.class,
-            dev.bucketflow.ingest.Shards.workflowId(shard));
+            dev.bucketflow.shard.Shards.workflowId(shard));
         IngestStats stats = stub.stats();
         assertThat(stats.pending()).isZero();
         assertThat(stats.applied()).isEqualTo(40);

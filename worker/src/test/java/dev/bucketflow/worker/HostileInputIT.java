@@ -8,7 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.IngestStats;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import io.temporal.api.common.v1.Payload;
 import io.temporal.api.common.v1.Payloads;
 import io.temporal.api.common.v1.WorkflowType;

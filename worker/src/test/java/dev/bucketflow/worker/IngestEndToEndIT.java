@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
 import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.IngestStats;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
 import dev.bucketflow.ingest.IngestClient;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;

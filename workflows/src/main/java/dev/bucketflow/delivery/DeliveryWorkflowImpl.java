@@ -10,11 +10,14 @@ import java.time.Duration;
  * Pass after pass: at once while a pass reports more, else until a wake-up, the earliest
  * scheduled retry, or the poll interval. A wake-up that arrives during a pass starts the next pass
  * right after it (the counter is read before the pass). Continues as new after {@link
- * #PASSES_PER_RUN} passes so the history stays short.
+ * #PASSES_PER_RUN} passes, or once wake-up signals have grown the history past {@link
+ * #MAX_HISTORY} events, so the history stays short.
  */
 public class DeliveryWorkflowImpl implements DeliveryWorkflow {
 
   static final int PASSES_PER_RUN = 200;
+  /** Continue as new well before the server's history limits, however many wake-ups arrived. */
+  static final long MAX_HISTORY = 5_000;
   /** A busy lease belongs to a deliverer that is finishing or gone: look again soon. */
   static final Duration BUSY_RETRY = Duration.ofSeconds(2);
 
@@ -34,6 +37,8 @@ public class DeliveryWorkflowImpl implements DeliveryWorkflow {
   @Override
   public void run(DeliveryRequest request) {
     for (int pass = 0; pass < PASSES_PER_RUN; pass++) {
+      // Wake-ups are events too: under heavy ingest they, not passes, fill the history.
+      if (Workflow.getInfo().getHistoryLength() > MAX_HISTORY || Workflow.getInfo().isContinueAsNewSuggested()) break;
       long seen = wakes;
       DeliveryPass result = activities.deliver(request.shard(), request.shards());
       if (result.more()) continue;

@@ -16,7 +16,7 @@ import java.util.List;
 public interface EventIngestWorkflow {
 
   String TYPE = "EventIngest";
-  String ID_PREFIX = "bucketflow-ingest-";
+  String ID_PREFIX = dev.bucketflow.shard.Shards.INGEST_ID_PREFIX;
 
   @WorkflowMethod(name = TYPE)
   void run(IngestState state);

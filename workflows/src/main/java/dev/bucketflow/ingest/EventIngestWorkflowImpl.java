@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.shard.Shards;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;

@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.shard.Shards;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

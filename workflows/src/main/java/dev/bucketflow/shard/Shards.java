@@ -1,4 +1,4 @@
-package dev.bucketflow.ingest;
+package dev.bucketflow.shard;
 
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32;
@@ -7,6 +7,8 @@ import java.util.zip.CRC32;
 public final class Shards {
 
   public static final int DEFAULT_SHARDS = 8;
+  /** Ingest shard workflow ids are this and the shard number (public contract). */
+  public static final String INGEST_ID_PREFIX = "bucketflow-ingest-";
 
   public static int shardOf(String userId, int shards) {
     CRC32 crc = new CRC32();
@@ -15,7 +17,7 @@ public final class Shards {
   }
 
   public static String workflowId(int shard) {
-    return EventIngestWorkflow.ID_PREFIX + shard;
+    return INGEST_ID_PREFIX + shard;
   }
 
   /** Reads the shard from a workflow id; the start argument carries none. */

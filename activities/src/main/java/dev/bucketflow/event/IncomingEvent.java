@@ -1,4 +1,4 @@
-package dev.bucketflow.ingest;
+package dev.bucketflow.event;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;

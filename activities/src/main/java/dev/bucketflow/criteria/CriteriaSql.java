@@ -1,4 +1,4 @@
-package dev.bucketflow.reconcile;
+package dev.bucketflow.criteria;
 
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
