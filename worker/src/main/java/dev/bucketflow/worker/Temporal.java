@@ -14,6 +14,12 @@ final class Temporal {
         WorkflowServiceStubsOptions.newBuilder().setTarget(address).build());
   }
 
+  /** As {@link #connect(String)}, reporting the SDK's metrics (client, worker) into {@code metrics}. */
+  static WorkflowServiceStubs connect(String address, com.uber.m3.tally.Scope metrics) {
+    return WorkflowServiceStubs.newServiceStubs(
+        WorkflowServiceStubsOptions.newBuilder().setTarget(address).setMetricsScope(metrics).build());
+  }
+
   static WorkflowClient client(WorkflowServiceStubs service, String namespace) {
     return WorkflowClient.newInstance(service,
         WorkflowClientOptions.newBuilder().setNamespace(namespace)
