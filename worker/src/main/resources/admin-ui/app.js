@@ -59,10 +59,26 @@ function fmtDuration(seconds) {
   return (s / 86400).toFixed(1) + ' d';
 }
 
+/** Replaces the page's content; null/undefined parts are skipped (DOM would print "null"). */
+function render(...nodes) {
+  app.replaceChildren(...nodes.flat().filter(n => n !== null && n !== undefined));
+}
+
+/** ISO-8601 durations as the API writes them (PT168H, P30D, PT90S) in words: "7 d", "30 d", "90 s". */
+function fmtIsoDuration(iso) {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(iso || '');
+  if (!m) return iso;
+  const s = (+(m[1] || 0)) * 86400 + (+(m[2] || 0)) * 3600 + (+(m[3] || 0)) * 60 + (+(m[4] || 0));
+  if (s % 86400 === 0) return s / 86400 + ' d';
+  if (s % 3600 === 0) return s / 3600 + ' h';
+  if (s % 60 === 0) return s / 60 + ' min';
+  return s + ' s';
+}
+
 function pill(text, cls) { return h('span', { class: 'pill ' + (cls || text) }, text); }
 
 function showError(e) {
-  app.replaceChildren(h('div', { class: 'card error', id: 'error' }, (e.body && e.body.error ? e.body.error + ': ' : '') + e.message));
+  render(h('div', { class: 'card error', id: 'error' }, (e.body && e.body.error ? e.body.error + ': ' : '') + e.message));
 }
 
 function disposeCharts() {
@@ -98,7 +114,7 @@ async function bucketsPage() {
     h('td', { class: 'enabled' }, b.enabled ? pill('on') : pill('off')),
     h('td', { class: 'backfill' }, backfillCell(b.backfill)),
     h('td', {}, h('div', { class: 'spark', dataset: { spark: b.id } }))));
-  app.replaceChildren(
+  render(
     h('h1', {}, 'Buckets'),
     h('table', { id: 'buckets-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Bucket'), h('th', { class: 'num' }, 'Size'), h('th', { class: 'num' }, 'Entered'),
@@ -137,7 +153,7 @@ function describeLeaf(c) {
     const v = c.value === undefined ? '' : ' ' + JSON.stringify(c.value);
     return 'property ' + c.property + ' ' + c.operator + v;
   }
-  const within = c.within ? ' within ' + c.within : ' (all time)';
+  const within = c.within ? ' within ' + fmtIsoDuration(c.within) : ' (all time)';
   if (c.check === 'count') {
     return 'count of ' + c.eventName + (c.operator ? ' ' + c.operator + ' ' + c.value : ' > 0') + within;
   }
@@ -170,7 +186,7 @@ async function bucketPage(id) {
     } catch (e) { message.textContent = e.message; message.className = 'error'; }
   } }, 'Run backfill');
 
-  app.replaceChildren(
+  render(
     h('h1', { id: 'bucket-title' }, b.name ? b.name + ' ' : '', h('span', { class: 'muted' }, b.id)),
     h('div', { class: 'card stats' },
       h('div', {}, h('b', { id: 'stat-size' }, b.size), 'members'),
@@ -189,9 +205,9 @@ async function bucketPage(id) {
       h('h2', {}, 'Definition'),
       h('div', { class: 'criteria', id: 'definition' }, criteriaNode(b.criteria)),
       h('p', { class: 'muted' }, 'entry limit ' + b.settings.entryLimit +
-        (b.settings.entryPeriod ? ' per ' + b.settings.entryPeriod : '') +
-        (b.settings.minDwell ? ' · min dwell ' + b.settings.minDwell : '') +
-        (b.settings.maxDwell ? ' · max dwell ' + b.settings.maxDwell : '') +
+        (b.settings.entryPeriod ? ' per ' + fmtIsoDuration(b.settings.entryPeriod) : '') +
+        (b.settings.minDwell ? ' · min dwell ' + fmtIsoDuration(b.settings.minDwell) : '') +
+        (b.settings.maxDwell ? ' · max dwell ' + fmtIsoDuration(b.settings.maxDwell) : '') +
         ' · time-based ' + b.settings.timeBased + ' · fast expiry ' + b.settings.fastExpiry),
       h('details', {}, h('summary', {}, 'JSON'), h('pre', {}, JSON.stringify(b.definition, null, 2))),
       h('h2', {}, 'Journeys fed'),
@@ -292,7 +308,7 @@ async function userPage(userId, params) {
     buckets.map(b => h('option', { value: b.id, selected: b.id === chosen }, b.id)));
   const timelineEl = h('div', { class: 'timeline', id: 'memberships-timeline' });
 
-  app.replaceChildren(
+  render(
     h('h1', { id: 'user-title' }, 'User ', h('code', {}, u.userId), u.deleted ? [' ', pill('deleted', 'off')] : null),
     h('div', { class: 'card' },
       h('p', {}, u.email ? 'email ' + u.email + ' · ' : '', u.exists ? 'first seen ' + fmtTime(u.createdAt) + ' · updated ' + fmtTime(u.updatedAt) : 'no contact row'),
@@ -378,7 +394,7 @@ function previewPage() {
     id: 'my-preview', criteria: { type: 'event', eventName: 'app.active', check: 'exists', within: { days: 7 } }
   }, null, 2));
   const out = h('div', { id: 'preview-result' });
-  app.replaceChildren(
+  render(
     h('h1', {}, 'Preview a bucket'),
     h('p', { class: 'muted' }, 'Paste a bucket definition: see its problems, or the size it would have now. Nothing is saved.'),
     h('form', { onsubmit: async e => {
@@ -414,7 +430,7 @@ async function route() {
     else if (parts[0] === 'bucket' && parts[1]) await bucketPage(decodeURIComponent(parts[1]));
     else if (parts[0] === 'user' && parts[1]) await userPage(decodeURIComponent(parts.slice(1).join('/')), params);
     else if (parts[0] === 'preview') previewPage();
-    else app.replaceChildren(h('p', { class: 'error' }, 'no such page'));
+    else render(h('p', { class: 'error' }, 'no such page'));
     document.body.dataset.page = parts[0] || 'buckets';
   } catch (e) {
     showError(e);
