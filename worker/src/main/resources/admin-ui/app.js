@@ -230,10 +230,11 @@ async function bucketPage(id) {
     h('div', { class: 'card' },
       h('h2', {}, 'Newest transitions'),
       h('table', { id: 'transitions-table' },
-        h('thead', {}, h('tr', {}, ['When', 'User', 'Kind', 'Epoch', 'Source', 'Dispatched'].map(t => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, ['When', 'User', 'Kind', 'Epoch', 'Source', 'Dispatched', 'Parked'].map(t => h('th', {}, t)))),
         h('tbody', {}, b.transitions.map(t => h('tr', {},
           h('td', {}, fmtTime(t.createdAt)), h('td', {}, userLink(t.userId, id)), h('td', {}, pill(t.kind, t.kind === 'entered' ? 'on' : 'off')),
-          h('td', { class: 'num' }, t.epoch), h('td', {}, t.source), h('td', {}, fmtTime(t.dispatchedAt))))))));
+          h('td', { class: 'num' }, t.epoch), h('td', {}, t.source), h('td', {}, fmtTime(t.dispatchedAt)),
+          h('td', { title: t.lastError || '' }, t.parkedAt ? fmtTime(t.parkedAt) + ' after ' + t.attempts + ' attempts' : '')))))));
 
   prevBtn.onclick = () => { if (state.cursors.length > 1) { state.cursors.pop(); loadMembers(); } };
   nextBtn.onclick = () => { if (state.next) { state.cursors.push(state.next); loadMembers(); } };

@@ -3,6 +3,7 @@ package dev.bucketflow.admin;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.JOURNEY_OUTBOX;
+import static dev.bucketflow.schema.Tables.POSTHOG_MIRROR;
 import static dev.bucketflow.schema.Tables.REJECTED_EVENTS;
 
 import com.uber.m3.tally.RootScopeBuilder;
@@ -36,7 +37,9 @@ import org.slf4j.LoggerFactory;
  *       {@code bucketflow_ingest_batch_seconds} (batch latency, a timer);
  *   <li>what the database holds, read at scrape time (at most every {@link #DB_REFRESH}):
  *       {@code bucketflow_events_rejected_total{reason}}, {@code bucketflow_transitions_total{bucket,kind}},
- *       {@code bucketflow_bucket_members{bucket}}, {@code bucketflow_outbox_backlog{outbox}};
+ *       {@code bucketflow_bucket_members{bucket}}, {@code bucketflow_outbox_backlog{outbox}} and
+ *       {@code bucketflow_outbox_parked{outbox}} for {@code bucket_transitions}, {@code journey_outbox}
+ *       and {@code posthog_mirror};
  *   <li>{@code bucketflow_shard_pending{shard}} from each ingest shard's {@code stats} query;
  *   <li>the Temporal SDK's own metrics ({@code temporal_*}: workflow and activity latencies by type —
  *       reconcile and backfill durations are {@code temporal_workflow_endtoend_latency} of
@@ -105,10 +108,19 @@ public final class AdminMetrics {
     dsl.select(m.BUCKET_ID, DSL.count()).from(m).where(m.STATUS.eq("active").and(m.DELETED_AT.isNull()))
         .groupBy(m.BUCKET_ID)
         .forEach(x -> gauge("bucketflow_bucket_members", "active members", x.value2(), "bucket", x.value1()));
-    gauge("bucketflow_outbox_backlog", "outbox rows not yet dispatched",
-        dsl.fetchCount(t, t.DISPATCHED_AT.isNull()), "outbox", "bucket_transitions");
-    gauge("bucketflow_outbox_backlog", "outbox rows not yet dispatched",
-        dsl.fetchCount(JOURNEY_OUTBOX, JOURNEY_OUTBOX.DISPATCHED_AT.isNull()), "outbox", "journey_outbox");
+    var jo = JOURNEY_OUTBOX;
+    var pm = POSTHOG_MIRROR;
+    String backlog = "outbox rows waiting for delivery (not dispatched, not parked)";
+    String parked = "outbox rows parked after failing delivery too often (bucketflow outbox lists them)";
+    gauge("bucketflow_outbox_backlog", backlog,
+        dsl.fetchCount(t, t.DISPATCHED_AT.isNull().and(t.PARKED_AT.isNull())), "outbox", "bucket_transitions");
+    gauge("bucketflow_outbox_backlog", backlog,
+        dsl.fetchCount(jo, jo.DISPATCHED_AT.isNull().and(jo.PARKED_AT.isNull())), "outbox", "journey_outbox");
+    gauge("bucketflow_outbox_backlog", backlog,
+        dsl.fetchCount(pm, pm.SENT_VERSION.isDistinctFrom(pm.VERSION).and(pm.PARKED_AT.isNull())), "outbox", "posthog_mirror");
+    gauge("bucketflow_outbox_parked", parked, dsl.fetchCount(t, t.PARKED_AT.isNotNull()), "outbox", "bucket_transitions");
+    gauge("bucketflow_outbox_parked", parked, dsl.fetchCount(jo, jo.PARKED_AT.isNotNull()), "outbox", "journey_outbox");
+    gauge("bucketflow_outbox_parked", parked, dsl.fetchCount(pm, pm.PARKED_AT.isNotNull()), "outbox", "posthog_mirror");
     if (client != null) {
       for (int n = 0; n < shards; n++) {
         try {

@@ -120,6 +120,6 @@ final class BucketReads {
     var t = BUCKET_TRANSITIONS;
     return ctx.dsl().selectFrom(t).where(t.BUCKET_ID.eq(bucketId)).orderBy(t.ID.desc()).limit(limit)
         .fetch(r -> new TransitionView(r.getId(), r.getBucketId(), r.getUserId(), r.getKind(), r.getEpoch(), r.getSource(),
-            r.getEmitted(), r.getCreatedAt(), r.getDispatchedAt()));
+            r.getEmitted(), r.getCreatedAt(), r.getDispatchedAt(), r.getAttempts(), r.getParkedAt(), r.getLastError()));
   }
 }

@@ -46,7 +46,7 @@ final class UserReads {
     var t = BUCKET_TRANSITIONS;
     List<TransitionView> transitions = dsl.selectFrom(t).where(t.USER_ID.eq(userId)).orderBy(t.ID.desc()).limit(CAP)
         .fetch(r -> new TransitionView(r.getId(), r.getBucketId(), r.getUserId(), r.getKind(), r.getEpoch(), r.getSource(),
-            r.getEmitted(), r.getCreatedAt(), r.getDispatchedAt()));
+            r.getEmitted(), r.getCreatedAt(), r.getDispatchedAt(), r.getAttempts(), r.getParkedAt(), r.getLastError()));
     var j = JOURNEY_STATES;
     List<JourneyRun> journeys = dsl.selectFrom(j).where(j.USER_ID.eq(userId)).orderBy(j.ID.desc()).limit(CAP)
         .fetch(r -> new JourneyRun(r.getJourneyId(), r.getStatus(), r.getEntryCount(), r.getWorkflowId(),

@@ -26,8 +26,9 @@ final class Views {
   record MemberPage(List<Member> members, String next) {}
 
   /** One outbox row: a join or a leave. */
+  /** One outbox row; {@code parkedAt}/{@code lastError}: delivery gave up on it after {@code attempts}. */
   record TransitionView(long id, String bucketId, String userId, String kind, int epoch, String source, boolean emitted,
-      Instant createdAt, Instant dispatchedAt) {}
+      Instant createdAt, Instant dispatchedAt, int attempts, Instant parkedAt, String lastError) {}
 
   record JourneyRef(String id, String triggerEvent, List<String> exitOn, String workflowType, boolean enabled) {}
 

@@ -95,7 +95,9 @@ public final class BucketflowWorker implements AutoCloseable {
     this.service = service;
     this.dataSource = dataSource;
     this.dsl = Database.dsl(dataSource);
-    this.client = Temporal.client(service, config.namespace());
+    // Search attributes and summaries for the Web UI, set on every start this client makes.
+    this.client = Temporal.client(service, config.namespace(), new dev.bucketflow.admin.VisibilityInterceptor(
+        dev.bucketflow.admin.Visibility.register(service, config.namespace())));
     this.factory = WorkerFactory.newInstance(client);
     Assembly.Online parts = Assembly.online(config, dsl, client, buckets, journeyDefinitions,
         PostHogSettings.fromEnv(System.getenv()), clock);

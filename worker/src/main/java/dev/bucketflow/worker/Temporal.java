@@ -26,5 +26,13 @@ final class Temporal {
             .setDataConverter(SignalPayloadConverter.dataConverter()).build());
   }
 
+  /** As {@link #client(WorkflowServiceStubs, String)}, with client interceptors (the worker's visibility labels). */
+  static WorkflowClient client(WorkflowServiceStubs service, String namespace,
+      io.temporal.common.interceptors.WorkflowClientInterceptor... interceptors) {
+    return WorkflowClient.newInstance(service,
+        WorkflowClientOptions.newBuilder().setNamespace(namespace)
+            .setDataConverter(SignalPayloadConverter.dataConverter()).setInterceptors(interceptors).build());
+  }
+
   private Temporal() {}
 }

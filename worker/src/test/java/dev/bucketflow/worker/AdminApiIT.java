@@ -497,6 +497,8 @@ class AdminApiIT {
     assertThat(metric(before, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\"")).isEqualTo(120);
     assertThat(metric(before, "bucketflow_bucket_members", "bucket=\"trial\"")).isEqualTo(110);
     assertThat(metric(before, "bucketflow_outbox_backlog", "outbox=\"bucket_transitions\"")).isGreaterThanOrEqualTo(0);
+    assertThat(metric(before, "bucketflow_outbox_parked", "outbox=\"bucket_transitions\"")).isZero();
+    assertThat(metric(before, "bucketflow_outbox_backlog", "outbox=\"posthog_mirror\"")).isZero();
     assertThat(metric(before, "bucketflow_shard_pending")).isGreaterThanOrEqualTo(0);
     assertThat(before).contains("temporal_activity_execution_latency_seconds").contains("activity_type=\"IngestBatch\"");
     assertThat(before).contains("temporal_workflow_task_execution_latency");
