@@ -502,6 +502,9 @@ class AdminApiIT {
     assertThat(metric(before, "bucketflow_shard_pending")).isGreaterThanOrEqualTo(0);
     assertThat(before).contains("temporal_activity_execution_latency_seconds").contains("activity_type=\"IngestBatch\"");
     assertThat(before).contains("temporal_workflow_task_execution_latency");
+    // Backfill durations: the boot backfills (and big-spenders') completed.
+    assertThat(metric(before, "temporal_workflow_endtoend_latency_seconds_count", "workflow_type=\"BucketBackfill\""))
+        .isGreaterThanOrEqualTo(3);
     double applied = metric(before, "bucketflow_events_applied_total");
     double entered = metric(before, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\"");
     double rejected = before.contains("reason=\"reserved_event\"")
