@@ -45,6 +45,18 @@ class VisibilityInterceptorTest {
   }
 
   @Test
+  void everyOtherOptionIsKept() {
+    WorkflowOptions own = WorkflowOptions.newBuilder(PLAIN).setMemo(Map.of("entryCount", 3))
+        .setWorkflowExecutionTimeout(java.time.Duration.ofHours(1)).build();
+    WorkflowOptions o = new VisibilityInterceptor(true).enrich(start("WinbackJourney", "w",
+        new JourneyInput("winback", "u1", 3, "bucket:entered:went-dormant", null, null), own)).getOptions();
+    assertThat(o.getMemo()).isEqualTo(Map.of("entryCount", 3));
+    assertThat(o.getWorkflowExecutionTimeout()).isEqualTo(java.time.Duration.ofHours(1));
+    assertThat(o.getTaskQueue()).isEqualTo("q");
+    assertThat(o.getWorkflowId()).isEqualTo("w");
+  }
+
+  @Test
   void withoutRegisteredAttributesOnlyTheSummaryIsSet() {
     WorkflowOptions o = new VisibilityInterceptor(false)
         .enrich(start("BucketBackfill", "w", new BackfillRequest("b", "h", "reeval"), PLAIN)).getOptions();
