@@ -43,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import dev.bucketflow.journey.JourneyDefinition;
+import dev.bucketflow.journey.JourneyRegistry;
 import dev.bucketflow.journeys.JourneyActivitiesImpl;
 import dev.bucketflow.journeys.WinbackJourney;
 import dev.bucketflow.journeys.WinbackJourneyImpl;
@@ -85,6 +86,7 @@ public final class BucketflowWorker implements AutoCloseable {
   private final IngestService ingest;
   private final PostHogMirror postHog;
   private final DeliveryWake wake;
+  private final JourneyRegistry journeys;
   private final JourneyActivitiesImpl journeyActivities;
 
   private BucketflowWorker(WorkerConfig config, WorkflowServiceStubs service, HikariDataSource dataSource,
@@ -93,7 +95,9 @@ public final class BucketflowWorker implements AutoCloseable {
     this.service = service;
     this.dataSource = dataSource;
     this.dsl = Database.dsl(dataSource);
-    this.client = Temporal.client(service, config.namespace());
+    // Search attributes and summaries for the Web UI, set on every start this client makes.
+    this.client = Temporal.client(service, config.namespace(), new dev.bucketflow.admin.VisibilityInterceptor(
+        dev.bucketflow.admin.Visibility.register(service, config.namespace())));
     this.factory = WorkerFactory.newInstance(client);
     Assembly.Online parts = Assembly.online(config, dsl, client, buckets, journeyDefinitions,
         PostHogSettings.fromEnv(System.getenv()), clock);
@@ -108,6 +112,8 @@ public final class BucketflowWorker implements AutoCloseable {
     this.reconcile = parts.reconcile();
     this.expiry = parts.expiry();
     this.backfill = parts.backfill();
+    // The admin API reads the same definitions (an immutable registry of them).
+    this.journeys = new JourneyRegistry(journeyDefinitions);
   }
 
   /** Opens the database, migrates it, registers everything and starts the worker. */
@@ -249,6 +255,12 @@ public final class BucketflowWorker implements AutoCloseable {
 
   public DSLContext dsl() {
     return dsl;
+  }
+
+  /** What the admin API reads and drives: this worker's own parts (see {@link dev.bucketflow.admin.AdminContext}). */
+  public dev.bucketflow.admin.AdminContext adminContext(String adminToken) {
+    return new dev.bucketflow.admin.AdminContext(dsl, catalog, journeys, backfill, client, config.taskQueue(), clock,
+        adminToken);
   }
 
   public boolean running() {

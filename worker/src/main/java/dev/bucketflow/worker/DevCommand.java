@@ -49,7 +49,8 @@ final class DevCommand implements Callable<Integer> {
       TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(temporalPort, true);
       processes.add(server::close);
       String address = "127.0.0.1:" + temporalPort;
-      WorkflowServiceStubs service = Temporal.connect(address);
+      dev.bucketflow.admin.AdminMetrics metrics = new dev.bucketflow.admin.AdminMetrics();
+      WorkflowServiceStubs service = Temporal.connect(address, metrics.temporalScope());
       processes.add(service::shutdown);
 
       WorkerConfig config = new WorkerConfig(address, "default", queue.taskQueue, queue.shards,
@@ -62,14 +63,16 @@ final class DevCommand implements Callable<Integer> {
           // to dev run `worker --sticky-timeout 0` (auto detects the Java test server too).
           StickyTimeout.SDK_DEFAULT);
       Processes.printConfig(config);
-      BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service));
-      processes.add(Processes.admin("127.0.0.1", adminPort, worker, config));
+      BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service, metrics::meter));
+      // Loopback only: dev is a single-user sandbox; its reads are open.
+      processes.add(Processes.admin("127.0.0.1", adminPort, worker, config, metrics));
 
       System.out.println();
       System.out.println("Bucketflow dev is running.");
       System.out.println("  Temporal  " + address + "  (Java test server: in memory, forgotten on restart, no Web UI)");
       System.out.println("  Postgres  " + dev.bucketflow.db.Secrets.redact(config.jdbcUrl()) + "  (user postgres, no password; data in " + dataDir.resolve("postgres") + ")");
-      System.out.println("  Admin     http://127.0.0.1:" + adminPort + "/health");
+      System.out.println("  Admin     http://127.0.0.1:" + adminPort + "/  (dashboard; API under /api, /metrics, /health; mutations "
+          + (Processes.adminToken() == null ? "off: set BUCKETFLOW_ADMIN_TOKEN" : "need the BUCKETFLOW_ADMIN_TOKEN bearer token") + ")");
       System.out.println("Ctrl-C to stop.");
     } catch (Exception e) {
       processes.closeAll();

@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.admin.AdminMetrics;
 import dev.bucketflow.admin.AdminServer;
 import dev.bucketflow.db.Secrets;
 import java.io.IOException;
@@ -39,9 +40,19 @@ final class Processes {
     }
   }
 
-  static AdminServer admin(String host, int port, BucketflowWorker worker, WorkerConfig config) throws IOException {
+  /** The admin server: /health, the API and dashboard over {@code worker}, and {@code metrics} at /metrics. */
+  static AdminServer admin(String host, int port, BucketflowWorker worker, WorkerConfig config, AdminMetrics metrics)
+      throws IOException {
+    metrics.bind(worker.dsl(), worker.client(), config.shards());
     return AdminServer.start(host, port, new AdminServer.HealthChecks(
-        worker::databaseUp, worker::temporalUp, worker::running, config.taskQueue()));
+        worker::databaseUp, worker::temporalUp, worker::running, config.taskQueue()),
+        worker.adminContext(adminToken()), metrics);
+  }
+
+  /** {@code BUCKETFLOW_ADMIN_TOKEN}: admin mutations need it as a bearer token; unset = mutations refused (403). */
+  static String adminToken() {
+    String token = System.getenv("BUCKETFLOW_ADMIN_TOKEN");
+    return token == null || token.isBlank() ? null : token.trim();
   }
 
   static void printConfig(WorkerConfig config) {

@@ -30,11 +30,12 @@ final class WorkerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     WorkerConfig config = WorkerConfig.of(temporal, queue, database, content, ingest, adminPort, sticky.timeout());
     Processes.printConfig(config);
-    WorkflowServiceStubs service = Temporal.connect(config.temporalAddress());
+    dev.bucketflow.admin.AdminMetrics metrics = new dev.bucketflow.admin.AdminMetrics();
+    WorkflowServiceStubs service = Temporal.connect(config.temporalAddress(), metrics.temporalScope());
     Processes processes = new Processes();
     processes.add(service::shutdown);
-    BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service));
-    if (adminPort > 0) processes.add(Processes.admin(adminHost, adminPort, worker, config));
+    BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service, metrics::meter));
+    if (adminPort > 0) processes.add(Processes.admin(adminHost, adminPort, worker, config, metrics));
     System.out.println("Bucketflow worker running. Ctrl-C to stop.");
     processes.awaitShutdown();
     return 0;
