@@ -10,7 +10,7 @@ import com.uber.m3.tally.RootScopeBuilder;
 import com.uber.m3.tally.Scope;
 import dev.bucketflow.ingest.IngestActivities;
 import dev.bucketflow.ingest.IngestStats;
-import dev.bucketflow.ingest.Shards;
+import dev.bucketflow.shard.Shards;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -11,7 +11,7 @@ import dev.bucketflow.bucket.BucketValidator;
 import dev.bucketflow.bucket.LoadResult;
 import dev.bucketflow.bucket.Problem;
 import dev.bucketflow.db.Json;
-import dev.bucketflow.reconcile.CriteriaSql;
+import dev.bucketflow.criteria.CriteriaSql;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
