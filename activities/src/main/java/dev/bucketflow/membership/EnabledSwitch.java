@@ -31,11 +31,32 @@ public final class EnabledSwitch {
     this.clock = clock;
   }
 
+  /**
+   * Never waits for a pooled connection once loaded: callers run inside transactions that hold
+   * one, and a synchronous refresh would wait for a second (with the pool exhausted, for the
+   * pool's timeout). A stale cache is refreshed on a background thread while the last known
+   * switches answer; only the first load, and a zero TTL (tests, one-shot commands), read in the
+   * caller's thread.
+   */
   public boolean isEnabled(String bucketId) {
     Instant now = clock.instant();
-    if (loadedAt.plus(ttl).isBefore(now) || ttl.isZero()) refresh(now);
+    if (ttl.isZero() || loadedAt.equals(Instant.MIN)) {
+      refresh(now);
+    } else if (loadedAt.plus(ttl).isBefore(now) && refreshing.compareAndSet(false, true)) {
+      Thread t = new Thread(() -> {
+        try {
+          refresh(clock.instant());
+        } finally {
+          refreshing.set(false);
+        }
+      }, "enabled-switch-refresh");
+      t.setDaemon(true);
+      t.start();
+    }
     return enabled.getOrDefault(bucketId, true);
   }
+
+  private final java.util.concurrent.atomic.AtomicBoolean refreshing = new java.util.concurrent.atomic.AtomicBoolean();
 
   private synchronized void refresh(Instant now) {
     if (!loadedAt.plus(ttl).isBefore(now) && !ttl.isZero()) return;
