@@ -7,6 +7,7 @@ import dev.bucketflow.bucket.WorkflowIds;
 import dev.bucketflow.dispatch.OutboxRow;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.Deadlines;
 import dev.bucketflow.membership.DeadlineSignals;
 import dev.bucketflow.membership.MovedDeadline;
 import io.grpc.Status;
@@ -62,7 +63,7 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
             .and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull()))
         .fetchOne();
     if (r == null) return; // already left: nothing to watch
-    arm(row.bucketId(), row.userId(), row.epoch(), ExpiryService.deadlineOf(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)));
+    arm(row.bucketId(), row.userId(), row.epoch(), Deadlines.earliest(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)));
   }
 
   /**

@@ -7,6 +7,7 @@ import dev.bucketflow.bucket.Evaluator;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.membership.BucketCatalog;
+import dev.bucketflow.membership.Deadlines;
 import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.Source;
 import dev.bucketflow.membership.Transition;
@@ -39,11 +40,6 @@ public final class ExpiryService {
     this.clock = clock;
   }
 
-  /** The deadline a watch sleeps toward: the earlier of {@code expires_at} and {@code max_dwell_at}. */
-  public static Instant deadlineOf(Instant expiresAt, Instant maxDwellAt) {
-    return dev.bucketflow.membership.Deadlines.earliest(expiresAt, maxDwellAt);
-  }
-
   public ExpiryCheck leaveOrExtend(ExpiryRequest armed) {
     Optional<BucketDefinition> found = catalog.byId(armed.bucketId());
     if (found.isEmpty()) return ExpiryCheck.gone();
@@ -60,7 +56,7 @@ public final class ExpiryService {
           .forUpdate().fetchOne();
       if (row == null) return ExpiryCheck.gone();
       Instant now = clock.instant();
-      Instant current = deadlineOf(row.get(m.EXPIRES_AT), row.get(m.MAX_DWELL_AT));
+      Instant current = Deadlines.earliest(row.get(m.EXPIRES_AT), row.get(m.MAX_DWELL_AT));
       if (current == null) return ExpiryCheck.gone();
       // The deadline moved under us (new events, a deferral) or the timer woke early: follow it.
       if (current.isAfter(now)) return ExpiryCheck.extended(current.toEpochMilli());
@@ -76,7 +72,7 @@ public final class ExpiryService {
           Instant next = matches ? NextFlip.deadline(bucket.criteria(), state, now).orElse(null) : dwellEnds;
           tx.update(m).set(m.EXPIRES_AT, next).set(m.LAST_EVALUATED_AT, now).set(m.UPDATED_AT, now)
               .where(m.ID.eq(id)).execute();
-          Instant watch = deadlineOf(next, maxDwellAt);
+          Instant watch = Deadlines.earliest(next, maxDwellAt);
           return watch == null ? ExpiryCheck.gone() : ExpiryCheck.extended(watch.toEpochMilli());
         }
       }
