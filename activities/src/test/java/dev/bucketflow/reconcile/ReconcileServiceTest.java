@@ -1,5 +1,7 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.BackfillKind;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -150,7 +152,7 @@ class ReconcileServiceTest extends DatabaseTest {
 
     var t = BUCKET_TRANSITIONS;
     assertThat(dsl.select(t.KIND, t.EPOCH, t.EMITTED).from(t).where(t.BUCKET_ID.eq("went-dormant")).orderBy(t.ID).fetch()
-            .map(r -> r.value1() + r.value2() + r.value3()))
+            .map(r -> r.value1().db() + r.value2() + r.value3()))
         .containsExactly("entered1true", "left1true", "entered2false");
   }
 
@@ -159,13 +161,13 @@ class ReconcileServiceTest extends DatabaseTest {
     send(event("u1", "app.active"));
     clock.advance(days(8));
     var j = BUCKET_BACKFILL_JOBS;
-    dsl.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS).values("went-dormant", "h", "first_time", "running").execute();
+    dsl.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS).values("went-dormant", "h", BackfillKind.FIRST_TIME, BackfillStatus.RUNNING).execute();
 
     BucketSweep sweep = sweep("went-dormant");
     assertThat(sweep.joinsSkipped()).isTrue();
     assertThat(sweep.absenceJoins()).isZero();
 
-    dsl.update(j).set(j.STATUS, "completed").execute();
+    dsl.update(j).set(j.STATUS, BackfillStatus.COMPLETED).execute();
     assertThat(sweep("went-dormant").absenceJoins()).isEqualTo(1);
   }
 
