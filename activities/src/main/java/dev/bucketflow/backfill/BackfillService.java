@@ -1,5 +1,6 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
@@ -462,7 +463,7 @@ public final class BackfillService {
       restamped.forEach((id, at) -> moved.add(new MovedDeadline(bucket.id(), userOf.get(id), epochs.get(id), at)));
     }
     if (leavers.isEmpty()) return 0;
-    return bulk.leave(tx, bucket, m.ID.in(leavers), now, MembershipSource.BACKFILL);
+    return bulk.leave(tx, bucket, m.ID.in(leavers), now, MembershipSource.BACKFILL, LeaveReason.REEVALUATION);
   }
 
   // ---------------------------------------------------------------- helpers

@@ -2,11 +2,13 @@ package dev.bucketflow.dispatch;
 
 import dev.bucketflow.bucket.MembershipSource;
 import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.bucket.LeaveReason;
 import java.time.Instant;
+import java.util.Optional;
 
-/** An undispatched {@code bucket_transitions} row. */
+/** An undispatched {@code bucket_transitions} row; {@code reason} is present on leaves. */
 public record OutboxRow(long id, String bucketId, String userId, TransitionKind kind, int epoch, MembershipSource source,
-    boolean emitted, Instant createdAt) {
+    boolean emitted, Instant createdAt, Optional<LeaveReason> reason) {
 
   public boolean entered() {
     return kind == TransitionKind.ENTERED;

@@ -3,6 +3,7 @@ package dev.bucketflow.dispatch;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 
 import java.util.List;
+import java.util.Optional;
 import org.jooq.Field;
 import org.jooq.Record;
 
@@ -33,14 +34,14 @@ public final class TransitionStream implements OutboxStream<OutboxRow> {
   @Override
   public List<Field<?>> payload() {
     var t = BUCKET_TRANSITIONS;
-    return List.of(t.BUCKET_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED, t.CREATED_AT);
+    return List.of(t.BUCKET_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED, t.CREATED_AT, t.REASON);
   }
 
   @Override
   public OutboxRow map(Record r) {
     var t = BUCKET_TRANSITIONS;
     return new OutboxRow(r.get(t.ID), r.get(t.BUCKET_ID), r.get(t.USER_ID), r.get(t.KIND), r.get(t.EPOCH),
-        r.get(t.SOURCE), r.get(t.EMITTED), r.get(t.CREATED_AT));
+        r.get(t.SOURCE), r.get(t.EMITTED), r.get(t.CREATED_AT), Optional.ofNullable(r.get(t.REASON)));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.bucketflow.expiry;
 
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 
@@ -80,7 +81,8 @@ public final class ExpiryService {
       Optional<Integer> epoch = tx.update(m).set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
           .set(m.UPDATED_AT, now).where(m.ID.eq(id).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
           .returningResult(m.ENTRY_COUNT).fetchOptional(m.ENTRY_COUNT);
-      epoch.ifPresent(e -> transitions.write(tx, List.of(Transition.left(bucket, armed.userId(), e, MembershipSource.EXPIRY, now))));
+      epoch.ifPresent(e -> transitions.write(tx, List.of(Transition.left(bucket, armed.userId(), e, MembershipSource.EXPIRY,
+          dwellOver ? LeaveReason.MAX_DWELL : LeaveReason.CRITERIA, now))));
       return ExpiryCheck.left();
     });
   }

@@ -33,6 +33,7 @@ public final class JourneyTarget implements TransitionTarget {
     props.put("userId", row.userId());
     props.put("transition", row.kind().db());
     props.put("source", row.source().db());
+    row.reason().ifPresent(r -> props.put("reason", r.db()));
     router.route(row.userId(), specific, props, key);
     if (router.journeys().wantsGenericTransition(generic)) router.route(row.userId(), generic, props, key + ":generic");
   }

@@ -1,5 +1,6 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
 import dev.bucketflow.bucket.MembershipSource;
@@ -85,14 +86,15 @@ public final class BulkMemberships {
    * Compare-and-swap leave of the active rows matching {@code which}; one transition per row
    * changed. Returns how many left.
    */
-  public int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, MembershipSource source) {
+  public int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, MembershipSource source,
+      LeaveReason reason) {
     var m = BUCKET_MEMBERSHIPS;
     List<Transition> left = new ArrayList<>();
     tx.update(m).set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
         .set(m.UPDATED_AT, now)
         .where(which.and(m.STATUS.eq(ACTIVE)))
         .returningResult(m.USER_ID, m.ENTRY_COUNT)
-        .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), source, now)));
+        .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), source, reason, now)));
     transitions.write(tx, left);
     return left.size();
   }

@@ -1,5 +1,6 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.MembershipSource;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.BucketDefinition;
@@ -73,7 +74,7 @@ public final class MembershipEngine {
     ActiveMembership current = store.activeOf(tx, List.of(userId), List.of(bucket.id())).get(new MembershipKey(userId, bucket.id()));
     if (current == null) return Optional.empty();
     Optional<Transition> left = store.leaveIfActive(tx, current.id(), now)
-        .map(epoch -> Transition.left(bucket, userId, epoch, MembershipSource.MANUAL, now));
+        .map(epoch -> Transition.left(bucket, userId, epoch, MembershipSource.MANUAL, LeaveReason.MANUAL, now));
     left.ifPresent(t -> transitions.write(tx, List.of(t)));
     return left;
   }
@@ -262,7 +263,8 @@ public final class MembershipEngine {
         existingLeaves.add(current.id());
       }
       past.put(key, past.getOrDefault(key, MembershipHistory.NONE).left(now));
-      tentative.add(new Tentative(Transition.left(bucket, key.userId(), current.entryCount(), MembershipSource.EVENT, now), current.id()));
+      tentative.add(new Tentative(Transition.left(bucket, key.userId(), current.entryCount(), MembershipSource.EVENT,
+          LeaveReason.CRITERIA, now), current.id()));
     }
 
     void restamp(MembershipKey key, ActiveMembership current, Instant expiresAt) {

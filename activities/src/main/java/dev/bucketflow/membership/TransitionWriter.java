@@ -39,10 +39,11 @@ public final class TransitionWriter {
   public void write(DSLContext tx, List<Transition> transitions) {
     if (transitions.isEmpty()) return;
     var t = BUCKET_TRANSITIONS;
-    var outbox = tx.insertInto(t, t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED, t.CREATED_AT, t.SHARD);
+    var outbox = tx.insertInto(t, t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED, t.CREATED_AT, t.SHARD,
+        t.REASON);
     for (Transition tr : transitions) {
       outbox = outbox.values(tr.bucketId(), tr.userId(), tr.kind(), tr.epoch(), tr.source(), tr.emitted(), tr.at(),
-          Shards.shardOf(tr.userId(), shards));
+          Shards.shardOf(tr.userId(), shards), tr.reason().orElse(null));
     }
     outbox.onConflictDoNothing().execute();
 
@@ -70,6 +71,7 @@ public final class TransitionWriter {
     p.put("userId", tr.userId());
     p.put("transition", tr.kind().db());
     p.put("source", tr.source().db());
+    tr.reason().ifPresent(r -> p.put("reason", r.db()));
     return p;
   }
 }

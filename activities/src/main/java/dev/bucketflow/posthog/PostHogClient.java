@@ -1,5 +1,6 @@
 package dev.bucketflow.posthog;
 
+import dev.bucketflow.bucket.LeaveReason;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
 import java.io.IOException;
@@ -9,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.Objects;
 
 /**
@@ -79,9 +81,12 @@ public final class PostHogClient {
     send(setBody(settings.apiKey(), distinctId, key, timestamp));
   }
 
-  /** Removes person property {@code key} from {@code distinctId}. */
-  public void unsetProperty(String distinctId, String key, Instant timestamp) throws IOException, InterruptedException {
-    send(unsetBody(settings.apiKey(), distinctId, key, timestamp));
+  /** Removes person property {@code key} from {@code distinctId}; the event says why the member left. */
+  public void unsetProperty(String distinctId, String key, Instant timestamp, Optional<LeaveReason> reason)
+      throws IOException, InterruptedException {
+    ObjectNode body = unsetBody(settings.apiKey(), distinctId, key, timestamp);
+    reason.ifPresent(r -> ((ObjectNode) body.get("properties")).put("reason", r.db()));
+    send(body);
   }
 
   /** The join body: {@code properties.$set = {key: true}}. */

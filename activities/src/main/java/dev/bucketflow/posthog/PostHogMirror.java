@@ -96,12 +96,13 @@ public final class PostHogMirror implements TransitionTarget, DeliveryStep {
     if (bucket == null || !bucket.syncToPostHog()) return;
     var p = POSTHOG_MIRROR;
     long version = 2L * row.epoch() + (row.entered() ? 0 : 1);
-    dsl.insertInto(p, p.USER_ID, p.BUCKET_ID, p.PROPERTY_KEY, p.MEMBER, p.VERSION, p.SHARD, p.CHANGED_AT)
+    dsl.insertInto(p, p.USER_ID, p.BUCKET_ID, p.PROPERTY_KEY, p.MEMBER, p.VERSION, p.SHARD, p.CHANGED_AT, p.LEAVE_REASON)
         .values(row.userId(), row.bucketId(), bucket.postHogKey(), row.entered(), version,
-            Shards.shardOf(row.userId(), shards), row.createdAt())
+            Shards.shardOf(row.userId(), shards), row.createdAt(), row.reason().orElse(null))
         .onConflict(p.USER_ID, p.BUCKET_ID).doUpdate()
         .set(p.PROPERTY_KEY, DSL.excluded(p.PROPERTY_KEY)).set(p.MEMBER, DSL.excluded(p.MEMBER))
         .set(p.VERSION, DSL.excluded(p.VERSION)).set(p.SHARD, DSL.excluded(p.SHARD))
+        .set(p.LEAVE_REASON, DSL.excluded(p.LEAVE_REASON))
         // A new state starts its attempts afresh but keeps a shard-wide outage back-off.
         .set(p.CHANGED_AT, DSL.excluded(p.CHANGED_AT)).set(p.ATTEMPTS, 0).setNull(p.PARKED_AT)
         .where(p.VERSION.lt(DSL.excluded(p.VERSION)))
@@ -120,7 +121,7 @@ public final class PostHogMirror implements TransitionTarget, DeliveryStep {
     var pending = p.SENT_VERSION.isDistinctFrom(p.VERSION).and(p.PARKED_AT.isNull())
         .and(shardCount == 1 ? DSL.noCondition() : p.SHARD.eq(shard));
     var due = pending.and(p.NEXT_ATTEMPT_AT.isNull().or(p.NEXT_ATTEMPT_AT.le(now)));
-    var rows = dsl.select(p.USER_ID, p.BUCKET_ID, p.PROPERTY_KEY, p.MEMBER, p.VERSION, p.CHANGED_AT, p.ATTEMPTS)
+    var rows = dsl.select(p.USER_ID, p.BUCKET_ID, p.PROPERTY_KEY, p.MEMBER, p.VERSION, p.CHANGED_AT, p.ATTEMPTS, p.LEAVE_REASON)
         .from(p).where(due).orderBy(p.SHARD, p.USER_ID, p.BUCKET_ID).limit(PAGE).fetch();
     for (var r : rows) {
       if (!control.proceed()) return new Result(delivered, failed, parked, true, Optional.empty());
@@ -129,7 +130,7 @@ public final class PostHogMirror implements TransitionTarget, DeliveryStep {
       long version = r.get(p.VERSION);
       try {
         if (r.get(p.MEMBER)) client.setProperty(user, r.get(p.PROPERTY_KEY), r.get(p.CHANGED_AT));
-        else client.unsetProperty(user, r.get(p.PROPERTY_KEY), r.get(p.CHANGED_AT));
+        else client.unsetProperty(user, r.get(p.PROPERTY_KEY), r.get(p.CHANGED_AT), Optional.ofNullable(r.get(p.LEAVE_REASON)));
         dsl.update(p).set(p.SENT_VERSION, version).set(p.SENT_AT, clock.instant()).set(p.ATTEMPTS, 0)
             .setNull(p.NEXT_ATTEMPT_AT).setNull(p.LAST_ERROR)
             .where(p.USER_ID.eq(user).and(p.BUCKET_ID.eq(bucket)).and(p.VERSION.eq(version))).execute();

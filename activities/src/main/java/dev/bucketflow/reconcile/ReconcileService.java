@@ -1,5 +1,6 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.BackfillKind;
 import dev.bucketflow.bucket.MembershipStatus;
@@ -181,7 +182,7 @@ public final class ReconcileService {
       List<String> locked = ContactLocks.lockAvailable(tx, users);
       if (locked.isEmpty()) return 0;
       // A statement after the lock: it sees whatever the lock holders committed.
-      return leave(tx, bucket, m.ID.in(ids).and(m.USER_ID.in(locked)).and(m.MAX_DWELL_AT.le(now)), now);
+      return leave(tx, bucket, m.ID.in(ids).and(m.USER_ID.in(locked)).and(m.MAX_DWELL_AT.le(now)), now, LeaveReason.MAX_DWELL);
     });
     return new Step(nextAfter(due.size(), SweepCursor.Phase.CLOCK_LEAVES, cursor.afterId(ids.get(ids.size() - 1))),
         new BucketSweep(bucket.id(), 0, left, 0, 0, false, 0, null), true);
@@ -236,7 +237,7 @@ public final class ReconcileService {
         }
         leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
       }
-      return new int[] {leave(tx, bucket, leavable, now), deferredNow};
+      return new int[] {leave(tx, bucket, leavable, now, LeaveReason.CRITERIA), deferredNow};
     });
     // After the chunk's commit: no signal while its row locks are held.
     if (!moved.isEmpty()) arming.deadlinesMoved(moved);
@@ -245,8 +246,8 @@ public final class ReconcileService {
   }
 
   /** Compare-and-swap leave of the active rows matching {@code which}; one transition per row changed. */
-  private int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now) {
-    return bulk.leave(tx, bucket, which, now, MembershipSource.RECONCILE);
+  private int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, LeaveReason reason) {
+    return bulk.leave(tx, bucket, which, now, MembershipSource.RECONCILE, reason);
   }
 
   /**

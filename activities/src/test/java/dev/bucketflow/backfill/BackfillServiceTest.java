@@ -1,5 +1,6 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.MembershipSource;
 import dev.bucketflow.bucket.TransitionKind;
@@ -227,7 +228,8 @@ class BackfillServiceTest extends DatabaseTest {
       assertThat(row.getLeftAt()).isEqualTo(later);
       assertThat(row.getExpiresAt()).isNull();
       assertThat(dsl.fetchCount(t, t.BUCKET_ID.eq("power").and(t.USER_ID.eq(user)).and(t.KIND.eq(TransitionKind.LEFT))
-          .and(t.EPOCH.eq(1)).and(t.SOURCE.eq(MembershipSource.BACKFILL)).and(t.EMITTED.isTrue()))).isEqualTo(1);
+          .and(t.EPOCH.eq(1)).and(t.SOURCE.eq(MembershipSource.BACKFILL)).and(t.EMITTED.isTrue())
+          .and(t.REASON.eq(LeaveReason.REEVALUATION)))).isEqualTo(1);
     }
     var e = USER_EVENTS;
     Set<String> leftEventUsers = new HashSet<>(dsl.select(e.USER_ID).from(e).where(e.EVENT.eq("bucket:left:power"))

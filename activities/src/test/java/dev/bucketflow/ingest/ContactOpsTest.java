@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
@@ -122,6 +123,11 @@ class ContactOpsTest extends DatabaseTest {
     apply(op(PendingEvent.REMOVE_FROM_BUCKET, "{\"bucketId\":\"vip\",\"userId\":\"u2\"}"),
         op(PendingEvent.REMOVE_FROM_BUCKET, "{\"bucketId\":\"vip\",\"userId\":\"u2\"}"));
     assertThat(transitions()).containsExactly("vip:u2:entered:1:manual", "trial:u2:entered:1:event", "vip:u2:left:1:manual");
+    var t = BUCKET_TRANSITIONS;
+    assertThat(dsl.select(t.REASON).from(t).where(t.BUCKET_ID.eq("vip")).orderBy(t.ID).fetch(t.REASON))
+        .as("a join has no reason; a manual removal says manual").containsExactly(null, LeaveReason.MANUAL);
+    assertThat(dsl.fetchValue("SELECT properties->>'reason' FROM user_events WHERE event = 'bucket:left:vip'"))
+        .isEqualTo("manual");
   }
 
   @Test

@@ -295,4 +295,20 @@ class JourneyRoutingTest extends DatabaseTest {
     assertThat(runIdOf(workflowId)).isEqualTo(dsl.select(JOURNEY_STATES.RUN_ID).from(JOURNEY_STATES).fetchOne(JOURNEY_STATES.RUN_ID));
     assertThat(dsl.fetchCount(EMAIL_OUTBOX)).isEqualTo(1); // the first email only: it left before the follow-up
   }
+
+  @Test
+  void aJourneyTriggeredByALeaveReceivesTheLeaveReasonInItsInput() {
+    JourneyDefinition onLeave = JourneyDefinition.builder("trial-lost").triggerEvent("bucket:left:trial")
+        .workflowType(WinbackJourney.TYPE).build();
+    wire(List.of(onLeave));
+    send("u1", "trial");
+    send("u1", "pro");
+    dispatcher.drain();
+
+    String workflowId = dsl.select(JOURNEY_STATES.WORKFLOW_ID).from(JOURNEY_STATES)
+        .where(JOURNEY_STATES.JOURNEY_ID.eq("trial-lost")).fetchOne(JOURNEY_STATES.WORKFLOW_ID);
+    String input = env.getWorkflowClient().fetchHistory(workflowId).getEvents().get(0)
+        .getWorkflowExecutionStartedEventAttributes().getInput().getPayloads(0).getData().toStringUtf8();
+    assertThat(input).contains("\"triggerEvent\":\"bucket:left:trial\"").contains("\"reason\":\"criteria\"");
+  }
 }

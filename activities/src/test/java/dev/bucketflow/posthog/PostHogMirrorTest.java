@@ -1,5 +1,6 @@
 package dev.bucketflow.posthog;
 
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.MembershipSource;
 import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -84,8 +85,9 @@ class PostHogMirrorTest extends DatabaseTest {
   void transition(String user, String bucket, String kind, int epoch) {
     dsl.insertInto(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.BUCKET_ID, BUCKET_TRANSITIONS.USER_ID, BUCKET_TRANSITIONS.KIND,
             BUCKET_TRANSITIONS.EPOCH, BUCKET_TRANSITIONS.SOURCE, BUCKET_TRANSITIONS.EMITTED, BUCKET_TRANSITIONS.CREATED_AT,
-            BUCKET_TRANSITIONS.SHARD)
-        .values(bucket, user, TransitionKind.fromDb(kind), epoch, MembershipSource.EVENT, true, clock.instant(), Shards.shardOf(user, SHARDS)).execute();
+            BUCKET_TRANSITIONS.SHARD, BUCKET_TRANSITIONS.REASON)
+        .values(bucket, user, TransitionKind.fromDb(kind), epoch, MembershipSource.EVENT, true, clock.instant(), Shards.shardOf(user, SHARDS),
+            kind.equals("left") ? LeaveReason.CRITERIA : null).execute();
   }
 
   @Test
@@ -167,6 +169,9 @@ class PostHogMirrorTest extends DatabaseTest {
     clock.advance(Duration.ofMinutes(5));
     passOverEveryShard(worker);
     assertThat(acknowledged).containsExactly("u1/hogsend_bucket_trial=unset");
+    // The $unset event says why the member left.
+    assertThat(posthog.requests()).last().satisfies(r -> assertThat(r.body().path("properties").path("reason").asText())
+        .isEqualTo("criteria"));
     var row = dsl.selectFrom(POSTHOG_MIRROR).fetchOne();
     assertThat(row.getVersion()).isEqualTo(3L);
     assertThat(row.getSentVersion()).isEqualTo(3L);

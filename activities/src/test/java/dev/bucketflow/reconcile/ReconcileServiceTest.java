@@ -240,4 +240,25 @@ class ReconcileServiceTest extends DatabaseTest {
     return dsl.select(m.USER_ID).from(m).where(m.BUCKET_ID.eq(bucket).and(m.STATUS.eq(dev.bucketflow.bucket.MembershipStatus.ACTIVE))
         .and(m.DELETED_AT.isNull())).orderBy(m.USER_ID).fetch(m.USER_ID);
   }
+
+  @Test
+  void everyLeaveRecordsItsReasonInTheOutboxAndTheLeftEvent() {
+    send(event("u1", "vip", "{\"vip\":true}")); // capped: leaves by maxDwell while it still matches
+    send(event("u2", "app.active")); // recent: leaves by the clock
+    send(event("u3", "signup", "{\"plan\":\"trial\"}"), event("u3", "app.active"));
+    send(event("u3", "upgrade", "{\"plan\":\"pro\"}")); // trial-active: leaves on an event
+    clock.advance(days(8));
+    sweep("capped");
+    sweep("recent");
+
+    var t = BUCKET_TRANSITIONS;
+    assertThat(dsl.select(t.BUCKET_ID, t.USER_ID, t.REASON).from(t).where(t.KIND.eq(dev.bucketflow.bucket.TransitionKind.LEFT))
+            .orderBy(t.ID).fetch().map(r -> r.value1() + ":" + r.value2() + ":" + r.value3()))
+        .containsExactly("trial-active:u3:criteria", "capped:u1:max_dwell", "recent:u2:criteria", "recent:u3:criteria");
+    assertThat(dsl.fetch("SELECT event, properties->>'reason' AS reason FROM user_events WHERE event LIKE 'bucket:left:%' ORDER BY id")
+            .map(r -> r.get(0) + "=" + r.get(1)))
+        .containsExactly("bucket:left:trial-active=criteria", "bucket:left:capped=max_dwell", "bucket:left:recent=criteria",
+            "bucket:left:recent=criteria");
+    assertThat(dsl.fetchCount(t, t.KIND.eq(dev.bucketflow.bucket.TransitionKind.ENTERED).and(t.REASON.isNotNull()))).isZero();
+  }
 }

@@ -85,6 +85,7 @@ public final class GenerateJooq {
         labelled("dev.bucketflow.bucket.MembershipStatus", "bucket_memberships\\.status"),
         labelled("dev.bucketflow.bucket.MembershipSource", "bucket_memberships\\.source|bucket_transitions\\.source"),
         labelled("dev.bucketflow.bucket.TransitionKind", "bucket_transitions\\.kind"),
+        labelled("dev.bucketflow.bucket.LeaveReason", "bucket_transitions\\.reason|posthog_mirror\\.leave_reason"),
         labelled("dev.bucketflow.bucket.BackfillKind", "bucket_backfill_jobs\\.kind"),
         labelled("dev.bucketflow.bucket.BackfillStatus", "bucket_backfill_jobs\\.status"),
         labelled("dev.bucketflow.journey.JourneyStatus", "journey_states\\.status"));

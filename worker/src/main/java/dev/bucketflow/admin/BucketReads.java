@@ -100,7 +100,7 @@ final class BucketReads {
     }
     var leave = BUCKET_TRANSITIONS.as("leave");
     List<Record> rows = ctx.dsl().select(m.ID, m.USER_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.EXPIRES_AT, m.MAX_DWELL_AT,
-            m.ENTRY_COUNT, m.SOURCE, leave.SOURCE)
+            m.ENTRY_COUNT, m.SOURCE, leave.REASON)
         .from(m).leftJoin(leave).on(leave.BUCKET_ID.eq(m.BUCKET_ID).and(leave.USER_ID.eq(m.USER_ID))
             .and(leave.KIND.eq(TransitionKind.LEFT)).and(leave.EPOCH.eq(m.ENTRY_COUNT)))
         .where(where).orderBy(key.desc(), m.ID.desc()).limit(limit + 1).fetch().stream().map(r -> (Record) r).toList();
@@ -108,7 +108,7 @@ final class BucketReads {
     List<Record> page = more ? rows.subList(0, limit) : rows;
     List<Member> members = page.stream().map(r -> new Member(r.get(m.USER_ID), r.get(m.STATUS), r.get(m.ENTERED_AT),
         r.get(m.LEFT_AT), r.get(m.EXPIRES_AT), r.get(m.ENTRY_COUNT), r.get(m.SOURCE),
-        LeaveReasons.of(r.get(m.STATUS), r.get(leave.SOURCE), r.get(m.LEFT_AT), r.get(m.MAX_DWELL_AT)))).toList();
+        r.get(leave.REASON))).toList();
     String next = null;
     if (more) {
       Record last = page.get(page.size() - 1);

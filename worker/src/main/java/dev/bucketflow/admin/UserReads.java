@@ -37,13 +37,13 @@ final class UserReads {
     var m = BUCKET_MEMBERSHIPS;
     var leave = BUCKET_TRANSITIONS.as("leave");
     List<MembershipView> memberships = dsl.select(m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.EXPIRES_AT,
-            m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, leave.SOURCE)
+            m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, leave.REASON)
         .from(m).leftJoin(leave).on(leave.BUCKET_ID.eq(m.BUCKET_ID).and(leave.USER_ID.eq(m.USER_ID))
             .and(leave.KIND.eq(TransitionKind.LEFT)).and(leave.EPOCH.eq(m.ENTRY_COUNT)))
         .where(m.USER_ID.eq(userId)).orderBy(m.ENTERED_AT.desc(), m.ID.desc()).limit(CAP)
         .fetch(r -> new MembershipView(r.get(m.BUCKET_ID), r.get(m.STATUS), r.get(m.ENTERED_AT), r.get(m.LEFT_AT),
             r.get(m.EXPIRES_AT), r.get(m.ENTRY_COUNT), r.get(m.SOURCE),
-            LeaveReasons.of(r.get(m.STATUS), r.get(leave.SOURCE), r.get(m.LEFT_AT), r.get(m.MAX_DWELL_AT))));
+            r.get(leave.REASON)));
     var t = BUCKET_TRANSITIONS;
     List<TransitionView> transitions = dsl.selectFrom(t).where(t.USER_ID.eq(userId)).orderBy(t.ID.desc()).limit(CAP)
         .fetch(r -> new TransitionView(r.getId(), r.getBucketId(), r.getUserId(), r.getKind(), r.getEpoch(), r.getSource(),

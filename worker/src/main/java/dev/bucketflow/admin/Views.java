@@ -2,6 +2,7 @@ package dev.bucketflow.admin;
 
 import dev.bucketflow.bucket.BackfillKind;
 import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.MembershipSource;
 import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.TransitionKind;
@@ -27,7 +28,7 @@ final class Views {
 
   /** One membership row (a join and, once left, its leave). */
   record Member(String userId, MembershipStatus status, Instant enteredAt, Instant leftAt, Instant expiresAt,
-      int entryCount, MembershipSource source, String leaveReason) {}
+      int entryCount, MembershipSource source, LeaveReason leaveReason) {}
 
   record MemberPage(List<Member> members, String next) {}
 
@@ -46,7 +47,7 @@ final class Views {
   record Trend(String interval, Instant from, Instant to, List<TrendPoint> points) {}
 
   record MembershipView(String bucketId, MembershipStatus status, Instant enteredAt, Instant leftAt, Instant expiresAt,
-      int entryCount, MembershipSource source, String leaveReason) {}
+      int entryCount, MembershipSource source, LeaveReason leaveReason) {}
 
   record JourneyRun(String journeyId, JourneyStatus status, int entryCount, String workflowId, String triggerEvent,
       String exitReason, Instant startedAt, Instant endedAt) {}
