@@ -1,5 +1,8 @@
 package dev.bucketflow;
 
+import dev.bucketflow.journey.JourneyStatus;
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.BackfillKind;
 import static dev.bucketflow.ReplayTest.QUEUE;
 import static dev.bucketflow.ReplayTest.WRITE_PROPERTY;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -158,7 +161,7 @@ class LongLivedReplayTest {
 
     @Override
     public BackfillJob open(BackfillRequest request) {
-      return new BackfillJob(7, request.bucketId(), request.criteriaHash(), request.kind(), BackfillJob.RUNNING, 30, 0, 0,
+      return new BackfillJob(7, request.bucketId(), request.criteriaHash(), request.kind(), BackfillStatus.RUNNING, 30, 0, 0,
           0, null);
     }
 
@@ -184,8 +187,8 @@ class LongLivedReplayTest {
     String id = BackfillWorkflow.workflowId("power-users", "0123456789abcdef0123");
     BackfillWorkflow wf = client.newWorkflowStub(BackfillWorkflow.class,
         WorkflowOptions.newBuilder().setWorkflowId(id).setTaskQueue(QUEUE).build());
-    assertThat(wf.run(new BackfillRequest("power-users", "0123456789abcdef0123", "reeval")).status())
-        .isEqualTo(BackfillJob.COMPLETED);
+    assertThat(wf.run(new BackfillRequest("power-users", "0123456789abcdef0123", BackfillKind.REEVAL)).status())
+        .isEqualTo(BackfillStatus.COMPLETED);
     return client.fetchHistory(id);
   }
 
@@ -209,7 +212,7 @@ class LongLivedReplayTest {
       } else {
         status = "exited";
       }
-      activities.journeyEnded(new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), status, exitReason));
+      activities.journeyEnded(new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), JourneyStatus.fromDb(status), exitReason));
     }
 
     @Override

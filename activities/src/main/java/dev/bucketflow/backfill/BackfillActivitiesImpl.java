@@ -1,5 +1,6 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.BackfillKind;
 import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
 import io.temporal.failure.ApplicationFailure;
@@ -25,13 +26,10 @@ public final class BackfillActivitiesImpl implements BackfillActivities {
     if (request == null || request.bucketId() == null || request.criteriaHash() == null) {
       throw ApplicationFailure.newNonRetryableFailure("request: bucketId and criteriaHash are required", "BadRequest");
     }
-    BackfillJob.Kind kind;
-    try {
-      kind = BackfillJob.Kind.fromDb(request.kind());
-    } catch (IllegalArgumentException e) {
-      throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), "BadRequest");
+    if (request.kind() == null) {
+      throw ApplicationFailure.newNonRetryableFailure("request: kind (first_time or reeval) is required", "BadRequest");
     }
-    return service.open(request.bucketId(), request.criteriaHash(), kind);
+    return service.open(request.bucketId(), request.criteriaHash(), request.kind());
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.BackfillKind;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -59,7 +60,7 @@ public final class BackfillBench {
       "invite.sent", "search", "export", "login", "logout");
 
   /** One bucket's job: contacts walked, members joined and left, chunks, wall time, contacts/second. */
-  public record BucketRun(String bucketId, String kind, long processed, long joined, long left, int chunks, Duration wall,
+  public record BucketRun(String bucketId, BackfillKind kind, long processed, long joined, long left, int chunks, Duration wall,
       double rowsPerSecond, List<String> explain) {}
 
   /** The whole run; {@code generation} is zero when the data already existed. */
@@ -102,10 +103,10 @@ public final class BackfillBench {
     resetBenchBuckets(dsl, List.of(COUNT, COMPOSITE));
     BackfillService service = services.create(dsl, List.of(COUNT, COMPOSITE), chunkSize);
     List<BucketRun> runs = new ArrayList<>();
-    runs.add(backfill(dsl, service, COUNT, BackfillJob.Kind.FIRST_TIME, chunkSize));
-    runs.add(backfill(dsl, service, COMPOSITE, BackfillJob.Kind.FIRST_TIME, chunkSize));
+    runs.add(backfill(dsl, service, COUNT, BackfillKind.FIRST_TIME, chunkSize));
+    runs.add(backfill(dsl, service, COMPOSITE, BackfillKind.FIRST_TIME, chunkSize));
     BackfillService edited = services.create(dsl, List.of(COUNT_EDITED, COMPOSITE), chunkSize);
-    runs.add(backfill(dsl, edited, COUNT_EDITED, BackfillJob.Kind.REEVAL, chunkSize));
+    runs.add(backfill(dsl, edited, COUNT_EDITED, BackfillKind.REEVAL, chunkSize));
     return new Result(contacts, events, chunkSize, generation, runs);
   }
 
@@ -118,7 +119,7 @@ public final class BackfillBench {
   }
 
   private static BucketRun backfill(DSLContext dsl, BackfillService service, BucketDefinition bucket,
-      BackfillJob.Kind kind, int chunkSize) {
+      BackfillKind kind, int chunkSize) {
     long start = System.nanoTime();
     BackfillJob job = service.open(bucket.id(), BucketJson.fingerprint(bucket), kind);
     int chunks = 0;
@@ -131,7 +132,7 @@ public final class BackfillBench {
     Duration wall = Duration.ofNanos(System.nanoTime() - start);
     BackfillJob done = service.job(job.id()).orElseThrow();
     double seconds = Math.max(wall.toNanos() / 1e9, 1e-9);
-    return new BucketRun(bucket.id(), kind.db(), done.processed(), done.joined(), done.left(), chunks, wall,
+    return new BucketRun(bucket.id(), kind, done.processed(), done.joined(), done.left(), chunks, wall,
         done.processed() / seconds, explain(dsl, bucket, kind, chunkSize));
   }
 
@@ -140,7 +141,7 @@ public final class BackfillBench {
    * ids, the join candidates of that range and, for a re-evaluation, the members of that range —
    * for a chunk in the middle of the key space (after the job, so the bucket has its members).
    */
-  public static List<String> explain(DSLContext dsl, BucketDefinition bucket, BackfillJob.Kind kind, int chunkSize) {
+  public static List<String> explain(DSLContext dsl, BucketDefinition bucket, BackfillKind kind, int chunkSize) {
     var c = CONTACTS;
     long live = dsl.fetchCount(c, c.DELETED_AT.isNull());
     String after = dsl.select(c.EXTERNAL_ID).from(c).where(c.DELETED_AT.isNull()).orderBy(c.EXTERNAL_ID)
@@ -154,9 +155,9 @@ public final class BackfillBench {
     out.add("-- next chunk of contact ids");
     out.addAll(plan(dsl, dsl.renderInlined(range)));
     var keys = new BackfillService.KeyRange(after, ids.get(ids.size() - 1));
-    out.add("-- join candidates of the chunk (" + bucket.id() + ", " + kind.db() + ")");
+    out.add("-- join candidates of the chunk (" + bucket.id() + ", " + kind + ")");
     out.addAll(plan(dsl, dsl.renderInlined(BackfillService.joinCandidates(dsl, bucket, keys, Instant.now()))));
-    if (kind == BackfillJob.Kind.REEVAL) {
+    if (kind == BackfillKind.REEVAL) {
       out.add("-- members of the chunk, re-evaluated (" + bucket.id() + ")");
       out.addAll(plan(dsl, dsl.renderInlined(BackfillService.membersOfRange(dsl, bucket, keys, Instant.now()))));
     }

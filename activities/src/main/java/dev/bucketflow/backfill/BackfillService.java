@@ -1,11 +1,14 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.MembershipStatus;
+import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
 import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 
-import dev.bucketflow.backfill.BackfillJob.Kind;
+import dev.bucketflow.bucket.BackfillKind;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.bucket.NextFlip;
@@ -15,7 +18,7 @@ import dev.bucketflow.membership.BulkMemberships;
 import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.DeadlineSignals;
 import dev.bucketflow.membership.MovedDeadline;
-import dev.bucketflow.membership.Source;
+import dev.bucketflow.bucket.MembershipSource;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.criteria.CriteriaSql;
@@ -74,23 +77,21 @@ import org.slf4j.LoggerFactory;
 public final class BackfillService {
 
   private static final Logger log = LoggerFactory.getLogger(BackfillService.class);
-  private static final String ACTIVE = "active";
-
   /** What boot must do for a bucket. */
   public enum Plan {
     NONE, FIRST_TIME, REEVAL;
 
     /** The job kind to open; empty for {@link #NONE}. */
-    public Optional<Kind> kind() {
+    public Optional<BackfillKind> kind() {
       return switch (this) {
         case NONE -> Optional.empty();
-        case FIRST_TIME -> Optional.of(Kind.FIRST_TIME);
-        case REEVAL -> Optional.of(Kind.REEVAL);
+        case FIRST_TIME -> Optional.of(BackfillKind.FIRST_TIME);
+        case REEVAL -> Optional.of(BackfillKind.REEVAL);
       };
     }
 
-    static Plan of(Kind kind) {
-      return kind == Kind.FIRST_TIME ? FIRST_TIME : REEVAL;
+    static Plan of(BackfillKind kind) {
+      return kind == BackfillKind.FIRST_TIME ? FIRST_TIME : REEVAL;
     }
   }
 
@@ -148,7 +149,7 @@ public final class BackfillService {
     String stored = storedHash(bucket.id());
     if (hash.equals(stored)) return Plan.NONE;
     Optional<BackfillJob> unfinished = job(bucket.id(), hash).filter(j -> !j.completed());
-    if (unfinished.isPresent()) return Plan.of(unfinished.get().jobKind());
+    if (unfinished.isPresent()) return Plan.of(unfinished.get().kind());
     var m = BUCKET_MEMBERSHIPS;
     if (stored == null && !dsl.fetchExists(m, m.BUCKET_ID.eq(bucket.id()))) return Plan.FIRST_TIME;
     return Plan.REEVAL;
@@ -181,7 +182,7 @@ public final class BackfillService {
    * away and back: the unique key allows one row per hash) is restarted as a fresh walk of
    * {@code kind}; otherwise it is returned as it is, and running it changes nothing.
    */
-  public BackfillJob open(String bucketId, String criteriaHash, Kind kind) {
+  public BackfillJob open(String bucketId, String criteriaHash, BackfillKind kind) {
     Objects.requireNonNull(bucketId, "bucketId");
     Objects.requireNonNull(criteriaHash, "criteriaHash");
     Objects.requireNonNull(kind, "kind");
@@ -192,7 +193,7 @@ public final class BackfillService {
       Record existing = tx.selectFrom(j).where(key).forUpdate().fetchOne();
       if (existing == null) {
         tx.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS, j.TOTALS)
-            .values(DSL.val(bucketId), DSL.val(criteriaHash), DSL.val(kind.db()), DSL.val(BackfillJob.RUNNING),
+            .values(DSL.val(bucketId), DSL.val(criteriaHash), DSL.val(kind), DSL.val(BackfillStatus.RUNNING),
                 DSL.field(liveContacts()))
             .onConflict(j.BUCKET_ID, j.CRITERIA_HASH).doNothing()
             .execute();
@@ -202,15 +203,15 @@ public final class BackfillService {
       }
       BackfillJob job = toJob(existing);
       Instant now = clock.instant();
-      if (BackfillJob.FAILED.equals(job.status())) {
-        tx.update(j).set(j.STATUS, BackfillJob.RUNNING).setNull(j.ERROR).setNull(j.FINISHED_AT).where(j.ID.eq(job.id())).execute();
+      if (job.status() == BackfillStatus.FAILED) {
+        tx.update(j).set(j.STATUS, BackfillStatus.RUNNING).setNull(j.ERROR).setNull(j.FINISHED_AT).where(j.ID.eq(job.id())).execute();
         log.info("backfill job {} for bucket {} resumed after failure at cursor {}", job.id(), bucketId, job.cursorUser());
       } else if (job.completed() && !criteriaHash.equals(storedHash(tx, bucketId))) {
-        tx.update(j).set(j.STATUS, BackfillJob.RUNNING).set(j.KIND, kind.db())
+        tx.update(j).set(j.STATUS, BackfillStatus.RUNNING).set(j.KIND, kind)
             .set(j.TOTALS, DSL.field(liveContacts())).set(j.PROCESSED, 0L).set(j.JOINED, 0L).set(j.LEFT, 0L)
             .setNull(j.CURSOR_USER).set(j.STARTED_AT, now).setNull(j.FINISHED_AT).setNull(j.ERROR)
             .where(j.ID.eq(job.id())).execute();
-        log.info("backfill job {} for bucket {} restarted as {}: its criteria came back", job.id(), bucketId, kind.db());
+        log.info("backfill job {} for bucket {} restarted as {}: its criteria came back", job.id(), bucketId, kind);
       } else {
         return job;
       }
@@ -225,12 +226,12 @@ public final class BackfillService {
    * completed or failed: call it before starting the workflow, never from an activity (each call on
    * a finished job restarts it again).
    */
-  public BackfillJob restart(String bucketId, String criteriaHash, Kind kind) {
+  public BackfillJob restart(String bucketId, String criteriaHash, BackfillKind kind) {
     var j = BUCKET_BACKFILL_JOBS;
-    dsl.update(j).set(j.STATUS, BackfillJob.RUNNING).set(j.KIND, kind.db())
+    dsl.update(j).set(j.STATUS, BackfillStatus.RUNNING).set(j.KIND, kind)
         .set(j.TOTALS, DSL.field(liveContacts())).set(j.PROCESSED, 0L).set(j.JOINED, 0L).set(j.LEFT, 0L)
         .setNull(j.CURSOR_USER).set(j.STARTED_AT, clock.instant()).setNull(j.FINISHED_AT).setNull(j.ERROR)
-        .where(j.BUCKET_ID.eq(bucketId).and(j.CRITERIA_HASH.eq(criteriaHash)).and(j.STATUS.ne(BackfillJob.RUNNING)))
+        .where(j.BUCKET_ID.eq(bucketId).and(j.CRITERIA_HASH.eq(criteriaHash)).and(j.STATUS.ne(BackfillStatus.RUNNING)))
         .execute();
     return open(bucketId, criteriaHash, kind);
   }
@@ -244,8 +245,8 @@ public final class BackfillService {
       DSLContext tx = cfg.dsl();
       var j = BUCKET_BACKFILL_JOBS;
       Instant now = clock.instant();
-      var done = tx.update(j).set(j.STATUS, BackfillJob.COMPLETED).set(j.FINISHED_AT, now)
-          .where(j.ID.eq(jobId).and(j.STATUS.eq(BackfillJob.RUNNING)))
+      var done = tx.update(j).set(j.STATUS, BackfillStatus.COMPLETED).set(j.FINISHED_AT, now)
+          .where(j.ID.eq(jobId).and(j.STATUS.eq(BackfillStatus.RUNNING)))
           .returningResult(j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.PROCESSED, j.JOINED, j.LEFT)
           .fetchOptional();
       if (done.isEmpty()) return;
@@ -262,8 +263,8 @@ public final class BackfillService {
   /** Marks a running job failed; its cursor stays, so a later {@link #open} resumes it. */
   public void fail(long jobId, String error) {
     var j = BUCKET_BACKFILL_JOBS;
-    int changed = dsl.update(j).set(j.STATUS, BackfillJob.FAILED).set(j.ERROR, error).set(j.FINISHED_AT, clock.instant())
-        .where(j.ID.eq(jobId).and(j.STATUS.eq(BackfillJob.RUNNING)))
+    int changed = dsl.update(j).set(j.STATUS, BackfillStatus.FAILED).set(j.ERROR, error).set(j.FINISHED_AT, clock.instant())
+        .where(j.ID.eq(jobId).and(j.STATUS.eq(BackfillStatus.RUNNING)))
         .execute();
     if (changed > 0) log.warn("backfill job {} failed: {}", jobId, error);
   }
@@ -313,7 +314,7 @@ public final class BackfillService {
       KeyRange keys = new KeyRange(job.cursorUser(), upTo, ContactLocks.lock(tx, range));
 
       int left = 0;
-      if (job.jobKind() == Kind.REEVAL) {
+      if (job.kind() == BackfillKind.REEVAL) {
         // Before the joins, so that neither touches the rows this chunk inserts.
         left = reevaluateMembers(tx, bucket, keys, now, moved);
       }
@@ -367,7 +368,7 @@ public final class BackfillService {
    * sweep's joins ({@link BulkMemberships#join}) but without the entryLimit gate.
    */
   private int join(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
-    return bulk.join(tx, bucket, keys.on(CONTACTS.EXTERNAL_ID), now, Source.BACKFILL, BulkMemberships.JoinEmission.NEVER)
+    return bulk.join(tx, bucket, keys.on(CONTACTS.EXTERNAL_ID), now, MembershipSource.BACKFILL, BulkMemberships.JoinEmission.NEVER)
         .size();
   }
 
@@ -397,7 +398,7 @@ public final class BackfillService {
     // The status is tested through an expression no partial index predicate matches, for the
     // reason given in joinCandidates: the rows then come from bucket_memberships_history's
     // user_id range (O(chunk)), never from a scan of all the bucket's members filtered by user.
-    Condition activeRow = DSL.coalesce(m.STATUS, DSL.inline("")).eq(ACTIVE).and(m.DELETED_AT.isNull());
+    Condition activeRow = DSL.coalesce(m.STATUS, DSL.inline(MembershipStatus.LEFT, m.STATUS)).eq(ACTIVE).and(m.DELETED_AT.isNull());
     return tx.select(m.ID, m.USER_ID, m.ENTERED_AT, m.EXPIRES_AT, matches).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
         .where(m.BUCKET_ID.eq(bucket.id()).and(activeRow))
         .and(keys.on(m.USER_ID)).and(c.DELETED_AT.isNull());
@@ -461,7 +462,7 @@ public final class BackfillService {
       restamped.forEach((id, at) -> moved.add(new MovedDeadline(bucket.id(), userOf.get(id), epochs.get(id), at)));
     }
     if (leavers.isEmpty()) return 0;
-    return bulk.leave(tx, bucket, m.ID.in(leavers), now, Source.BACKFILL);
+    return bulk.leave(tx, bucket, m.ID.in(leavers), now, MembershipSource.BACKFILL);
   }
 
   // ---------------------------------------------------------------- helpers

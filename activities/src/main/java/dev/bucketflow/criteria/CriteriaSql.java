@@ -8,10 +8,14 @@ import dev.bucketflow.bucket.EventCheck;
 import dev.bucketflow.bucket.EventCriterion;
 import dev.bucketflow.bucket.Logic;
 import dev.bucketflow.bucket.PropertyCriterion;
+import dev.bucketflow.bucket.PropertyInstants;
+import dev.bucketflow.bucket.PropertyOperator;
 import dev.bucketflow.bucket.CountOperator;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Optional;
 import org.jooq.Condition;
 import org.jooq.Field;
 import org.jooq.JSONB;
@@ -28,6 +32,10 @@ import org.jooq.impl.SQLDataType;
  *       {@code eq} false and {@code neq} true.
  *   <li>Ordering operators guard on {@code jsonb_typeof = 'number'} inside a CASE, so a string
  *       is never cast.
+ *   <li>{@code in} is an OR of {@code eq}s, {@code not_in} its negation (true on a missing key).
+ *   <li>Date-relative operators read the property as {@link PropertyInstants} does (epoch-ms
+ *       numbers, one strict ISO-8601 string form) and compare with bounds computed from the
+ *       instant passed in.
  *   <li>Windows are relative to the instant passed in, never the database's {@code now()}.
  *       Counts scan at most {@code N+1} rows through the {@code (user_id, event, occurred_at)}
  *       index: the comparison only needs to know whether the count passes N.
@@ -42,14 +50,14 @@ public final class CriteriaSql {
    * @param properties the contact's properties column
    */
   public static Condition predicate(Criterion criterion, Field<String> userId, Field<JSONB> properties, Instant now) {
-    if (criterion instanceof PropertyCriterion p) return property(p, properties);
+    if (criterion instanceof PropertyCriterion p) return property(p, properties, now);
     if (criterion instanceof EventCriterion e) return event(e, userId, now);
     CompositeCriterion c = (CompositeCriterion) criterion;
     List<Condition> legs = c.conditions().stream().map(x -> predicate(x, userId, properties, now)).toList();
     return c.operator() == Logic.AND ? DSL.and(legs) : DSL.or(legs);
   }
 
-  private static Condition property(PropertyCriterion p, Field<JSONB> properties) {
+  private static Condition property(PropertyCriterion p, Field<JSONB> properties, Instant now) {
     Field<JSONB> actual = DSL.field("({0} -> {1})", SQLDataType.JSONB, properties, DSL.inline(p.property()));
     Field<String> type = DSL.field("jsonb_typeof({0})", SQLDataType.VARCHAR, actual);
     Field<String> text = DSL.field("({0} ->> {1})", SQLDataType.VARCHAR, properties, DSL.inline(p.property()));
@@ -63,7 +71,88 @@ public final class CriteriaSql {
           ? DSL.condition("(case when {0} = 'string' then strpos({1}, {2}) > 0 else false end)",
               type, text, DSL.val(p.value().asText()))
           : DSL.falseCondition();
+      case IN -> in(actual, p);
+      case NOT_IN -> DSL.not(in(actual, p));
+      case WITHIN_NEXT, WITHIN_LAST, MORE_THAN_AGO, MORE_THAN_AHEAD -> dateRelative(p, type, text, now);
     };
+  }
+
+  /** eq against any element; false for a non-array operand or an empty array (DSL.or() renders FALSE). */
+  private static Condition in(Field<JSONB> actual, PropertyCriterion p) {
+    if (p.value() == null || !p.value().isArray()) return DSL.falseCondition();
+    List<Condition> any = new java.util.ArrayList<>();
+    p.value().forEach(element -> any.add(equalsValue(actual, new PropertyCriterion(p.property(), PropertyOperator.EQ, element))));
+    return DSL.or(any);
+  }
+
+  /**
+   * The property read as {@link PropertyInstants} reads it, compared with bounds computed here.
+   * Numbers are compared as epoch milliseconds, strings as timestamptz (microseconds), each against
+   * a bound rounded to that unit the way the comparison needs (for an integer t: t ≥ x ⇔ t ≥ ceil(x),
+   * t ≤ x ⇔ t ≤ floor(x), and likewise for the strict ones), so a sub-unit {@code now} changes
+   * nothing. Every cast sits in a CASE branch reached only by text the pattern and the calendar
+   * check accept, so no stored value can make the query fail.
+   */
+  private static Condition dateRelative(PropertyCriterion p, Field<String> type, Field<String> text, Instant now) {
+    Optional<Duration> d = p.duration();
+    if (d.isEmpty()) return DSL.falseCondition();
+    Instant lo = null;
+    Instant hi = null;
+    boolean loStrict = false;
+    boolean hiStrict = false;
+    switch (p.operator()) {
+      case WITHIN_NEXT -> { lo = now; hi = now.plus(d.get()); }
+      case WITHIN_LAST -> { lo = now.minus(d.get()); hi = now; }
+      case MORE_THAN_AGO -> { hi = now.minus(d.get()); hiStrict = true; }
+      default -> { lo = now.plus(d.get()); loStrict = true; }
+    }
+    Field<java.math.BigDecimal> millis = DSL.field(
+        "(case when {0} = 'number' then (case when ({1})::numeric = trunc(({1})::numeric) and ({1})::numeric between {2} and {3}"
+            + " then ({1})::numeric end) end)", SQLDataType.NUMERIC, type, text,
+        DSL.inline(PropertyInstants.MIN_MILLIS), DSL.inline(PropertyInstants.MAX_MILLIS));
+    // The day-of-month check runs only on text the pattern accepted (so the casts cannot fail);
+    // the fraction is cut to six digits: truncation, as the evaluator does.
+    Field<Instant> ts = DSL.field(
+        "(case when {0} = 'string' then (case when {1} ~ {2} then (case when substr({1}, 9, 2)::int <= extract(day from"
+            + " make_date(substr({1}, 1, 4)::int, substr({1}, 6, 2)::int, 1) + interval '1 month' - interval '1 day')::int"
+            + " then regexp_replace({1}, {3}, {4})::timestamptz end) end) end)",
+        USER_EVENTS.OCCURRED_AT.getDataType(), type, text, DSL.val(PropertyInstants.PATTERN),
+        DSL.val("(\\.[0-9]{6})[0-9]+"), DSL.val("\\1"));
+    Condition onMillis = DSL.trueCondition();
+    Condition onTs = DSL.trueCondition();
+    if (lo != null) {
+      long l = loStrict ? epochNanosFloor(lo, 1_000_000) : ceil(lo, 1_000_000);
+      onMillis = onMillis.and(loStrict ? millis.gt(java.math.BigDecimal.valueOf(l)) : millis.ge(java.math.BigDecimal.valueOf(l)));
+      Instant bound = loStrict ? floorTo(lo, 1000) : ceilTo(lo, 1000);
+      onTs = onTs.and(loStrict ? ts.gt(bound) : ts.ge(bound));
+    }
+    if (hi != null) {
+      long h = hiStrict ? ceil(hi, 1_000_000) : epochNanosFloor(hi, 1_000_000);
+      onMillis = onMillis.and(hiStrict ? millis.lt(java.math.BigDecimal.valueOf(h)) : millis.le(java.math.BigDecimal.valueOf(h)));
+      Instant bound = hiStrict ? ceilTo(hi, 1000) : floorTo(hi, 1000);
+      onTs = onTs.and(hiStrict ? ts.lt(bound) : ts.le(bound));
+    }
+    return DSL.coalesce(DSL.field(onMillis), DSL.inline(false)).isTrue()
+        .or(DSL.coalesce(DSL.field(onTs), DSL.inline(false)).isTrue());
+  }
+
+  /** floor(x / unitNanos) in units (ms for 1e6). */
+  private static long epochNanosFloor(Instant x, long unitNanos) {
+    long perSecond = 1_000_000_000L / unitNanos;
+    return Math.addExact(Math.multiplyExact(x.getEpochSecond(), perSecond), x.getNano() / unitNanos);
+  }
+
+  private static long ceil(Instant x, long unitNanos) {
+    return epochNanosFloor(x, unitNanos) + (x.getNano() % unitNanos == 0 ? 0 : 1);
+  }
+
+  private static Instant floorTo(Instant x, long unitNanos) {
+    return x.minusNanos(x.getNano() % unitNanos);
+  }
+
+  private static Instant ceilTo(Instant x, long unitNanos) {
+    long rest = x.getNano() % unitNanos;
+    return rest == 0 ? x : x.plusNanos(unitNanos - rest);
   }
 
   /** jsonb equality, false (not NULL) when the key is missing. */

@@ -255,7 +255,8 @@ public final class OutboxDispatcher {
     return moved;
   }
 
-  static String abbreviate(Exception e) {
+  /** An error as stored in {@code last_error}: bounded, so a huge message never bloats the row. */
+  public static String abbreviate(Exception e) {
     String s = e.toString();
     return s.length() <= ERROR_CHARS ? s : s.substring(0, ERROR_CHARS) + "…";
   }

@@ -1,5 +1,6 @@
 package dev.bucketflow.expiry;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 
 import dev.bucketflow.bucket.BucketDefinition;
@@ -60,7 +61,7 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
     var m = BUCKET_MEMBERSHIPS;
     Record r = dsl.select(m.EXPIRES_AT, m.MAX_DWELL_AT).from(m)
         .where(m.BUCKET_ID.eq(row.bucketId()).and(m.USER_ID.eq(row.userId())).and(m.ENTRY_COUNT.eq(row.epoch()))
-            .and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull()))
+            .and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
         .fetchOne();
     if (r == null) return; // already left: nothing to watch
     arm(row.bucketId(), row.userId(), row.epoch(), Deadlines.earliest(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)));

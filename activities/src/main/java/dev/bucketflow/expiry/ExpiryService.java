@@ -1,5 +1,6 @@
 package dev.bucketflow.expiry;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 
 import dev.bucketflow.bucket.BucketDefinition;
@@ -9,7 +10,7 @@ import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.Deadlines;
 import dev.bucketflow.membership.ContactLocks;
-import dev.bucketflow.membership.Source;
+import dev.bucketflow.bucket.MembershipSource;
 import dev.bucketflow.membership.Transition;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
@@ -52,7 +53,7 @@ public final class ExpiryService {
       var m = BUCKET_MEMBERSHIPS;
       Record row = tx.select(m.ID, m.ENTERED_AT, m.EXPIRES_AT, m.MAX_DWELL_AT).from(m)
           .where(m.BUCKET_ID.eq(armed.bucketId()).and(m.USER_ID.eq(armed.userId()))
-              .and(m.ENTRY_COUNT.eq(armed.entryCount())).and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull()))
+              .and(m.ENTRY_COUNT.eq(armed.entryCount())).and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
           .forUpdate().fetchOne();
       if (row == null) return ExpiryCheck.gone();
       Instant now = clock.instant();
@@ -76,10 +77,10 @@ public final class ExpiryService {
           return watch == null ? ExpiryCheck.gone() : ExpiryCheck.extended(watch.toEpochMilli());
         }
       }
-      Optional<Integer> epoch = tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
-          .set(m.UPDATED_AT, now).where(m.ID.eq(id).and(m.STATUS.eq("active")))
+      Optional<Integer> epoch = tx.update(m).set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
+          .set(m.UPDATED_AT, now).where(m.ID.eq(id).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
           .returningResult(m.ENTRY_COUNT).fetchOptional(m.ENTRY_COUNT);
-      epoch.ifPresent(e -> transitions.write(tx, List.of(Transition.left(bucket, armed.userId(), e, Source.EXPIRY, now))));
+      epoch.ifPresent(e -> transitions.write(tx, List.of(Transition.left(bucket, armed.userId(), e, MembershipSource.EXPIRY, now))));
       return ExpiryCheck.left();
     });
   }

@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.event.IncomingEvent;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 
@@ -49,7 +50,7 @@ public final class ContactStore {
         .execute();
     var m = dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
     tx.update(m).set(m.DELETED_AT, at).set(m.UPDATED_AT, at)
-        .where(m.USER_ID.eq(userId).and(m.DELETED_AT.isNull()).and(m.STATUS.eq("active")))
+        .where(m.USER_ID.eq(userId).and(m.DELETED_AT.isNull()).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
         .execute();
   }
 

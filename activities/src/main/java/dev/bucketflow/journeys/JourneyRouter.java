@@ -1,5 +1,6 @@
 package dev.bucketflow.journeys;
 
+import dev.bucketflow.journey.JourneyStatus;
 import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -82,7 +83,7 @@ public final class JourneyRouter {
     Claim claim;
     if (same != null) {
       // A re-delivered trigger. Started and acknowledged (run_id), or over: nothing to do.
-      if (!"running".equals(same.get(j.STATUS)) || same.get(j.RUN_ID) != null) return;
+      if (!JourneyStatus.RUNNING.equals(same.get(j.STATUS)) || same.get(j.RUN_ID) != null) return;
       claim = new Claim(same.get(j.ID), same.get(j.ENTRY_COUNT), same.get(j.WORKFLOW_ID));
       // Claimed, but did the start reach the server before the earlier delivery died? Its run
       // (open or already finished) carries this entry in its memo.
@@ -93,12 +94,12 @@ public final class JourneyRouter {
       }
     } else {
       Record running = dsl.select(j.ID, j.WORKFLOW_ID).from(j)
-          .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq("running"))).fetchOne();
+          .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq(JourneyStatus.RUNNING))).fetchOne();
       if (running != null) {
         if (stillRunning(running.get(j.WORKFLOW_ID))) return; // one run at a time per (journey, user)
         // Finished without telling us (another SDK's journey): close the row, compare-and-swap.
-        dsl.update(j).set(j.STATUS, "completed").set(j.ENDED_AT, clock.instant())
-            .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq("running"))).execute();
+        dsl.update(j).set(j.STATUS, JourneyStatus.COMPLETED).set(j.ENDED_AT, clock.instant())
+            .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq(JourneyStatus.RUNNING))).execute();
       }
       claim = dsl.transactionResult(cfg -> claimRun(cfg.dsl(), journey, userId, eventName, triggerKey));
       if (claim == null) return;
@@ -128,8 +129,8 @@ public final class JourneyRouter {
   private void acknowledge(Claim claim, RunInfo run) {
     var j = JOURNEY_STATES;
     var update = dsl.update(j).set(j.RUN_ID, run.runId());
-    if (!run.open()) update = update.set(j.STATUS, "completed").set(j.ENDED_AT, clock.instant());
-    update.where(j.ID.eq(claim.id()).and(j.STATUS.eq("running"))).execute();
+    if (!run.open()) update = update.set(j.STATUS, JourneyStatus.COMPLETED).set(j.ENDED_AT, clock.instant());
+    update.where(j.ID.eq(claim.id()).and(j.STATUS.eq(JourneyStatus.RUNNING))).execute();
   }
 
   /**
@@ -157,7 +158,7 @@ public final class JourneyRouter {
     String workflowId = journey.workflowId(userId);
     return tx.insertInto(j, j.JOURNEY_ID, j.USER_ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.TRIGGER_EVENT,
             j.TRIGGER_KEY, j.STARTED_AT)
-        .values(journey.id(), userId, "running", prior + 1, workflowId, eventName, triggerKey, now)
+        .values(journey.id(), userId, JourneyStatus.RUNNING, prior + 1, workflowId, eventName, triggerKey, now)
         .onConflictDoNothing().returningResult(j.ID).fetchOptional(j.ID)
         .map(id -> new Claim(id, prior + 1, workflowId)).orElse(null);
   }
@@ -165,17 +166,17 @@ public final class JourneyRouter {
   private void exit(JourneyDefinition journey, String userId, String eventName) {
     var j = JOURNEY_STATES;
     Record running = dsl.select(j.ID, j.WORKFLOW_ID).from(j)
-        .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq("running"))).fetchOne();
+        .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq(JourneyStatus.RUNNING))).fetchOne();
     if (running == null) return;
-    String status = "exited";
+    JourneyStatus status = JourneyStatus.EXITED;
     try {
       client.newUntypedWorkflowStub(running.get(j.WORKFLOW_ID)).signal("exit", eventName);
       log.info("journey exit signalled journey={} user={} reason={}", journey.id(), userId, eventName);
     } catch (WorkflowNotFoundException e) {
-      status = "completed"; // it had already finished on its own
+      status = JourneyStatus.COMPLETED; // it had already finished on its own
     }
     dsl.update(j).set(j.STATUS, status).set(j.EXIT_REASON, eventName).set(j.ENDED_AT, clock.instant())
-        .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq("running"))).execute();
+        .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq(JourneyStatus.RUNNING))).execute();
   }
 
   /** Whether the latest run of this workflow id is still open (any SDK, any task queue). */

@@ -31,8 +31,8 @@ public final class JourneyTarget implements TransitionTarget {
     props.put("bucketId", row.bucketId());
     props.put("bucketName", catalog.byId(row.bucketId()).map(b -> b.displayName()).orElse(row.bucketId()));
     props.put("userId", row.userId());
-    props.put("transition", row.kind());
-    props.put("source", row.source());
+    props.put("transition", row.kind().db());
+    props.put("source", row.source().db());
     router.route(row.userId(), specific, props, key);
     if (router.journeys().wantsGenericTransition(generic)) router.route(row.userId(), generic, props, key + ":generic");
   }

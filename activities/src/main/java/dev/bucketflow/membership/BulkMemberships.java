@@ -1,5 +1,8 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.MembershipStatus;
+import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
+import dev.bucketflow.bucket.MembershipSource;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 
@@ -26,8 +29,6 @@ import org.jooq.impl.DSL;
  */
 public final class BulkMemberships {
 
-  private static final String ACTIVE = "active";
-
   /** Whether a join emits (journeys, user events), from the user's earlier rows in the bucket. */
   @FunctionalInterface
   public interface JoinEmission {
@@ -52,7 +53,7 @@ public final class BulkMemberships {
    * {@code max_dwell_at} stamped. Returns the transitions written, one per row inserted.
    */
   public List<Transition> join(DSLContext tx, BucketDefinition bucket, Condition contactRange, Instant now,
-      Source source, JoinEmission emission) {
+      MembershipSource source, JoinEmission emission) {
     var m = BUCKET_MEMBERSHIPS;
     var c = CONTACTS;
     List<Field<?>> fields = new ArrayList<>(List.of(c.EXTERNAL_ID, c.EMAIL, priorEntries(bucket.id())));
@@ -70,7 +71,7 @@ public final class BulkMemberships {
       int prior = j.get("prior", Integer.class);
       Instant expiresAt = NextFlip.deadline(bucket.criteria(), userStates.get(user), now).orElse(null);
       insert = insert.values(user, j.get(c.EMAIL), bucket.id(), ACTIVE, now, expiresAt, maxDwellAt, prior + 1,
-          source.db(), now);
+          source, now);
       emits.put(user, emission.emits(prior, readsLastLeft ? j.get("last_left", Instant.class) : null));
     }
     List<Transition> joined = new ArrayList<>();
@@ -84,10 +85,10 @@ public final class BulkMemberships {
    * Compare-and-swap leave of the active rows matching {@code which}; one transition per row
    * changed. Returns how many left.
    */
-  public int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, Source source) {
+  public int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, MembershipSource source) {
     var m = BUCKET_MEMBERSHIPS;
     List<Transition> left = new ArrayList<>();
-    tx.update(m).set(m.STATUS, "left").set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
+    tx.update(m).set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
         .set(m.UPDATED_AT, now)
         .where(which.and(m.STATUS.eq(ACTIVE)))
         .returningResult(m.USER_ID, m.ENTRY_COUNT)

@@ -1,5 +1,6 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.MembershipSource;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketRegistry;
@@ -60,8 +61,8 @@ public final class MembershipEngine {
     MembershipKey key = new MembershipKey(userId, bucket.id());
     MembershipHistory before = store.historyOf(tx, List.of(userId), List.of(bucket.id())).getOrDefault(key, MembershipHistory.NONE);
     Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
-    Optional<Transition> joined = store.join(tx, userId, email, bucket.id(), now, before.entries() + 1, null, maxDwellAt, Source.MANUAL)
-        .map(row -> Transition.entered(bucket, userId, row.entryCount(), Source.MANUAL,
+    Optional<Transition> joined = store.join(tx, userId, email, bucket.id(), now, before.entries() + 1, null, maxDwellAt, MembershipSource.MANUAL)
+        .map(row -> Transition.entered(bucket, userId, row.entryCount(), MembershipSource.MANUAL,
             EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now), now));
     joined.ifPresent(t -> transitions.write(tx, List.of(t)));
     return joined;
@@ -72,7 +73,7 @@ public final class MembershipEngine {
     ActiveMembership current = store.activeOf(tx, List.of(userId), List.of(bucket.id())).get(new MembershipKey(userId, bucket.id()));
     if (current == null) return Optional.empty();
     Optional<Transition> left = store.leaveIfActive(tx, current.id(), now)
-        .map(epoch -> Transition.left(bucket, userId, epoch, Source.MANUAL, now));
+        .map(epoch -> Transition.left(bucket, userId, epoch, MembershipSource.MANUAL, now));
     left.ifPresent(t -> transitions.write(tx, List.of(t)));
     return left;
   }
@@ -182,7 +183,7 @@ public final class MembershipEngine {
       existingLeaves.forEach(deadlines::remove);
       store.updateDeadlines(tx, deadlines, now);
       deadlines.forEach((id, expiresAt) -> movedEarlier(loaded.get(id), expiresAt));
-      Set<Long> inserted = store.insertAll(tx, List.copyOf(newRows.values()), Source.EVENT);
+      Set<Long> inserted = store.insertAll(tx, List.copyOf(newRows.values()), MembershipSource.EVENT);
       written.addAll(inserted);
       List<Transition> recorded = new ArrayList<>(tentative.size());
       IncomingEvent lastCause = null;
@@ -263,7 +264,7 @@ public final class MembershipEngine {
       active.put(key, new ActiveMembership(row.tempId, key.userId(), bucket.id(), now, epoch, expiresAt, maxDwellAt));
       past.put(key, before.joined());
       boolean emit = EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now);
-      tentative.add(new Tentative(Transition.entered(bucket, key.userId(), epoch, Source.EVENT, emit, now), row.tempId,
+      tentative.add(new Tentative(Transition.entered(bucket, key.userId(), epoch, MembershipSource.EVENT, emit, now), row.tempId,
           applying));
     }
 
@@ -284,7 +285,7 @@ public final class MembershipEngine {
         existingLeaves.add(current.id());
       }
       past.put(key, past.getOrDefault(key, MembershipHistory.NONE).left(now));
-      tentative.add(new Tentative(Transition.left(bucket, key.userId(), current.entryCount(), Source.EVENT, now), current.id(),
+      tentative.add(new Tentative(Transition.left(bucket, key.userId(), current.entryCount(), MembershipSource.EVENT, now), current.id(),
           applying));
     }
 

@@ -1,5 +1,8 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.MembershipStatus;
+import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
+import dev.bucketflow.bucket.MembershipSource;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 
 import java.time.Instant;
@@ -20,8 +23,6 @@ import org.jooq.impl.DSL;
  * transition, so concurrent writers never double-emit.
  */
 public final class MembershipStore {
-
-  private static final String ACTIVE = "active";
 
   /** Active rows of these users in these buckets. */
   public Map<MembershipKey, ActiveMembership> activeOf(DSLContext tx, Collection<String> users, Collection<String> buckets) {
@@ -60,11 +61,11 @@ public final class MembershipStore {
    * unique index). Empty when another writer holds the active row: then nothing is recorded.
    */
   public Optional<ActiveMembership> join(DSLContext tx, String userId, String email, String bucketId,
-      Instant at, int entryCount, Instant expiresAt, Instant maxDwellAt, Source source) {
+      Instant at, int entryCount, Instant expiresAt, Instant maxDwellAt, MembershipSource source) {
     var m = BUCKET_MEMBERSHIPS;
     return tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT,
             m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, m.LAST_EVALUATED_AT)
-        .values(userId, email, bucketId, ACTIVE, at, expiresAt, maxDwellAt, entryCount, source.db(), at)
+        .values(userId, email, bucketId, ACTIVE, at, expiresAt, maxDwellAt, entryCount, source, at)
         .onConflictDoNothing()
         .returningResult(m.ID)
         .fetchOptional(m.ID)
@@ -75,7 +76,7 @@ public final class MembershipStore {
   public Optional<Integer> leaveIfActive(DSLContext tx, long membershipId, Instant at) {
     var m = BUCKET_MEMBERSHIPS;
     return tx.update(m)
-        .set(m.STATUS, "left").set(m.LEFT_AT, at).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
+        .set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, at).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
         .where(m.ID.eq(membershipId).and(m.STATUS.eq(ACTIVE)))
         .returningResult(m.ENTRY_COUNT)
         .fetchOptional(m.ENTRY_COUNT);
@@ -86,7 +87,7 @@ public final class MembershipStore {
     if (ids.isEmpty()) return Set.of();
     var m = BUCKET_MEMBERSHIPS;
     return new HashSet<>(tx.update(m)
-        .set(m.STATUS, "left").set(m.LEFT_AT, at).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
+        .set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, at).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
         .where(m.ID.in(ids).and(m.STATUS.eq(ACTIVE)))
         .returningResult(m.ID)
         .fetch(m.ID));
@@ -96,7 +97,7 @@ public final class MembershipStore {
    * Inserts a batch's new rows in one statement ({@code ON CONFLICT DO NOTHING}); returns the
    * temp ids of the rows inserted — an active row that met another writer's active row is not.
    */
-  Set<Long> insertAll(DSLContext tx, List<NewRow> rows, Source source) {
+  Set<Long> insertAll(DSLContext tx, List<NewRow> rows, MembershipSource source) {
     if (rows.isEmpty()) return Set.of();
     var m = BUCKET_MEMBERSHIPS;
     var insert = tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.EXPIRES_AT,
@@ -104,8 +105,8 @@ public final class MembershipStore {
     record Epoch(String userId, String bucketId, int entryCount) {}
     Map<Epoch, Long> byKey = new HashMap<>();
     for (NewRow r : rows) {
-      insert = insert.values(r.userId, r.email, r.bucketId, r.active() ? ACTIVE : "left", r.enteredAt, r.leftAt,
-          r.active() ? r.expiresAt : null, r.maxDwellAt, r.entryCount, source.db(), r.active() ? r.enteredAt : r.leftAt);
+      insert = insert.values(r.userId, r.email, r.bucketId, r.active() ? ACTIVE : MembershipStatus.LEFT, r.enteredAt, r.leftAt,
+          r.active() ? r.expiresAt : null, r.maxDwellAt, r.entryCount, source, r.active() ? r.enteredAt : r.leftAt);
       byKey.put(new Epoch(r.userId, r.bucketId, r.entryCount), r.tempId);
     }
     Set<Long> inserted = new HashSet<>();

@@ -1,5 +1,7 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.TransitionKind;
 import dev.bucketflow.bucket.BucketDefinition;
 import java.time.Instant;
 
@@ -8,23 +10,15 @@ import java.time.Instant;
  * false means the entryLimit gate suppressed the join's event (the row still exists).
  */
 public record Transition(
-    String bucketId, String bucketName, String userId, Kind kind, int epoch, Source source, boolean emitted, Instant at) {
+    String bucketId, String bucketName, String userId, TransitionKind kind, int epoch, MembershipSource source, boolean emitted, Instant at) {
 
-  public enum Kind {
-    ENTERED, LEFT;
-
-    public String db() {
-      return this == ENTERED ? "entered" : "left";
-    }
-  }
-
-  public static Transition entered(BucketDefinition bucket, String userId, int epoch, Source source, boolean emitted, Instant at) {
-    return new Transition(bucket.id(), bucket.displayName(), userId, Kind.ENTERED, epoch, source, emitted, at);
+  public static Transition entered(BucketDefinition bucket, String userId, int epoch, MembershipSource source, boolean emitted, Instant at) {
+    return new Transition(bucket.id(), bucket.displayName(), userId, TransitionKind.ENTERED, epoch, source, emitted, at);
   }
 
   /** Leaves always emit. */
-  public static Transition left(BucketDefinition bucket, String userId, int epoch, Source source, Instant at) {
-    return new Transition(bucket.id(), bucket.displayName(), userId, Kind.LEFT, epoch, source, true, at);
+  public static Transition left(BucketDefinition bucket, String userId, int epoch, MembershipSource source, Instant at) {
+    return new Transition(bucket.id(), bucket.displayName(), userId, TransitionKind.LEFT, epoch, source, true, at);
   }
 
   /** The user event name, {@code bucket:entered:<id>} / {@code bucket:left:<id>}. */

@@ -41,7 +41,7 @@ public final class TransitionWriter {
     var t = BUCKET_TRANSITIONS;
     var outbox = tx.insertInto(t, t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED, t.CREATED_AT, t.SHARD);
     for (Transition tr : transitions) {
-      outbox = outbox.values(tr.bucketId(), tr.userId(), tr.kind().db(), tr.epoch(), tr.source().db(), tr.emitted(), tr.at(),
+      outbox = outbox.values(tr.bucketId(), tr.userId(), tr.kind(), tr.epoch(), tr.source(), tr.emitted(), tr.at(),
           Shards.shardOf(tr.userId(), shards));
     }
     outbox.onConflictDoNothing().execute();
@@ -53,7 +53,7 @@ public final class TransitionWriter {
       if (!tr.emitted()) continue;
       events = events.values(tr.userId(), tr.eventName(), Json.jsonb(properties(tr)), tr.at(), tr.at(), tr.idempotencyKey());
       rows++;
-      String generic = "bucket:" + tr.kind().db();
+      String generic = "bucket:" + tr.kind();
       if (genericWanted.test(generic)) {
         events = events.values(tr.userId(), generic, Json.jsonb(properties(tr)), tr.at(), tr.at(),
             tr.idempotencyKey() + ":generic");

@@ -3,6 +3,7 @@ package dev.bucketflow.posthog;
 import static dev.bucketflow.schema.Tables.POSTHOG_MIRROR;
 
 import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.dispatch.DeliverySettings;
 import dev.bucketflow.dispatch.DeliveryStep;
 import dev.bucketflow.dispatch.OutboxRow;
@@ -140,8 +141,8 @@ public final class PostHogMirror implements TransitionTarget, DeliveryStep {
         int attempts = r.get(p.ATTEMPTS) + 1;
         boolean park = attempts >= delivery.maxAttempts();
         Instant retryAt = clock.instant().plus(delivery.backoffAfter(attempts));
-        String error = e.toString();
-        dsl.update(p).set(p.ATTEMPTS, attempts).set(p.LAST_ERROR, error.length() > 2000 ? error.substring(0, 2000) : error)
+        String error = OutboxDispatcher.abbreviate(e);
+        dsl.update(p).set(p.ATTEMPTS, attempts).set(p.LAST_ERROR, error)
             .set(p.NEXT_ATTEMPT_AT, park ? null : retryAt).set(p.PARKED_AT, park ? clock.instant() : null)
             .where(p.USER_ID.eq(user).and(p.BUCKET_ID.eq(bucket)).and(p.VERSION.eq(version))).execute();
         if (park) {

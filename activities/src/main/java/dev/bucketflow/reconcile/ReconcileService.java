@@ -1,5 +1,9 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.MembershipStatus;
+import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
 import dev.bucketflow.criteria.CriteriaSql;
 import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
@@ -13,7 +17,7 @@ import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.BulkMemberships;
 import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.MovedDeadline;
-import dev.bucketflow.membership.Source;
+import dev.bucketflow.bucket.MembershipSource;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import java.time.Clock;
@@ -44,9 +48,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReconcileService {
 
-  private static final Logger log = LoggerFactory.getLogger(ReconcileService.class);
-  private static final String ACTIVE = "active";
-  /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
+  private static final Logger log = LoggerFactory.getLogger(ReconcileService.class);  /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
   private static final Duration REARM_HORIZON = Duration.ofMinutes(15);
 
   private final DSLContext dsl;
@@ -244,7 +246,7 @@ public final class ReconcileService {
 
   /** Compare-and-swap leave of the active rows matching {@code which}; one transition per row changed. */
   private int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now) {
-    return bulk.leave(tx, bucket, which, now, Source.RECONCILE);
+    return bulk.leave(tx, bucket, which, now, MembershipSource.RECONCILE);
   }
 
   /**
@@ -271,7 +273,7 @@ public final class ReconcileService {
     List<String> locked = ContactLocks.lockAvailable(tx, ids);
     if (locked.isEmpty()) return 0;
     Condition range = c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.EXTERNAL_ID.in(locked));
-    return bulk.join(tx, bucket, range, now, Source.RECONCILE,
+    return bulk.join(tx, bucket, range, now, MembershipSource.RECONCILE,
         (priorEntries, lastLeftAt) -> EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
             lastLeftAt, now)).size();
   }
@@ -305,6 +307,6 @@ public final class ReconcileService {
     var c = BUCKET_CONFIGS;
     if (dsl.fetchExists(c, c.BUCKET_ID.eq(bucketId).and(c.CRITERIA_HASH.isNotNull()))) return true;
     var j = BUCKET_BACKFILL_JOBS;
-    return !dsl.fetchExists(j, j.BUCKET_ID.eq(bucketId).and(j.KIND.eq("first_time")).and(j.STATUS.eq("running")));
+    return !dsl.fetchExists(j, j.BUCKET_ID.eq(bucketId).and(j.KIND.eq(BackfillKind.FIRST_TIME)).and(j.STATUS.eq(BackfillStatus.RUNNING)));
   }
 }

@@ -1,5 +1,7 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -32,7 +34,7 @@ class BackfillBenchTest {
       System.out.print(report);
 
       assertThat(result.buckets()).extracting(BackfillBench.BucketRun::kind)
-          .containsExactly("first_time", "first_time", "reeval");
+          .containsExactly(BackfillKind.FIRST_TIME, BackfillKind.FIRST_TIME, BackfillKind.REEVAL);
       for (BackfillBench.BucketRun run : result.buckets()) {
         assertThat(run.processed()).isEqualTo(contacts);
         assertThat(run.chunks()).isEqualTo(contacts / chunk + 1);
@@ -46,9 +48,9 @@ class BackfillBenchTest {
       assertThat(composite.joined()).isPositive().isLessThan(contacts);
       assertThat(reeval.joined()).isPositive();
       assertThat(reeval.left()).isPositive();
-      assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq("bench-composite").and(m.STATUS.eq("active"))))
+      assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq("bench-composite").and(m.STATUS.eq(MembershipStatus.ACTIVE))))
           .isEqualTo((int) composite.joined());
-      assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq("bench-count").and(m.STATUS.eq("active"))))
+      assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq("bench-count").and(m.STATUS.eq(MembershipStatus.ACTIVE))))
           .isEqualTo((int) (count.joined() + reeval.joined() - reeval.left()));
       assertThat(dsl.fetchCount(dev.bucketflow.schema.Tables.USER_EVENTS,
           dev.bucketflow.schema.Tables.USER_EVENTS.EVENT.eq("bucket:left:bench-count"))).isEqualTo((int) reeval.left());

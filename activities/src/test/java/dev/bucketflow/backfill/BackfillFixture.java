@@ -1,5 +1,6 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
@@ -102,14 +103,14 @@ final class BackfillFixture {
   Set<String> activeMembers(String bucketId) {
     var m = BUCKET_MEMBERSHIPS;
     return new TreeSet<>(dsl.select(m.USER_ID).from(m)
-        .where(m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull()))
+        .where(m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
         .fetch(m.USER_ID));
   }
 
   /** Users with more than one active row in the bucket (must be none). */
   List<String> duplicateActives(String bucketId) {
     var m = BUCKET_MEMBERSHIPS;
-    return dsl.select(m.USER_ID).from(m).where(m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq("active")))
+    return dsl.select(m.USER_ID).from(m).where(m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
         .groupBy(m.USER_ID).having(DSL.count().gt(1)).fetch(m.USER_ID);
   }
 

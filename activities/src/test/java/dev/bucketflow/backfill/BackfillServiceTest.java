@@ -1,5 +1,9 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -14,7 +18,7 @@ import static dev.bucketflow.testing.Events.event;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.bucketflow.backfill.BackfillJob.Kind;
+import dev.bucketflow.bucket.BackfillKind;
 import dev.bucketflow.backfill.BackfillService.Plan;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketJson;
@@ -85,7 +89,7 @@ class BackfillServiceTest extends DatabaseTest {
         .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3() + ":" + r.value4() + ":" + r.value5());
   }
 
-  BackfillJob backfill(BackfillService service, BucketDefinition bucket, Kind kind) {
+  BackfillJob backfill(BackfillService service, BucketDefinition bucket, BackfillKind kind) {
     BackfillJob job = service.open(bucket.id(), BucketJson.fingerprint(bucket), kind);
     BackfillFixture.runToEnd(service, job);
     return service.job(job.id()).orElseThrow();
@@ -98,7 +102,7 @@ class BackfillServiceTest extends DatabaseTest {
     BackfillService service = service(POWER, TRIAL_ACTIVE);
     assertThat(service.plan(POWER)).isEqualTo(Plan.FIRST_TIME);
 
-    BackfillJob job = backfill(service, POWER, Kind.FIRST_TIME);
+    BackfillJob job = backfill(service, POWER, BackfillKind.FIRST_TIME);
 
     Set<String> expected = data.expectedMembers(POWER, NOW);
     assertThat(expected).as("the data has matchers and non-matchers").isNotEmpty().contains("ing-a");
@@ -112,7 +116,7 @@ class BackfillServiceTest extends DatabaseTest {
     var rows = dsl.selectFrom(m).where(m.BUCKET_ID.eq("power")).fetch();
     assertThat(rows).hasSize(expected.size());
     for (var r : rows) {
-      assertThat(r.getSource()).isEqualTo("backfill");
+      assertThat(r.getSource()).isEqualTo(MembershipSource.BACKFILL);
       assertThat(r.getEntryCount()).isEqualTo(1);
       assertThat(r.getEnteredAt()).isEqualTo(NOW);
       assertThat(r.getMaxDwellAt()).isEqualTo(NOW.plus(days(60)));
@@ -126,8 +130,8 @@ class BackfillServiceTest extends DatabaseTest {
     assertThat(transitions("power")).hasSize(expected.size()).allMatch(t -> t.endsWith(":entered:1:backfill:false"));
 
     // The job's books, and the hash recorded.
-    assertThat(job.status()).isEqualTo("completed");
-    assertThat(job.kind()).isEqualTo("first_time");
+    assertThat(job.status()).isEqualTo(BackfillStatus.COMPLETED);
+    assertThat(job.kind()).isEqualTo(BackfillKind.FIRST_TIME);
     assertThat(job.processed()).isEqualTo(job.totals()).isEqualTo(data.liveContacts().size());
     assertThat(job.joined()).isEqualTo(expected.size());
     assertThat(job.left()).isZero();
@@ -138,9 +142,9 @@ class BackfillServiceTest extends DatabaseTest {
     // A second run inserts nothing: the boot plan is NONE, a chunk of the completed job is a
     // no-op, and even a forced re-evaluation of the same criteria changes nothing.
     assertThat(service.plan(POWER)).isEqualTo(Plan.NONE);
-    assertThat(service.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME)).isEqualTo(job);
+    assertThat(service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME)).isEqualTo(job);
     assertThat(service.runChunk(job.id())).isEqualTo(new ChunkResult(job.processed(), job.totals(), 0, 0, true));
-    BackfillJob again = service.restart("power", BucketJson.fingerprint(POWER), Kind.REEVAL);
+    BackfillJob again = service.restart("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL);
     BackfillFixture.runToEnd(service, again);
     BackfillJob rerun = service.job(again.id()).orElseThrow();
     assertThat(rerun.joined()).isZero();
@@ -161,11 +165,11 @@ class BackfillServiceTest extends DatabaseTest {
     // A deleted contact whose membership deletion left active (never touched: no leave either).
     var m = BUCKET_MEMBERSHIPS;
     dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("m-deleted", "power-pro", "active", NOW.minus(days(5)), 1, "event").execute();
+        .values("m-deleted", "power-pro", MembershipStatus.ACTIVE, NOW.minus(days(5)), 1, MembershipSource.EVENT).execute();
     BackfillService service = BackfillFixture.service(dsl, List.of(POWER, POWER_PRO_ID), clock, 2);
 
-    BackfillJob first = backfill(service, POWER, Kind.FIRST_TIME);
-    BackfillJob reeval = backfill(service, POWER_PRO_ID, Kind.REEVAL);
+    BackfillJob first = backfill(service, POWER, BackfillKind.FIRST_TIME);
+    BackfillJob reeval = backfill(service, POWER_PRO_ID, BackfillKind.REEVAL);
 
     assertThat(data.activeMembers("power")).containsExactly("b-live", "n-live");
     assertThat(first.processed()).isEqualTo(2);
@@ -185,7 +189,7 @@ class BackfillServiceTest extends DatabaseTest {
     // A user with history in the bucket: joined and left before; re-joins with the next epoch.
     var m = BUCKET_MEMBERSHIPS;
     BackfillService before = service(POWER);
-    backfill(before, POWER, Kind.FIRST_TIME);
+    backfill(before, POWER, BackfillKind.FIRST_TIME);
     Set<String> oldMembers = data.activeMembers("power");
 
     clock.advance(Duration.ofHours(1));
@@ -194,11 +198,11 @@ class BackfillServiceTest extends DatabaseTest {
     data.contact("v-returning", "{\"plan\":\"pro\"}");
     data.events("v-returning", "key_action", later.minus(days(1)), later.minus(days(2)));
     dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("v-returning", "power", "left", NOW.minus(days(20)), NOW.minus(days(10)), 1, "event").execute();
+        .values("v-returning", "power", MembershipStatus.LEFT, NOW.minus(days(20)), NOW.minus(days(10)), 1, MembershipSource.EVENT).execute();
 
     BackfillService after = service(POWER_PRO);
     assertThat(after.plan(POWER_PRO)).isEqualTo(Plan.REEVAL);
-    BackfillJob job = backfill(after, POWER_PRO, Kind.REEVAL);
+    BackfillJob job = backfill(after, POWER_PRO, BackfillKind.REEVAL);
 
     Set<String> expected = data.expectedMembers(POWER_PRO, later);
     assertThat(data.activeMembers("power")).isEqualTo(expected);
@@ -219,11 +223,11 @@ class BackfillServiceTest extends DatabaseTest {
     var t = BUCKET_TRANSITIONS;
     for (String user : leavers) {
       var row = dsl.selectFrom(m).where(m.BUCKET_ID.eq("power").and(m.USER_ID.eq(user))).fetchSingle();
-      assertThat(row.getStatus()).isEqualTo("left");
+      assertThat(row.getStatus()).isEqualTo(MembershipStatus.LEFT);
       assertThat(row.getLeftAt()).isEqualTo(later);
       assertThat(row.getExpiresAt()).isNull();
-      assertThat(dsl.fetchCount(t, t.BUCKET_ID.eq("power").and(t.USER_ID.eq(user)).and(t.KIND.eq("left"))
-          .and(t.EPOCH.eq(1)).and(t.SOURCE.eq("backfill")).and(t.EMITTED.isTrue()))).isEqualTo(1);
+      assertThat(dsl.fetchCount(t, t.BUCKET_ID.eq("power").and(t.USER_ID.eq(user)).and(t.KIND.eq(TransitionKind.LEFT))
+          .and(t.EPOCH.eq(1)).and(t.SOURCE.eq(MembershipSource.BACKFILL)).and(t.EMITTED.isTrue()))).isEqualTo(1);
     }
     var e = USER_EVENTS;
     Set<String> leftEventUsers = new HashSet<>(dsl.select(e.USER_ID).from(e).where(e.EVENT.eq("bucket:left:power"))
@@ -235,12 +239,12 @@ class BackfillServiceTest extends DatabaseTest {
 
     // Joiners: fresh rows, epoch after their history, outbox not emitted.
     for (String user : joiners) {
-      var row = dsl.selectFrom(m).where(m.BUCKET_ID.eq("power").and(m.USER_ID.eq(user)).and(m.STATUS.eq("active")))
+      var row = dsl.selectFrom(m).where(m.BUCKET_ID.eq("power").and(m.USER_ID.eq(user)).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
           .fetchSingle();
-      assertThat(row.getSource()).isEqualTo("backfill");
+      assertThat(row.getSource()).isEqualTo(MembershipSource.BACKFILL);
       assertThat(row.getEnteredAt()).isEqualTo(later);
       assertThat(row.getEntryCount()).isEqualTo(user.equals("v-returning") ? 2 : 1);
-      assertThat(dsl.fetchCount(t, t.BUCKET_ID.eq("power").and(t.USER_ID.eq(user)).and(t.KIND.eq("entered"))
+      assertThat(dsl.fetchCount(t, t.BUCKET_ID.eq("power").and(t.USER_ID.eq(user)).and(t.KIND.eq(TransitionKind.ENTERED))
           .and(t.EMITTED.isFalse()).and(t.EPOCH.eq(row.getEntryCount())))).isEqualTo(1);
     }
 
@@ -269,11 +273,11 @@ class BackfillServiceTest extends DatabaseTest {
     data.events("old", "ping", NOW.minus(Duration.ofHours(1)));
     var m = BUCKET_MEMBERSHIPS;
     dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("fresh", "sticky", "active", NOW.minus(Duration.ofHours(1)), 1, "event")
-        .values("old", "sticky", "active", NOW.minus(days(1)), 1, "event").execute();
+        .values("fresh", "sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(1)), 1, MembershipSource.EVENT)
+        .values("old", "sticky", MembershipStatus.ACTIVE, NOW.minus(days(1)), 1, MembershipSource.EVENT).execute();
     BackfillService service = service(stickier);
 
-    BackfillJob job = backfill(service, stickier, Kind.REEVAL);
+    BackfillJob job = backfill(service, stickier, BackfillKind.REEVAL);
 
     assertThat(job.left()).isEqualTo(1);
     assertThat(data.activeMembers("sticky")).containsExactly("fresh");
@@ -301,11 +305,11 @@ class BackfillServiceTest extends DatabaseTest {
     data.contact("later", "{}");
     data.events("later", "pong", NOW.minus(Duration.ofHours(3)));
     dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("deferred", "fast-sticky", "active", NOW.minus(Duration.ofHours(1)), NOW.plus(days(29)), 2, "event")
-        .values("recomputed", "fast-sticky", "active", NOW.minus(Duration.ofHours(1)), NOW.plus(days(40)), 1, "event")
-        .values("unchanged", "fast-sticky", "active", NOW.minus(Duration.ofHours(2)),
-            NOW.minus(Duration.ofHours(2)).plus(days(30)), 1, "event")
-        .values("later", "fast-sticky", "active", NOW.minus(Duration.ofHours(3)), NOW.plus(days(1)), 1, "event")
+        .values("deferred", "fast-sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(1)), NOW.plus(days(29)), 2, MembershipSource.EVENT)
+        .values("recomputed", "fast-sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(1)), NOW.plus(days(40)), 1, MembershipSource.EVENT)
+        .values("unchanged", "fast-sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(2)),
+            NOW.minus(Duration.ofHours(2)).plus(days(30)), 1, MembershipSource.EVENT)
+        .values("later", "fast-sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(3)), NOW.plus(days(1)), 1, MembershipSource.EVENT)
         .execute();
     List<MovedDeadline> signalled = new java.util.ArrayList<>();
     Map<String, Instant> committedWhenSignalled = new java.util.HashMap<>();
@@ -317,7 +321,7 @@ class BackfillServiceTest extends DatabaseTest {
               dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq(d.userId())).fetchSingle(m.EXPIRES_AT)));
         });
 
-    backfill(service, after, Kind.REEVAL);
+    backfill(service, after, BackfillKind.REEVAL);
 
     assertThat(signalled).containsExactlyInAnyOrder(
         new MovedDeadline("fast-sticky", "deferred", 2, NOW.plus(Duration.ofHours(5))),
@@ -333,7 +337,7 @@ class BackfillServiceTest extends DatabaseTest {
   void aCrashMidChunkRollsTheChunkBackAndTheResumedJobNeitherSkipsNorDuplicates() {
     data.randomUsers("u", 40, 3, NOW, 0);
     BackfillService service = service(POWER);
-    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME);
+    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
     assertThat(service.runChunk(job.id()).done()).isFalse();
     ChunkResult second = service.runChunk(job.id());
     assertThat(second.processed()).isEqualTo(2L * CHUNK);
@@ -357,14 +361,14 @@ class BackfillServiceTest extends DatabaseTest {
     // A restarted worker opens the same job and resumes from its cursor.
     service.afterInsert(null);
     BackfillService restarted = service(POWER);
-    BackfillJob resumed = restarted.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME);
+    BackfillJob resumed = restarted.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
     assertThat(resumed.id()).isEqualTo(job.id());
     assertThat(resumed.cursorUser()).isEqualTo(cursorBefore);
     BackfillFixture.runToEnd(restarted, resumed);
 
     BackfillJob done = restarted.job(job.id()).orElseThrow();
     Set<String> expected = data.expectedMembers(POWER, NOW);
-    assertThat(done.status()).isEqualTo("completed");
+    assertThat(done.status()).isEqualTo(BackfillStatus.COMPLETED);
     assertThat(done.processed()).isEqualTo(done.totals()).isEqualTo(40);
     assertThat(done.joined()).isEqualTo(expected.size());
     assertThat(data.activeMembers("power")).isEqualTo(expected);
@@ -377,7 +381,7 @@ class BackfillServiceTest extends DatabaseTest {
   void aChunkRetriedAfterItCommittedDoesTheNextChunkNotTheSameOneAgain() {
     data.randomUsers("u", 20, 5, NOW, 0);
     BackfillService service = service(POWER);
-    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME);
+    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
     ChunkResult first = service.runChunk(job.id());
     ChunkResult retried = service.runChunk(job.id()); // as if the first result was lost
     ChunkResult third = service.runChunk(job.id());
@@ -398,18 +402,18 @@ class BackfillServiceTest extends DatabaseTest {
     // Rows from live events but no recorded hash: re-evaluate.
     var m = BUCKET_MEMBERSHIPS;
     dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("x", "power", "left", NOW, 1, "event").execute();
+        .values("x", "power", MembershipStatus.LEFT, NOW, 1, MembershipSource.EVENT).execute();
     assertThat(service.plan(POWER)).isEqualTo(Plan.REEVAL);
 
     // An unfinished first-time job for this hash is resumed as what it was.
-    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME);
+    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
     assertThat(service.plan(POWER)).isEqualTo(Plan.FIRST_TIME);
     service.fail(job.id(), "boom");
     assertThat(service.plan(POWER)).isEqualTo(Plan.FIRST_TIME);
-    BackfillJob reopened = service.open("power", BucketJson.fingerprint(POWER), Kind.REEVAL);
+    BackfillJob reopened = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL);
     assertThat(reopened.id()).isEqualTo(job.id());
-    assertThat(reopened.status()).isEqualTo("running");
-    assertThat(reopened.kind()).as("an existing row keeps its kind").isEqualTo("first_time");
+    assertThat(reopened.status()).isEqualTo(BackfillStatus.RUNNING);
+    assertThat(reopened.kind()).as("an existing row keeps its kind").isEqualTo(BackfillKind.FIRST_TIME);
     BackfillFixture.runToEnd(service, reopened);
     assertThat(service.plan(POWER)).isEqualTo(Plan.NONE);
     assertThat(service.plan(POWER_PRO)).isEqualTo(Plan.REEVAL);
@@ -418,15 +422,15 @@ class BackfillServiceTest extends DatabaseTest {
   @Test
   void criteriaChangedAwayAndBackRestartTheCompletedJobOfTheOldHash() {
     data.randomUsers("u", 30, 11, NOW, 0);
-    backfill(service(POWER), POWER, Kind.FIRST_TIME);
-    backfill(service(POWER_PRO), POWER_PRO, Kind.REEVAL);
+    backfill(service(POWER), POWER, BackfillKind.FIRST_TIME);
+    backfill(service(POWER_PRO), POWER_PRO, BackfillKind.REEVAL);
     assertThat(data.activeMembers("power")).isEqualTo(data.expectedMembers(POWER_PRO, NOW));
 
     BackfillService back = service(POWER);
     assertThat(back.plan(POWER)).isEqualTo(Plan.REEVAL);
-    BackfillJob restarted = back.open("power", BucketJson.fingerprint(POWER), Kind.REEVAL);
-    assertThat(restarted.status()).isEqualTo("running");
-    assertThat(restarted.kind()).isEqualTo("reeval");
+    BackfillJob restarted = back.open("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL);
+    assertThat(restarted.status()).isEqualTo(BackfillStatus.RUNNING);
+    assertThat(restarted.kind()).isEqualTo(BackfillKind.REEVAL);
     assertThat(restarted.processed()).isZero();
     assertThat(restarted.cursorUser()).isNull();
     BackfillFixture.runToEnd(back, restarted);
@@ -440,7 +444,7 @@ class BackfillServiceTest extends DatabaseTest {
   void aWorkerWithOtherDefinitionsRefusesTheChunkAndAFailedJobIsResumedNotRestarted() {
     data.randomUsers("u", 20, 9, NOW, 0);
     BackfillService service = service(POWER);
-    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME);
+    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
     service.runChunk(job.id());
 
     BackfillService stale = service(POWER_PRO);
@@ -450,15 +454,15 @@ class BackfillServiceTest extends DatabaseTest {
 
     service.fail(job.id(), "gave up");
     BackfillJob failed = service.job(job.id()).orElseThrow();
-    assertThat(failed.status()).isEqualTo("failed");
+    assertThat(failed.status()).isEqualTo(BackfillStatus.FAILED);
     assertThatThrownBy(() -> service.runChunk(job.id())).isInstanceOf(IllegalStateException.class);
     service.complete(job.id());
     assertThat(service.storedHash("power")).as("a failed job records no hash").isNull();
 
-    BackfillJob resumed = service.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME);
-    assertThat(resumed.status()).isEqualTo("running");
+    BackfillJob resumed = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
+    assertThat(resumed.status()).isEqualTo(BackfillStatus.RUNNING);
     assertThat(resumed.processed()).isEqualTo(7);
-    assertThat(service.restart("power", BucketJson.fingerprint(POWER), Kind.REEVAL))
+    assertThat(service.restart("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL))
         .as("a running walk is never reset").isEqualTo(resumed);
     assertThat(resumed.cursorUser()).isEqualTo(failed.cursorUser());
     BackfillFixture.runToEnd(service, resumed);
@@ -470,7 +474,7 @@ class BackfillServiceTest extends DatabaseTest {
   @Test
   void anEmptyContactTableCompletesAtOnce() {
     BackfillService service = service(POWER);
-    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), Kind.FIRST_TIME);
+    BackfillJob job = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
     assertThat(job.totals()).isZero();
     assertThat(service.runChunk(job.id())).isEqualTo(new ChunkResult(0, 0, 0, 0, true));
     service.complete(job.id());

@@ -1,5 +1,8 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.BackfillKind;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -79,13 +82,13 @@ class BackfillWorkflowDbTest extends DatabaseTest {
     assertThat(live).isLessThan(20);
     assertThat(expected).isNotEmpty();
     assertThat(wf.progress()).isEqualTo(result);
-    assertThat(result).isEqualTo(new BackfillProgress(live, live, expected.size(), 0, "completed"));
+    assertThat(result).isEqualTo(new BackfillProgress(live, live, expected.size(), 0, BackfillStatus.COMPLETED));
     assertThat(data.activeMembers(bucket.id())).isEqualTo(expected);
     assertThat(service.storedHash(bucket.id())).isEqualTo(hash);
     assertThat(service.plan(bucket)).isEqualTo(BackfillService.Plan.NONE);
 
     // Joins reached the outbox targets as silent (emitted=false) joins, and were marked dispatched.
-    assertThat(dispatched).hasSize(expected.size()).allMatch(r -> r.entered() && !r.emitted() && r.source().equals("backfill"));
+    assertThat(dispatched).hasSize(expected.size()).allMatch(r -> r.entered() && !r.emitted() && r.source() == MembershipSource.BACKFILL);
     assertThat(dsl.fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.DISPATCHED_AT.isNull())).isZero();
     assertThat(data.bucketUserEvents("bucket:%")).isZero();
 
@@ -106,11 +109,11 @@ class BackfillWorkflowDbTest extends DatabaseTest {
     });
 
     BackfillProgress result = stub(bucket).run(
-        BackfillRequest.of(bucket.id(), BucketJson.fingerprint(bucket), BackfillJob.Kind.FIRST_TIME));
+        BackfillRequest.of(bucket.id(), BucketJson.fingerprint(bucket), BackfillKind.FIRST_TIME));
 
     var expected = data.expectedMembers(bucket, BackfillServiceTest.NOW);
     assertThat(chunks.get()).as("8 chunks plus the crashed attempt").isEqualTo(24 / CHUNK + 1);
-    assertThat(result).isEqualTo(new BackfillProgress(24, 24, expected.size(), 0, "completed"));
+    assertThat(result).isEqualTo(new BackfillProgress(24, 24, expected.size(), 0, BackfillStatus.COMPLETED));
     assertThat(data.activeMembers(bucket.id())).isEqualTo(expected);
     assertThat(data.duplicateActives(bucket.id())).isEmpty();
     assertThat(dsl.fetchCount(BUCKET_TRANSITIONS)).isEqualTo(expected.size());
@@ -120,7 +123,7 @@ class BackfillWorkflowDbTest extends DatabaseTest {
   void reevaluationThroughTheWorkflowEmitsLeavesToTheOutbox() {
     data.randomUsers("u", 18, 4, BackfillServiceTest.NOW, 0);
     BackfillService first = BackfillFixture.service(dsl, List.of(BackfillServiceTest.POWER), clock, CHUNK);
-    BackfillJob job = first.open("power", BucketJson.fingerprint(BackfillServiceTest.POWER), BackfillJob.Kind.FIRST_TIME);
+    BackfillJob job = first.open("power", BucketJson.fingerprint(BackfillServiceTest.POWER), BackfillKind.FIRST_TIME);
     BackfillFixture.runToEnd(first, job);
     var before = data.activeMembers("power");
 
@@ -128,7 +131,7 @@ class BackfillWorkflowDbTest extends DatabaseTest {
     BackfillService service = startWorker(changed);
     assertThat(service.plan(changed)).isEqualTo(BackfillService.Plan.REEVAL);
     BackfillProgress result = stub(changed).run(
-        BackfillRequest.of("power", BucketJson.fingerprint(changed), BackfillJob.Kind.REEVAL));
+        BackfillRequest.of("power", BucketJson.fingerprint(changed), BackfillKind.REEVAL));
 
     var expected = data.expectedMembers(changed, BackfillServiceTest.NOW);
     var leavers = new java.util.TreeSet<>(before);

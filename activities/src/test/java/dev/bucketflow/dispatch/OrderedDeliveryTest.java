@@ -1,5 +1,7 @@
 package dev.bucketflow.dispatch;
 
+import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.bucket.MembershipSource;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.DELIVERY_LEASES;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -43,7 +45,7 @@ class OrderedDeliveryTest extends DatabaseTest {
     return dsl.insertInto(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.BUCKET_ID, BUCKET_TRANSITIONS.USER_ID,
             BUCKET_TRANSITIONS.KIND, BUCKET_TRANSITIONS.EPOCH, BUCKET_TRANSITIONS.SOURCE, BUCKET_TRANSITIONS.EMITTED,
             BUCKET_TRANSITIONS.CREATED_AT, BUCKET_TRANSITIONS.SHARD)
-        .values("b", user, kind, epoch, "event", true, T0, Shards.shardOf(user, 8))
+        .values("b", user, TransitionKind.fromDb(kind), epoch, MembershipSource.EVENT, true, T0, Shards.shardOf(user, 8))
         .returningResult(BUCKET_TRANSITIONS.ID).fetchOne(BUCKET_TRANSITIONS.ID);
   }
 
@@ -93,7 +95,7 @@ class OrderedDeliveryTest extends DatabaseTest {
     }
     for (int i = 0; i < 50; i++) row("good-" + i, "entered", 1);
     OutboxDispatcher d = dispatcher(FAST, r -> {
-      if (r.userId().startsWith("bad-") && r.kind().equals("entered")) throw new IllegalStateException("journey type unknown for " + r.userId());
+      if (r.userId().startsWith("bad-") && r.entered()) throw new IllegalStateException("journey type unknown for " + r.userId());
     }, recorder());
 
     DeliveryPass pass = d.deliver(0, 1, () -> {});
@@ -132,7 +134,7 @@ class OrderedDeliveryTest extends DatabaseTest {
     CountDownLatch inTarget = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     TransitionTarget gate = r -> {
-      if (r.kind().equals("entered")) {
+      if (r.entered()) {
         inTarget.countDown();
         release.await(10, TimeUnit.SECONDS);
       }
@@ -164,7 +166,7 @@ class OrderedDeliveryTest extends DatabaseTest {
     CountDownLatch inTarget = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     TransitionTarget stall = r -> {
-      if (r.kind().equals("entered") && inTarget.getCount() > 0) {
+      if (r.entered() && inTarget.getCount() > 0) {
         inTarget.countDown();
         release.await(20, TimeUnit.SECONDS); // a stalled worker: its lease runs out meanwhile
       }

@@ -1,5 +1,7 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -198,7 +200,7 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
     send(event("u1", "visit"), event("u2", "visit"));
     clock.advance(days(8));
     BackfillService backfill = backfill();
-    BackfillJob job = backfill.open(BF_DORMANT.id(), BucketJson.fingerprint(BF_DORMANT), BackfillJob.Kind.FIRST_TIME);
+    BackfillJob job = backfill.open(BF_DORMANT.id(), BucketJson.fingerprint(BF_DORMANT), BackfillKind.FIRST_TIME);
 
     ChunkResult chunk;
     try (HeldIngest held = hold(event("u1", "visit"))) {
@@ -219,7 +221,7 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
     send(event("u1", "seen"), event("u2", "seen"));
     clock.advance(days(7));
     BackfillService backfill = backfill();
-    BackfillJob job = backfill.open(BF_RECENT.id(), BucketJson.fingerprint(BF_RECENT), BackfillJob.Kind.REEVAL);
+    BackfillJob job = backfill.open(BF_RECENT.id(), BucketJson.fingerprint(BF_RECENT), BackfillKind.REEVAL);
 
     ChunkResult chunk;
     try (HeldIngest held = hold(event("u1", "seen"))) {
@@ -348,7 +350,7 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
 
   boolean isActive(BucketDefinition bucket, String user) {
     var m = BUCKET_MEMBERSHIPS;
-    return dsl.fetchExists(m, m.BUCKET_ID.eq(bucket.id()).and(m.USER_ID.eq(user)).and(m.STATUS.eq("active"))
+    return dsl.fetchExists(m, m.BUCKET_ID.eq(bucket.id()).and(m.USER_ID.eq(user)).and(m.STATUS.eq(MembershipStatus.ACTIVE))
         .and(m.DELETED_AT.isNull()));
   }
 

@@ -1,5 +1,6 @@
 package dev.bucketflow.ingest;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -96,7 +97,7 @@ class ContactOpsTest extends DatabaseTest {
 
     assertThat(transitions()).containsExactly("trial:u1:entered:1:event");
     var m = BUCKET_MEMBERSHIPS;
-    assertThat(dsl.fetchCount(m, m.USER_ID.eq("u1").and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull()))).isZero();
+    assertThat(dsl.fetchCount(m, m.USER_ID.eq("u1").and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))).isZero();
     assertThat(dsl.fetchCount(CONTACTS, CONTACTS.EXTERNAL_ID.eq("u1").and(CONTACTS.DELETED_AT.isNotNull()))).isEqualTo(1);
     assertThat(deleted.rejected()).isEqualTo(1);
     assertThat(dsl.fetchCount(REJECTED_EVENTS, REJECTED_EVENTS.REASON.eq("deleted"))).isEqualTo(1);

@@ -1,5 +1,7 @@
 package dev.bucketflow.journeys;
 
+import dev.bucketflow.journey.JourneyStatus;
+import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.bucket.Criteria.prop;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.EMAIL_OUTBOX;
@@ -114,7 +116,7 @@ class JourneyRoutingTest extends DatabaseTest {
     String legacy = WorkflowIds.legacyJourney(LOOP.id(), user);
     dsl.insertInto(JOURNEY_STATES, JOURNEY_STATES.JOURNEY_ID, JOURNEY_STATES.USER_ID, JOURNEY_STATES.STATUS,
             JOURNEY_STATES.ENTRY_COUNT, JOURNEY_STATES.WORKFLOW_ID, JOURNEY_STATES.TRIGGER_EVENT, JOURNEY_STATES.TRIGGER_KEY)
-        .values(LOOP.id(), user, "running", 1, legacy, "go", triggerKey).execute();
+        .values(LOOP.id(), user, JourneyStatus.RUNNING, 1, legacy, "go", triggerKey).execute();
     return legacy;
   }
 
@@ -184,10 +186,10 @@ class JourneyRoutingTest extends DatabaseTest {
     send("u1", "trial");
     dispatcher.drain();
 
-    assertThat(dsl.fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.BUCKET_ID.eq("trial").and(BUCKET_TRANSITIONS.KIND.eq("entered"))))
+    assertThat(dsl.fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.BUCKET_ID.eq("trial").and(BUCKET_TRANSITIONS.KIND.eq(TransitionKind.ENTERED))))
         .isEqualTo(2);
     assertThat(journeyRows("trial-welcome", "u1")).isEqualTo(1);
-    assertThat(dsl.select(JOURNEY_STATES.STATUS).from(JOURNEY_STATES).fetchOne(JOURNEY_STATES.STATUS)).isEqualTo("exited");
+    assertThat(dsl.select(JOURNEY_STATES.STATUS).from(JOURNEY_STATES).fetchOne(JOURNEY_STATES.STATUS)).isEqualTo(JourneyStatus.EXITED);
   }
 
   @Test
@@ -239,7 +241,7 @@ class JourneyRoutingTest extends DatabaseTest {
     // Delivered again, once with the run's end recorded and once as if the delivery that started it
     // died before recording anything (another SDK's journey never reports its end).
     router.route("u1", "go", null, "trigger-1");
-    dsl.update(JOURNEY_STATES).set(JOURNEY_STATES.STATUS, "running").setNull(JOURNEY_STATES.RUN_ID)
+    dsl.update(JOURNEY_STATES).set(JOURNEY_STATES.STATUS, JourneyStatus.RUNNING).setNull(JOURNEY_STATES.RUN_ID)
         .setNull(JOURNEY_STATES.ENDED_AT).execute();
     router.route("u1", "go", null, "trigger-1");
 
@@ -247,7 +249,7 @@ class JourneyRoutingTest extends DatabaseTest {
     assertThat(journeyRows("quick", "u1")).isEqualTo(1);
     assertThat(dsl.fetchCount(EMAIL_OUTBOX)).isEqualTo(2);
     var state = dsl.select(JOURNEY_STATES.STATUS, JOURNEY_STATES.RUN_ID).from(JOURNEY_STATES).fetchOne();
-    assertThat(state.value1()).isEqualTo("completed"); // the re-delivery learnt the run is over
+    assertThat(state.value1()).isEqualTo(JourneyStatus.COMPLETED); // the re-delivery learnt the run is over
     assertThat(state.value2()).isEqualTo(run);
 
     // A new trigger starts the next entry under the same id.

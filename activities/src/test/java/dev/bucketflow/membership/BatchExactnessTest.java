@@ -1,5 +1,7 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.any;
 import static dev.bucketflow.bucket.Criteria.event;
@@ -261,7 +263,7 @@ class BatchExactnessTest {
       for (int i = 0; i < stream.chunkSizes.get(c); i++) chunk.add(stream.events.get(next++).deepCopy());
       if (batched) {
         List<Transition> recorded = ingest.applyWithTransitions(Events.batch(clock.instant(), chunk)).transitions();
-        Map<String, Set<Transition.Kind>> kinds = new HashMap<>();
+        Map<String, Set<TransitionKind>> kinds = new HashMap<>();
         for (Transition t : recorded) {
           kinds.computeIfAbsent(t.userId() + "|" + t.bucketId(), k -> new HashSet<>()).add(t.kind());
         }
@@ -287,16 +289,16 @@ class BatchExactnessTest {
     List<String> memberships = dsl.select(m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTRY_COUNT, m.EXPIRES_AT,
             m.ENTERED_AT, m.LEFT_AT, m.MAX_DWELL_AT, m.DELETED_AT)
         .from(m).orderBy(m.USER_ID, m.BUCKET_ID, m.ENTRY_COUNT).fetch()
-        .map(r -> String.join(" ", r.value1(), r.value2(), r.value3(), "entry=" + r.value4(),
+        .map(r -> String.join(" ", r.value1(), r.value2(), r.value3().db(), "entry=" + r.value4(),
             // expires_at means something only on an active row (every reader filters on status =
             // 'active'); a left row keeps whatever deadline was last flushed before the leave, which
             // legitimately differs when a batch restamps and leaves the same row in one go (e.g. a
             // minDwell deferral lifted and a leave in one batch).
-            "expires=" + (r.value3().equals("active") ? r.value5() : "n/a"),
+            "expires=" + (r.value3() == MembershipStatus.ACTIVE ? r.value5() : "n/a"),
             "entered=" + r.value6(), "left=" + r.value7(), "maxDwell=" + r.value8(), "deleted=" + r.value9()));
 
     int deferred = dsl.fetchCount(dsl.selectFrom(m).where(m.BUCKET_ID.eq(BIG_TEAM.id())
-        .and(m.STATUS.eq("active")).and(m.EXPIRES_AT.isNotNull())));
+        .and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.EXPIRES_AT.isNotNull())));
 
     var e = USER_EVENTS;
     List<String> keys = dsl.select(e.IDEMPOTENCY_KEY).from(e).where(e.EVENT.like("bucket:%"))

@@ -1,5 +1,6 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
@@ -324,11 +325,11 @@ class ConcurrentIngestTest {
       var r = rows.get(i);
       boolean last = i == rows.size() - 1;
       assertThat(r.value2()).isEqualTo(i + 1);
-      assertThat(r.value1()).as("%s in %s row %d", user, bucket.id(), i + 1)
+      assertThat(r.value1().db()).as("%s in %s row %d", user, bucket.id(), i + 1)
           .isEqualTo(last && member ? "active" : "left");
       assertThat(r.value3() == null).isEqualTo(last && member);
     }
-    assertThat(dsl.fetchCount(m, m.USER_ID.eq(user).and(m.BUCKET_ID.eq(bucket.id())).and(m.STATUS.eq("active"))))
+    assertThat(dsl.fetchCount(m, m.USER_ID.eq(user).and(m.BUCKET_ID.eq(bucket.id())).and(m.STATUS.eq(MembershipStatus.ACTIVE))))
         .isLessThanOrEqualTo(1);
   }
 

@@ -1,5 +1,7 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -60,7 +62,7 @@ class RealtimeMembershipTest extends DatabaseTest {
     return ingest.apply(batch(clock.instant(), events));
   }
 
-  List<org.jooq.Record4<String, String, Integer, Boolean>> transitions(String bucket) {
+  List<org.jooq.Record4<String, TransitionKind, Integer, Boolean>> transitions(String bucket) {
     var t = BUCKET_TRANSITIONS;
     return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.EMITTED).from(t).where(t.BUCKET_ID.eq(bucket)).orderBy(t.ID).fetch();
   }
@@ -102,7 +104,7 @@ class RealtimeMembershipTest extends DatabaseTest {
     apply(event("u1", "page.view", "{\"plan\":\"trial\"}"));
     apply(event("u1", "upgrade", "{\"plan\":\"pro\"}"));
 
-    assertThat(transitions("trial")).extracting(r -> tuple(r.value1(), r.value2(), r.value3(), r.value4()))
+    assertThat(transitions("trial")).extracting(r -> tuple(r.value1(), r.value2().db(), r.value3(), r.value4()))
         .containsExactly(tuple("u1", "entered", 1, true), tuple("u1", "left", 1, true));
     assertThat(dsl.select(USER_EVENTS.EVENT, USER_EVENTS.IDEMPOTENCY_KEY).from(USER_EVENTS)
             .where(USER_EVENTS.EVENT.like("bucket:%:trial")).orderBy(USER_EVENTS.ID).fetch()
@@ -120,7 +122,7 @@ class RealtimeMembershipTest extends DatabaseTest {
 
     var m = BUCKET_MEMBERSHIPS;
     assertThat(dsl.select(m.STATUS, m.ENTRY_COUNT).from(m).where(m.BUCKET_ID.eq("trial")).orderBy(m.ENTRY_COUNT).fetch()
-            .map(r -> r.value1() + r.value2()))
+            .map(r -> r.value1().db() + r.value2()))
         .containsExactly("left1", "left2", "left3", "active4");
     assertThat(transitions("trial")).hasSize(7);
   }
@@ -132,7 +134,7 @@ class RealtimeMembershipTest extends DatabaseTest {
     apply(event("u1", "survey", "{\"converted\":false}"));
     apply(event("u1", "page.view", "{\"plan\":\"trial\"}"));
 
-    assertThat(transitions("trial")).extracting(r -> r.value2()).containsExactly("entered");
+    assertThat(transitions("trial")).extracting(r -> r.value2().db()).containsExactly("entered");
   }
 
   @Test
@@ -141,11 +143,11 @@ class RealtimeMembershipTest extends DatabaseTest {
     apply(event("u1", "p", "{\"plan\":\"pro\"}"));
     apply(event("u1", "p", "{\"plan\":\"trial\"}"));
 
-    assertThat(transitions("trial-once")).extracting(r -> tuple(r.value2(), r.value3(), r.value4()))
+    assertThat(transitions("trial-once")).extracting(r -> tuple(r.value2().db(), r.value3(), r.value4()))
         .containsExactly(tuple("entered", 1, true), tuple("left", 1, true), tuple("entered", 2, false));
     assertThat(dsl.fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("bucket:entered:trial-once"))).isEqualTo(1);
     assertThat(dsl.fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.BUCKET_ID.eq("trial-once")
-        .and(BUCKET_MEMBERSHIPS.STATUS.eq("active")).and(BUCKET_MEMBERSHIPS.ENTRY_COUNT.eq(2)))).isEqualTo(1);
+        .and(BUCKET_MEMBERSHIPS.STATUS.eq(MembershipStatus.ACTIVE)).and(BUCKET_MEMBERSHIPS.ENTRY_COUNT.eq(2)))).isEqualTo(1);
   }
 
   @Test
@@ -160,7 +162,7 @@ class RealtimeMembershipTest extends DatabaseTest {
     clock.advance(days(7));
     apply(event("u1", "p", "{\"plan\":\"trial\"}")); // 7 days after the last leave: emits
 
-    assertThat(transitions("trial-weekly")).extracting(r -> tuple(r.value2(), r.value3(), r.value4()))
+    assertThat(transitions("trial-weekly")).extracting(r -> tuple(r.value2().db(), r.value3(), r.value4()))
         .containsExactly(tuple("entered", 1, true), tuple("left", 1, true), tuple("entered", 2, false),
             tuple("left", 2, true), tuple("entered", 3, true));
   }
@@ -194,7 +196,7 @@ class RealtimeMembershipTest extends DatabaseTest {
     assertThat(transitions("power")).isEmpty();
     apply(at(event("u1", "key_action"), T0.minus(days(1))));
 
-    assertThat(transitions("power")).extracting(r -> r.value2()).containsExactly("entered");
+    assertThat(transitions("power")).extracting(r -> r.value2().db()).containsExactly("entered");
     var m = BUCKET_MEMBERSHIPS;
     assertThat(dsl.select(m.EXPIRES_AT).from(m).where(m.BUCKET_ID.eq("power")).fetchOne(m.EXPIRES_AT))
         .isEqualTo(a.plus(days(30)));
@@ -212,14 +214,14 @@ class RealtimeMembershipTest extends DatabaseTest {
 
     var m = BUCKET_MEMBERSHIPS;
     var row = dsl.select(m.STATUS, m.EXPIRES_AT, m.MAX_DWELL_AT).from(m).where(m.BUCKET_ID.eq("dwell")).fetchOne();
-    assertThat(row.value1()).isEqualTo("active");
+    assertThat(row.value1()).isEqualTo(MembershipStatus.ACTIVE);
     assertThat(row.value2()).isEqualTo(T0.plus(Duration.ofHours(1)));
     assertThat(row.value3()).isEqualTo(T0.plus(days(2)));
-    assertThat(transitions("dwell")).extracting(r -> r.value2()).containsExactly("entered");
+    assertThat(transitions("dwell")).extracting(r -> r.value2().db()).containsExactly("entered");
 
     clock.advance(Duration.ofHours(1));
     apply(event("u1", "p", "{\"vip\":false}"));
-    assertThat(transitions("dwell")).extracting(r -> r.value2()).containsExactly("entered", "left");
+    assertThat(transitions("dwell")).extracting(r -> r.value2().db()).containsExactly("entered", "left");
   }
 
   @Test
@@ -237,6 +239,6 @@ class RealtimeMembershipTest extends DatabaseTest {
     IngestOutcome retry = ingest.apply(b);
 
     assertThat(retry.duplicateBatch()).isTrue();
-    assertThat(transitions("trial")).extracting(r -> r.value2()).containsExactly("entered", "left");
+    assertThat(transitions("trial")).extracting(r -> r.value2().db()).containsExactly("entered", "left");
   }
 }

@@ -1,5 +1,7 @@
 package dev.bucketflow.posthog;
 
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.bucket.Criteria.prop;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.POSTHOG_MIRROR;
@@ -83,7 +85,7 @@ class PostHogMirrorTest extends DatabaseTest {
     dsl.insertInto(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.BUCKET_ID, BUCKET_TRANSITIONS.USER_ID, BUCKET_TRANSITIONS.KIND,
             BUCKET_TRANSITIONS.EPOCH, BUCKET_TRANSITIONS.SOURCE, BUCKET_TRANSITIONS.EMITTED, BUCKET_TRANSITIONS.CREATED_AT,
             BUCKET_TRANSITIONS.SHARD)
-        .values(bucket, user, kind, epoch, "event", true, clock.instant(), Shards.shardOf(user, SHARDS)).execute();
+        .values(bucket, user, TransitionKind.fromDb(kind), epoch, MembershipSource.EVENT, true, clock.instant(), Shards.shardOf(user, SHARDS)).execute();
   }
 
   @Test
@@ -158,7 +160,7 @@ class PostHogMirrorTest extends DatabaseTest {
     transition("u1", "trial", "left", 1);
     passOverEveryShard(worker);
     // The join delivered again (at-least-once) after the leave: the mirror keeps the leave.
-    dsl.update(BUCKET_TRANSITIONS).setNull(BUCKET_TRANSITIONS.DISPATCHED_AT).where(BUCKET_TRANSITIONS.KIND.eq("entered"))
+    dsl.update(BUCKET_TRANSITIONS).setNull(BUCKET_TRANSITIONS.DISPATCHED_AT).where(BUCKET_TRANSITIONS.KIND.eq(TransitionKind.ENTERED))
         .execute();
     passOverEveryShard(worker);
     down.set(false);

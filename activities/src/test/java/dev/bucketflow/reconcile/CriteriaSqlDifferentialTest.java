@@ -84,9 +84,14 @@ class CriteriaSqlDifferentialTest {
   static final List<String> KEYS = List.of("plan", "score", "flag", "tags", "meta", "it's", "a.b", "q?\\x");
   /** Property names in criteria: the user keys plus one nobody has. */
   static final List<String> CRITERIA_KEYS = Stream.concat(KEYS.stream(), Stream.of("nope")).toList();
+  /** Properties holding instants (ISO strings, epoch ms, junk), read by the date-relative operators. */
+  static final List<String> DATE_KEYS = List.of("due", "when");
   static final List<String> EVENTS = List.of("login", "key_action", "purchase", "churn_signal");
   /** Event names in criteria: the generated ones plus one nobody has. */
   static final List<String> CRITERIA_EVENTS = Stream.concat(EVENTS.stream(), Stream.of("ghost")).toList();
+
+  static final List<PropertyOperator> DATE_OPS = List.of(PropertyOperator.WITHIN_NEXT, PropertyOperator.WITHIN_LAST,
+      PropertyOperator.MORE_THAN_AGO, PropertyOperator.MORE_THAN_AHEAD);
 
   static final List<Duration> WINDOWS = List.of(
       Duration.ofSeconds(3600), Duration.ofMinutes(90), Duration.ofHours(1), Duration.ofHours(6),
@@ -142,6 +147,9 @@ class CriteriaSqlDifferentialTest {
     int nonTrivial = 0;
     Set<PropertyOperator> propOps = EnumSet.noneOf(PropertyOperator.class);
     Set<String> eventShapes = new TreeSet<>();
+    int flipsChecked = 0;
+    int joinFlips = 0;
+    int sqlFlipChecks = 0;
     for (int i = 0; i < TREES; i++) {
       Criterion c = randomTree(rnd, 0, true);
       if (refusedByEvaluator(c)) {
@@ -165,8 +173,35 @@ class CriteriaSqlDifferentialTest {
       }
       String mismatch = compare(c, users, NOW, "r-");
       if (mismatch != null) failures.add(mismatch);
+      // Next flip: the verdict holds 1 ms before it and differs at it, for the evaluator and,
+      // for a sample, for the SQL too (one query per instant, so not for every pair).
+      for (var u : fromDb.entrySet()) {
+        boolean current = expected.contains(u.getKey());
+        var flip = dev.bucketflow.bucket.NextFlip.next(c, u.getValue(), NOW);
+        if (flip.isEmpty()) continue;
+        flipsChecked++;
+        if (!current) joinFlips++;
+        Instant at = flip.get();
+        Instant before = at.minusMillis(1).isAfter(NOW) ? at.minusMillis(1) : NOW;
+        boolean sampled = sqlFlipChecks < 60 && rnd.nextInt(8) == 0;
+        if (sampled) sqlFlipChecks++;
+        for (Instant x : List.of(before, at)) {
+          boolean want = x.equals(at) != current;
+          boolean eval = Evaluator.matches(c, u.getValue(), x);
+          String where = u.getKey() + " at " + x + " (flip " + at + ", now " + current + ") for " + BucketJson.toJson(c)
+              + " data " + users.get(u.getKey()).describe(c);
+          if (eval != want) failures.add("next-flip: evaluator says " + eval + " for " + where);
+          if (sampled) {
+            boolean viaSql = sqlMatches(c, u.getKey(), x);
+            if (viaSql != want) failures.add("next-flip: SQL says " + viaSql + " for " + where);
+          }
+        }
+      }
       if (failures.size() >= 5) break;
     }
+    System.out.printf("[CriteriaSqlDifferentialTest] seed %d: %d flip instants checked (%d joins), %d of them in SQL%n",
+        seed, flipsChecked, joinFlips, sqlFlipChecks);
+
     System.out.printf("[CriteriaSqlDifferentialTest] seed %d: %d trees compared, %d skipped (count+op without value),"
         + " %d with a non-trivial user set, %d disagreements%n", seed, compared, skipped, nonTrivial, failures.size());
     if (!failures.isEmpty()) {
@@ -178,6 +213,7 @@ class CriteriaSqlDifferentialTest {
     assertThat(eventShapes).contains("exists", "not_exists", "count", "count:gt", "count:gte", "count:lt",
         "count:lte", "count:eq", "exists+within", "not_exists+within", "count:gte+within", "count+within");
     assertThat(nonTrivial).as("trees selecting some but not all users").isGreaterThan(compared / 5);
+    assertThat(joinFlips).as("join instants (false -> true by the clock) are exercised").isGreaterThan(20);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -271,6 +307,40 @@ class CriteriaSqlDifferentialTest {
         tc("or with one true leg", new CompositeCriterion(Logic.OR, List.of(
                 prop("plan", PropertyOperator.EQ, "\"paid\""), ev("ghost", EventCheck.NOT_EXISTS, null, null, null))),
             "{\"plan\":\"trial\"}", none(), true),
+        // date-relative: boundaries (now <= t <= now + d etc.), spellings, junk
+        tc("within_next: t = now", date("due", PropertyOperator.WITHIN_NEXT, "P3D"), dateProps(NOW.toString()), none(), true),
+        tc("within_next: t = now - 1us", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            dateProps(NOW.minusNanos(1000).toString()), none(), false),
+        tc("within_next: t = now + d", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            dateProps(NOW.plus(Duration.ofDays(3)).toString()), none(), true),
+        tc("within_next: t = now + d + 1us", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            dateProps(NOW.plus(Duration.ofDays(3)).plusNanos(1000).toString()), none(), false),
+        tc("within_next: 9 fraction digits truncate", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            "{\"due\":\"2026-03-15T12:00:00.123456999Z\"}", none(), true),
+        tc("within_next: epoch ms one ms ahead", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            "{\"due\":" + (NOW.toEpochMilli() + 1) + "}", none(), true),
+        tc("within_next: epoch ms truncated below now", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            "{\"due\":" + NOW.toEpochMilli() + "}", none(), false),
+        tc("within_last: t = now - d", date("due", PropertyOperator.WITHIN_LAST, "PT36H"),
+            dateProps(NOW.minus(Duration.ofHours(36)).toString()), none(), true),
+        tc("within_last: offset spelling", date("due", PropertyOperator.WITHIN_LAST, "PT1H"),
+            "{\"due\":\"2026-03-15T17:00:00.123456+05:30\"}", none(), true),
+        tc("more_than_ago: exactly d ago is false", date("due", PropertyOperator.MORE_THAN_AGO, "P1D"),
+            dateProps(NOW.minus(Duration.ofDays(1)).toString()), none(), false),
+        tc("more_than_ago: 1us more", date("due", PropertyOperator.MORE_THAN_AGO, "P1D"),
+            dateProps(NOW.minus(Duration.ofDays(1)).minusNanos(1000).toString()), none(), true),
+        tc("more_than_ahead: exactly d ahead is false", date("due", PropertyOperator.MORE_THAN_AHEAD, "P1D"),
+            dateProps(NOW.plus(Duration.ofDays(1)).toString()), none(), false),
+        tc("more_than_ahead: zero duration = in the future", date("due", PropertyOperator.MORE_THAN_AHEAD, "PT0S"),
+            dateProps(NOW.plusNanos(1000).toString()), none(), true),
+        tc("Feb 30 is no instant", date("due", PropertyOperator.MORE_THAN_AGO, "PT0S"),
+            "{\"due\":\"2026-02-30T00:00:00Z\"}", none(), false),
+        tc("missing is false", date("due", PropertyOperator.MORE_THAN_AGO, "PT0S"), "{}", none(), false),
+        tc("in: 3.0 in [1, 3]", prop("score", PropertyOperator.IN, "[1,3]"), "{\"score\":3.0}", none(), true),
+        tc("in: missing in [null] is false", prop("score", PropertyOperator.IN, "[null]"), "{}", none(), false),
+        tc("in: null in [null]", prop("score", PropertyOperator.IN, "[null]"), "{\"score\":null}", none(), true),
+        tc("not_in: missing is true", prop("score", PropertyOperator.NOT_IN, "[1,3]"), "{}", none(), true),
+        tc("not_in: [] holds for all", prop("score", PropertyOperator.NOT_IN, "[]"), "{\"score\":1}", none(), true),
         tc("(sanity) epoch + 1us", ev("login", EventCheck.EXISTS, null, null, null), "{}", events("login", usec), true));
   }
 
@@ -437,6 +507,9 @@ class CriteriaSqlDifferentialTest {
           props.set(key, pick(rnd, VALUES).deepCopy());
         }
       }
+      for (String key : DATE_KEYS) {
+        if (rnd.nextInt(10) < 8) props.set(key, randomDateValue(rnd));
+      }
       Map<String, List<Instant>> events = new HashMap<>();
       for (String name : EVENTS) {
         int n = rnd.nextInt(10) < 3 ? 0 : rnd.nextInt(6);
@@ -458,6 +531,47 @@ class CriteriaSqlDifferentialTest {
     }
     return users;
   }
+
+  /**
+   * An instant-ish property value: mostly instants near NOW (some exactly NOW ± a window, or 1µs
+   * / 1ms around it) spelled as ISO-8601 with Z, with an offset, with 9 fraction digits, or as
+   * epoch ms; sometimes a value no engine may read as an instant.
+   */
+  static JsonNode randomDateValue(Random rnd) {
+    Instant t = switch (rnd.nextInt(4)) {
+      case 0 -> randomTime(rnd);
+      case 1 -> NOW;
+      default -> {
+        Instant edge = rnd.nextBoolean() ? NOW.plus(pick(rnd, WINDOWS)) : NOW.minus(pick(rnd, WINDOWS));
+        yield switch (rnd.nextInt(5)) {
+          case 0 -> edge.plusNanos(1000);
+          case 1 -> edge.minusNanos(1000);
+          case 2 -> edge.plusMillis(1);
+          case 3 -> edge.minusMillis(1);
+          default -> edge;
+        };
+      }
+    };
+    return switch (rnd.nextInt(12)) {
+      case 0, 1, 2, 3 -> F.textNode(t.toString());
+      case 4 -> F.textNode(java.time.OffsetDateTime.ofInstant(t, java.time.ZoneOffset.ofHoursMinutes(5, 30))
+          .format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+      case 5 -> F.textNode(java.time.OffsetDateTime.ofInstant(t, java.time.ZoneOffset.ofHours(-14))
+          .format(java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSSXXX")));
+      case 6, 7 -> F.numberNode(t.toEpochMilli());
+      case 8 -> F.numberNode((double) t.toEpochMilli());
+      default -> pick(rnd, BAD_DATES);
+    };
+  }
+
+  /** Values that are no instant for either engine (and must not make the SQL fail). */
+  static final List<JsonNode> BAD_DATES = Stream.of(
+      "\"2026-02-30T00:00:00Z\"", "\"2027-02-29T12:00:00Z\"", "\"2026-13-01T00:00:00Z\"", "\"2026-03-15T24:00:00Z\"",
+      "\"2026-03-15T23:59:60Z\"", "\"0000-01-01T00:00:00Z\"", "\"2026-03-15\"", "\"2026-03-15T12:00Z\"",
+      "\"2026-03-15 12:00:00Z\"", "\"2026-03-15T12:00:00\"", "\"2026-03-15T12:00:00+15:00\"", "\"tomorrow\"",
+      "\"\"", "1773576000123.5", "1e300", "-1e300", "253402300800000", "true", "null", "[1773576000123]",
+      "{\"at\":1773576000123}", "\"2028-02-29T00:00:00Z\"", "\"0001-01-01T00:00:00+14:00\"", "1773576000123.0")
+      .map(CriteriaSqlDifferentialTest::parse).toList();
 
   /** Uniform over ±40 days around NOW, sometimes whole seconds, else microseconds. */
   static Instant randomTime(Random rnd) {
@@ -525,10 +639,22 @@ class CriteriaSqlDifferentialTest {
 
   static PropertyCriterion randomProperty(Random rnd) {
     PropertyOperator op = pick(rnd, List.of(PropertyOperator.values()));
-    String key = pick(rnd, CRITERIA_KEYS);
+    if (!op.dateRelative() && rnd.nextInt(3) == 0) op = pick(rnd, DATE_OPS); // date legs are the new ground
+    String key = op.dateRelative() && rnd.nextInt(6) != 0 ? pick(rnd, DATE_KEYS) : pick(rnd, CRITERIA_KEYS);
     JsonNode value;
     int r = rnd.nextInt(20);
-    if (op == PropertyOperator.EXISTS || op == PropertyOperator.NOT_EXISTS) {
+    if (op.dateRelative()) {
+      value = r == 0 ? null : r == 1 ? F.textNode("3 days") : r == 2 ? pick(rnd, VALUES)
+          : r < 6 ? F.objectNode().put("hours", rnd.nextInt(100)) : F.textNode(pick(rnd, WINDOWS).toString());
+    } else if (op == PropertyOperator.IN || op == PropertyOperator.NOT_IN) {
+      if (r < 2) {
+        value = r == 0 ? null : pick(rnd, VALUES); // not an array: validation would reject
+      } else {
+        var array = F.arrayNode();
+        for (int i = rnd.nextInt(4); i > 0; i--) array.add(pick(rnd, VALUES).deepCopy());
+        value = array;
+      }
+    } else if (op == PropertyOperator.EXISTS || op == PropertyOperator.NOT_EXISTS) {
       value = r < 16 ? null : pick(rnd, VALUES); // a stray operand must be ignored
     } else if (r == 0) {
       value = null; // no operand at all (validation would reject)
@@ -640,6 +766,14 @@ class CriteriaSqlDifferentialTest {
 
   static PropertyCriterion prop(String key, PropertyOperator op, String valueJson) {
     return new PropertyCriterion(key, op, valueJson == null ? null : parse(valueJson));
+  }
+
+  static PropertyCriterion date(String key, PropertyOperator op, String iso) {
+    return new PropertyCriterion(key, op, F.textNode(iso));
+  }
+
+  static String dateProps(String due) {
+    return "{\"due\":\"" + due + "\"}";
   }
 
   static EventCriterion ev(String name, EventCheck check, CountOperator op, Long value, Duration within) {

@@ -1,5 +1,7 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Durations.days;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
@@ -112,7 +114,7 @@ class ReconcileResumeTest extends DatabaseTest {
 
   List<String> leftUsers() {
     var t = BUCKET_TRANSITIONS;
-    return dsl.select(t.USER_ID).from(t).where(t.BUCKET_ID.eq(RECENT.id()).and(t.KIND.eq("left"))).orderBy(t.ID)
+    return dsl.select(t.USER_ID).from(t).where(t.BUCKET_ID.eq(RECENT.id()).and(t.KIND.eq(TransitionKind.LEFT))).orderBy(t.ID)
         .fetch(t.USER_ID);
   }
 
@@ -148,7 +150,7 @@ class ReconcileResumeTest extends DatabaseTest {
     List<String> left = leftUsers();
     assertThat(left).hasSize(USERS).doesNotHaveDuplicates();
     var m = BUCKET_MEMBERSHIPS;
-    assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq(RECENT.id()).and(m.STATUS.eq("active")))).isZero();
+    assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq(RECENT.id()).and(m.STATUS.eq(MembershipStatus.ACTIVE)))).isZero();
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.BackfillKind;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -52,6 +54,10 @@ class ReconcileServiceTest extends DatabaseTest {
   static final BucketDefinition STICKY = BucketDefinition.builder("sticky")
       .criteria(event("ping").within(Duration.ofHours(1)).exists()).minDwell(Duration.ofHours(6)).build();
 
+  /** Joins by the clock alone: nobody matches while the trial end is more than 3 days ahead. */
+  static final BucketDefinition TRIAL_ENDING = BucketDefinition.builder("trial-ending")
+      .criteria(prop("trial_ends_at").withinNext(days(3))).build();
+
   MutableClock clock;
   IngestService ingest;
   ReconcileService reconcile;
@@ -61,7 +67,7 @@ class ReconcileServiceTest extends DatabaseTest {
     dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches, bucket_memberships, "
         + "bucket_transitions, bucket_configs, bucket_backfill_jobs");
     clock = new MutableClock(T0);
-    List<BucketDefinition> buckets = List.of(RECENT, POWER, TRIAL_ACTIVE, DORMANT, CAPPED, STICKY);
+    List<BucketDefinition> buckets = List.of(RECENT, POWER, TRIAL_ACTIVE, DORMANT, CAPPED, STICKY, TRIAL_ENDING);
     BucketCatalog catalog = Engines.catalog(dsl, buckets);
     EventHistoryLoader history = new EventHistoryLoader();
     ingest = new IngestService(dsl,
@@ -150,7 +156,7 @@ class ReconcileServiceTest extends DatabaseTest {
 
     var t = BUCKET_TRANSITIONS;
     assertThat(dsl.select(t.KIND, t.EPOCH, t.EMITTED).from(t).where(t.BUCKET_ID.eq("went-dormant")).orderBy(t.ID).fetch()
-            .map(r -> r.value1() + r.value2() + r.value3()))
+            .map(r -> r.value1().db() + r.value2() + r.value3()))
         .containsExactly("entered1true", "left1true", "entered2false");
   }
 
@@ -159,13 +165,13 @@ class ReconcileServiceTest extends DatabaseTest {
     send(event("u1", "app.active"));
     clock.advance(days(8));
     var j = BUCKET_BACKFILL_JOBS;
-    dsl.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS).values("went-dormant", "h", "first_time", "running").execute();
+    dsl.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS).values("went-dormant", "h", BackfillKind.FIRST_TIME, BackfillStatus.RUNNING).execute();
 
     BucketSweep sweep = sweep("went-dormant");
     assertThat(sweep.joinsSkipped()).isTrue();
     assertThat(sweep.absenceJoins()).isZero();
 
-    dsl.update(j).set(j.STATUS, "completed").execute();
+    dsl.update(j).set(j.STATUS, BackfillStatus.COMPLETED).execute();
     assertThat(sweep("went-dormant").absenceJoins()).isEqualTo(1);
   }
 
@@ -196,5 +202,42 @@ class ReconcileServiceTest extends DatabaseTest {
     BucketSweep late = sweep("sticky");
     assertThat(late.clockLeaves()).isEqualTo(1);
     assertThat(transitions("sticky")).containsExactly("u1:entered:1:event", "u2:entered:1:event", "u1:left:1:reconcile");
+  }
+
+  @Test
+  void aDateConditionJoinsAndLeavesByTheClockAloneAtTheSweepAfterEachInstant() {
+    Instant trialEnds = T0.plus(days(5));
+    send(event("u1", "signup", "{\"trial_ends_at\":\"" + trialEnds + "\"}"));
+    send(event("u2", "signup", "{\"trial_ends_at\":" + trialEnds.toEpochMilli() + "}"));
+    send(event("u3", "signup", "{\"trial_ends_at\":\"not a date\"}"));
+    assertThat(TRIAL_ENDING.timeBased()).isTrue();
+    sweep("trial-ending");
+    assertThat(activeIn("trial-ending")).isEmpty();
+
+    clock.set(trialEnds.minus(days(3)).minusMillis(1)); // one millisecond before it turns true
+    sweep("trial-ending");
+    assertThat(activeIn("trial-ending")).isEmpty();
+
+    clock.set(trialEnds.minus(days(3))); // now + 3d = trial end: true, with no event
+    sweep("trial-ending");
+    assertThat(activeIn("trial-ending")).containsExactly("u1", "u2");
+
+    clock.set(trialEnds); // the last instant it holds
+    sweep("trial-ending");
+    assertThat(activeIn("trial-ending")).containsExactly("u1", "u2");
+
+    clock.set(trialEnds.plusMillis(1));
+    sweep("trial-ending");
+    assertThat(activeIn("trial-ending")).isEmpty();
+    var t = BUCKET_TRANSITIONS;
+    assertThat(dsl.select(t.USER_ID, t.KIND).from(t).where(t.BUCKET_ID.eq("trial-ending")).orderBy(t.ID).fetch()
+            .map(r -> r.value1() + ":" + r.value2()))
+        .containsExactly("u1:entered", "u2:entered", "u1:left", "u2:left");
+  }
+
+  List<String> activeIn(String bucket) {
+    var m = BUCKET_MEMBERSHIPS;
+    return dsl.select(m.USER_ID).from(m).where(m.BUCKET_ID.eq(bucket).and(m.STATUS.eq(dev.bucketflow.bucket.MembershipStatus.ACTIVE))
+        .and(m.DELETED_AT.isNull())).orderBy(m.USER_ID).fetch(m.USER_ID);
   }
 }

@@ -17,6 +17,7 @@ import org.jooq.meta.jaxb.ForcedType;
 import org.jooq.meta.jaxb.Generate;
 import org.jooq.meta.jaxb.Generator;
 import org.jooq.meta.jaxb.Jdbc;
+import org.jooq.meta.jaxb.LambdaConverter;
 import org.jooq.meta.jaxb.Target;
 
 /**
@@ -64,10 +65,7 @@ public final class GenerateJooq {
                         .withName("org.jooq.meta.postgres.PostgresDatabase")
                         .withInputSchema("public")
                         .withExcludes("flyway_schema_history")
-                        .withForcedTypes(
-                            new ForcedType()
-                                .withName("INSTANT")
-                                .withIncludeTypes("(?i:timestamp\\ with\\ time\\ zone|timestamptz)")))
+                        .withForcedTypes(forcedTypes()))
                 .withGenerate(new Generate().withJavaTimeTypes(true).withRecords(true).withPojos(false))
                 .withTarget(
                     new Target()
@@ -76,9 +74,34 @@ public final class GenerateJooq {
                         .withClean(true)));
   }
 
+  /**
+   * Timestamps as {@code Instant}; every status, kind and source column as its Java enum (stored as
+   * the enum's lower-case {@code db()} spelling, which the columns' CHECK constraints list), so a
+   * typo in a status is a compile error rather than a row that matches nothing.
+   */
+  private static List<ForcedType> forcedTypes() {
+    return List.of(
+        new ForcedType().withName("INSTANT").withIncludeTypes("(?i:timestamp\\ with\\ time\\ zone|timestamptz)"),
+        labelled("dev.bucketflow.bucket.MembershipStatus", "bucket_memberships\\.status"),
+        labelled("dev.bucketflow.bucket.MembershipSource", "bucket_memberships\\.source|bucket_transitions\\.source"),
+        labelled("dev.bucketflow.bucket.TransitionKind", "bucket_transitions\\.kind"),
+        labelled("dev.bucketflow.bucket.BackfillKind", "bucket_backfill_jobs\\.kind"),
+        labelled("dev.bucketflow.bucket.BackfillStatus", "bucket_backfill_jobs\\.status"),
+        labelled("dev.bucketflow.journey.JourneyStatus", "journey_states\\.status"));
+  }
+
+  private static ForcedType labelled(String enumType, String columns) {
+    return new ForcedType()
+        .withUserType(enumType)
+        .withLambdaConverter(new LambdaConverter().withFrom(enumType + "::fromDb").withTo(enumType + "::db"))
+        .withIncludeExpression("(?i:(public\\.)?(" + columns + "))");
+  }
+
   private static String hashOf(Path migrations) throws IOException {
     try {
       MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      // The generator's own settings are part of what the output depends on.
+      digest.update(forcedTypes().toString().getBytes(StandardCharsets.UTF_8));
       List<Path> files;
       try (Stream<Path> s = Files.list(migrations)) {
         files = s.filter(Files::isRegularFile).sorted().toList();

@@ -51,7 +51,30 @@ public record BucketDefinition(
         if (timeBasedOverride != null) {
             return timeBasedOverride;
         }
-        return minDwell != null || maxDwell != null || eventLegs().anyMatch(EventCriterion::windowed);
+        return minDwell != null || maxDwell != null || eventLegs().anyMatch(EventCriterion::windowed)
+                || propertyLegs().anyMatch(p -> p.operator().dateRelative());
+    }
+
+    /**
+     * Whether membership can begin or end by the clock alone — what {@code fastExpiry} needs a
+     * watch for: a windowed event leg, a date-relative property leg, or {@code maxDwell}.
+     * (Dwell events, issue 12 item 4, belong here too once they exist: they fire by the clock.)
+     */
+    public boolean clockDriven() {
+        return maxDwell != null || eventLegs().anyMatch(EventCriterion::windowed)
+                || propertyLegs().anyMatch(p -> p.operator().dateRelative());
+    }
+
+    /**
+     * Has a date-relative leg that can turn true by the clock alone ({@code within_next},
+     * {@code within_last}, {@code more_than_ago}): such users join without sending an event.
+     */
+    public boolean dateJoins() {
+        return propertyLegs().anyMatch(p -> p.operator().joinsByClock());
+    }
+
+    private java.util.stream.Stream<PropertyCriterion> propertyLegs() {
+        return nodes().filter(PropertyCriterion.class::isInstance).map(PropertyCriterion.class::cast);
     }
 
     /**
@@ -62,9 +85,12 @@ public record BucketDefinition(
         return eventLegs().anyMatch(e -> e.check() == EventCheck.NOT_EXISTS && e.windowed());
     }
 
-    /** Whether the reconcile sweep performs clock-driven joins; defaults to {@link #absenceShaped()}. */
+    /**
+     * Whether the reconcile sweep performs clock-driven joins; defaults to {@link #absenceShaped()}
+     * or {@link #dateJoins()}.
+     */
     public boolean reconcilesJoins() {
-        return reconcileJoinsOverride != null ? reconcileJoinsOverride : absenceShaped();
+        return reconcileJoinsOverride != null ? reconcileJoinsOverride : absenceShaped() || dateJoins();
     }
 
     /** PostHog person property mirrored for members (DESIGN §11). */

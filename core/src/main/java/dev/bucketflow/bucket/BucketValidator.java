@@ -78,10 +78,13 @@ public final class BucketValidator {
             out.add(new Problem(p + ".maxDwell", "maxDwell (" + d.maxDwell()
                     + ") must be at least minDwell (" + d.minDwell() + ")"));
         }
-        // Rule 5: fast expiry sleeps until a window edge, so there must be one (a dropped leg may be it).
-        if (d.fastExpiry() && !g.gapWithin(p + ".criteria") && (d.criteria() == null || d.criteria().walk()
-                .noneMatch(c -> c instanceof EventCriterion e && e.windowed()))) {
-            out.add(new Problem(p + ".fastExpiry", "fastExpiry needs an event condition with a within window"));
+        // Rule 5: fast expiry sleeps until an instant the clock alone can move membership at, so
+        // there must be one (a dropped leg may be it; an unparsed maxDwell was given).
+        if (d.fastExpiry() && !g.gapWithin(p + ".criteria") && !g.gap(p + ".maxDwell") && !d.clockDriven()) {
+            out.add(new Problem(p + ".fastExpiry", "fastExpiry needs something the clock alone can "
+                    + "move membership by: an event condition with a within window, a date-relative "
+                    + "property condition (within_next, within_last, more_than_ago, more_than_ahead) "
+                    + "or maxDwell"));
         }
     }
 
@@ -150,6 +153,22 @@ public final class BucketValidator {
                     out.add(new Problem(path + ".value", "contains needs a string value"));
                 }
             }
+            case IN, NOT_IN -> {
+                if (p.value() == null || !p.value().isArray()) {
+                    out.add(new Problem(path + ".value", op + " needs an array value, e.g. [\"trial\", \"pro\"]"));
+                }
+            }
+            case WITHIN_NEXT, WITHIN_LAST, MORE_THAN_AGO, MORE_THAN_AHEAD -> {
+                if (p.value() == null) {
+                    out.add(new Problem(path + ".value", op + " needs a duration value like {\"days\":3} or \"P3D\""));
+                } else {
+                    try {
+                        Durations.parse(p.value());
+                    } catch (IllegalArgumentException e) {
+                        out.add(new Problem(path + ".value", op + ": " + e.getMessage()));
+                    }
+                }
+            }
         }
     }
 
@@ -196,7 +215,8 @@ public final class BucketValidator {
     /** A dropped child, or a composite whose operator or conditions did not parse, counts as anchored. */
     private static boolean anchored(Criterion c, String path, Draft<?> g) {
         if (c instanceof PropertyCriterion p) {
-            return p.operator() != PropertyOperator.NEQ && p.operator() != PropertyOperator.NOT_EXISTS;
+            return p.operator() != PropertyOperator.NEQ && p.operator() != PropertyOperator.NOT_EXISTS
+                    && p.operator() != PropertyOperator.NOT_IN;
         }
         if (c instanceof EventCriterion e) {
             return switch (e.check()) {

@@ -66,6 +66,13 @@ public final class Criteria {
         public PropertyCriterion exists() { return of(PropertyOperator.EXISTS, null); }
         public PropertyCriterion notExists() { return of(PropertyOperator.NOT_EXISTS, null); }
         public PropertyCriterion contains(String substring) { return of(PropertyOperator.CONTAINS, toNode(substring)); }
+        /** {@code in}: equals one of the values (each converted like {@link #eq}). */
+        public PropertyCriterion in(Object... values) { return of(PropertyOperator.IN, toNode(java.util.Arrays.asList(values))); }
+        public PropertyCriterion notIn(Object... values) { return of(PropertyOperator.NOT_IN, toNode(java.util.Arrays.asList(values))); }
+        public PropertyCriterion withinNext(Duration d) { return of(PropertyOperator.WITHIN_NEXT, toNode(d.toString())); }
+        public PropertyCriterion withinLast(Duration d) { return of(PropertyOperator.WITHIN_LAST, toNode(d.toString())); }
+        public PropertyCriterion moreThanAgo(Duration d) { return of(PropertyOperator.MORE_THAN_AGO, toNode(d.toString())); }
+        public PropertyCriterion moreThanAhead(Duration d) { return of(PropertyOperator.MORE_THAN_AHEAD, toNode(d.toString())); }
 
         private PropertyCriterion of(PropertyOperator op, JsonNode value) {
             return new PropertyCriterion(property, op, value);

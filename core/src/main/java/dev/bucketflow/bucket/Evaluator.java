@@ -1,7 +1,9 @@
 package dev.bucketflow.bucket;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.Comparator;
 import java.util.function.IntPredicate;
 
@@ -19,6 +21,13 @@ import java.util.function.IntPredicate;
  *   <li>Event legs count occurrences with {@code occurredAt > now - within} (no upper bound) or
  *       all time; {@code exists} = count &gt; 0, {@code not_exists} = count = 0, {@code count}
  *       compares with the operator, or means count &gt; 0 without one.
+ *   <li>{@code in}: the value is an array and the property {@code eq}s one of its elements (so a
+ *       missing property is in nothing); {@code not_in} is exactly {@code !in} — true for a
+ *       missing property, like {@code neq}. A non-array operand: {@code in} false, {@code not_in} true.
+ *   <li>Date-relative, with {@code t} the property read by {@link PropertyInstants} and {@code d}
+ *       the duration: {@code within_next} {@code now ≤ t ≤ now + d}; {@code within_last}
+ *       {@code now − d ≤ t ≤ now}; {@code more_than_ago} {@code t < now − d};
+ *       {@code more_than_ahead} {@code t > now + d}. No instant, or no valid duration: false.
  *   <li>Empty composites: AND is true, OR is false (validation forbids them anyway).
  * </ul>
  */
@@ -35,7 +44,7 @@ public final class Evaluator {
 
     public static boolean matches(Criterion criterion, UserState state, Instant now) {
         if (criterion instanceof PropertyCriterion p) {
-            return property(p, state.property(p.property()));
+            return property(p, state.property(p.property()), now);
         }
         if (criterion instanceof EventCriterion e) {
             return event(e, count(e, state, now));
@@ -70,7 +79,7 @@ public final class Evaluator {
     }
 
     /** @param actual the user's value, Java null when the property is absent */
-    static boolean property(PropertyCriterion p, JsonNode actual) {
+    static boolean property(PropertyCriterion p, JsonNode actual, Instant now) {
         JsonNode expected = p.value();
         return switch (p.operator()) {
             case EQ -> jsonEquals(actual, expected);
@@ -83,6 +92,37 @@ public final class Evaluator {
             case NOT_EXISTS -> !exists(actual);
             case CONTAINS -> actual != null && expected != null && actual.isTextual() && expected.isTextual()
                     && actual.textValue().contains(expected.textValue());
+            case IN -> in(actual, expected);
+            case NOT_IN -> !in(actual, expected);
+            case WITHIN_NEXT, WITHIN_LAST, MORE_THAN_AGO, MORE_THAN_AHEAD -> dateRelative(p, actual, now);
+        };
+    }
+
+    private static boolean in(JsonNode actual, JsonNode expected) {
+        if (expected == null || !expected.isArray()) {
+            return false;
+        }
+        for (JsonNode element : expected) {
+            if (jsonEquals(actual, element)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean dateRelative(PropertyCriterion p, JsonNode actual, Instant now) {
+        Optional<Duration> d = p.duration();
+        Optional<Instant> t = PropertyInstants.read(actual);
+        if (d.isEmpty() || t.isEmpty()) {
+            return false;
+        }
+        Instant at = t.get();
+        return switch (p.operator()) {
+            case WITHIN_NEXT -> !at.isBefore(now) && !at.isAfter(now.plus(d.get()));
+            case WITHIN_LAST -> !at.isBefore(now.minus(d.get())) && !at.isAfter(now);
+            case MORE_THAN_AGO -> at.isBefore(now.minus(d.get()));
+            case MORE_THAN_AHEAD -> at.isAfter(now.plus(d.get()));
+            default -> throw new IllegalArgumentException(p.operator().json() + " is not date-relative");
         };
     }
 

@@ -4,10 +4,10 @@ import java.util.Locale;
 import java.util.Optional;
 
 /** Shared spelling rule for every enum that appears in bucket JSON: lower snake case of the constant name. */
-final class JsonNames {
+public final class JsonNames {
     private JsonNames() {}
 
-    static String of(Enum<?> constant) {
+    public static String of(Enum<?> constant) {
         return constant.name().toLowerCase(Locale.ROOT);
     }
 
@@ -22,6 +22,13 @@ final class JsonNames {
             }
         }
         return Optional.empty();
+    }
+
+    /** The constant spelled {@code stored}; throws naming the expected spellings, for values that only this code writes. */
+    public static <E extends Enum<E>> E parse(E[] values, String stored) {
+        return lookup(values, stored)
+                .orElseThrow(() -> new IllegalArgumentException(
+                        values[0].getDeclaringClass().getSimpleName() + ": expected " + expected(values) + ", got '" + stored + "'"));
     }
 
     static <E extends Enum<E>> String expected(E[] values) {

@@ -3,6 +3,8 @@ package dev.bucketflow.bucket;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.math.BigInteger;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.Objects;
 
 /**
@@ -17,7 +19,37 @@ public record PropertyCriterion(String property, PropertyOperator operator, Json
     public PropertyCriterion {
         Objects.requireNonNull(property, "property");
         Objects.requireNonNull(operator, "operator");
-        value = canonical(value);
+        value = operator.dateRelative() ? canonicalDuration(value) : canonical(value);
+    }
+
+    /**
+     * The duration operand of a date-relative operator; empty when the operator is not one or the
+     * operand is not a valid duration (validation reports it; both engines then answer false).
+     */
+    public Optional<Duration> duration() {
+        if (!operator.dateRelative() || value == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Durations.parse(value));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * A valid duration operand is stored as its ISO-8601 text, so {@code {"days":3}} and
+     * {@code "P3D"} make equal records (and equal fingerprints); anything else is kept as written.
+     */
+    private static JsonNode canonicalDuration(JsonNode value) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            return JsonNodeFactory.instance.textNode(Durations.parse(value).toString());
+        } catch (IllegalArgumentException e) {
+            return canonical(value);
+        }
     }
 
     /**

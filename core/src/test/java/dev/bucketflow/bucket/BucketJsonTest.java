@@ -100,7 +100,8 @@ class BucketJsonTest {
                 "went-dormant.criteria.conditions[1].within: unknown duration unit \"weeks\" (use days, hours, minutes, seconds)",
                 "went-dormant.criteria.conditions[2].type: unknown condition type \"email_opened\" (supported: property, event, composite)",
                 "went-dormant.criteria.conditions[3].operator: unknown operator \"like\" "
-                        + "(expected eq, neq, gt, gte, lt, lte, exists, not_exists or contains)",
+                        + "(expected eq, neq, gt, gte, lt, lte, exists, not_exists, contains, in, not_in, within_next, "
+                        + "within_last, more_than_ago or more_than_ahead)",
                 "went-dormant.criteria.conditions[4].value: must be an integer, got 2.5");
         assertThat(parse("{'id':'x','criteria':{'type':'composite','operator':'xor','conditions':{}}}").problems())
                 .extracting(Problem::toString)

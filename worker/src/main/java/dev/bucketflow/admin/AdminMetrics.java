@@ -1,5 +1,6 @@
 package dev.bucketflow.admin;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.JOURNEY_OUTBOX;
@@ -143,9 +144,9 @@ public final class AdminMetrics {
     var t = BUCKET_TRANSITIONS;
     dsl.select(t.BUCKET_ID, t.KIND, DSL.count()).from(t).groupBy(t.BUCKET_ID, t.KIND)
         .forEach(x -> counter("bucketflow_transitions_total", "joins and leaves written to the outbox",
-            x.value3(), "bucket", x.value1(), "kind", x.value2()));
+            x.value3(), "bucket", x.value1(), "kind", x.value2().db()));
     var m = BUCKET_MEMBERSHIPS;
-    dsl.select(m.BUCKET_ID, DSL.count()).from(m).where(m.STATUS.eq("active").and(m.DELETED_AT.isNull()))
+    dsl.select(m.BUCKET_ID, DSL.count()).from(m).where(m.STATUS.eq(MembershipStatus.ACTIVE).and(m.DELETED_AT.isNull()))
         .groupBy(m.BUCKET_ID)
         .forEach(x -> gauge("bucketflow_bucket_members", "active members", x.value2(), "bucket", x.value1()));
     var jo = JOURNEY_OUTBOX;

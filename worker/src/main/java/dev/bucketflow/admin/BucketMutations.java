@@ -1,5 +1,6 @@
 package dev.bucketflow.admin;
 
+import dev.bucketflow.bucket.BackfillKind;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -68,7 +69,7 @@ final class BucketMutations {
           + " is disabled: enable it (PATCH {\"enabled\": true}) before a backfill");
     }
     String hash = BucketJson.fingerprint(bucket);
-    BackfillJob.Kind kind = ctx.backfill().plan(bucket).kind().orElse(BackfillJob.Kind.REEVAL);
+    BackfillKind kind = ctx.backfill().plan(bucket).kind().orElse(BackfillKind.REEVAL);
     String workflowId = BackfillWorkflow.workflowId(bucket.id(), hash);
     boolean running = ctx.backfill().job(bucket.id(), hash).map(BackfillJob::running).orElse(false);
     BackfillWorkflow wf = ctx.client().newWorkflowStub(BackfillWorkflow.class,

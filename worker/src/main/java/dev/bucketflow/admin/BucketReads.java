@@ -1,5 +1,7 @@
 package dev.bucketflow.admin;
 
+import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
@@ -45,17 +47,17 @@ final class BucketReads {
     var j = BUCKET_BACKFILL_JOBS;
     Map<String, Long> size = new HashMap<>();
     dsl.select(m.BUCKET_ID, DSL.count()).from(m)
-        .where(m.BUCKET_ID.in(ids).and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull()))
+        .where(m.BUCKET_ID.in(ids).and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
         .groupBy(m.BUCKET_ID).forEach(r -> size.put(r.value1(), (long) r.value2()));
     Field<BigDecimal> dwell = DSL.field("avg(extract(epoch from ({0} - {1})))", SQLDataType.NUMERIC, m.LEFT_AT, m.ENTERED_AT);
     Map<String, Double> avgDwell = new HashMap<>();
     dsl.select(m.BUCKET_ID, dwell).from(m)
-        .where(m.BUCKET_ID.in(ids).and(m.STATUS.eq("left")).and(m.LEFT_AT.isNotNull()))
+        .where(m.BUCKET_ID.in(ids).and(m.STATUS.eq(MembershipStatus.LEFT)).and(m.LEFT_AT.isNotNull()))
         .groupBy(m.BUCKET_ID).forEach(r -> {
           if (r.value2() != null) avgDwell.put(r.value1(), r.value2().doubleValue());
         });
     Map<String, long[]> moves = new HashMap<>();
-    dsl.select(t.BUCKET_ID, DSL.count().filterWhere(t.KIND.eq("entered")), DSL.count().filterWhere(t.KIND.eq("left")))
+    dsl.select(t.BUCKET_ID, DSL.count().filterWhere(t.KIND.eq(TransitionKind.ENTERED)), DSL.count().filterWhere(t.KIND.eq(TransitionKind.LEFT)))
         .from(t).where(t.BUCKET_ID.in(ids)).groupBy(t.BUCKET_ID)
         .forEach(r -> moves.put(r.value1(), new long[] {r.value2(), r.value3()}));
     Map<String, Boolean> switches = dsl.select(c.BUCKET_ID, c.ENABLED).from(c).where(c.BUCKET_ID.in(ids))
@@ -63,7 +65,7 @@ final class BucketReads {
     Map<String, Backfill> backfills = new HashMap<>();
     dsl.selectDistinct().on(j.BUCKET_ID).from(j).where(j.BUCKET_ID.in(ids)).orderBy(j.BUCKET_ID, j.ID.desc())
         .forEach(r -> backfills.put(r.get(j.BUCKET_ID), backfill(r)));
-    return buckets.stream().map(b -> new BucketSummary(b.id(), b.name(), b.kind().name().toLowerCase(java.util.Locale.ROOT),
+    return buckets.stream().map(b -> new BucketSummary(b.id(), b.name(), b.kind().json(),
         b.enabled() && switches.getOrDefault(b.id(), true), b.timeBased(), b.fastExpiry(),
         size.getOrDefault(b.id(), 0L), moves.getOrDefault(b.id(), new long[2])[0], moves.getOrDefault(b.id(), new long[2])[1],
         avgDwell.get(b.id()), backfills.get(b.id()))).toList();
@@ -90,7 +92,7 @@ final class BucketReads {
     var m = BUCKET_MEMBERSHIPS;
     Field<Instant> key = "left".equals(status) ? m.LEFT_AT : m.ENTERED_AT;
     Condition where = m.BUCKET_ID.eq(bucketId).and(m.DELETED_AT.isNull());
-    if (!"all".equals(status)) where = where.and(m.STATUS.eq(status));
+    if (!"all".equals(status)) where = where.and(m.STATUS.eq(MembershipStatus.fromDb(status)));
     if (userPrefix != null && !userPrefix.isEmpty()) where = where.and(m.USER_ID.startsWith(userPrefix));
     if (after != null && !after.isEmpty()) {
       MemberCursor cursor = MemberCursor.decode(after, status);
@@ -100,7 +102,7 @@ final class BucketReads {
     List<Record> rows = ctx.dsl().select(m.ID, m.USER_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.EXPIRES_AT, m.MAX_DWELL_AT,
             m.ENTRY_COUNT, m.SOURCE, leave.SOURCE)
         .from(m).leftJoin(leave).on(leave.BUCKET_ID.eq(m.BUCKET_ID).and(leave.USER_ID.eq(m.USER_ID))
-            .and(leave.KIND.eq("left")).and(leave.EPOCH.eq(m.ENTRY_COUNT)))
+            .and(leave.KIND.eq(TransitionKind.LEFT)).and(leave.EPOCH.eq(m.ENTRY_COUNT)))
         .where(where).orderBy(key.desc(), m.ID.desc()).limit(limit + 1).fetch().stream().map(r -> (Record) r).toList();
     boolean more = rows.size() > limit;
     List<Record> page = more ? rows.subList(0, limit) : rows;

@@ -1,5 +1,6 @@
 package dev.bucketflow.admin;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
@@ -60,7 +61,7 @@ final class Explainer {
     }
     var m = BUCKET_MEMBERSHIPS;
     var active = dsl.select(m.EXPIRES_AT, m.ENTERED_AT, m.ENTRY_COUNT).from(m)
-        .where(m.USER_ID.eq(userId).and(m.BUCKET_ID.eq(bucket.id())).and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull()))
+        .where(m.USER_ID.eq(userId).and(m.BUCKET_ID.eq(bucket.id())).and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
         .fetchOptional();
     ObjectNode out = Json.MAPPER.createObjectNode();
     out.put("bucketId", bucket.id());

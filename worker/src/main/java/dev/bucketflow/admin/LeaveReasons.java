@@ -1,5 +1,7 @@
 package dev.bucketflow.admin;
 
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.MembershipStatus;
 import java.time.Instant;
 
 /**
@@ -13,11 +15,11 @@ final class LeaveReasons {
 
   private LeaveReasons() {}
 
-  static String of(String status, String leaveSource, Instant leftAt, Instant maxDwellAt) {
-    if (!"left".equals(status) || leaveSource == null) return null;
+  static String of(MembershipStatus status, MembershipSource leaveSource, Instant leftAt, Instant maxDwellAt) {
+    if (status != MembershipStatus.LEFT || leaveSource == null) return null;
     return switch (leaveSource) {
-      case "manual" -> "manual";
-      case "backfill" -> "reevaluation";
+      case MANUAL -> "manual";
+      case BACKFILL -> "reevaluation";
       default -> maxDwellAt != null && leftAt != null && !leftAt.isBefore(maxDwellAt) ? "max_dwell" : "criteria";
     };
   }

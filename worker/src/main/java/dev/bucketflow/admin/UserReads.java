@@ -1,5 +1,6 @@
 package dev.bucketflow.admin;
 
+import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
@@ -38,7 +39,7 @@ final class UserReads {
     List<MembershipView> memberships = dsl.select(m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.EXPIRES_AT,
             m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, leave.SOURCE)
         .from(m).leftJoin(leave).on(leave.BUCKET_ID.eq(m.BUCKET_ID).and(leave.USER_ID.eq(m.USER_ID))
-            .and(leave.KIND.eq("left")).and(leave.EPOCH.eq(m.ENTRY_COUNT)))
+            .and(leave.KIND.eq(TransitionKind.LEFT)).and(leave.EPOCH.eq(m.ENTRY_COUNT)))
         .where(m.USER_ID.eq(userId)).orderBy(m.ENTERED_AT.desc(), m.ID.desc()).limit(CAP)
         .fetch(r -> new MembershipView(r.get(m.BUCKET_ID), r.get(m.STATUS), r.get(m.ENTERED_AT), r.get(m.LEFT_AT),
             r.get(m.EXPIRES_AT), r.get(m.ENTRY_COUNT), r.get(m.SOURCE),

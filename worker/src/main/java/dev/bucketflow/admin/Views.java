@@ -1,5 +1,11 @@
 package dev.bucketflow.admin;
 
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.MembershipStatus;
+import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.journey.JourneyStatus;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.List;
@@ -10,7 +16,7 @@ final class Views {
   private Views() {}
 
   /** Progress of a bucket's newest backfill job; {@code total} is an estimate while it runs. */
-  record Backfill(String kind, String status, long processed, Long total, long joined, long left, Instant startedAt,
+  record Backfill(BackfillKind kind, BackfillStatus status, long processed, Long total, long joined, long left, Instant startedAt,
       Instant finishedAt, String error) {}
 
   /** One row of {@code GET /api/buckets}. {@code avgDwellSeconds}: mean length of finished stays, null when none. */
@@ -20,14 +26,14 @@ final class Views {
   record BucketList(List<BucketSummary> buckets) {}
 
   /** One membership row (a join and, once left, its leave). */
-  record Member(String userId, String status, Instant enteredAt, Instant leftAt, Instant expiresAt, int entryCount,
-      String source, String leaveReason) {}
+  record Member(String userId, MembershipStatus status, Instant enteredAt, Instant leftAt, Instant expiresAt,
+      int entryCount, MembershipSource source, String leaveReason) {}
 
   record MemberPage(List<Member> members, String next) {}
 
   /** One outbox row: a join or a leave. */
   /** One outbox row; {@code parkedAt}/{@code lastError}: delivery gave up on it after {@code attempts}. */
-  record TransitionView(long id, String bucketId, String userId, String kind, int epoch, String source, boolean emitted,
+  record TransitionView(long id, String bucketId, String userId, TransitionKind kind, int epoch, MembershipSource source, boolean emitted,
       Instant createdAt, Instant dispatchedAt, int attempts, Instant parkedAt, String lastError) {}
 
   record JourneyRef(String id, String triggerEvent, List<String> exitOn, String workflowType, boolean enabled) {}
@@ -39,10 +45,10 @@ final class Views {
 
   record Trend(String interval, Instant from, Instant to, List<TrendPoint> points) {}
 
-  record MembershipView(String bucketId, String status, Instant enteredAt, Instant leftAt, Instant expiresAt,
-      int entryCount, String source, String leaveReason) {}
+  record MembershipView(String bucketId, MembershipStatus status, Instant enteredAt, Instant leftAt, Instant expiresAt,
+      int entryCount, MembershipSource source, String leaveReason) {}
 
-  record JourneyRun(String journeyId, String status, int entryCount, String workflowId, String triggerEvent,
+  record JourneyRun(String journeyId, JourneyStatus status, int entryCount, String workflowId, String triggerEvent,
       String exitReason, Instant startedAt, Instant endedAt) {}
 
   record Rejected(long id, String reason, String detail, String event, String payload, Instant receivedAt) {}

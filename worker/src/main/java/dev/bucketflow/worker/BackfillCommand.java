@@ -1,5 +1,7 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.BackfillKind;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.bucketflow.backfill.BackfillJob;
 import dev.bucketflow.backfill.BackfillProgress;
@@ -62,7 +64,7 @@ final class BackfillCommand implements Callable<Integer> {
       DSLContext dsl = Database.dsl(ds);
       Clock clock = Clock.systemUTC();
       BackfillService service = Assembly.offline(dsl, definitions, Duration.ofSeconds(5), clock, 1000).backfill();
-      BackfillJob.Kind kind = service.plan(bucket).kind().orElse(BackfillJob.Kind.REEVAL);
+      BackfillKind kind = service.plan(bucket).kind().orElse(BackfillKind.REEVAL);
       WorkflowServiceStubs stubs = Temporal.connect(temporal.address);
       try {
         WorkflowClient client = Temporal.client(stubs, temporal.namespace);
@@ -96,12 +98,12 @@ final class BackfillCommand implements Callable<Integer> {
         p = untyped.getResult(BackfillProgress.class);
         bar.show(p);
         bar.finish(p);
-        return "completed".equals(p.status()) ? 0 : 1;
+        return p.status() == BackfillStatus.COMPLETED ? 0 : 1;
       }
       bar.show(p);
-      if ("completed".equals(p.status()) || "failed".equals(p.status())) {
+      if (p.status() == BackfillStatus.COMPLETED || p.status() == BackfillStatus.FAILED) {
         bar.finish(p);
-        return "completed".equals(p.status()) ? 0 : 1;
+        return p.status() == BackfillStatus.COMPLETED ? 0 : 1;
       }
       Thread.sleep(500);
     }

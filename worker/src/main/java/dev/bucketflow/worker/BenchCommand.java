@@ -1,5 +1,7 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.TransitionKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
@@ -259,9 +261,9 @@ final class BenchCommand implements Runnable {
         long sent = sqlProfile ? profile.statements() : statements.get();
         if (sqlProfile && !quiet) profile.print(out, 12);
         var t = BUCKET_TRANSITIONS;
-        var counts = dsl.select(DSL.count().filterWhere(t.KIND.eq("entered")), DSL.count().filterWhere(t.KIND.eq("left")))
+        var counts = dsl.select(DSL.count().filterWhere(t.KIND.eq(TransitionKind.ENTERED)), DSL.count().filterWhere(t.KIND.eq(TransitionKind.LEFT)))
             .from(t).fetchOne();
-        long active = dsl.fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq("active"));
+        long active = dsl.fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq(MembershipStatus.ACTIVE));
         return new Phase(key, label, count, applyNanos / 1e9, stored, rejected, transitions,
             counts.value1(), counts.value2(), active, prefixDone, prefixNanos / 1e9, prefix, sent);
       }

@@ -227,6 +227,9 @@ final class BenchE2eCommand implements Callable<Integer> {
         spec.commandLine().getErr().println("error: no event made a transition during (l); no latency to report");
         return 1;
       }
+      // Shut down first, so that nothing the shutdown logs can follow the two lines scripts read.
+      out.flush();
+      processes.closeAll();
       out.printf(Locale.ROOT, "e2e/ceiling ratio: %.2f%n", e.rate() / s.rate());
       out.printf(Locale.ROOT, "p99 event->transition at half load: %.3f s%n", lp.seconds(lp.transition, 99));
       return 0;
@@ -235,7 +238,7 @@ final class BenchE2eCommand implements Callable<Integer> {
       return 1;
     } finally {
       out.flush();
-      processes.closeAll();
+      processes.closeAll(); // idempotent: empty after the first call
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.bucketflow.worker;
 
+import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
+import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
@@ -61,8 +63,6 @@ final class BucketsCommand implements Runnable {
     throw new ParameterException(spec.commandLine(),
         "Missing subcommand: validate, list, members, enable, disable, add, remove or backfill");
   }
-
-  private static final String ACTIVE = "active";
 
   // ------------------------------------------------------------------ validate
 
@@ -176,8 +176,8 @@ final class BucketsCommand implements Runnable {
               .groupBy(m.BUCKET_ID));
       CommonTableExpression<?> tr = DSL.name("tr").fields("bucket_id", "entered", "left_total").as(
           DSL.select(t.BUCKET_ID,
-                  DSL.count().filterWhere(t.KIND.eq("entered")),
-                  DSL.count().filterWhere(t.KIND.eq("left")))
+                  DSL.count().filterWhere(t.KIND.eq(TransitionKind.ENTERED)),
+                  DSL.count().filterWhere(t.KIND.eq(TransitionKind.LEFT)))
               .from(t)
               .groupBy(t.BUCKET_ID));
       Field<String> actId = act.field("bucket_id", String.class);

@@ -1,5 +1,6 @@
 package dev.bucketflow.admin;
 
+import dev.bucketflow.bucket.BackfillKind;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bucketflow.backfill.BackfillRequest;
@@ -59,7 +60,7 @@ class VisibilityInterceptorTest {
   @Test
   void withoutRegisteredAttributesOnlyTheSummaryIsSet() {
     WorkflowOptions o = new VisibilityInterceptor(false)
-        .enrich(start("BucketBackfill", "w", new BackfillRequest("b", "h", "reeval"), PLAIN)).getOptions();
+        .enrich(start("BucketBackfill", "w", new BackfillRequest("b", "h", BackfillKind.REEVAL), PLAIN)).getOptions();
     assertThat(o.getStaticSummary()).isEqualTo("backfill · b · reeval");
     assertThat(o.getTypedSearchAttributes()).isNull();
   }

@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.REJECTED_EVENTS;
@@ -87,9 +88,9 @@ class AdminApiIT {
     await().atMost(DEADLINE).untilAsserted(() -> {
       assertThat(h.dsl().fetchCount(USER_EVENTS, USER_EVENTS.EVENT.notLike("bucket:%"))).isEqualTo(STORED_EVENTS);
       assertThat(h.dsl().fetchCount(REJECTED_EVENTS)).isEqualTo(1);
-      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("trial").and(m.STATUS.eq("active")))).isEqualTo(110);
-      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("trial").and(m.STATUS.eq("left")))).isEqualTo(10);
-      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("engaged").and(m.STATUS.eq("active")))).isEqualTo(2);
+      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("trial").and(m.STATUS.eq(MembershipStatus.ACTIVE)))).isEqualTo(110);
+      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("trial").and(m.STATUS.eq(MembershipStatus.LEFT)))).isEqualTo(10);
+      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("engaged").and(m.STATUS.eq(MembershipStatus.ACTIVE)))).isEqualTo(2);
     });
   }
 

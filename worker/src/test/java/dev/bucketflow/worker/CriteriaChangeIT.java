@@ -1,5 +1,8 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
@@ -55,12 +58,12 @@ class CriteriaChangeIT {
 
   String journeyStatus(String user) {
     return harness.dsl().select(JOURNEY_STATES.STATUS).from(JOURNEY_STATES).where(JOURNEY_STATES.USER_ID.eq(user))
-        .fetchOne(JOURNEY_STATES.STATUS);
+        .fetchOptional(JOURNEY_STATES.STATUS).map(s -> s.db()).orElse(null);
   }
 
   @Test
   void changedCriteriaReevaluateMembersAndAnUnchangedRestartDoesNothing() throws Exception {
-    await(() -> harness.dsl().fetchCount(BUCKET_BACKFILL_JOBS, BUCKET_BACKFILL_JOBS.STATUS.eq("completed")) == 1,
+    await(() -> harness.dsl().fetchCount(BUCKET_BACKFILL_JOBS, BUCKET_BACKFILL_JOBS.STATUS.eq(BackfillStatus.COMPLETED)) == 1,
         "first-time backfill of the new bucket");
     send("c1", "trial");
     send("c2", "trial");
@@ -68,10 +71,10 @@ class CriteriaChangeIT {
     await(() -> "running".equals(journeyStatus("c1")) && "running".equals(journeyStatus("c2")), "journeys of c1 and c2");
 
     harness.restartWith(Path.of("src/test/resources/restart-v2"), JOURNEYS);
-    await(() -> harness.dsl().fetchCount(BUCKET_BACKFILL_JOBS, BUCKET_BACKFILL_JOBS.STATUS.eq("completed")) == 2,
+    await(() -> harness.dsl().fetchCount(BUCKET_BACKFILL_JOBS, BUCKET_BACKFILL_JOBS.STATUS.eq(BackfillStatus.COMPLETED)) == 2,
         "re-evaluation");
     assertThat(harness.dsl().select(BUCKET_BACKFILL_JOBS.KIND).from(BUCKET_BACKFILL_JOBS).orderBy(BUCKET_BACKFILL_JOBS.ID)
-        .fetch(BUCKET_BACKFILL_JOBS.KIND)).containsExactly("first_time", "reeval");
+        .fetch(BUCKET_BACKFILL_JOBS.KIND)).containsExactly(BackfillKind.FIRST_TIME, BackfillKind.REEVAL);
     assertThat(transitions()).containsExactlyInAnyOrder(
         "c1:entered:event:true", "c2:entered:event:true",
         "c1:left:backfill:true", "c2:left:backfill:true", "c3:entered:backfill:false");
@@ -79,7 +82,7 @@ class CriteriaChangeIT {
     assertThat(harness.dsl().fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("bucket:entered:plan-bucket")
         .and(USER_EVENTS.USER_ID.eq("c3")))).isZero();
     var m = BUCKET_MEMBERSHIPS;
-    assertThat(harness.dsl().select(m.USER_ID).from(m).where(m.STATUS.eq("active")).fetch(m.USER_ID)).containsExactly("c3");
+    assertThat(harness.dsl().select(m.USER_ID).from(m).where(m.STATUS.eq(MembershipStatus.ACTIVE)).fetch(m.USER_ID)).containsExactly("c3");
     await(() -> "exited".equals(journeyStatus("c1")) && "exited".equals(journeyStatus("c2")), "journeys exit");
     assertThat(journeyStatus("c3")).isNull(); // a silent join starts no journey
 

@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
@@ -150,7 +151,7 @@ class DeliveryKillIT {
     assertThat(kills).isGreaterThanOrEqualTo(6);
     assertThat(killsWithRowsInFlight).as("kills that found committed rows not yet delivered").isPositive();
 
-    assertThat(db.dsl().fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq("active"))).isEqualTo(USERS);
+    assertThat(db.dsl().fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq(MembershipStatus.ACTIVE))).isEqualTo(USERS);
     assertThat(db.dsl().fetchCount(BUCKET_MEMBERSHIPS)).isEqualTo(USERS);
     assertThat(db.dsl().fetchCount(JOURNEY_STATES)).isEqualTo(USERS);
 

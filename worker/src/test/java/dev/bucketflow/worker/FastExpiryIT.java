@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
@@ -56,7 +57,7 @@ class FastExpiryIT {
   Instant transitionAt(String bucket, String user, String kind, int epoch) {
     var t = BUCKET_TRANSITIONS;
     return harness.dsl().select(t.CREATED_AT).from(t)
-        .where(t.BUCKET_ID.eq(bucket).and(t.USER_ID.eq(user)).and(t.KIND.eq(kind)).and(t.EPOCH.eq(epoch)))
+        .where(t.BUCKET_ID.eq(bucket).and(t.USER_ID.eq(user)).and(t.KIND.eq(TransitionKind.fromDb(kind))).and(t.EPOCH.eq(epoch)))
         .fetchOne(t.CREATED_AT);
   }
 

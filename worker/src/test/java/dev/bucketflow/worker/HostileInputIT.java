@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.REJECTED_EVENTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
@@ -159,7 +160,7 @@ class HostileInputIT {
 
     var m = BUCKET_MEMBERSHIPS;
     WorkerHarness.await(() -> harness.dsl().fetchCount(m, m.BUCKET_ID.eq("ping7").and(m.USER_ID.in(ordinary))
-            .and(m.STATUS.eq("active"))) == shards, Duration.ofSeconds(30), "an ordinary event applied on every shard");
+            .and(m.STATUS.eq(MembershipStatus.ACTIVE))) == shards, Duration.ofSeconds(30), "an ordinary event applied on every shard");
     WorkerHarness.await(() -> (userEvents() - eventsBefore) + (harness.dsl().fetchCount(REJECTED_EVENTS) - rejectedBefore)
         == items.size() + shards + 1, Duration.ofSeconds(30), "every hostile item stored or rejected");
 

@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.REJECTED_EVENTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
@@ -47,12 +48,12 @@ class IngestEndToEndIT {
     assertThat(Main.commandLine().execute("buckets", "add", "vip", "op-1", "op-2", "--address", address, "--task-queue", queue))
         .isZero();
     var m = dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
-    await(() -> harness.dsl().fetchCount(m, m.BUCKET_ID.eq("vip").and(m.STATUS.eq("active"))) == 2, "two vip members");
+    await(() -> harness.dsl().fetchCount(m, m.BUCKET_ID.eq("vip").and(m.STATUS.eq(MembershipStatus.ACTIVE))) == 2, "two vip members");
     assertThat(Main.commandLine().execute("buckets", "remove", "vip", "op-1", "--address", address, "--task-queue", queue))
         .isZero();
     assertThat(Main.commandLine().execute("contacts", "delete", "op-2", "--address", address, "--task-queue", queue))
         .isZero();
-    await(() -> harness.dsl().fetchCount(m, m.BUCKET_ID.eq("vip").and(m.STATUS.eq("active")).and(m.DELETED_AT.isNull())) == 0,
+    await(() -> harness.dsl().fetchCount(m, m.BUCKET_ID.eq("vip").and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull())) == 0,
         "op-1 removed and op-2 deleted");
     var t = dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
     assertThat(harness.dsl().select(t.USER_ID, t.KIND).from(t).where(t.BUCKET_ID.eq("vip")).orderBy(t.ID).fetch()

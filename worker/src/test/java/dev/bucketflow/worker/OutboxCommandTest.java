@@ -1,5 +1,7 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.POSTHOG_MIRROR;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -46,7 +48,7 @@ class OutboxCommandTest {
     var t = BUCKET_TRANSITIONS;
     return dsl.insertInto(t, t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED, t.ATTEMPTS, t.PARKED_AT,
             t.LAST_ERROR)
-        .values("vip", user, kind, 1, "event", true, attempts, parkedAt, error)
+        .values("vip", user, TransitionKind.fromDb(kind), 1, MembershipSource.EVENT, true, attempts, parkedAt, error)
         .returningResult(t.ID).fetchOne(t.ID);
   }
 

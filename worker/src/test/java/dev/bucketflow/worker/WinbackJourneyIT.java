@@ -1,5 +1,6 @@
 package dev.bucketflow.worker;
 
+import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.EMAIL_OUTBOX;
 import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
@@ -77,7 +78,7 @@ class WinbackJourneyIT {
         .fetchOne(EMAIL_OUTBOX.TO_EMAIL)).isEqualTo("wb-1@example.com");
 
     send("wb-1", "app.active"); // back: leaves the bucket in real time
-    await(() -> harness.dsl().fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.KIND.eq("left")) == 1, "leave");
+    await(() -> harness.dsl().fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.KIND.eq(TransitionKind.LEFT)) == 1, "leave");
     WorkflowStub journey = harness.worker.client().newUntypedWorkflowStub("journey:winback-fast:wb-1");
     journey.getResult(Duration.ofSeconds(15).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS, Void.class);
 

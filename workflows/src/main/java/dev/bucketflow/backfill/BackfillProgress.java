@@ -1,16 +1,15 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.BackfillStatus;
+
 /**
  * Answer of the {@code progress} query: contacts walked out of {@code totals}, joins and leaves
- * so far, and {@code status} — {@code opening} (before the job row is read), {@code running},
- * {@code completed} or {@code failed}.
+ * so far, and {@code status} ({@link BackfillStatus#OPENING} before the job row is read).
  */
-public record BackfillProgress(long processed, long totals, long joined, long left, String status) {
-
-  public static final String OPENING = "opening";
+public record BackfillProgress(long processed, long totals, long joined, long left, BackfillStatus status) {
 
   public static BackfillProgress opening() {
-    return new BackfillProgress(0, 0, 0, 0, OPENING);
+    return new BackfillProgress(0, 0, 0, 0, BackfillStatus.OPENING);
   }
 
   public static BackfillProgress of(BackfillJob job) {
@@ -19,10 +18,10 @@ public record BackfillProgress(long processed, long totals, long joined, long le
 
   public BackfillProgress after(ChunkResult chunk) {
     return new BackfillProgress(chunk.processed(), chunk.totals(), joined + chunk.joined(), left + chunk.left(),
-        BackfillJob.RUNNING);
+        BackfillStatus.RUNNING);
   }
 
-  public BackfillProgress withStatus(String newStatus) {
+  public BackfillProgress withStatus(BackfillStatus newStatus) {
     return new BackfillProgress(processed, totals, joined, left, newStatus);
   }
 }

@@ -1,18 +1,19 @@
 package dev.bucketflow.backfill;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import dev.bucketflow.bucket.BackfillKind;
 
 /**
  * Input of a backfill workflow, and what it carries over a continue-as-new (the cursor lives in
  * the job row, so nothing else is needed).
  *
- * @param kind {@code first_time} or {@code reeval} ({@link BackfillJob.Kind#db()}); used only
+ * @param kind used only
  *     when the job row is created — an existing row keeps its own kind
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record BackfillRequest(String bucketId, String criteriaHash, String kind) {
+public record BackfillRequest(String bucketId, String criteriaHash, BackfillKind kind) {
 
-  public static BackfillRequest of(String bucketId, String criteriaHash, BackfillJob.Kind kind) {
-    return new BackfillRequest(bucketId, criteriaHash, kind.db());
+  public static BackfillRequest of(String bucketId, String criteriaHash, BackfillKind kind) {
+    return new BackfillRequest(bucketId, criteriaHash, kind);
   }
 }

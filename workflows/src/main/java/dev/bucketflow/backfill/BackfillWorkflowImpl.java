@@ -1,5 +1,6 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.BackfillStatus;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
@@ -73,7 +74,7 @@ public class BackfillWorkflowImpl implements BackfillWorkflow {
         }
       }
       quick.complete(job.id());
-      progress = progress.withStatus(BackfillJob.COMPLETED);
+      progress = progress.withStatus(BackfillStatus.COMPLETED);
       log.info("backfill of bucket {} ({}) completed: processed={} joined={} left={}", request.bucketId(),
           job.kind(), progress.processed(), progress.joined(), progress.left());
       return progress;
@@ -81,7 +82,7 @@ public class BackfillWorkflowImpl implements BackfillWorkflow {
       String error = messageOf(e);
       log.warn("backfill of bucket {} failed: {}", request.bucketId(), error);
       quick.fail(job.id(), error);
-      progress = progress.withStatus(BackfillJob.FAILED);
+      progress = progress.withStatus(BackfillStatus.FAILED);
       throw ApplicationFailure.newNonRetryableFailure(
           "backfill of bucket " + request.bucketId() + " failed: " + error, "BackfillFailed");
     }

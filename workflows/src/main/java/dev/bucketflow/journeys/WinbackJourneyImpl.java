@@ -2,6 +2,7 @@ package dev.bucketflow.journeys;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.bucketflow.bucket.Durations;
+import dev.bucketflow.journey.JourneyStatus;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
@@ -18,6 +19,7 @@ public class WinbackJourneyImpl implements WinbackJourney {
           .build());
 
   private String exitReason;
+  /** The {@code status} query's answer: {@code waiting} until the run ends, then how it ended. */
   private String status = "waiting";
 
   @Override
@@ -35,11 +37,10 @@ public class WinbackJourneyImpl implements WinbackJourney {
     if (exitReason == null) {
       activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(),
           text(input.settings(), "followUpTemplate", "winback-follow-up"), key + ":follow-up"));
-      status = "completed";
-    } else {
-      status = "exited";
     }
-    activities.journeyEnded(new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), status, exitReason));
+    JourneyStatus ended = exitReason == null ? JourneyStatus.COMPLETED : JourneyStatus.EXITED;
+    status = ended.db();
+    activities.journeyEnded(new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), ended, exitReason));
   }
 
   @Override

@@ -1,5 +1,7 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.BackfillKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -31,7 +33,7 @@ class BackfillWorkflowTest {
   /** A job of {@code chunks} chunks of 10 contacts, each joining 2 and leaving 1. */
   static final class FakeBackfill implements BackfillActivities {
     volatile int chunks = 5;
-    volatile String initialStatus = BackfillJob.RUNNING;
+    volatile BackfillStatus initialStatus = BackfillStatus.RUNNING;
     final AtomicInteger processedChunks = new AtomicInteger();
     final AtomicInteger opens = new AtomicInteger();
     final AtomicInteger attempts = new AtomicInteger();
@@ -41,9 +43,9 @@ class BackfillWorkflowTest {
     final List<String> failed = Collections.synchronizedList(new ArrayList<>());
     final Set<String> runIds = ConcurrentHashMap.newKeySet();
 
-    BackfillJob job(String status) {
+    BackfillJob job(BackfillStatus status) {
       int done = processedChunks.get();
-      return new BackfillJob(7, "b1", HASH, "first_time", status, chunks * 10L, done * 10L, done * 2L, done,
+      return new BackfillJob(7, "b1", HASH, BackfillKind.FIRST_TIME, status, chunks * 10L, done * 10L, done * 2L, done,
           done == 0 ? null : "u" + done);
     }
 
@@ -109,9 +111,9 @@ class BackfillWorkflowTest {
   @Test
   void runsChunksUntilDoneThenCompletesAndReportsProgress() {
     BackfillWorkflow wf = stub();
-    BackfillProgress result = wf.run(BackfillRequest.of("b1", HASH, BackfillJob.Kind.FIRST_TIME));
+    BackfillProgress result = wf.run(BackfillRequest.of("b1", HASH, BackfillKind.FIRST_TIME));
 
-    assertThat(result).isEqualTo(new BackfillProgress(50, 50, 10, 5, "completed"));
+    assertThat(result).isEqualTo(new BackfillProgress(50, 50, 10, 5, BackfillStatus.COMPLETED));
     assertThat(wf.progress()).isEqualTo(result);
     assertThat(activities.completed).containsExactly("job7");
     assertThat(activities.failed).isEmpty();
@@ -124,9 +126,9 @@ class BackfillWorkflowTest {
   @Test
   void transientChunkFailuresAreRetriedWithoutLosingProgress() {
     activities.transientFailureAt.addAll(Set.of(2, 4));
-    BackfillProgress result = stub().run(BackfillRequest.of("b1", HASH, BackfillJob.Kind.FIRST_TIME));
+    BackfillProgress result = stub().run(BackfillRequest.of("b1", HASH, BackfillKind.FIRST_TIME));
 
-    assertThat(result.status()).isEqualTo("completed");
+    assertThat(result.status()).isEqualTo(BackfillStatus.COMPLETED);
     assertThat(result.processed()).isEqualTo(50);
     assertThat(activities.attempts).hasValue(7);
     assertThat(activities.completed).hasSize(1);
@@ -136,22 +138,22 @@ class BackfillWorkflowTest {
   void aFatalChunkFailureMarksTheJobFailedAndFailsTheWorkflow() {
     activities.fatalAt = 3;
     BackfillWorkflow wf = stub();
-    assertThatThrownBy(() -> wf.run(BackfillRequest.of("b1", HASH, BackfillJob.Kind.REEVAL)))
+    assertThatThrownBy(() -> wf.run(BackfillRequest.of("b1", HASH, BackfillKind.REEVAL)))
         .isInstanceOf(WorkflowFailedException.class)
         .rootCause().hasMessageContaining("failed: chunk 3 is poison");
 
     assertThat(activities.failed).containsExactly("job7:chunk 3 is poison");
     assertThat(activities.completed).isEmpty();
-    assertThat(wf.progress()).isEqualTo(new BackfillProgress(20, 50, 4, 2, "failed"));
+    assertThat(wf.progress()).isEqualTo(new BackfillProgress(20, 50, 4, 2, BackfillStatus.FAILED));
   }
 
   @Test
   void anAlreadyCompletedJobEndsAtOnce() {
-    activities.initialStatus = BackfillJob.COMPLETED;
+    activities.initialStatus = BackfillStatus.COMPLETED;
     activities.processedChunks.set(5);
-    BackfillProgress result = stub().run(BackfillRequest.of("b1", HASH, BackfillJob.Kind.FIRST_TIME));
+    BackfillProgress result = stub().run(BackfillRequest.of("b1", HASH, BackfillKind.FIRST_TIME));
 
-    assertThat(result).isEqualTo(new BackfillProgress(50, 50, 10, 5, "completed"));
+    assertThat(result).isEqualTo(new BackfillProgress(50, 50, 10, 5, BackfillStatus.COMPLETED));
     assertThat(activities.attempts).hasValue(0);
     assertThat(activities.completed).isEmpty();
   }
@@ -160,10 +162,10 @@ class BackfillWorkflowTest {
   void continuesAsNewEveryChunksPerRunChunksAndResumesFromTheJobRow() {
     activities.chunks = BackfillWorkflowImpl.CHUNKS_PER_RUN * 2 + 17;
     BackfillWorkflow wf = stub();
-    BackfillProgress result = wf.run(BackfillRequest.of("b1", HASH, BackfillJob.Kind.FIRST_TIME));
+    BackfillProgress result = wf.run(BackfillRequest.of("b1", HASH, BackfillKind.FIRST_TIME));
 
     assertThat(result.processed()).isEqualTo(activities.chunks * 10L);
-    assertThat(result.status()).isEqualTo("completed");
+    assertThat(result.status()).isEqualTo(BackfillStatus.COMPLETED);
     assertThat(activities.opens).hasValue(3);
     assertThat(activities.runIds).as("three runs of one workflow id").hasSize(3);
     assertThat(activities.attempts).hasValue(activities.chunks);
@@ -177,7 +179,7 @@ class BackfillWorkflowTest {
     String id = BackfillWorkflow.workflowId("b1", HASH);
     activities.chunks = BackfillWorkflowImpl.CHUNKS_PER_RUN + 3;
     activities.transientFailureAt.add(2);
-    stub().run(BackfillRequest.of("b1", HASH, BackfillJob.Kind.FIRST_TIME));
+    stub().run(BackfillRequest.of("b1", HASH, BackfillKind.FIRST_TIME));
     var last = client.fetchHistory(id);
     String firstRunId = last.getEvents().get(0).getWorkflowExecutionStartedEventAttributes().getFirstExecutionRunId();
     WorkflowReplayer.replayWorkflowExecution(client.fetchHistory(id, firstRunId), BackfillWorkflowImpl.class);
@@ -187,7 +189,7 @@ class BackfillWorkflowTest {
     activities.fatalAt = 2;
     BackfillWorkflow failing = client.newWorkflowStub(BackfillWorkflow.class,
         WorkflowOptions.newBuilder().setWorkflowId("failing").setTaskQueue(QUEUE).build());
-    assertThatThrownBy(() -> failing.run(BackfillRequest.of("b1", HASH, BackfillJob.Kind.REEVAL)))
+    assertThatThrownBy(() -> failing.run(BackfillRequest.of("b1", HASH, BackfillKind.REEVAL)))
         .isInstanceOf(WorkflowFailedException.class);
     WorkflowReplayer.replayWorkflowExecution(client.fetchHistory("failing"), BackfillWorkflowImpl.class);
   }
