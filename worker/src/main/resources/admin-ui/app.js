@@ -120,7 +120,16 @@ async function bucketsPage() {
       h('thead', {}, h('tr', {}, h('th', {}, 'Bucket'), h('th', { class: 'num' }, 'Size'), h('th', { class: 'num' }, 'Entered'),
         h('th', { class: 'num' }, 'Left'), h('th', { class: 'num' }, 'Avg dwell'), h('th', {}, 'Enabled'),
         h('th', {}, 'Backfill'), h('th', {}, 'Size, 14 days'))),
-      h('tbody', {}, rows)));
+      h('tbody', {}, rows)),
+    h('p', { id: 'latency', class: 'muted' }));
+  // Event->transition latency (signal receipt to commit), where this server publishes metrics.
+  api('/api/latency').then(l => {
+    const el = app.querySelector('#latency');
+    const t = l.eventToTransition;
+    const s = v => v == null ? '–' : (v < 1 ? (v * 1000).toFixed(0) + ' ms' : v.toFixed(2) + ' s');
+    if (el) el.textContent = 'Event → transition latency (last minute): p50 ' + s(t.p50Seconds) + ', p99 ' +
+        s(t.p99Seconds) + ' · ' + t.count + ' transitioning events since start';
+  }).catch(() => {});
   // Sparklines after the table is in place (ECharts needs the element's size).
   for (const b of buckets) {
     api('/api/buckets/' + encodeURIComponent(b.id) + '/trend?interval=day&from=' +

@@ -5,6 +5,7 @@ import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
 import dev.bucketflow.membership.DeadlineSignals;
 import io.temporal.activity.Activity;
+import java.time.Clock;
 
 /**
  * Activity face of {@link IngestService}; idempotent through the batch id (see interface). After
@@ -15,18 +16,34 @@ import io.temporal.activity.Activity;
  */
 public final class IngestActivitiesImpl implements IngestActivities {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(IngestActivitiesImpl.class);
+
   private final IngestService service;
   private final DeliveryWake delivery;
   private final DeadlineSignals deadlineSignals;
+  private final IngestCommitListener committed;
+  private final Clock clock;
 
   public IngestActivitiesImpl(IngestService service, DeliveryWake delivery) {
     this(service, delivery, DeadlineSignals.NONE);
   }
 
   public IngestActivitiesImpl(IngestService service, DeliveryWake delivery, DeadlineSignals deadlineSignals) {
+    this(service, delivery, deadlineSignals, IngestCommitListener.NONE, Clock.systemUTC());
+  }
+
+  /**
+   * @param committed told of every batch this activity commits (latency metrics)
+   * @param clock the wall clock the commit instant is read from: it is compared with the workflow
+   *     time of each signal's receipt, so it must be real time, never the evaluation clock of a test
+   */
+  public IngestActivitiesImpl(IngestService service, DeliveryWake delivery, DeadlineSignals deadlineSignals,
+      IngestCommitListener committed, Clock clock) {
     this.service = service;
     this.delivery = delivery;
     this.deadlineSignals = deadlineSignals;
+    this.committed = committed;
+    this.clock = clock;
   }
 
   @Override
@@ -36,6 +53,8 @@ public final class IngestActivitiesImpl implements IngestActivities {
     Runnable heartbeat = Heartbeat.current();
     heartbeat.run();
     IngestService.Applied applied = service.applyWithTransitions(batch, heartbeat);
+    // Returned means committed: the commit instant is now.
+    if (!applied.outcome().duplicateBatch()) report(applied);
     IngestOutcome outcome = applied.outcome();
     heartbeat.run();
     if (outcome.needsDispatch() || outcome.duplicateBatch()) {
@@ -43,6 +62,15 @@ public final class IngestActivitiesImpl implements IngestActivities {
     }
     if (!applied.movedDeadlines().isEmpty()) deadlineSignals.deadlinesMoved(applied.movedDeadlines());
     return outcome;
+  }
+
+  /** Best effort: a failing metric must never fail (and so retry) a committed batch. */
+  private void report(IngestService.Applied applied) {
+    try {
+      committed.committed(applied, clock.instant());
+    } catch (RuntimeException e) {
+      log.warn("ingest commit listener failed; batch stays committed", e);
+    }
   }
 
   @Override

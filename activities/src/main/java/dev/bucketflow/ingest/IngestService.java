@@ -9,6 +9,7 @@ import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.Transition;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -78,10 +79,20 @@ public final class IngestService {
   }
 
   /**
-   * The committed result of a batch, with the transitions it recorded (for dispatch) and the
-   * fast-expiry deadlines it moved earlier (for the watches, signalled after the commit).
+   * The committed result of a batch, with the transitions it recorded (for dispatch), the
+   * fast-expiry deadlines it moved earlier (for the watches, signalled after the commit), and the
+   * receipt instants ({@link PendingEvent#receivedAtMillis()}: workflow time of the signal) of the
+   * events it stored ({@code appliedReceipts}) and of the stored events that produced at least one
+   * recorded transition ({@code transitionReceipts}, each event once), for latency metrics. A
+   * replayed batch has none of either.
    */
-  public record Applied(IngestOutcome outcome, List<Transition> transitions, List<MovedDeadline> movedDeadlines) {}
+  public record Applied(IngestOutcome outcome, List<Transition> transitions, List<MovedDeadline> movedDeadlines,
+      List<Instant> appliedReceipts, List<Instant> transitionReceipts) {
+
+    public Applied(IngestOutcome outcome, List<Transition> transitions, List<MovedDeadline> movedDeadlines) {
+      this(outcome, transitions, movedDeadlines, List.of(), List.of());
+    }
+  }
 
   public IngestOutcome apply(IngestBatch batch) {
     return applyWithTransitions(batch).outcome();
@@ -177,7 +188,8 @@ public final class IngestService {
       body.accept(tx, tally);
       rejected.record(tx, tally.rejections);
       return new Applied(new IngestOutcome(false, tally.stored, tally.duplicates, tally.rejections.size(),
-          tally.transitions.size(), tally.journeyEvents), tally.transitions, tally.moved);
+          tally.transitions.size(), tally.journeyEvents), tally.transitions, tally.moved, tally.appliedReceipts,
+          tally.transitionReceipts);
     });
   }
 
@@ -204,9 +216,13 @@ public final class IngestService {
     final List<Rejection> rejections = new ArrayList<>();
     final List<Transition> transitions = new ArrayList<>();
     final List<MovedDeadline> moved = new ArrayList<>();
+    final List<Instant> appliedReceipts = new ArrayList<>();
+    final List<Instant> transitionReceipts = new ArrayList<>();
 
     void add(Tally other) {
       moved.addAll(other.moved);
+      appliedReceipts.addAll(other.appliedReceipts);
+      transitionReceipts.addAll(other.transitionReceipts);
       stored += other.stored;
       duplicates += other.duplicates;
       journeyEvents += other.journeyEvents;
@@ -249,6 +265,8 @@ public final class IngestService {
     afterEventsStored.accept(tx);
     tally.transitions.addAll(prepared.apply(stored));
     tally.moved.addAll(prepared.movedDeadlines());
+    for (IncomingEvent e : stored) tally.appliedReceipts.add(e.receivedAt());
+    for (IncomingEvent e : prepared.transitionCauses()) tally.transitionReceipts.add(e.receivedAt());
     contacts.merge(tx, stored);
     tally.stored += stored.size();
     tally.duplicates += live.size() - stored.size();

@@ -138,10 +138,14 @@ public final class MembershipEngine {
     final List<Tentative> tentative = new ArrayList<>();
     /** Fast-expiry watch deadlines this batch moved earlier; to be signalled after the commit. */
     final List<MovedDeadline> moved = new ArrayList<>();
+    /** The stored events that produced at least one recorded transition, in batch order (see {@link #transitionCauses}). */
+    final List<IncomingEvent> causes = new ArrayList<>();
+    /** The event being applied: the cause of the tentative transitions added meanwhile. */
+    IncomingEvent applying;
     long nextTempId = -1;
 
-    /** A transition that stands if its row's write succeeds. */
-    record Tentative(Transition transition, long rowId) {}
+    /** A transition that stands if its row's write succeeds; {@code cause} is the event that made it. */
+    record Tentative(Transition transition, long rowId, IncomingEvent cause) {}
 
     Prepared(DSLContext tx, Instant now, Map<String, ContactState> contacts, Map<String, Map<String, EventSeries>> series,
         Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> past) {
@@ -166,10 +170,12 @@ public final class MembershipEngine {
         if (state == null) continue; // no candidate bucket for this user anywhere in the batch
         state.mergeProperties(e.properties());
         state.recordEvent(e.event(), e.occurredAt());
+        applying = e;
         for (BucketDefinition bucket : catalog.candidates(e.event(), fieldNames(e.properties()))) {
           evaluate(e.userId(), bucket, state);
         }
       }
+      applying = null;
       return flush();
     }
 
@@ -181,12 +187,28 @@ public final class MembershipEngine {
       Set<Long> inserted = store.insertAll(tx, List.copyOf(newRows.values()), MembershipSource.EVENT);
       written.addAll(inserted);
       List<Transition> recorded = new ArrayList<>(tentative.size());
+      IncomingEvent lastCause = null;
       for (Tentative t : tentative) {
         // A lost CAS or insert means another writer made (and recorded) that change.
-        if (written.contains(t.rowId())) recorded.add(t.transition());
+        if (!written.contains(t.rowId())) continue;
+        recorded.add(t.transition());
+        // Tentatives are in event order, so one event's transitions are adjacent: count it once.
+        if (t.cause() != null && t.cause() != lastCause) {
+          causes.add(t.cause());
+          lastCause = t.cause();
+        }
       }
       transitions.write(tx, recorded);
       return recorded;
+    }
+
+    /**
+     * The events of {@link #apply} that produced at least one recorded transition (a join or leave
+     * that really happened, emitted or gated), each once, in order; empty before {@code apply}. What
+     * the event→transition latency is measured over.
+     */
+    public List<IncomingEvent> transitionCauses() {
+      return List.copyOf(causes);
     }
 
     /**
@@ -243,7 +265,8 @@ public final class MembershipEngine {
       active.put(key, new ActiveMembership(row.tempId, key.userId(), bucket.id(), now, epoch, expiresAt, maxDwellAt));
       past.put(key, before.joined());
       boolean emit = EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now);
-      tentative.add(new Tentative(Transition.entered(bucket, key.userId(), epoch, MembershipSource.EVENT, emit, now), row.tempId));
+      tentative.add(new Tentative(Transition.entered(bucket, key.userId(), epoch, MembershipSource.EVENT, emit, now), row.tempId,
+          applying));
     }
 
     void leaveOrDefer(MembershipKey key, BucketDefinition bucket, ActiveMembership current) {
@@ -264,7 +287,7 @@ public final class MembershipEngine {
       }
       past.put(key, past.getOrDefault(key, MembershipHistory.NONE).left(now));
       tentative.add(new Tentative(Transition.left(bucket, key.userId(), current.entryCount(), MembershipSource.EVENT,
-          LeaveReason.CRITERIA, now), current.id()));
+          LeaveReason.CRITERIA, now), current.id(), applying));
     }
 
     void restamp(MembershipKey key, ActiveMembership current, Instant expiresAt) {

@@ -67,6 +67,36 @@ class RealtimeMembershipTest extends DatabaseTest {
     return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.EMITTED).from(t).where(t.BUCKET_ID.eq(bucket)).orderBy(t.ID).fetch();
   }
 
+  /**
+   * The latency metrics' input: every stored event's receipt, and each event that made at least
+   * one recorded transition exactly once (a join of three buckets by one event is one), in order.
+   */
+  @Test
+  void appliedReportsTheReceiptsOfStoredAndOfTransitioningEvents() {
+    java.util.List<dev.bucketflow.ingest.PendingEvent> items = List.of(
+        // joins trial, trial-once, trial-weekly: one transitioning event
+        new dev.bucketflow.ingest.PendingEvent(event("u1", "signup", "{\"plan\":\"trial\"}"), 1_000),
+        // stable: no transition
+        new dev.bucketflow.ingest.PendingEvent(event("u1", "page.view", "{\"plan\":\"trial\"}"), 2_000),
+        // no candidate bucket at all
+        new dev.bucketflow.ingest.PendingEvent(event("u2", "logout"), 3_000),
+        // a duplicate of nothing yet, then its repeat: stored once
+        new dev.bucketflow.ingest.PendingEvent(event("u3", "other").put("idempotencyKey", "k"), 4_000),
+        new dev.bucketflow.ingest.PendingEvent(event("u3", "other").put("idempotencyKey", "k"), 4_500),
+        // leaves the three trial buckets: one transitioning event
+        new dev.bucketflow.ingest.PendingEvent(event("u1", "upgrade", "{\"plan\":\"pro\"}"), 5_000));
+    IngestService.Applied applied = ingest.applyWithTransitions(new IngestBatch("receipts-1", 0, items));
+
+    assertThat(applied.transitions()).hasSize(6);
+    assertThat(applied.transitionReceipts()).containsExactly(Instant.ofEpochMilli(1_000), Instant.ofEpochMilli(5_000));
+    assertThat(applied.appliedReceipts()).containsExactly(Instant.ofEpochMilli(1_000), Instant.ofEpochMilli(2_000),
+        Instant.ofEpochMilli(3_000), Instant.ofEpochMilli(4_000), Instant.ofEpochMilli(5_000));
+    // A replayed batch reports nothing (its committing attempt did).
+    IngestService.Applied replay = ingest.applyWithTransitions(new IngestBatch("receipts-1", 0, items));
+    assertThat(replay.appliedReceipts()).isEmpty();
+    assertThat(replay.transitionReceipts()).isEmpty();
+  }
+
   @Test
   void joinStableLeaveEmitsOneEnteredAndOneLeft() {
     apply(event("u1", "signup", "{\"plan\":\"trial\"}"));

@@ -10,11 +10,13 @@ import static dev.bucketflow.schema.Tables.REJECTED_EVENTS;
 import com.uber.m3.tally.RootScopeBuilder;
 import com.uber.m3.tally.Scope;
 import dev.bucketflow.ingest.IngestActivities;
+import dev.bucketflow.ingest.IngestCommitListener;
 import dev.bucketflow.ingest.IngestStats;
 import dev.bucketflow.shard.Shards;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.temporal.client.WorkflowClient;
@@ -36,6 +38,8 @@ import org.slf4j.LoggerFactory;
  *   <li>what ingest does, counted as it happens by {@link MeteredIngestActivities}:
  *       {@code bucketflow_events_applied_total}, {@code bucketflow_events_duplicate_total},
  *       {@code bucketflow_ingest_batch_seconds} (batch latency, a timer);
+ *   <li>latencies from signal receipt to commit, per event, by {@link IngestLatencyMeters}:
+ *       {@code bucketflow_event_transition_latency_seconds} and {@code bucketflow_event_applied_latency_seconds};
  *   <li>what the database holds, read at scrape time (at most every {@link #DB_REFRESH}):
  *       {@code bucketflow_events_rejected_total{reason}}, {@code bucketflow_transitions_total{bucket,kind}},
  *       {@code bucketflow_bucket_members{bucket}}, {@code bucketflow_outbox_backlog{outbox}} and
@@ -55,6 +59,7 @@ public final class AdminMetrics {
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, AtomicLong> values = new ConcurrentHashMap<>();
+  private final IngestLatencyMeters latencies = new IngestLatencyMeters(registry);
   private volatile DSLContext dsl;
   private volatile WorkflowClient client;
   private volatile int shards;
@@ -68,6 +73,41 @@ public final class AdminMetrics {
   public Scope temporalScope() {
     return new RootScopeBuilder().reporter(new MicrometerClientStatsReporter(registry))
         .reportEvery(com.uber.m3.util.Duration.ofSeconds(1));
+  }
+
+  /**
+   * The ingest commit listener behind {@code bucketflow_event_transition_latency_seconds} and
+   * {@code bucketflow_event_applied_latency_seconds} (see {@link IngestLatencyMeters}).
+   */
+  public IngestCommitListener ingestLatencies() {
+    return latencies;
+  }
+
+  /** The event→transition timer (the dashboard reads its percentiles). */
+  public Timer transitionLatency() {
+    return latencies.transition();
+  }
+
+  /**
+   * {@code GET /api/latency}: {@code {"eventToTransition": {"count", "p50Seconds", "p90Seconds",
+   * "p99Seconds"}, "eventToApplied": {...}}}, the percentiles over the timers' sliding window (about
+   * the last minute; null when it holds no sample), the count since start.
+   */
+  public Map<String, Map<String, Object>> latencySummary() {
+    return Map.of("eventToTransition", summary(latencies.transition()), "eventToApplied", summary(latencies.applied()));
+  }
+
+  private static Map<String, Object> summary(Timer timer) {
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    out.put("count", timer.count());
+    var snapshot = timer.takeSnapshot();
+    for (var p : snapshot.percentileValues()) {
+      double seconds = p.value(java.util.concurrent.TimeUnit.SECONDS);
+      String key = "p" + Math.round(p.percentile() * 100) + "Seconds";
+      // Micrometer reports 0 for a window without samples: say "no data" instead.
+      out.put(key, snapshot.count() == 0 && seconds == 0 ? null : seconds);
+    }
+    return out;
   }
 
   /** Wraps a worker's ingest activities so applied events and batch latency are counted. */

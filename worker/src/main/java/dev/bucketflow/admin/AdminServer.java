@@ -68,6 +68,7 @@ public final class AdminServer implements AutoCloseable {
     }
     if (metrics != null) {
       app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
+      app.get("/api/latency", ctx -> ctx.json(metrics.latencySummary()));
     }
     app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.code, e.getMessage()));
     app.exception(Previewer.InvalidDefinition.class, (e, ctx) -> {

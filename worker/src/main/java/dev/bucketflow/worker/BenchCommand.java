@@ -46,14 +46,14 @@ import picocli.CommandLine.Spec;
 /** {@code bucketflow bench ...}: reproducible measurements. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Reproducible benchmarks.",
-    subcommands = {BenchCommand.Ingest.class, BenchBackfillCommand.class})
+    subcommands = {BenchCommand.Ingest.class, BenchBackfillCommand.class, BenchE2eCommand.class})
 final class BenchCommand implements Runnable {
 
   @Spec CommandSpec spec;
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "Missing subcommand: ingest or backfill");
+    throw new ParameterException(spec.commandLine(), "Missing subcommand: ingest, backfill or e2e");
   }
 
   /**

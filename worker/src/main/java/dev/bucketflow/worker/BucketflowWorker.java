@@ -21,6 +21,7 @@ import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.EventIngestWorkflowImpl;
 import dev.bucketflow.ingest.IngestActivities;
 import dev.bucketflow.ingest.IngestActivitiesImpl;
+import dev.bucketflow.ingest.IngestCommitListener;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.MembershipEngine;
@@ -127,6 +128,15 @@ public final class BucketflowWorker implements AutoCloseable {
    */
   static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service,
       UnaryOperator<IngestActivities> ingestSeam) {
+    return start(config, service, ingestSeam, IngestCommitListener.NONE);
+  }
+
+  /**
+   * As {@link #start(WorkerConfig, WorkflowServiceStubs, UnaryOperator)}, telling {@code committed}
+   * of every ingest batch this worker commits (the latency metrics, {@code bench e2e}).
+   */
+  static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service,
+      UnaryOperator<IngestActivities> ingestSeam, IngestCommitListener committed) {
     List<BucketDefinition> buckets = Content.buckets(config.buckets(), config.enabledBuckets());
     List<JourneyDefinition> journeys = Content.journeys(config.journeys(), buckets, config.taskQueue(), JOURNEY_TYPES);
     HikariDataSource ds = Database.pool(config.jdbcUrl(), config.dbUser(), config.dbPassword(), config.dbPoolSize());
@@ -134,7 +144,7 @@ public final class BucketflowWorker implements AutoCloseable {
       Database.migrate(ds);
       BucketflowWorker w = new BucketflowWorker(config, service, ds, buckets, journeys);
       w.catalog.registerConfigs(w.dsl);
-      w.register(ingestSeam);
+      w.register(ingestSeam, committed);
       w.factory.start();
       w.registerReconcileCron();
       w.startDelivery();
@@ -164,7 +174,7 @@ public final class BucketflowWorker implements AutoCloseable {
     return stickyTimeout;
   }
 
-  private void register(UnaryOperator<IngestActivities> ingestSeam) {
+  private void register(UnaryOperator<IngestActivities> ingestSeam, IngestCommitListener committed) {
     stickyTimeout = StickyTimeout.resolve(config.stickyTimeout(), service);
     workerOptions = workerOptions(config, stickyTimeout);
     Worker worker = factory.newWorker(config.taskQueue(), workerOptions);
@@ -173,7 +183,7 @@ public final class BucketflowWorker implements AutoCloseable {
     worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class,
         WinbackJourneyImpl.class, BackfillWorkflowImpl.class, DeliveryWorkflowImpl.class);
     worker.registerActivitiesImplementations(
-        ingestSeam.apply(new IngestActivitiesImpl(ingest, wake, arming)),
+        ingestSeam.apply(new IngestActivitiesImpl(ingest, wake, arming, committed, clock)),
         journeyActivities,
         new ReconcileActivitiesImpl(reconcile, wake, dispatcher::pendingCount),
         new ExpiryActivitiesImpl(expiry, wake),

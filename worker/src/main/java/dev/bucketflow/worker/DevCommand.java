@@ -63,7 +63,7 @@ final class DevCommand implements Callable<Integer> {
           // to dev run `worker --sticky-timeout 0` (auto detects the Java test server too).
           StickyTimeout.SDK_DEFAULT);
       Processes.printConfig(config);
-      BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service, metrics::meter));
+      BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service, metrics::meter, metrics.ingestLatencies()));
       // Loopback only: dev is a single-user sandbox; its reads are open.
       processes.add(Processes.admin("127.0.0.1", adminPort, worker, config, metrics));
 

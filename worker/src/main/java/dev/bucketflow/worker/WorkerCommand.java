@@ -34,7 +34,7 @@ final class WorkerCommand implements Callable<Integer> {
     WorkflowServiceStubs service = Temporal.connect(config.temporalAddress(), metrics.temporalScope());
     Processes processes = new Processes();
     processes.add(service::shutdown);
-    BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service, metrics::meter));
+    BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service, metrics::meter, metrics.ingestLatencies()));
     if (adminPort > 0) processes.add(Processes.admin(adminHost, adminPort, worker, config, metrics));
     System.out.println("Bucketflow worker running. Ctrl-C to stop.");
     processes.awaitShutdown();

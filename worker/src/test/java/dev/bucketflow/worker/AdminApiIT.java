@@ -510,6 +510,13 @@ class AdminApiIT {
     double entered = metric(before, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\"");
     double rejected = before.contains("reason=\"reserved_event\"")
         ? metric(before, "bucketflow_events_rejected_total", "reason=\"reserved_event\"") : 0;
+    double transitioning = metric(before, "bucketflow_event_transition_latency_seconds_count");
+    double transitionSeconds = metric(before, "bucketflow_event_transition_latency_seconds_sum");
+    double appliedSamples = metric(before, "bucketflow_event_applied_latency_seconds_count");
+    // A Prometheus histogram (histogram_quantile over the buckets); the percentiles are on /api/latency.
+    assertThat(before).contains("bucketflow_event_transition_latency_seconds_bucket{le=")
+        .contains("bucketflow_event_applied_latency_seconds_bucket{le=");
+    long sentAt = System.nanoTime();
 
     List<JsonNode> more = new ArrayList<>();
     for (int i = 0; i < 5; i++) more.add(event("metric-" + i, "signup", null, "{\"plan\":\"trial\"}"));
@@ -520,7 +527,19 @@ class AdminApiIT {
       assertThat(metric(after, "bucketflow_events_applied_total")).isEqualTo(applied + 5);
       assertThat(metric(after, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\"")).isEqualTo(entered + 5);
       assertThat(metric(after, "bucketflow_events_rejected_total", "reason=\"reserved_event\"")).isEqualTo(rejected + 1);
+      // Five signups, each joining trial: exactly five transitioning events, five applied ones.
+      assertThat(metric(after, "bucketflow_event_transition_latency_seconds_count")).isEqualTo(transitioning + 5);
+      assertThat(metric(after, "bucketflow_event_applied_latency_seconds_count")).isEqualTo(appliedSamples + 5);
     });
+    double elapsed = (System.nanoTime() - sentAt) / 1e9;
+    String after = scrape();
+    // Plausible: each new sample is >= 0 and no longer than the whole send-to-scrape span.
+    double added = metric(after, "bucketflow_event_transition_latency_seconds_sum") - transitionSeconds;
+    assertThat(added).isBetween(0.0, 5 * elapsed);
+    assertThat(metric(after, "bucketflow_event_transition_latency_seconds_max")).isBetween(0.0, 600.0);
+    JsonNode latency = h.get("/api/latency").json().get("eventToTransition");
+    assertThat(latency.get("count").asLong()).isEqualTo((long) transitioning + 5);
+    assertThat(latency.get("p99Seconds").asDouble()).isBetween(0.0, 600.0);
   }
 
   static String scrape() throws Exception {

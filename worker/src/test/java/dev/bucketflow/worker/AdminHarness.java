@@ -50,7 +50,7 @@ final class AdminHarness implements AutoCloseable {
     config = new WorkerConfig(address, "default", "bucketflow-admin-test", 8, db.url(), "postgres", "", 16,
         buckets, journeys, "*", 0, new IngestSettings(200, 500), Duration.ofSeconds(1),
         "0 0 1 1 *", 100, dev.bucketflow.ingest.EventParser.DEFAULT_MAX_FUTURE_SKEW);
-    worker = BucketflowWorker.start(config, service, metrics::meter);
+    worker = BucketflowWorker.start(config, service, metrics::meter, metrics.ingestLatencies());
     metrics.bind(worker.dsl(), worker.client(), config.shards());
     AdminServer.HealthChecks checks = new AdminServer.HealthChecks(worker::databaseUp, worker::temporalUp,
         worker::running, config.taskQueue());

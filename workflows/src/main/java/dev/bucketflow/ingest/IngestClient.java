@@ -26,11 +26,21 @@ public final class IngestClient {
   private final WorkflowClient client;
   private final String taskQueue;
   private final int shards;
+  private final String idPrefix;
 
   public IngestClient(WorkflowClient client, String taskQueue, int shards) {
+    this(client, taskQueue, shards, Shards.INGEST_ID_PREFIX);
+  }
+
+  /**
+   * As {@link #IngestClient(WorkflowClient, String, int)}, addressing shard workflows {@code
+   * <idPrefix><n>} instead of {@code bucketflow-ingest-<n>} (the benchmark's Temporal-only sink).
+   */
+  public IngestClient(WorkflowClient client, String taskQueue, int shards, String idPrefix) {
     this.client = client;
     this.taskQueue = taskQueue;
     this.shards = shards;
+    this.idPrefix = idPrefix;
   }
 
   public int shardOf(JsonNode event) {
@@ -82,7 +92,11 @@ public final class IngestClient {
     }
   }
 
-  private int sendShard(int shard, List<JsonNode> events) {
+  /**
+   * Sends {@code events}, all of shard {@code shard} (the caller grouped them by {@link #shardOf}),
+   * in order, in {@code events} signals bounded as {@link #sendAll} bounds them; returns signals sent.
+   */
+  public int sendShard(int shard, List<? extends JsonNode> events) {
     int signals = 0;
     List<JsonNode> chunk = new ArrayList<>();
     int bytes = 0;
@@ -136,6 +150,6 @@ public final class IngestClient {
   /** A stub starts one execution at most, so every signalWithStart takes a fresh one. */
   private WorkflowStub stub(int shard) {
     return client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
-        WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(shard)).setTaskQueue(taskQueue).build());
+        WorkflowOptions.newBuilder().setWorkflowId(idPrefix + shard).setTaskQueue(taskQueue).build());
   }
 }
