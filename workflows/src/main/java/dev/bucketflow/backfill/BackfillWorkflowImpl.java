@@ -68,6 +68,8 @@ public class BackfillWorkflowImpl implements BackfillWorkflow {
       for (int done = 0; ; done++) {
         ChunkResult chunk = chunks.runChunk(job.id());
         progress = progress.after(chunk);
+        Workflow.setCurrentDetails("backfill of " + request.bucketId() + " · " + progress.processed() + " of "
+            + progress.totals() + " contacts · joined " + progress.joined() + " · left " + progress.left());
         if (chunk.done()) break;
         if (done + 1 >= CHUNKS_PER_RUN || Workflow.getInfo().isContinueAsNewSuggested()) {
           Workflow.continueAsNew(request);

@@ -41,6 +41,9 @@ public class DeliveryWorkflowImpl implements DeliveryWorkflow {
       if (Workflow.getInfo().getHistoryLength() > MAX_HISTORY || Workflow.getInfo().isContinueAsNewSuggested()) break;
       long seen = wakes;
       DeliveryPass result = activities.deliver(request.shard(), request.shards());
+      Workflow.setCurrentDetails("shard " + request.shard() + " · pass " + (pass + 1) + " of this run: delivered "
+          + result.delivered() + ", failed " + result.failed() + ", parked " + result.parked()
+          + (result.leaseBusy() ? " · another deliverer holds the lease" : ""));
       if (result.more()) continue;
       Duration wait = Duration.ofMillis(request.pollMillis());
       if (result.leaseBusy() && BUSY_RETRY.compareTo(wait) < 0) wait = BUSY_RETRY;

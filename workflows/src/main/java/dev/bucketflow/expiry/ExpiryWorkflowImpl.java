@@ -40,6 +40,7 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
         sleepFollowingEarlierDeadlines();
       } else {
         long wait = deadlineMillis - Workflow.currentTimeMillis();
+        Workflow.setCurrentDetails("sleeping until " + java.time.Instant.ofEpochMilli(deadlineMillis) + ", then leave or extend");
         if (wait > 0) Workflow.sleep(Duration.ofMillis(wait));
       }
       armed = armed.rearmedAt(deadlineMillis);
@@ -65,6 +66,8 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
       long wait = deadlineMillis - Workflow.currentTimeMillis();
       if (wait <= 0) return;
       long sleepingToward = deadlineMillis;
+      Workflow.setCurrentDetails("sleeping until " + java.time.Instant.ofEpochMilli(sleepingToward)
+          + ", then leave or extend");
       Promise<Void>[] timer = new Promise[1];
       CancellationScope scope = Workflow.newCancellationScope(() -> {
         timer[0] = Workflow.newTimer(Duration.ofMillis(wait));

@@ -144,6 +144,9 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
     applied += n;
     batches++;
     lastBatchAtMillis = Workflow.currentTimeMillis();
+    // Current details (Web UI, describe): no command, so replay-safe without a version marker.
+    Workflow.setCurrentDetails("shard " + shard + " · applied " + applied + " events in " + batches + " batches · pending "
+        + pending.size() + " · last batch " + java.time.Instant.ofEpochMilli(lastBatchAtMillis));
   }
 
   /**

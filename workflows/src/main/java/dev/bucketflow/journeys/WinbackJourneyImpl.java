@@ -32,7 +32,10 @@ public class WinbackJourneyImpl implements WinbackJourney {
         + (keyVersion == Workflow.DEFAULT_VERSION ? Workflow.getInfo().getRunId() : "entry-" + input.entryCount());
     if (exitReason == null) {
       activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(), text(input.settings(), "template", "winback"), key + ":first"));
-      Workflow.await(followUpAfter(input.settings()), () -> exitReason != null);
+      Duration followUp = followUpAfter(input.settings());
+      Workflow.setCurrentDetails("first email sent · follow-up at "
+          + java.time.Instant.ofEpochMilli(Workflow.currentTimeMillis()).plus(followUp) + " unless the user exits");
+      Workflow.await(followUp, () -> exitReason != null);
     }
     if (exitReason == null) {
       activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(),

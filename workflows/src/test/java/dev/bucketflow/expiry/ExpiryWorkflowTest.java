@@ -88,6 +88,19 @@ class ExpiryWorkflowTest {
   }
 
   @Test
+  void aSleepingWatchShowsItsDeadlineAsCurrentDetails() {
+    ExpiryRequest request = armedIn(2 * HOUR);
+    ExpiryWorkflow wf = stub(request);
+    io.temporal.client.WorkflowClient.start(wf::run, request);
+    io.temporal.client.WorkflowStub untyped = io.temporal.client.WorkflowStub.fromTyped(wf);
+    // The SDK's built-in metadata query carries what Workflow.setCurrentDetails last set.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+            untyped.query("__temporal_workflow_metadata", io.temporal.api.sdk.v1.WorkflowMetadata.class).getCurrentDetails())
+        .isEqualTo("sleeping until " + java.time.Instant.ofEpochMilli(request.deadlineMillis()) + ", then leave or extend"));
+    untyped.getResult(Void.class);
+  }
+
+  @Test
   void sleepsUntilTheArmedDeadlineThenEndsOnLeft() {
     ExpiryRequest request = armedIn(2 * HOUR);
     long startedAt = env.currentTimeMillis();
