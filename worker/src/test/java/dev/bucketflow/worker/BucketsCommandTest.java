@@ -3,7 +3,7 @@ package dev.bucketflow.worker;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -11,9 +11,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,10 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** {@code bucketflow buckets ...} run in-process against a fresh database. */
-class BucketsCommandTest {
+class BucketsCommandTest extends DatabaseTest {
 
-  static TestDatabase db;
-  static DSLContext dsl;
 
   record Run(int exit, String out, String err) {
     List<String> lines() {
@@ -43,23 +38,12 @@ class BucketsCommandTest {
     return new Run(exit, out.toString(), err.toString());
   }
 
-  /** Runs a database command against the test database. */
+  /** Runs a database command against the test database of the running class (DatabaseTest's). */
   static Run runDb(String... args) {
     String[] all = Arrays.copyOf(args, args.length + 2);
     all[args.length] = "--db-url";
     all[args.length + 1] = db.url();
     return run(all);
-  }
-
-  @BeforeAll
-  static void start() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stop() {
-    db.close();
   }
 
   @BeforeEach

@@ -6,42 +6,17 @@ import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.POSTHOG_MIRROR;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bucketflow.testing.TestDatabase;
+import dev.bucketflow.testing.DatabaseTest;
 import java.time.Instant;
-import java.util.Arrays;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** {@code bucketflow outbox} and {@code outbox retry} against a fresh database. */
-class OutboxCommandTest {
-
-  static TestDatabase db;
-  static DSLContext dsl;
-
-  @BeforeAll
-  static void start() {
-    db = TestDatabase.fresh();
-    dsl = db.dsl();
-  }
-
-  @AfterAll
-  static void stop() {
-    db.close();
-  }
+class OutboxCommandTest extends DatabaseTest {
 
   @BeforeEach
   void clean() {
     dsl.execute("TRUNCATE bucket_transitions, journey_outbox, posthog_mirror RESTART IDENTITY");
-  }
-
-  static BucketsCommandTest.Run runDb(String... args) {
-    String[] all = Arrays.copyOf(args, args.length + 2);
-    all[args.length] = "--db-url";
-    all[args.length + 1] = db.url();
-    return BucketsCommandTest.run(all);
   }
 
   long transition(String user, String kind, int attempts, Instant parkedAt, String error) {
@@ -64,7 +39,7 @@ class OutboxCommandTest {
         .values("u4", "vip", "hogsend_bucket_vip", true, 2L, 0, Instant.parse("2026-12-01T09:00:00Z"), 25,
             Instant.parse("2026-12-01T09:30:00Z"), "CaptureFailed: PostHog capture answered HTTP 400").execute();
 
-    BucketsCommandTest.Run list = runDb("outbox");
+    BucketsCommandTest.Run list = BucketsCommandTest.runDb("outbox");
     assertThat(list.exit()).isZero();
     assertThat(list.out()).containsPattern("transitions\\s+2\\s+1\\s+1")
         .containsPattern("journey-events\\s+0\\s+0\\s+0")
@@ -72,7 +47,7 @@ class OutboxCommandTest {
         .contains("u3", "left vip (epoch 1)", "journey type unknown")
         .contains("u4/vip", "$set hogsend_bucket_vip", "HTTP 400");
 
-    BucketsCommandTest.Run one = runDb("outbox", "retry", "--stream", "transitions", "--key",
+    BucketsCommandTest.Run one = BucketsCommandTest.runDb("outbox", "retry", "--stream", "transitions", "--key",
         String.valueOf(parked));
     assertThat(one.exit()).isZero();
     assertThat(one.out()).startsWith("1 parked row(s) back in line");
@@ -81,19 +56,19 @@ class OutboxCommandTest {
     assertThat(row.getAttempts()).isZero();
     assertThat(dsl.fetchCount(p, p.PARKED_AT.isNotNull())).isEqualTo(1);
 
-    assertThat(runDb("outbox", "retry").out()).startsWith("1 parked row(s)");
+    assertThat(BucketsCommandTest.runDb("outbox", "retry").out()).startsWith("1 parked row(s)");
     assertThat(dsl.fetchCount(p, p.PARKED_AT.isNotNull())).isZero();
   }
 
   @Test
   void refusesAnUnknownStreamAndAKeyWithoutAStream() {
-    BucketsCommandTest.Run bad = runDb("outbox", "retry", "--stream", "emails");
+    BucketsCommandTest.Run bad = BucketsCommandTest.runDb("outbox", "retry", "--stream", "emails");
     assertThat(bad.exit()).isNotZero();
     assertThat(bad.err()).contains("--stream: expected transitions, journey-events or posthog, got 'emails'");
-    BucketsCommandTest.Run keyOnly = runDb("outbox", "retry", "--key", "7");
+    BucketsCommandTest.Run keyOnly = BucketsCommandTest.runDb("outbox", "retry", "--key", "7");
     assertThat(keyOnly.exit()).isNotZero();
     assertThat(keyOnly.err()).contains("--key needs --stream");
-    BucketsCommandTest.Run notANumber = runDb("outbox", "retry", "--stream", "transitions", "--key", "x");
+    BucketsCommandTest.Run notANumber = BucketsCommandTest.runDb("outbox", "retry", "--stream", "transitions", "--key", "x");
     assertThat(notANumber.exit()).isNotZero();
     assertThat(notANumber.err()).contains("a row id is a number, got 'x'");
   }
