@@ -15,12 +15,4 @@ public interface IngestCommitListener {
   IngestCommitListener NONE = (applied, committedAt) -> {};
 
   void committed(IngestService.Applied applied, Instant committedAt);
-
-  /** This listener, then {@code next}. */
-  default IngestCommitListener andThen(IngestCommitListener next) {
-    return (applied, committedAt) -> {
-      committed(applied, committedAt);
-      next.committed(applied, committedAt);
-    };
-  }
 }

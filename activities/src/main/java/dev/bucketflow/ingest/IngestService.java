@@ -87,12 +87,7 @@ public final class IngestService {
    * replayed batch has none of either.
    */
   public record Applied(IngestOutcome outcome, List<Transition> transitions, List<MovedDeadline> movedDeadlines,
-      List<Instant> appliedReceipts, List<Instant> transitionReceipts) {
-
-    public Applied(IngestOutcome outcome, List<Transition> transitions, List<MovedDeadline> movedDeadlines) {
-      this(outcome, transitions, movedDeadlines, List.of(), List.of());
-    }
-  }
+      List<Instant> appliedReceipts, List<Instant> transitionReceipts) {}
 
   public IngestOutcome apply(IngestBatch batch) {
     return applyWithTransitions(batch).outcome();
@@ -182,7 +177,7 @@ public final class IngestService {
   private Applied inClaimedTransaction(IngestBatch batch, BiConsumer<DSLContext, Tally> body) {
     return dsl.transactionResult(cfg -> {
       DSLContext tx = cfg.dsl();
-      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of(), List.of());
+      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of(), List.of(), List.of(), List.of());
       spill.release(tx, batch.releaseSpillOrEmpty());
       Tally tally = new Tally();
       body.accept(tx, tally);
