@@ -64,7 +64,11 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
             .and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
         .fetchOne();
     if (r == null) return; // already left: nothing to watch
-    arm(row.bucketId(), row.userId(), row.epoch(), Deadlines.earliest(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)));
+    Instant deadline = Deadlines.earliest(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT));
+    if (deadline == null) return;
+    // Signal-with-start, not start: the epoch's join watch may be running already (sleeping toward
+    // the join instant when an event joined first), and must hear a leave deadline that is earlier.
+    moveDeadline(new MovedDeadline(row.bucketId(), row.userId(), row.epoch(), deadline));
   }
 
   /**

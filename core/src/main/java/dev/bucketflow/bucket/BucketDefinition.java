@@ -93,6 +93,15 @@ public record BucketDefinition(
         return reconcileJoinsOverride != null ? reconcileJoinsOverride : absenceShaped() || dateJoins();
     }
 
+    /**
+     * Whether per-member watches also join by the clock: a {@code fastExpiry} bucket whose joins
+     * the clock alone can cause ({@link #reconcilesJoins()}). Such a non-member with a known join
+     * instant has a watch of the next epoch sleeping toward it.
+     */
+    public boolean watchesJoins() {
+        return fastExpiry && reconcilesJoins();
+    }
+
     /** PostHog person property mirrored for members (DESIGN §11). */
     public String postHogKey() {
         return postHogPropertyKey != null && !postHogPropertyKey.isBlank()
