@@ -7,6 +7,8 @@ import static dev.bucketflow.schema.Tables.CONTACTS;
 
 import dev.bucketflow.bucket.EntryGate;
 import dev.bucketflow.membership.BulkMemberships;
+import dev.bucketflow.membership.DwellEvents;
+import java.time.Duration;
 import dev.bucketflow.membership.MovedDeadline;
 
 import dev.bucketflow.bucket.BucketDefinition;
@@ -80,17 +82,34 @@ public final class ExpiryService {
       // is short, and cannot deadlock: nothing else is held yet). Then the row, read afresh.
       ContactLocks.lock(tx, List.of(armed.userId()));
       var m = BUCKET_MEMBERSHIPS;
-      Record row = tx.select(m.ID, m.ENTERED_AT, m.EXPIRES_AT, m.MAX_DWELL_AT).from(m)
+      Record row = tx.select(m.ID, m.ENTERED_AT, m.EXPIRES_AT, m.MAX_DWELL_AT, m.DWELL_DONE_MS).from(m)
           .where(m.BUCKET_ID.eq(armed.bucketId()).and(m.USER_ID.eq(armed.userId()))
               .and(m.ENTRY_COUNT.eq(armed.entryCount())).and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
           .forUpdate().fetchOne();
       Instant now = clock.instant();
       if (row == null) return joinOrWait(tx, bucket, armed, now);
-      Instant current = Deadlines.earliest(row.get(m.EXPIRES_AT), row.get(m.MAX_DWELL_AT));
-      if (current == null) return Decision.of(ExpiryCheck.gone());
-      // The deadline moved under us (new events, a deferral) or the timer woke early: follow it.
-      if (current.isAfter(now)) return Decision.of(ExpiryCheck.extended(current.toEpochMilli()));
       long id = row.get(m.ID);
+      Instant leaveAt = Deadlines.earliest(row.get(m.EXPIRES_AT), row.get(m.MAX_DWELL_AT));
+      // Dwell events reached before any leave instant: the member was still in this epoch then.
+      Instant since = bucket.hasDwellEvents() ? DwellEvents.since(tx, bucket.id()) : Instant.EPOCH;
+      Instant enteredAt = row.get(m.ENTERED_AT);
+      long dwellDone = row.get(m.DWELL_DONE_MS);
+      Instant dwellAt = DwellEvents.nextAt(bucket, enteredAt, dwellDone, since);
+      boolean dwelled = false;
+      while (dwellAt != null && !dwellAt.isAfter(now) && (leaveAt == null || dwellAt.isBefore(leaveAt))) {
+        Duration after = DwellEvents.next(bucket, enteredAt, dwellDone, since).orElseThrow();
+        tx.update(m).set(m.DWELL_DONE_MS, after.toMillis()).set(m.UPDATED_AT, now).where(m.ID.eq(id)).execute();
+        transitions.writeDwell(tx, bucket.id(), List.of(new DwellEvents.Due(armed.userId(), armed.entryCount(), after, dwellAt)), now);
+        dwelled = true;
+        dwellDone = after.toMillis();
+        dwellAt = DwellEvents.nextAt(bucket, enteredAt, dwellDone, since);
+      }
+      Instant current = Deadlines.earliest(leaveAt, dwellAt);
+      if (current == null) return new Decision(ExpiryCheck.gone(), dwelled, Optional.empty());
+      // The deadline moved under us (new events, a deferral), the timer woke early, or the next
+      // dwell event is ahead: follow it.
+      if (current.isAfter(now)) return new Decision(ExpiryCheck.extended(current.toEpochMilli()), dwelled, Optional.empty());
+      Instant nextDwell = dwellAt;
       Instant maxDwellAt = row.get(m.MAX_DWELL_AT);
       boolean dwellOver = maxDwellAt != null && !maxDwellAt.isAfter(now);
       UserState state = null;
@@ -103,8 +122,9 @@ public final class ExpiryService {
           Instant next = matches ? NextFlip.deadline(bucket.criteria(), state, now).orElse(null) : dwellEnds;
           tx.update(m).set(m.EXPIRES_AT, next).set(m.LAST_EVALUATED_AT, now).set(m.UPDATED_AT, now)
               .where(m.ID.eq(id)).execute();
-          Instant watch = Deadlines.earliest(next, maxDwellAt);
-          return Decision.of(watch == null ? ExpiryCheck.gone() : ExpiryCheck.extended(watch.toEpochMilli()));
+          Instant watch = Deadlines.earliest(Deadlines.earliest(next, maxDwellAt), nextDwell);
+          return new Decision(watch == null ? ExpiryCheck.gone() : ExpiryCheck.extended(watch.toEpochMilli()), dwelled,
+              Optional.empty());
         }
       }
       Optional<Integer> epoch = tx.update(m).set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
