@@ -23,6 +23,7 @@ final class WorkerHarness implements AutoCloseable {
   final TestDatabase db;
   final TestServer.PortBoundTestServer server;
   final WorkflowServiceStubs service;
+  private final int shards;
   BucketflowWorker worker;
   WorkerConfig config;
 
@@ -32,6 +33,12 @@ final class WorkerHarness implements AutoCloseable {
 
   /** @param ingestSeam wraps the first worker's ingest activities (see {@link BucketflowWorker#start}) */
   WorkerHarness(Path buckets, Path journeys, UnaryOperator<IngestActivities> ingestSeam) {
+    this(buckets, journeys, 8, ingestSeam);
+  }
+
+  /** @param shards ingest shards (clients and every worker of the harness agree on it) */
+  WorkerHarness(Path buckets, Path journeys, int shards, UnaryOperator<IngestActivities> ingestSeam) {
+    this.shards = shards;
     db = TestDatabase.fresh();
     int port = freePort();
     server = TestServer.createPortBoundServer(port, true);
@@ -47,7 +54,7 @@ final class WorkerHarness implements AutoCloseable {
   }
 
   private WorkerConfig config(String address, Path buckets, Path journeys) {
-    return new WorkerConfig(address, "default", "bucketflow-test", 8, db.url(), "postgres", "", 4,
+    return new WorkerConfig(address, "default", "bucketflow-test", shards, db.url(), "postgres", "", 4,
         buckets, journeys, "*", 0, new IngestSettings(200, 500), java.time.Duration.ofSeconds(1),
         "0 0 1 1 *", 100, dev.bucketflow.ingest.EventParser.DEFAULT_MAX_FUTURE_SKEW);
   }
