@@ -182,7 +182,7 @@ public final class ReconcileService {
       List<String> locked = ContactLocks.lockAvailable(tx, users);
       if (locked.isEmpty()) return 0;
       // A statement after the lock: it sees whatever the lock holders committed.
-      return leave(tx, bucket, m.ID.in(ids).and(m.USER_ID.in(locked)).and(m.MAX_DWELL_AT.le(now)), now, LeaveReason.MAX_DWELL);
+      return leave(tx, bucket, anyId(ids).and(anyUser(locked)).and(m.MAX_DWELL_AT.le(now)), now, LeaveReason.MAX_DWELL);
     });
     return new Step(nextAfter(due.size(), SweepCursor.Phase.CLOCK_LEAVES, cursor.afterId(ids.get(ids.size() - 1))),
         new BucketSweep(bucket.id(), 0, left, 0, 0, false, 0, null), true);
@@ -217,7 +217,7 @@ public final class ReconcileService {
       List<String> locked = ContactLocks.lockAvailable(tx, users);
       if (locked.isEmpty()) return new int[] {0, 0};
       var failingIds = DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
-          .where(m.ID.in(ids)).and(m.USER_ID.in(locked)).and(failing);
+          .where(anyId(ids)).and(anyUser(locked)).and(failing);
       int deferredNow = 0;
       Condition leavable = m.ID.in(failingIds);
       if (dwellThreshold != null) {
@@ -243,6 +243,20 @@ public final class ReconcileService {
     if (!moved.isEmpty()) arming.deadlinesMoved(moved);
     return new Step(nextAfter(chunk.size(), SweepCursor.Phase.ABSENCE_JOINS, cursor.after(users.get(users.size() - 1))),
         new BucketSweep(bucket.id(), done[0], 0, done[1], 0, false, 0, null), true);
+  }
+
+  /**
+   * {@code id = ANY(?)}: a chunk's ids as one array parameter. An {@code IN} list of a thousand
+   * parameters costs PostgreSQL more to parse and plan than the statement takes to run (measured
+   * by {@code bench reconcile}: planning 23 ms against 2.5 ms with the array, on a 17 ms execution).
+   */
+  private static Condition anyId(List<Long> ids) {
+    return BUCKET_MEMBERSHIPS.ID.eq(DSL.any(ids.toArray(Long[]::new)));
+  }
+
+  /** {@code user_id = ANY(?)}, as {@link #anyId}. */
+  private static Condition anyUser(List<String> users) {
+    return BUCKET_MEMBERSHIPS.USER_ID.eq(DSL.any(users.toArray(String[]::new)));
   }
 
   /** Compare-and-swap leave of the active rows matching {@code which}; one transition per row changed. */

@@ -274,7 +274,6 @@ final class BenchReconcileCommand implements Callable<Integer> {
   static final class LeaveExplainer implements ExecuteListener {
     private static final Pattern LEAVE = Pattern.compile("^\\s*update\\s+(\"public\"\\.)?\"bucket_memberships\"\\s+set\\s+\"status\"",
         Pattern.CASE_INSENSITIVE);
-    private static final Pattern LONG_LIST = Pattern.compile("\\(((?:'[^']*'|\\d+)(?:, (?:'[^']*'|\\d+)){3,})\\)");
     private int target;
     private int seen;
     private final List<String> plan = new ArrayList<>();
@@ -304,7 +303,7 @@ final class BenchReconcileCommand implements Callable<Integer> {
       try (Statement s = ctx.connection().createStatement()) {
         s.execute("SAVEPOINT bench_explain");
         try (ResultSet rs = s.executeQuery("EXPLAIN (ANALYZE, BUFFERS) " + inlined)) {
-          while (rs.next()) plan.add(rs.getString(1));
+          while (rs.next()) plan.add(abbreviate(rs.getString(1)));
         }
         s.execute("ROLLBACK TO SAVEPOINT bench_explain");
       } catch (java.sql.SQLException e) {
@@ -313,17 +312,76 @@ final class BenchReconcileCommand implements Callable<Integer> {
       nanos += System.nanoTime() - start;
     }
 
-    /** The statement with its long IN lists (a chunk's ids and users) cut to their first values. */
+    /**
+     * The statement (or plan line) with its long IN lists and array literals (a chunk's ids and
+     * users) cut to their first values.
+     * A hand scan, not a regex: a backtracking pattern over a thousand list items overflows the stack.
+     */
     static String abbreviate(String sql) {
-      var m = LONG_LIST.matcher(sql);
-      StringBuilder out = new StringBuilder();
-      while (m.find()) {
-        String[] items = m.group(1).split(", ");
-        m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(
-            "(" + items[0] + ", " + items[1] + ", ... " + (items.length - 2) + " more)"));
+      StringBuilder out = new StringBuilder(Math.min(sql.length(), 4096));
+      int i = 0;
+      while (i < sql.length()) {
+        char ch = sql.charAt(i);
+        if (ch == '(') {
+          List<int[]> items = new ArrayList<>();
+          int j = i + 1;
+          while (j < sql.length()) {
+            int itemEnd = literalEnd(sql, j);
+            if (itemEnd < 0) break;
+            items.add(new int[] {j, itemEnd});
+            if (itemEnd < sql.length() && sql.charAt(itemEnd) == ')') {
+              j = itemEnd;
+              break;
+            }
+            if (!sql.startsWith(", ", itemEnd)) break;
+            j = itemEnd + 2;
+          }
+          if (items.size() > 3 && j < sql.length() && sql.charAt(j) == ')') {
+            out.append('(').append(sql, items.get(0)[0], items.get(0)[1]).append(", ")
+                .append(sql, items.get(1)[0], items.get(1)[1]).append(", ... ").append(items.size() - 2).append(" more)");
+            i = j + 1;
+            continue;
+          }
+        }
+        if (ch == '{') {
+          int close = sql.indexOf('}', i);
+          int nested = sql.indexOf('{', i + 1);
+          if (close > 0 && (nested < 0 || nested > close)) {
+            String[] items = sql.substring(i + 1, close).split(",", -1);
+            if (items.length > 3) {
+              out.append('{').append(items[0]).append(',').append(items[1]).append(",... ").append(items.length - 2)
+                  .append(" more}");
+              i = close + 1;
+              continue;
+            }
+          }
+        }
+        out.append(ch);
+        i++;
       }
-      m.appendTail(out);
       return out.toString();
+    }
+
+    /** The end of a number or quoted-string literal starting at {@code at}, or -1. */
+    private static int literalEnd(String sql, int at) {
+      if (at >= sql.length()) return -1;
+      if (sql.charAt(at) == '\'') {
+        int k = at + 1;
+        while (k < sql.length()) {
+          if (sql.charAt(k) == '\'') {
+            if (k + 1 < sql.length() && sql.charAt(k + 1) == '\'') {
+              k += 2;
+              continue;
+            }
+            return k + 1;
+          }
+          k++;
+        }
+        return -1;
+      }
+      int k = at;
+      while (k < sql.length() && Character.isDigit(sql.charAt(k))) k++;
+      return k > at ? k : -1;
     }
   }
 }

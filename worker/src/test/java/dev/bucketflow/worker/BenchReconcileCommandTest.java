@@ -50,6 +50,24 @@ class BenchReconcileCommandTest {
   }
 
   @Test
+  void explainedStatementsShowTheirChunkListsAbbreviatedWhateverTheirLength() {
+    StringBuilder ids = new StringBuilder();
+    StringBuilder users = new StringBuilder();
+    for (int i = 1; i <= 5000; i++) {
+      ids.append(i == 1 ? "" : ", ").append(i);
+      users.append(i == 1 ? "" : ", ").append("'bench-").append(i).append("''s'");
+    }
+    String sql = "update t set a = 1 where id in (" + ids + ") and u in (" + users + ") and f(1, 2)";
+
+    assertThat(BenchReconcileCommand.LeaveExplainer.abbreviate(sql))
+        .isEqualTo("update t set a = 1 where id in (1, 2, ... 4998 more) and u in ('bench-1''s', 'bench-2''s', ... 4998 more)"
+            + " and f(1, 2)");
+    assertThat(BenchReconcileCommand.LeaveExplainer.abbreviate("Index Cond: (id = ANY ('{" + ids.toString().replace(" ", "")
+        + "}'::bigint[])) and x = '{\"a\": {\"b\": 1}}'"))
+        .isEqualTo("Index Cond: (id = ANY ('{1,2,... 4998 more}'::bigint[])) and x = '{\"a\": {\"b\": 1}}'");
+  }
+
+  @Test
   void aSampledRunSaysItExtrapolates() {
     BucketsCommandTest.Run r = BucketsCommandTest.run("bench", "reconcile", "--members", "300", "--events", "2400",
         "--sample", "50", "--warmup", "5");
