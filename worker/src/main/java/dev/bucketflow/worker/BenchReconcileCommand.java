@@ -117,6 +117,7 @@ final class BenchReconcileCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "bench reconcile: %,d members in each of %d buckets, %,d events, %d%% due to leave, "
         + "chunk %d, sweep instant %s%n", members, buckets.size(), events, leavePercent, chunk, NOW);
     ReconcileBench.describe().forEach(line -> out.println("  " + line));
+    double loadBefore = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     out.println("starting a throwaway embedded PostgreSQL...");
     out.flush();
     try (EmbeddedDatabase pg = EmbeddedDatabase.start(null, 0)) {
@@ -158,6 +159,14 @@ final class BenchReconcileCommand implements Callable<Integer> {
               seconds(b.wall()), b.rowsPerSecond(), (double) b.statements() / Math.max(1, b.evaluated()));
           out.flush();
         }
+        // Untimed: a few chunks of each bucket's sweep on the copy (after its baseline), so the timed
+        // sweep's first chunks pay no JIT compilation; the copy's results are not used afterwards.
+        for (BucketDefinition bucket : buckets) {
+          parts.reconcile().sweep(bucket.id(), dev.bucketflow.reconcile.SweepProgress.start(bucket.id(),
+              dev.bucketflow.reconcile.SweepCursor.start()), new dev.bucketflow.reconcile.ReconcileService.Budget(5,
+              Duration.ofMinutes(1)), p -> {});
+        }
+        out.println("  (then, untimed, 5 chunks of each bucket's sweep on the copy: JIT warm-up for (a))");
       }
 
       List<ReconcileBench.Sweep> sweeps = new ArrayList<>();
@@ -246,7 +255,8 @@ final class BenchReconcileCommand implements Callable<Integer> {
           sweeps.stream().map(s -> fmt("%s %.2f s", s.bucketId(), seconds(s.wall()))).toList())));
       out.println(fmt("rows/s: set-based %,.0f members/s, per-member %,.0f members/s (both buckets)", sweepRate, baseRate));
       out.println("machine: " + Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version")
-          + "; " + database);
+          + "; " + database + fmt("; load average %.1f at start, %.1f at end",
+              loadBefore, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
       out.println(fmt("set-based vs per-member: %.1fx", ratio));
       return new Report(baselines, sweeps, ratio, agreed);
     }
