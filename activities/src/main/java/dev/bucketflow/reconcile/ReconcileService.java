@@ -351,7 +351,7 @@ public final class ReconcileService {
       List<String> locked = ContactLocks.lockAvailable(tx, users);
       if (locked.isEmpty()) return 0;
       List<DwellEvents.Due> claimed = tx.update(m).set(m.DWELL_DONE_MS, afterMs).set(m.UPDATED_AT, now)
-          .where(m.ID.in(ids).and(m.USER_ID.in(locked)).and(due))
+          .where(anyId(idsOf(ids, users, locked)).and(due))
           .returningResult(m.USER_ID, m.ENTRY_COUNT, m.ENTERED_AT).fetch()
           .map(r -> new DwellEvents.Due(r.value1(), r.value2(), after, r.value3().plus(after)));
       return transitions.writeDwell(tx, bucket.id(), claimed, now);
