@@ -52,6 +52,18 @@ public final class EmbeddedDatabase implements AutoCloseable {
     }
   }
 
+  /**
+   * Creates {@code database} as a copy of {@code template} (a file-level copy, much faster than
+   * reloading: benchmarks run two methods on the same generated data this way). Nothing may be
+   * connected to {@code template} meanwhile.
+   */
+  public void copyDatabase(String template, String database) throws SQLException {
+    try (Connection c = postgres.getPostgresDatabase().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE \"" + database.replace("\"", "") + "\" TEMPLATE \"" + template.replace("\"", "") + "\"");
+    }
+  }
+
   @Override
   public void close() throws IOException {
     postgres.close();

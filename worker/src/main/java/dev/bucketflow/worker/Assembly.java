@@ -47,7 +47,7 @@ final class Assembly {
 
   /** The membership pipeline on a database, without Temporal: nothing is delivered, no generic events. */
   record Offline(BucketCatalog catalog, UserStates states, TransitionWriter transitions, MembershipEngine membership,
-      IngestService ingest, BackfillService backfill) {}
+      IngestService ingest, BackfillService backfill, ReconcileService reconcile) {}
 
   static Offline offline(DSLContext dsl, List<BucketDefinition> buckets, Duration enabledSwitchTtl, Clock clock,
       int chunkSize) {
@@ -56,8 +56,10 @@ final class Assembly {
     UserStates states = new UserStates(history);
     TransitionWriter transitions = TransitionWriter.withoutGenericEvents();
     MembershipEngine membership = new MembershipEngine(catalog, new MembershipStore(), history, transitions);
+    // No fast-expiry arming offline: there is no Temporal to start watches on (the cron sweep is the backstop).
     return new Offline(catalog, states, transitions, membership, new IngestService(dsl, membership, clock),
-        new BackfillService(dsl, catalog, states, transitions, clock, chunkSize));
+        new BackfillService(dsl, catalog, states, transitions, clock, chunkSize),
+        new ReconcileService(dsl, catalog, states, transitions, clock, chunkSize, null));
   }
 
   /** Everything the worker registers: services, targets, delivery. */

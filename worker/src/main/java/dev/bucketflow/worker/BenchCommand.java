@@ -46,14 +46,14 @@ import picocli.CommandLine.Spec;
 /** {@code bucketflow bench ...}: reproducible measurements. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Reproducible benchmarks.",
-    subcommands = {BenchCommand.Ingest.class, BenchBackfillCommand.class, BenchE2eCommand.class})
+    subcommands = {BenchCommand.Ingest.class, BenchBackfillCommand.class, BenchE2eCommand.class, BenchReconcileCommand.class})
 final class BenchCommand implements Runnable {
 
   @Spec CommandSpec spec;
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "Missing subcommand: ingest, backfill or e2e");
+    throw new ParameterException(spec.commandLine(), "Missing subcommand: ingest, backfill, e2e or reconcile");
   }
 
   /**
@@ -356,7 +356,11 @@ final class BenchCommand implements Runnable {
 
     /** PostgreSQL version and the commit durability settings that shape the numbers. */
     String describe(DSLContext dsl) {
-      return label() + " PostgreSQL " + dsl.fetchValue("SHOW server_version")
+      return describeDatabase(label(), dsl);
+    }
+
+    static String describeDatabase(String label, DSLContext dsl) {
+      return label + " PostgreSQL " + dsl.fetchValue("SHOW server_version")
           + " (synchronous_commit=" + dsl.fetchValue("SHOW synchronous_commit")
           + ", fsync=" + dsl.fetchValue("SHOW fsync") + ")";
     }
