@@ -75,7 +75,8 @@ final class BucketCsvCommands {
     Path buckets;
 
     @Option(names = "--parallelism", defaultValue = "8",
-        description = "Signals in flight at once, shards spread over them (default ${DEFAULT-VALUE}).")
+        description = "Signals in flight at once, shards spread over them; each signal carries up to "
+            + IngestClient.MAX_EVENTS_PER_SIGNAL + " users of one shard (default ${DEFAULT-VALUE}).")
     int parallelism;
 
     @Option(names = "--wait", defaultValue = "600",
@@ -165,6 +166,7 @@ final class BucketCsvCommands {
       long records;
       boolean header;
       long sent;
+      long signals;
       final Map<ImportLines.Reason, Long> rejected = new EnumMap<>(ImportLines.Reason.class);
       RuntimeException failure;
       double seconds;
@@ -207,6 +209,7 @@ final class BucketCsvCommands {
         }
         senders.finish();
         s.sent = senders.sent();
+        s.signals = senders.signals();
         s.failure = senders.failure();
       }
       s.seconds = (System.nanoTime() - start) / 1e9;
@@ -229,8 +232,8 @@ final class BucketCsvCommands {
         out.println("  note: the outbox holds more manual changes of this bucket than were sent: another operator "
             + "changed it during the import; the counts include their changes");
       }
-      out.printf("sent %,d %s signal(s) in %.1f s (%,.0f/s); the shards applied them %.1f s later%n",
-          s.sent, signal, s.seconds, s.sent / Math.max(0.001, s.seconds), applySeconds);
+      out.printf("sent %,d user(s) in %,d %s signal(s) in %.1f s (%,.0f users/s); the shards applied them %.1f s later%n",
+          s.sent, s.signals, signal, s.seconds, s.sent / Math.max(0.001, s.seconds), applySeconds);
     }
 
     private static String reasons(Map<?, Long> counts) {

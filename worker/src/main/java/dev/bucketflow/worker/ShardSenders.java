@@ -7,7 +7,9 @@ import dev.bucketflow.shard.Shards;
 import io.temporal.client.WorkflowClient;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -16,11 +18,11 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Sends one manual bucket signal per user from a bounded set of threads, each owning a fixed set of
- * shards, so a user's signals leave in file order while shards proceed in parallel. Each thread
- * takes from its own bounded queue: a reader that outpaces the network blocks instead of growing
- * the heap. The wire has no batched form of {@code addToBucket}/{@code removeFromBucket} (the
- * {@code events} signal carries events only), so each user is one signal.
+ * Sends manual bucket changes from a bounded set of threads, each owning a fixed set of shards, so
+ * a user's changes leave in file order while shards proceed in parallel. Each signal carries up to
+ * a hundred users of one shard (the array form of {@code addToBucket}/{@code removeFromBucket}):
+ * one signal per user ran at about 200 users/s against {@code dev}. Each thread takes from its own
+ * bounded queue: a reader that outpaces the network blocks instead of growing the heap.
  */
 final class ShardSenders implements AutoCloseable {
 
@@ -38,6 +40,7 @@ final class ShardSenders implements AutoCloseable {
   private final List<Thread> threads = new ArrayList<>();
   private final AtomicLongArray perShard;
   private final AtomicLong sent = new AtomicLong();
+  private final AtomicLong signals = new AtomicLong();
   private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
 
   ShardSenders(IngestClient client, int shards, int parallelism, String bucketId, boolean remove) {
@@ -72,29 +75,59 @@ final class ShardSenders implements AutoCloseable {
     for (Thread t : threads) t.join();
   }
 
+  /** Users sent so far. */
   long sent() {
     return sent.get();
+  }
+
+  /** Signals sent so far (each carries up to {@link IngestClient#MAX_EVENTS_PER_SIGNAL} users). */
+  long signals() {
+    return signals.get();
   }
 
   RuntimeException failure() {
     return failure.get();
   }
 
+  /**
+   * Takes ids off {@code q}, gathering them per shard into signals of up to {@link
+   * IngestClient#MAX_EVENTS_PER_SIGNAL} users; a partial signal goes out when the queue runs dry,
+   * so a slow reader never holds ids back.
+   */
   private void drain(BlockingQueue<String> q) {
+    Map<Integer, List<String>> batches = new HashMap<>();
     try {
-      for (String userId = q.take(); userId != END; userId = q.take()) {
-        if (failure.get() != null) continue; // keep draining so the reader never blocks on a dead thread
-        try {
-          if (remove) client.removeFromBucket(bucketId, userId);
-          else client.addToBucket(bucketId, userId);
-          perShard.incrementAndGet(Shards.shardOf(userId, shards));
-          sent.incrementAndGet();
-        } catch (RuntimeException e) {
-          failure.compareAndSet(null, e);
+      while (true) {
+        String userId = q.poll(50, TimeUnit.MILLISECONDS);
+        if (userId == null || userId == END) {
+          batches.forEach(this::flush);
+          if (userId == END) return;
+          continue;
         }
+        if (failure.get() != null) continue; // keep draining so the reader never blocks on a dead thread
+        int shard = Shards.shardOf(userId, shards);
+        List<String> batch = batches.computeIfAbsent(shard, s -> new ArrayList<>());
+        batch.add(userId);
+        if (batch.size() >= IngestClient.MAX_EVENTS_PER_SIGNAL) flush(shard, batch);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  private void flush(int shard, List<String> batch) {
+    if (batch.isEmpty()) return;
+    try {
+      if (failure.get() == null) {
+        client.changeBucket(remove, bucketId, batch);
+        perShard.addAndGet(shard, batch.size());
+        sent.addAndGet(batch.size());
+        signals.incrementAndGet();
+      }
+    } catch (RuntimeException e) {
+      failure.compareAndSet(null, e);
+    } finally {
+      batch.clear();
     }
   }
 
