@@ -155,7 +155,8 @@ final class BucketCsvCommands {
             service.shutdown();
           }
         }
-      } catch (RuntimeException e) {
+      } catch (CliDatabase.Failure | org.jooq.exception.DataAccessException e) {
+        // Database trouble reads as one line; anything else (Temporal) goes to Main's handler.
         err.println("error: " + CliDatabase.explain(e, url, database.password).getMessage());
         return 1;
       }
@@ -306,8 +307,11 @@ final class BucketCsvCommands {
             .fetchSize(EXPORT_FETCH_SIZE)
             .fetchLazy()) {
           out.write(HEADER + "\n");
+          long n = 0;
           for (Record4<String, Instant, Integer, Instant> r : cursor) {
             out.write(Csv.field(r.value1()) + ',' + instant(r.value2()) + ',' + r.value3() + ',' + instant(r.value4()) + '\n');
+            // A PrintWriter swallows write errors: stop reading once stdout is gone (| head).
+            if (++n % EXPORT_FETCH_SIZE == 0 && out.checkError()) break;
           }
         }
       });

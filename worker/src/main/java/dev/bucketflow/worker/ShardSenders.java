@@ -140,11 +140,15 @@ final class ShardSenders implements AutoCloseable {
    */
   boolean awaitApplied(WorkflowClient temporal, Duration timeout, ProgressBar bar) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
+    long[] base = new long[shards];
     long[] target = new long[shards];
+    long[] applied = new long[shards];
     List<Integer> open = new ArrayList<>();
-    for (int s = 0; s < shards; s++) if (perShard.get(s) > 0) open.add(s);
-    int total = open.size();
-    for (int s : open) target[s] = -1;
+    for (int s = 0; s < shards; s++) {
+      if (perShard.get(s) > 0) open.add(s);
+      target[s] = -1;
+    }
+    int used = open.size();
     while (!open.isEmpty()) {
       for (var it = open.iterator(); it.hasNext(); ) {
         int s = it.next();
@@ -152,13 +156,23 @@ final class ShardSenders implements AutoCloseable {
         try {
           stats = temporal.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(s)).stats();
         } catch (RuntimeException e) {
-          // Caught between runs (continue-as-new) or no worker answered yet: ask again.
-          continue;
+          continue; // caught between runs (continue-as-new), or no worker answered yet: ask again
         }
-        if (target[s] < 0) target[s] = stats.applied() + stats.pending();
+        if (target[s] < 0) {
+          base[s] = stats.applied();
+          target[s] = stats.applied() + stats.pending();
+        }
+        applied[s] = Math.min(stats.applied(), target[s]);
         if (stats.applied() >= target[s]) it.remove();
       }
-      bar.show(total - open.size(), total, "shards applied", "");
+      long done = 0;
+      long total = 0;
+      for (int s = 0; s < shards; s++) {
+        if (target[s] < 0) continue;
+        done += applied[s] - base[s];
+        total += target[s] - base[s];
+      }
+      bar.show(done, total, "queued operations applied", (used - open.size()) + "/" + used + " shards done");
       if (open.isEmpty()) break;
       if (System.nanoTime() > deadline) {
         bar.end();
