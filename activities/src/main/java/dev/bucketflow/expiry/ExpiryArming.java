@@ -9,6 +9,7 @@ import dev.bucketflow.dispatch.OutboxRow;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.Deadlines;
+import dev.bucketflow.membership.DwellEvents;
 import dev.bucketflow.membership.DeadlineSignals;
 import dev.bucketflow.membership.MovedDeadline;
 import io.grpc.Status;
@@ -59,12 +60,19 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
     BucketDefinition bucket = catalog.byId(row.bucketId()).orElse(null);
     if (bucket == null || !bucket.fastExpiry()) return;
     var m = BUCKET_MEMBERSHIPS;
-    Record r = dsl.select(m.EXPIRES_AT, m.MAX_DWELL_AT).from(m)
+    Record r = dsl.select(m.EXPIRES_AT, m.MAX_DWELL_AT, m.ENTERED_AT, m.DWELL_DONE_MS).from(m)
         .where(m.BUCKET_ID.eq(row.bucketId()).and(m.USER_ID.eq(row.userId())).and(m.ENTRY_COUNT.eq(row.epoch()))
             .and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
         .fetchOne();
     if (r == null) return; // already left: nothing to watch
-    arm(row.bucketId(), row.userId(), row.epoch(), Deadlines.earliest(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)));
+    Instant dwellAt = bucket.hasDwellEvents()
+        ? DwellEvents.nextAt(bucket, r.get(m.ENTERED_AT), r.get(m.DWELL_DONE_MS), DwellEvents.since(dsl, bucket.id()))
+        : null;
+    Instant deadline = Deadlines.earliest(Deadlines.earliest(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)), dwellAt);
+    if (deadline == null) return;
+    // Signal-with-start, not start: the epoch's join watch may be running already (sleeping toward
+    // the join instant when an event joined first), and must hear a leave deadline that is earlier.
+    moveDeadline(new MovedDeadline(row.bucketId(), row.userId(), row.epoch(), deadline));
   }
 
   /**

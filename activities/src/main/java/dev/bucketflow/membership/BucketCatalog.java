@@ -41,10 +41,22 @@ public final class BucketCatalog {
 
   /** Creates the {@code bucket_configs} row of every loaded bucket, leaving existing switches alone. */
   public void registerConfigs(DSLContext dsl) {
+    registerConfigs(dsl, java.time.Instant.now());
+  }
+
+  /**
+   * As {@link #registerConfigs(DSLContext)}, and records each bucket's dwell list: a list that
+   * differs from the stored one (a first deploy, an added threshold) restarts {@code dwell_since}
+   * at {@code now}, so thresholds reached before it never fire (no burst; see {@link DwellEvents}).
+   */
+  public void registerConfigs(DSLContext dsl, java.time.Instant now) {
     if (registry.all().isEmpty()) return;
     var c = BUCKET_CONFIGS;
-    var insert = dsl.insertInto(c, c.BUCKET_ID, c.ENABLED);
-    for (BucketDefinition b : registry.all()) insert = insert.values(b.id(), b.enabled());
-    insert.onConflictDoNothing().execute();
+    var insert = dsl.insertInto(c, c.BUCKET_ID, c.ENABLED, c.DWELL, c.DWELL_SINCE);
+    for (BucketDefinition b : registry.all()) insert = insert.values(b.id(), b.enabled(), DwellEvents.spelling(b), now);
+    insert.onConflict(c.BUCKET_ID).doUpdate()
+        .set(c.DWELL, org.jooq.impl.DSL.excluded(c.DWELL)).set(c.DWELL_SINCE, org.jooq.impl.DSL.excluded(c.DWELL_SINCE))
+        .where(c.DWELL.ne(org.jooq.impl.DSL.excluded(c.DWELL)))
+        .execute();
   }
 }

@@ -140,9 +140,17 @@ public final class MembershipEngine {
     final List<MovedDeadline> moved = new ArrayList<>();
     /** The stored events that produced at least one recorded transition, in batch order (see {@link #transitionCauses}). */
     final List<IncomingEvent> causes = new ArrayList<>();
+    /**
+     * Per user and join-watching bucket ({@link BucketDefinition#watchesJoins()}) the batch touched:
+     * the epoch a join would open and the clock join instant, as they stood before the batch.
+     */
+    final Map<MembershipKey, JoinWatch> joinWatchesBefore = new LinkedHashMap<>();
     /** The event being applied: the cause of the tentative transitions added meanwhile. */
     IncomingEvent applying;
     long nextTempId = -1;
+
+    /** A non-member's next epoch and its clock join instant; empty {@code at} for a member or none. */
+    record JoinWatch(BucketDefinition bucket, int epoch, Optional<Instant> at) {}
 
     /** A transition that stands if its row's write succeeds; {@code cause} is the event that made it. */
     record Tentative(Transition transition, long rowId, IncomingEvent cause) {}
@@ -168,15 +176,48 @@ public final class MembershipEngine {
       for (IncomingEvent e : stored) {
         UserState state = state(e.userId());
         if (state == null) continue; // no candidate bucket for this user anywhere in the batch
+        List<BucketDefinition> candidates = catalog.candidates(e.event(), fieldNames(e.properties()));
+        for (BucketDefinition bucket : candidates) {
+          if (bucket.watchesJoins()) noteJoinWatchBefore(e.userId(), bucket, state);
+        }
         state.mergeProperties(e.properties());
         state.recordEvent(e.event(), e.occurredAt());
         applying = e;
-        for (BucketDefinition bucket : catalog.candidates(e.event(), fieldNames(e.properties()))) {
+        for (BucketDefinition bucket : candidates) {
           evaluate(e.userId(), bucket, state);
         }
       }
       applying = null;
-      return flush();
+      List<Transition> recorded = flush();
+      joinWatchesMoved();
+      return recorded;
+    }
+
+    private void noteJoinWatchBefore(String user, BucketDefinition bucket, UserState state) {
+      joinWatchesBefore.computeIfAbsent(new MembershipKey(user, bucket.id()), key -> joinWatch(key, bucket, state));
+    }
+
+    private JoinWatch joinWatch(MembershipKey key, BucketDefinition bucket, UserState state) {
+      if (active.containsKey(key)) return new JoinWatch(bucket, -1, Optional.empty());
+      return new JoinWatch(bucket, past.getOrDefault(key, MembershipHistory.NONE).entries() + 1,
+          NextFlip.joinInstant(bucket.criteria(), state, now));
+    }
+
+    /**
+     * Join watches to arm or move after the commit: a non-member at the end of the batch whose join
+     * instant is new, earlier, or of a new epoch (the user left in this batch). A later instant
+     * needs no signal: the running watch wakes early, re-evaluates and sleeps on. A lost signal
+     * only makes the join late (the reconcile tick joins), never wrong.
+     */
+    private void joinWatchesMoved() {
+      joinWatchesBefore.forEach((key, before) -> {
+        JoinWatch after = joinWatch(key, before.bucket(), states.get(key.userId()));
+        if (after.at().isEmpty()) return;
+        Instant at = after.at().get();
+        if (after.epoch() != before.epoch() || before.at().isEmpty() || at.isBefore(before.at().get())) {
+          moved.add(new MovedDeadline(key.bucketId(), key.userId(), after.epoch(), at));
+        }
+      });
     }
 
     private List<Transition> flush() {

@@ -1,5 +1,10 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.bucket.Durations;
+import dev.bucketflow.event.IncomingEvent;
+import java.time.Instant;
+import java.util.ArrayList;
+
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
@@ -19,8 +24,20 @@ import org.jooq.DSLContext;
  */
 public final class TransitionWriter {
 
+  /**
+   * Keeps written events that journeys listen to, in the writer's transaction (the journey outbox);
+   * membership cannot see the journeys package, so the composition root passes it in.
+   */
+  @FunctionalInterface
+  public interface JourneyEvents {
+    JourneyEvents NONE = (tx, batchId, stored) -> 0;
+
+    int record(DSLContext tx, String batchId, List<IncomingEvent> stored);
+  }
+
   private final Predicate<String> genericWanted;
   private final int shards;
+  private final JourneyEvents journeyEvents;
 
   public TransitionWriter(Predicate<String> genericWanted) {
     this(genericWanted, Shards.DEFAULT_SHARDS);
@@ -28,8 +45,42 @@ public final class TransitionWriter {
 
   /** @param shards the delivery shard count: each row records its user's shard (the ingest shard function) */
   public TransitionWriter(Predicate<String> genericWanted, int shards) {
+    this(genericWanted, shards, JourneyEvents.NONE);
+  }
+
+  /** @param journeyEvents where dwell events go to reach journeys bound to {@code bucket:dwell:<id>} */
+  public TransitionWriter(Predicate<String> genericWanted, int shards, JourneyEvents journeyEvents) {
     this.genericWanted = genericWanted;
     this.shards = shards;
+    this.journeyEvents = journeyEvents;
+  }
+
+  /**
+   * Writes claimed dwell events in the caller's transaction: the user event
+   * {@code bucket:dwell:<id>} (properties {@code {"after":"P3D","entryCount":n}}, occurred at the
+   * instant the threshold was reached, deterministic key, conflict ignored) and, for those stored
+   * now, the journey outbox row. Returns how many were stored.
+   */
+  public int writeDwell(DSLContext tx, String bucketId, List<DwellEvents.Due> due, Instant now) {
+    if (due.isEmpty()) return 0;
+    List<IncomingEvent> events = new ArrayList<>(due.size());
+    for (DwellEvents.Due d : due) {
+      ObjectNode p = Json.MAPPER.createObjectNode();
+      p.put("after", Durations.iso(d.after()));
+      p.put("entryCount", d.epoch());
+      events.add(new IncomingEvent(d.userId(), d.eventName(bucketId), p, null, d.at(), now, d.idempotencyKey(bucketId)));
+    }
+    var e = USER_EVENTS;
+    var insert = tx.insertInto(e, e.USER_ID, e.EVENT, e.PROPERTIES, e.OCCURRED_AT, e.RECEIVED_AT, e.IDEMPOTENCY_KEY);
+    for (IncomingEvent ev : events) {
+      insert = insert.values(ev.userId(), ev.event(), Json.jsonb(ev.properties()), ev.occurredAt(), ev.receivedAt(),
+          ev.idempotencyKey());
+    }
+    java.util.Set<String> storedKeys = new java.util.HashSet<>(
+        insert.onConflictDoNothing().returningResult(e.IDEMPOTENCY_KEY).fetch(e.IDEMPOTENCY_KEY));
+    List<IncomingEvent> stored = events.stream().filter(ev -> storedKeys.contains(ev.idempotencyKey())).toList();
+    journeyEvents.record(tx, "dwell:" + bucketId, stored);
+    return stored.size();
   }
 
   public static TransitionWriter withoutGenericEvents() {

@@ -1,5 +1,8 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.bucket.Durations;
+import dev.bucketflow.membership.DwellEvents;
+
 import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.BackfillKind;
@@ -58,6 +61,7 @@ public final class ReconcileService {
   private final int chunkSize;
   private final ExpiryArming arming;
   private final BulkMemberships bulk;
+  private final TransitionWriter transitions;
   private volatile BiConsumer<SweepCursor, SweepCursor> afterChunk = (from, to) -> {};
 
   public ReconcileService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
@@ -68,6 +72,7 @@ public final class ReconcileService {
     this.chunkSize = chunkSize;
     this.arming = arming;
     this.bulk = new BulkMemberships(states, transitions);
+    this.transitions = transitions;
   }
 
   /** Enabled, time-based buckets to sweep (or only {@code onlyBucket}, if it is one). */
@@ -153,7 +158,8 @@ public final class ReconcileService {
         yield absenceJoins(bucket, cursor, now);
       }
       case REARM -> bucket.fastExpiry() && arming != null
-          ? rearmExpiring(bucket, cursor, now) : Step.skip(bucket.id(), SweepCursor.Phase.DONE);
+          ? rearmExpiring(bucket, cursor, now) : Step.skip(bucket.id(), SweepCursor.Phase.DWELL);
+      case DWELL -> bucket.hasDwellEvents() ? dwellEvents(bucket, cursor, now) : Step.skip(bucket.id(), SweepCursor.Phase.DONE);
       case DONE -> Step.skip(bucket.id(), SweepCursor.Phase.DONE);
     };
   }
@@ -280,6 +286,48 @@ public final class ReconcileService {
   }
 
   /**
+   * Emits the dwell events due (DESIGN §13): for the threshold at index {@code cursor.after()}, one
+   * chunk of the members in id order that have stayed that long, have not had it, reached it at
+   * or after the bucket's {@code dwell_since}, and were not due to leave before reaching it. The
+   * claim ({@code dwell_done_ms} moved forward) and the events share one transaction under the
+   * users' contact locks (skipped when held, as {@link #clockLeaves}); runs after the leave phases
+   * of the same instant, so a member who left first gets none.
+   */
+  private Step dwellEvents(BucketDefinition bucket, SweepCursor cursor, Instant now) {
+    int index = cursor.after().isEmpty() ? 0 : Integer.parseInt(cursor.after());
+    if (index >= bucket.dwell().size()) return Step.skip(bucket.id(), SweepCursor.Phase.DONE);
+    Duration after = bucket.dwell().get(index);
+    long afterMs = after.toMillis();
+    Instant since = DwellEvents.since(dsl, bucket.id());
+    var m = BUCKET_MEMBERSHIPS;
+    var reachedAt = DSL.field("{0} + make_interval(secs => {1})", m.ENTERED_AT.getDataType(), m.ENTERED_AT,
+        DSL.val(afterMs / 1000.0));
+    Condition due = m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
+        .and(m.DWELL_DONE_MS.lt(afterMs)).and(m.ENTERED_AT.le(now.minus(after))).and(m.ENTERED_AT.ge(since.minus(after)))
+        .and(m.EXPIRES_AT.isNull().or(m.EXPIRES_AT.gt(reachedAt)));
+    var chunk = dsl.select(m.ID, m.USER_ID).from(m).where(due.and(m.ID.gt(cursor.afterId())))
+        .orderBy(m.ID).limit(chunkSize).fetch();
+    SweepCursor nextThreshold = new SweepCursor(SweepCursor.Phase.DWELL, String.valueOf(index + 1), 0);
+    if (chunk.isEmpty()) return new Step(nextThreshold, BucketSweep.zero(bucket.id()), false);
+    List<Long> ids = chunk.getValues(m.ID);
+    List<String> users = chunk.getValues(m.USER_ID);
+    int emitted = dsl.transactionResult(cfg -> {
+      DSLContext tx = cfg.dsl();
+      List<String> locked = ContactLocks.lockAvailable(tx, users);
+      if (locked.isEmpty()) return 0;
+      List<DwellEvents.Due> claimed = tx.update(m).set(m.DWELL_DONE_MS, afterMs).set(m.UPDATED_AT, now)
+          .where(m.ID.in(ids).and(m.USER_ID.in(locked)).and(due))
+          .returningResult(m.USER_ID, m.ENTRY_COUNT, m.ENTERED_AT).fetch()
+          .map(r -> new DwellEvents.Due(r.value1(), r.value2(), after, r.value3().plus(after)));
+      return transitions.writeDwell(tx, bucket.id(), claimed, now);
+    });
+    if (emitted > 0) log.info("dwell events bucket={} after={} emitted={}", bucket.id(), Durations.iso(after), emitted);
+    SweepCursor next = chunk.size() < chunkSize ? nextThreshold
+        : new SweepCursor(SweepCursor.Phase.DWELL, String.valueOf(index), ids.get(ids.size() - 1));
+    return new Step(next, BucketSweep.zero(bucket.id()), true);
+  }
+
+  /**
    * Re-arms fast-expiry watches lost with a Temporal restart. Only members due before the next
    * sweep could miss their seconds-latency leave, so only those are (idempotently) started.
    */
@@ -290,12 +338,12 @@ public final class ReconcileService {
         .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
             .and(m.ID.gt(cursor.afterId())).and(deadline.le(now.plus(REARM_HORIZON))))
         .orderBy(m.ID).limit(chunkSize).fetch();
-    if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.DONE);
+    if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.DWELL);
     int started = 0;
     for (var r : chunk) {
       if (arming.arm(bucket.id(), r.value2(), r.value3(), r.value4())) started++;
     }
-    return new Step(nextAfter(chunk.size(), SweepCursor.Phase.DONE,
+    return new Step(nextAfter(chunk.size(), SweepCursor.Phase.DWELL,
             cursor.afterId(chunk.get(chunk.size() - 1).value1())),
         new BucketSweep(bucket.id(), 0, 0, 0, 0, false, started, null), true);
   }

@@ -72,13 +72,13 @@ class ExpiryArmingTest extends DatabaseTest {
     List<BucketDefinition> buckets = List.of(TRIAL, TRIAL_IDLE, GATED);
     BucketCatalog catalog = Engines.catalog(dsl, buckets);
     TransitionWriter transitions = TransitionWriter.withoutGenericEvents();
+    arming = new ExpiryArming(dsl, catalog, client, QUEUE);
     Worker worker = env.newWorker(QUEUE);
     worker.registerWorkflowImplementationTypes(ExpiryWorkflowImpl.class);
     worker.registerActivitiesImplementations(new ExpiryActivitiesImpl(
         new ExpiryService(dsl, catalog, new UserStates(new EventHistoryLoader()), transitions, Clock.systemUTC()),
-        dev.bucketflow.dispatch.DeliveryWake.NONE));
+        dev.bucketflow.dispatch.DeliveryWake.NONE, arming));
     env.start();
-    arming = new ExpiryArming(dsl, catalog, client, QUEUE);
     dispatcher = OutboxDispatcher.of(dsl, List.of(arming), Clock.systemUTC());
     ingest = new IngestService(dsl, new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(), transitions),
         Clock.systemUTC());

@@ -311,4 +311,46 @@ class JourneyRoutingTest extends DatabaseTest {
         .getWorkflowExecutionStartedEventAttributes().getInput().getPayloads(0).getData().toStringUtf8();
     assertThat(input).contains("\"triggerEvent\":\"bucket:left:trial\"").contains("\"reason\":\"criteria\"");
   }
+
+  /**
+   * Dwell events reach journeys like any event: a journey bound to {@code bucket:dwell:<id>} starts
+   * once per epoch however often the sweep runs, and a new epoch's dwell starts the next one.
+   */
+  @Test
+  void aJourneyBoundToADwellEventStartsOncePerEpoch() {
+    JourneyDefinition stayed = JourneyDefinition.builder("stayed-pro").triggerEvent("bucket:dwell:pro-dwell")
+        .exitOn("bucket:left:pro-dwell").workflowType(WinbackJourney.TYPE).build();
+    wire(List.of(stayed));
+    BucketDefinition dwelling = BucketDefinition.builder("pro-dwell").criteria(prop("plan").eq("pro"))
+        .dwell(Duration.ofDays(3)).build();
+    JourneyRegistry journeys = new JourneyRegistry(List.of(stayed));
+    JourneyOutbox outbox = new JourneyOutbox(router);
+    TransitionWriter writer = new TransitionWriter(journeys::wantsGenericTransition, 8, outbox::record);
+    catalog = Engines.catalog(dsl, List.of(TRIAL, PRO, dwelling));
+    dsl.update(dev.bucketflow.schema.Tables.BUCKET_CONFIGS).set(dev.bucketflow.schema.Tables.BUCKET_CONFIGS.DWELL_SINCE,
+        java.time.Instant.EPOCH).execute();
+    ingest = new IngestService(dsl,
+        new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(), writer), outbox, Clock.systemUTC());
+    dev.bucketflow.testing.MutableClock later = new dev.bucketflow.testing.MutableClock(Clock.systemUTC().instant());
+    var sweeps = new dev.bucketflow.reconcile.ReconcileService(dsl, catalog,
+        new dev.bucketflow.membership.UserStates(new EventHistoryLoader()), writer, later, 100, null);
+
+    send("u1", "pro");
+    later.advance(Duration.ofDays(3).plusSeconds(1));
+    sweeps.sweep("pro-dwell", p -> {});
+    sweeps.sweep("pro-dwell", p -> {});
+    dispatcher.drain();
+    assertThat(journeyRows("stayed-pro", "u1")).isEqualTo(1);
+    assertThat(dsl.select(JOURNEY_STATES.TRIGGER_EVENT).from(JOURNEY_STATES).fetchOne(JOURNEY_STATES.TRIGGER_EVENT))
+        .isEqualTo("bucket:dwell:pro-dwell");
+
+    send("u1", "free"); // leaves epoch 1: the run exits
+    send("u1", "pro");
+    later.set(Clock.systemUTC().instant().plus(Duration.ofDays(3).plusSeconds(1)));
+    sweeps.sweep("pro-dwell", p -> {});
+    dispatcher.drain();
+    assertThat(dsl.select(JOURNEY_STATES.ENTRY_COUNT).from(JOURNEY_STATES)
+            .where(JOURNEY_STATES.JOURNEY_ID.eq("stayed-pro")).orderBy(JOURNEY_STATES.ENTRY_COUNT).fetch(JOURNEY_STATES.ENTRY_COUNT))
+        .as("epoch 2's dwell started the second run").containsExactly(1, 2);
+  }
 }

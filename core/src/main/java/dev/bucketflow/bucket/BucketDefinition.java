@@ -31,12 +31,29 @@ public record BucketDefinition(
         boolean fastExpiry,
         boolean syncToPostHog,
         String postHogPropertyKey,
-        boolean enabled) {
+        boolean enabled,
+        java.util.List<Duration> dwell) {
 
     public BucketDefinition {
         Objects.requireNonNull(id, "id");
         kind = kind == null ? BucketKind.DYNAMIC : kind;
         entryLimit = entryLimit == null ? EntryLimit.UNLIMITED : entryLimit;
+        // Dwell thresholds in ascending order: the i-th event of an epoch is the i-th threshold.
+        dwell = dwell == null ? java.util.List.of() : dwell.stream().filter(Objects::nonNull).sorted().distinct().toList();
+    }
+
+    /** The definition without dwell events (the shape before issue 12 item 4). */
+    public BucketDefinition(String id, String name, String description, BucketKind kind, Criterion criteria,
+            EntryLimit entryLimit, Duration entryPeriod, Duration minDwell, Duration maxDwell, Boolean timeBasedOverride,
+            Boolean reconcileJoinsOverride, boolean fastExpiry, boolean syncToPostHog, String postHogPropertyKey,
+            boolean enabled) {
+        this(id, name, description, kind, criteria, entryLimit, entryPeriod, minDwell, maxDwell, timeBasedOverride,
+                reconcileJoinsOverride, fastExpiry, syncToPostHog, postHogPropertyKey, enabled, java.util.List.of());
+    }
+
+    /** Whether the bucket emits {@code bucket:dwell:<id>} events. */
+    public boolean hasDwellEvents() {
+        return !dwell.isEmpty();
     }
 
     public static Builder builder(String id) {
@@ -51,17 +68,17 @@ public record BucketDefinition(
         if (timeBasedOverride != null) {
             return timeBasedOverride;
         }
-        return minDwell != null || maxDwell != null || eventLegs().anyMatch(EventCriterion::windowed)
+        return minDwell != null || maxDwell != null || hasDwellEvents() || eventLegs().anyMatch(EventCriterion::windowed)
                 || propertyLegs().anyMatch(p -> p.operator().dateRelative());
     }
 
     /**
      * Whether membership can begin or end by the clock alone — what {@code fastExpiry} needs a
-     * watch for: a windowed event leg, a date-relative property leg, or {@code maxDwell}.
-     * (Dwell events, issue 12 item 4, belong here too once they exist: they fire by the clock.)
+     * watch for: a windowed event leg, a date-relative property leg, {@code maxDwell}, or dwell
+     * events (they fire by the clock).
      */
     public boolean clockDriven() {
-        return maxDwell != null || eventLegs().anyMatch(EventCriterion::windowed)
+        return maxDwell != null || hasDwellEvents() || eventLegs().anyMatch(EventCriterion::windowed)
                 || propertyLegs().anyMatch(p -> p.operator().dateRelative());
     }
 
@@ -91,6 +108,15 @@ public record BucketDefinition(
      */
     public boolean reconcilesJoins() {
         return reconcileJoinsOverride != null ? reconcileJoinsOverride : absenceShaped() || dateJoins();
+    }
+
+    /**
+     * Whether per-member watches also join by the clock: a {@code fastExpiry} bucket whose joins
+     * the clock alone can cause ({@link #reconcilesJoins()}). Such a non-member with a known join
+     * instant has a watch of the next epoch sleeping toward it.
+     */
+    public boolean watchesJoins() {
+        return fastExpiry && reconcilesJoins();
     }
 
     /** PostHog person property mirrored for members (DESIGN §11). */
@@ -150,6 +176,7 @@ public record BucketDefinition(
         private boolean syncToPostHog;
         private String postHogPropertyKey;
         private boolean enabled = true;
+        private java.util.List<Duration> dwell = java.util.List.of();
 
         private Builder(String id) {
             this.id = Objects.requireNonNull(id, "id");
@@ -175,12 +202,14 @@ public record BucketDefinition(
         public Builder syncToPostHog(boolean syncToPostHog) { this.syncToPostHog = syncToPostHog; return this; }
         public Builder postHogPropertyKey(String key) { this.postHogPropertyKey = key; return this; }
         public Builder enabled(boolean enabled) { this.enabled = enabled; return this; }
+        /** Dwell thresholds: {@code bucket:dwell:<id>} once per epoch after each. */
+        public Builder dwell(Duration... after) { this.dwell = java.util.List.of(after); return this; }
 
         /** Builds without validating; run {@link BucketValidator#validate} before registering. */
         public BucketDefinition build() {
             return new BucketDefinition(id, name, description, kind, criteria, entryLimit, entryPeriod,
                     minDwell, maxDwell, timeBased, reconcileJoins, fastExpiry, syncToPostHog,
-                    postHogPropertyKey, enabled);
+                    postHogPropertyKey, enabled, dwell);
         }
     }
 }

@@ -31,7 +31,8 @@ public final class BucketJson {
 
     private static final Set<String> DEFINITION_FIELDS = Set.of("id", "name", "description", "kind",
             "criteria", "entryLimit", "entryPeriod", "minDwell", "maxDwell", "timeBased",
-            "reconcileJoins", "fastExpiry", "syncToPostHog", "postHogPropertyKey", "enabled");
+            "reconcileJoins", "fastExpiry", "syncToPostHog", "postHogPropertyKey", "enabled", "dwell");
+    private static final Set<String> DWELL_FIELDS = Set.of("after");
     private static final Set<String> PROPERTY_FIELDS = Set.of("type", "property", "operator", "value");
     private static final Set<String> EVENT_FIELDS =
             Set.of("type", "eventName", "check", "operator", "value", "within");
@@ -103,6 +104,7 @@ public final class BucketJson {
         Boolean syncToPostHog = r.bool("syncToPostHog");
         String postHogPropertyKey = r.string("postHogPropertyKey");
         Boolean enabled = r.bool("enabled");
+        List<Duration> dwell = parseDwell(node.get("dwell"), prefix + ".dwell", problems);
         Criterion criteria = null;
         if (r.present("criteria")) {
             criteria = parseCriterion(node.get("criteria"), prefix + ".criteria", problems, dropped);
@@ -111,9 +113,53 @@ public final class BucketJson {
         BucketDefinition draft = new BucketDefinition(prefix, name, description, kind, criteria, entryLimit,
                 entryPeriod, minDwell, maxDwell, timeBased, reconcileJoins,
                 Boolean.TRUE.equals(fastExpiry), Boolean.TRUE.equals(syncToPostHog), postHogPropertyKey,
-                enabled == null || enabled);
+                enabled == null || enabled, dwell);
         return Draft.of(draft, problems.subList(before, problems.size()), dropped);
     }
+
+    /**
+     * {@code "dwell":[{"after":<duration>}, ...]}: the thresholds that parse; each problem is at
+     * {@code dwell[i].after}. Absent or null means none.
+     */
+    private static List<Duration> parseDwell(JsonNode node, String path, List<Problem> problems) {
+        if (node == null || node.isNull()) return List.of();
+        if (!node.isArray()) {
+            problems.add(new Problem(path, "must be an array of {\"after\": <duration>}, got " + node.getNodeType()));
+            return List.of();
+        }
+        List<Duration> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String at = path + "[" + i + "]";
+            JsonNode entry = node.get(i);
+            if (!entry.isObject()) {
+                problems.add(new Problem(at, "must be an object {\"after\": <duration>}, got " + entry.getNodeType()));
+                continue;
+            }
+            FieldReader r = new FieldReader(entry, at, problems);
+            r.unknownFields(DWELL_FIELDS);
+            if (!r.present("after")) {
+                problems.add(new Problem(at + ".after", "is required"));
+                continue;
+            }
+            Duration after = r.duration("after");
+            if (after == null) continue;
+            if (after.isZero() || after.isNegative()) {
+                problems.add(new Problem(at + ".after", "must be positive, got " + Durations.iso(after)));
+            } else if (out.contains(after)) {
+                problems.add(new Problem(at + ".after", "repeats " + Durations.iso(after)));
+            } else {
+                out.add(after);
+            }
+        }
+        if (out.size() > MAX_DWELL_EVENTS) {
+            problems.add(new Problem(path, "at most " + MAX_DWELL_EVENTS + " dwell events, got " + out.size()));
+            return List.of();
+        }
+        return out;
+    }
+
+    /** Each threshold is one pass of the sweep's dwell phase: a bound keeps a tick's work bounded. */
+    public static final int MAX_DWELL_EVENTS = 10;
 
     /**
      * The node as far as it parses; all problems are collected either way. A leaf with any problem
@@ -247,6 +293,10 @@ public final class BucketJson {
         out.put("syncToPostHog", d.syncToPostHog());
         putIfSet(out, "postHogPropertyKey", d.postHogPropertyKey());
         out.put("enabled", d.enabled());
+        if (d.hasDwellEvents()) {
+            var dwell = out.putArray("dwell");
+            d.dwell().forEach(after -> dwell.addObject().put("after", Durations.iso(after)));
+        }
         return out;
     }
 

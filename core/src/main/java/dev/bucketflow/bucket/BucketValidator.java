@@ -74,6 +74,12 @@ public final class BucketValidator {
         nonNegative(d.entryPeriod(), p + ".entryPeriod", out);
         nonNegative(d.minDwell(), p + ".minDwell", out);
         nonNegative(d.maxDwell(), p + ".maxDwell", out);
+        for (int i = 0; i < d.dwell().size(); i++) {
+            if (d.maxDwell() != null && d.dwell().get(i).compareTo(d.maxDwell()) >= 0) {
+                out.add(new Problem(p + ".dwell[" + i + "].after", "dwell " + Durations.iso(d.dwell().get(i))
+                        + " is never reached: maxDwell (" + Durations.iso(d.maxDwell()) + ") ends every membership first"));
+            }
+        }
         if (d.minDwell() != null && d.maxDwell() != null && d.maxDwell().compareTo(d.minDwell()) < 0) {
             out.add(new Problem(p + ".maxDwell", "maxDwell (" + d.maxDwell()
                     + ") must be at least minDwell (" + d.minDwell() + ")"));
@@ -83,8 +89,8 @@ public final class BucketValidator {
         if (d.fastExpiry() && !g.gapWithin(p + ".criteria") && !g.gap(p + ".maxDwell") && !d.clockDriven()) {
             out.add(new Problem(p + ".fastExpiry", "fastExpiry needs something the clock alone can "
                     + "move membership by: an event condition with a within window, a date-relative "
-                    + "property condition (within_next, within_last, more_than_ago, more_than_ahead) "
-                    + "or maxDwell"));
+                    + "property condition (within_next, within_last, more_than_ago, more_than_ahead), "
+                    + "maxDwell or dwell events"));
         }
     }
 

@@ -54,6 +54,18 @@ public final class Durations {
         return d;
     }
 
+    /**
+     * ISO-8601 with whole days as days ({@code P3D}, {@code P1DT2H}, {@code PT90S}) — the spelling a
+     * user wrote as {@code {"days":3}} reads back as, where {@link Duration#toString} says {@code PT72H}.
+     * Parses back to the same duration with {@link #parseIso}.
+     */
+    public static String iso(Duration d) {
+        long days = d.toDays();
+        Duration rest = d.minusDays(days);
+        if (days == 0) return d.toString();
+        return "P" + days + "D" + (rest.isZero() ? "" : rest.toString().substring(1));
+    }
+
     /** ISO-8601 in the subset {@link Duration#parse} supports (days and smaller; no months or years). */
     public static Duration parseIso(String text) {
         Duration d;

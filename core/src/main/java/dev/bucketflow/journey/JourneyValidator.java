@@ -23,6 +23,8 @@ public final class JourneyValidator {
     public static final String GENERIC_LEFT = "bucket:left";
     static final String ENTERED_PREFIX = GENERIC_ENTERED + ":";
     static final String LEFT_PREFIX = GENERIC_LEFT + ":";
+    /** {@code bucket:dwell:<bucketId>}: a member stayed one of the bucket's dwell thresholds (no generic form). */
+    static final String DWELL_PREFIX = "bucket:dwell:";
 
     private JourneyValidator() {}
 
@@ -132,9 +134,12 @@ public final class JourneyValidator {
             bucket = name.substring(ENTERED_PREFIX.length());
         } else if (name.startsWith(LEFT_PREFIX)) {
             bucket = name.substring(LEFT_PREFIX.length());
+        } else if (name.startsWith(DWELL_PREFIX)) {
+            bucket = name.substring(DWELL_PREFIX.length());
         } else {
             out.add(new Problem(path, "\"" + name + "\": event names starting with \"bucket:\" are reserved; "
-                    + "use bucket:entered, bucket:left, bucket:entered:<bucketId> or bucket:left:<bucketId>"));
+                    + "use bucket:entered, bucket:left, bucket:entered:<bucketId>, bucket:left:<bucketId> "
+                    + "or bucket:dwell:<bucketId>"));
             return;
         }
         if (bucket.isEmpty()) {

@@ -73,9 +73,10 @@ final class Assembly {
     UserStates states = new UserStates(history);
     JourneyRegistry journeys = new JourneyRegistry(journeyDefinitions);
     // The generic bucket:entered / bucket:left events are written only when a journey binds to them.
-    TransitionWriter transitions = new TransitionWriter(journeys::wantsGenericTransition, config.shards());
     JourneyRouter router = new JourneyRouter(dsl, journeys, client, config.taskQueue(), clock);
     JourneyOutbox journeyOutbox = new JourneyOutbox(router, config.shards());
+    // Dwell events reach journeys through the journey outbox, like any event.
+    TransitionWriter transitions = new TransitionWriter(journeys::wantsGenericTransition, config.shards(), journeyOutbox::record);
     DeliverySettings delivery = config.delivery();
     DeliveryWake wake = new TemporalDeliveryWake(client, config.taskQueue(), config.shards(), delivery.poll());
     ExpiryArming arming = new ExpiryArming(dsl, catalog, client, config.taskQueue());

@@ -186,7 +186,7 @@ public final class BucketflowWorker implements AutoCloseable {
         ingestSeam.apply(new IngestActivitiesImpl(ingest, wake, arming, committed, clock)),
         journeyActivities,
         new ReconcileActivitiesImpl(reconcile, wake, dispatcher::pendingCount),
-        new ExpiryActivitiesImpl(expiry, wake),
+        new ExpiryActivitiesImpl(expiry, wake, arming),
         new BackfillActivitiesImpl(backfill, wake),
         new DeliveryActivitiesImpl(dispatcher));
   }

@@ -165,4 +165,41 @@ class FastExpiryIT {
     assertThat(Duration.between(dwellEnds, left)).isLessThan(Duration.ofSeconds(5));
     assertThat(left).isBefore(armedFor);
   }
+
+  /**
+   * Issue 12's clock join: a trial ending 20 s from now enters {@code within_next 10 s} 10 s from
+   * now with no event (the only event set the date), and leaves when the trial ends. Both by the
+   * one watch of epoch 1 (the cron runs once a year), each within 2 s of its instant.
+   */
+  @Test
+  void aDateConditionJoinsAndLeavesByTheWatchWithinSecondsOfEachInstant() throws Exception {
+    Instant trialEnds = Instant.now().plusSeconds(20).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    Instant turnsTrue = trialEnds.minusSeconds(10);
+    send("fx-5", "signup", "{\"trial_ends_at\":\"" + trialEnds + "\"}");
+    ExpiryWorkflow watch = harness.worker.client()
+        .newWorkflowStub(ExpiryWorkflow.class, ExpiryWorkflow.workflowId("fast-trial", "fx-5", 1));
+    await(() -> {
+      try {
+        return Instant.parse(watch.deadline()).equals(turnsTrue);
+      } catch (io.temporal.client.WorkflowNotFoundException e) {
+        return false;
+      }
+    }, "join watch armed toward the instant the window reaches the trial's end");
+    assertThat(transitions("fast-trial", "fx-5")).as("not a member before the instant").isEmpty();
+
+    WorkerHarness.await(() -> transitions("fast-trial", "fx-5").size() == 1, Duration.ofSeconds(25), "clock join");
+    Instant joined = transitionAt("fast-trial", "fx-5", "entered", 1);
+    assertThat(joined).isAfterOrEqualTo(turnsTrue);
+    assertThat(Duration.between(turnsTrue, joined)).isLessThan(Duration.ofSeconds(2));
+
+    WorkerHarness.await(() -> transitions("fast-trial", "fx-5").size() == 2, Duration.ofSeconds(25), "clock leave");
+    assertThat(transitions("fast-trial", "fx-5")).containsExactly("entered:1:expiry", "left:1:expiry");
+    Instant left = transitionAt("fast-trial", "fx-5", "left", 1);
+    assertThat(left).isAfter(trialEnds);
+    assertThat(Duration.between(trialEnds, left)).isLessThan(Duration.ofSeconds(2));
+    assertThat(harness.dsl().select(USER_EVENTS.EVENT).from(USER_EVENTS).where(USER_EVENTS.USER_ID.eq("fx-5"))
+        .orderBy(USER_EVENTS.ID).fetch(USER_EVENTS.EVENT))
+        .as("no event but the signup; the transitions' own events follow them")
+        .containsExactly("signup", "bucket:entered:fast-trial", "bucket:left:fast-trial");
+  }
 }
