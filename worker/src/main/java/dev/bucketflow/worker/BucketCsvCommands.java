@@ -133,7 +133,7 @@ final class BucketCsvCommands {
             String signal = remove ? PendingEvent.REMOVE_FROM_BUCKET : PendingEvent.ADD_TO_BUCKET;
             Sending sending = send(ingest, err);
             if (sending.failure != null) {
-              err.println("error: sending " + signal + " failed after " + sending.sent + " signal(s): "
+              err.println("error: sending " + signal + " failed after " + sending.sent + " user(s) were sent: "
                   + Main.readable(sending.failure));
               err.println("hint: re-running the import is safe (adding a member twice, or removing a non-member, changes nothing)");
               return 1;
@@ -142,7 +142,7 @@ final class BucketCsvCommands {
             boolean applied = sending.senders.awaitApplied(client, Duration.ofSeconds(waitSeconds),
                 new ProgressBar(err, System.console() != null));
             if (!applied) {
-              err.println("error: the shards did not apply the " + sending.sent + " signal(s) within --wait "
+              err.println("error: the shards did not apply the changes of " + sending.sent + " user(s) within --wait "
                   + waitSeconds + " s (is a worker running on task queue '" + queue.taskQueue
                   + "'?); they stay queued and will apply; counts not reported");
               return 1;
