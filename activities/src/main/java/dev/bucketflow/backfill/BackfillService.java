@@ -1,5 +1,9 @@
 package dev.bucketflow.backfill;
 
+import dev.bucketflow.membership.Dependents;
+import dev.bucketflow.membership.FirstBackfill;
+import dev.bucketflow.membership.Transition;
+
 import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.MembershipStatus;
@@ -102,6 +106,7 @@ public final class BackfillService {
   private final Clock clock;
   private final int chunkSize;
   private final BulkMemberships bulk;
+  private final Dependents dependents;
   private final DeadlineSignals deadlineSignals;
   /** Test hook: runs inside a chunk's transaction right after its joins are inserted. */
   private volatile Consumer<Integer> afterInsert = joined -> {};
@@ -121,6 +126,7 @@ public final class BackfillService {
     this.clock = clock;
     this.chunkSize = chunkSize;
     this.bulk = new BulkMemberships(states, transitions);
+    this.dependents = new Dependents(catalog, states, transitions);
     this.deadlineSignals = deadlineSignals;
   }
 
@@ -281,11 +287,39 @@ public final class BackfillService {
    *     elsewhere)
    */
   public ChunkResult runChunk(long jobId) {
+    waitForDependencies(jobId);
     List<MovedDeadline> moved = new ArrayList<>();
     ChunkResult result = runChunk(jobId, moved);
     // After the commit, never under the chunk's row locks.
     if (!moved.isEmpty()) deadlineSignals.deadlinesMoved(moved);
     return result;
+  }
+
+  /**
+   * A bucket whose conditions name other buckets is backfilled only once their first-time
+   * backfills are done: evaluated earlier, its members would follow a half-filled dependency.
+   * Thrown as a retryable failure: the chunk activity's retries (about 35 minutes of backoff)
+   * are the wait; each retry checks again.
+   */
+  private void waitForDependencies(long jobId) {
+    var j = BUCKET_BACKFILL_JOBS;
+    String bucketId = dsl.select(j.BUCKET_ID).from(j).where(j.ID.eq(jobId)).fetchOptional(j.BUCKET_ID).orElse(null);
+    if (bucketId == null) return; // runChunk reports the missing job
+    BucketDefinition bucket = catalog.byId(bucketId).orElse(null);
+    if (bucket == null || bucket.criteria() == null) return;
+    for (String dependency : bucket.referencedBuckets()) {
+      if (!FirstBackfill.done(dsl, dependency)) {
+        throw new DependencyBackfillRunning(bucketId, dependency);
+      }
+    }
+  }
+
+  /** The chunk must wait: a dependency's first-time backfill is still running. */
+  public static final class DependencyBackfillRunning extends IllegalStateException {
+    DependencyBackfillRunning(String bucketId, String dependency) {
+      super("bucket '" + bucketId + "' waits for the first-time backfill of '" + dependency
+          + "', which its bucket conditions name; retried until it completes");
+    }
   }
 
   private ChunkResult runChunk(long jobId, List<MovedDeadline> moved) {
@@ -369,8 +403,10 @@ public final class BackfillService {
    * sweep's joins ({@link BulkMemberships#join}) but without the entryLimit gate.
    */
   private int join(DSLContext tx, BucketDefinition bucket, KeyRange keys, Instant now) {
-    return bulk.join(tx, bucket, keys.on(CONTACTS.EXTERNAL_ID), now, MembershipSource.BACKFILL, BulkMemberships.JoinEmission.NEVER)
-        .size();
+    List<Transition> joined = bulk.join(tx, bucket, keys.on(CONTACTS.EXTERNAL_ID), now, MembershipSource.BACKFILL,
+        BulkMemberships.JoinEmission.NEVER);
+    dependents.follow(tx, joined, now, MembershipSource.BACKFILL);
+    return joined.size();
   }
 
   /**
@@ -463,7 +499,10 @@ public final class BackfillService {
       restamped.forEach((id, at) -> moved.add(new MovedDeadline(bucket.id(), userOf.get(id), epochs.get(id), at)));
     }
     if (leavers.isEmpty()) return 0;
-    return bulk.leave(tx, bucket, m.ID.in(leavers), now, MembershipSource.BACKFILL, LeaveReason.REEVALUATION);
+    List<Transition> left = bulk.leaveReturning(tx, bucket, m.ID.in(leavers), now, MembershipSource.BACKFILL,
+        LeaveReason.REEVALUATION);
+    dependents.follow(tx, left, now, MembershipSource.BACKFILL);
+    return left.size();
   }
 
   // ---------------------------------------------------------------- helpers

@@ -52,9 +52,22 @@ public final class CriteriaSql {
   public static Condition predicate(Criterion criterion, Field<String> userId, Field<JSONB> properties, Instant now) {
     if (criterion instanceof PropertyCriterion p) return property(p, properties, now);
     if (criterion instanceof EventCriterion e) return event(e, userId, now);
+    if (criterion instanceof dev.bucketflow.bucket.BucketCriterion b) return membership(b, userId);
     CompositeCriterion c = (CompositeCriterion) criterion;
     List<Condition> legs = c.conditions().stream().map(x -> predicate(x, userId, properties, now)).toList();
     return c.operator() == Logic.AND ? DSL.and(legs) : DSL.or(legs);
+  }
+
+  /**
+   * Active membership of the named bucket, as the statement sees it: a dependency's join or leave
+   * written earlier in the same transaction counts (the partial unique index
+   * {@code bucket_memberships_one_active} answers the probe).
+   */
+  private static Condition membership(dev.bucketflow.bucket.BucketCriterion b, Field<String> userId) {
+    var m = dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS.as("dep_" + b.bucketId().replace('-', '_'));
+    Condition member = DSL.exists(DSL.selectOne().from(m).where(m.USER_ID.eq(userId).and(m.BUCKET_ID.eq(b.bucketId()))
+        .and(m.STATUS.eq(dev.bucketflow.bucket.MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull())));
+    return b.check() == dev.bucketflow.bucket.MembershipCheck.MEMBER ? member : DSL.not(member);
   }
 
   private static Condition property(PropertyCriterion p, Field<JSONB> properties, Instant now) {

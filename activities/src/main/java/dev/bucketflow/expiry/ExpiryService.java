@@ -7,6 +7,7 @@ import static dev.bucketflow.schema.Tables.CONTACTS;
 
 import dev.bucketflow.bucket.EntryGate;
 import dev.bucketflow.membership.BulkMemberships;
+import dev.bucketflow.membership.Dependents;
 import dev.bucketflow.membership.DwellEvents;
 import java.time.Duration;
 import dev.bucketflow.membership.MovedDeadline;
@@ -46,6 +47,7 @@ public final class ExpiryService {
   private final UserStates states;
   private final TransitionWriter transitions;
   private final BulkMemberships bulk;
+  private final Dependents dependents;
   private final Clock clock;
 
   public ExpiryService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions, Clock clock) {
@@ -54,6 +56,7 @@ public final class ExpiryService {
     this.states = states;
     this.transitions = transitions;
     this.bulk = new BulkMemberships(states, transitions);
+    this.dependents = new Dependents(catalog, states, transitions);
     this.clock = clock;
   }
 
@@ -130,8 +133,12 @@ public final class ExpiryService {
       Optional<Integer> epoch = tx.update(m).set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
           .set(m.UPDATED_AT, now).where(m.ID.eq(id).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
           .returningResult(m.ENTRY_COUNT).fetchOptional(m.ENTRY_COUNT);
-      epoch.ifPresent(e -> transitions.write(tx, List.of(Transition.left(bucket, armed.userId(), e, MembershipSource.EXPIRY,
-          dwellOver ? LeaveReason.MAX_DWELL : LeaveReason.CRITERIA, now))));
+      epoch.ifPresent(e -> {
+        List<Transition> left = List.of(Transition.left(bucket, armed.userId(), e, MembershipSource.EXPIRY,
+            dwellOver ? LeaveReason.MAX_DWELL : LeaveReason.CRITERIA, now));
+        transitions.write(tx, left);
+        dependents.follow(tx, left, now, MembershipSource.EXPIRY);
+      });
       // Left by the clock: if the clock alone will make the criteria true again, the next epoch's
       // watch joins then. (After a maxDwell leave the criteria may hold now: no join instant.)
       Optional<MovedDeadline> next = epoch.isPresent() && state != null && bucket.watchesJoins()
@@ -158,6 +165,7 @@ public final class ExpiryService {
         (priorEntries, lastLeftAt) -> EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
             lastLeftAt, now));
     if (!joined.isEmpty()) {
+      dependents.follow(tx, joined, now, MembershipSource.EXPIRY);
       Record row = tx.select(m.EXPIRES_AT, m.MAX_DWELL_AT).from(m)
           .where(m.BUCKET_ID.eq(armed.bucketId()).and(m.USER_ID.eq(armed.userId()))
               .and(m.ENTRY_COUNT.eq(armed.entryCount())).and(m.STATUS.eq(MembershipStatus.ACTIVE)))

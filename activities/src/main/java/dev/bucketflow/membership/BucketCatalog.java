@@ -24,9 +24,14 @@ public final class BucketCatalog {
     return registry;
   }
 
-  /** Buckets an event must re-evaluate: referenced by name or by a payload property, and on. */
+  /**
+   * Buckets an event must re-evaluate, and on: those naming the event or a payload property, and
+   * every bucket depending on them through bucket conditions, in dependency order.
+   */
   public List<BucketDefinition> candidates(String eventName, Collection<String> propertyNames) {
-    List<BucketDefinition> found = registry.candidates(eventName, propertyNames);
+    // With their dependents, in dependency order: a transition of a candidate re-evaluates the
+    // buckets whose bucket conditions name it, after it, for the same event.
+    List<BucketDefinition> found = registry.withDependents(registry.candidates(eventName, propertyNames));
     if (found.isEmpty()) return found;
     return found.stream().filter(b -> enabledSwitch.isEnabled(b.id())).toList();
   }

@@ -88,6 +88,12 @@ public final class BulkMemberships {
    */
   public int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, MembershipSource source,
       LeaveReason reason) {
+    return leaveReturning(tx, bucket, which, now, source, reason).size();
+  }
+
+  /** {@link #leave}, returning the transitions written. */
+  public List<Transition> leaveReturning(DSLContext tx, BucketDefinition bucket, Condition which, Instant now,
+      MembershipSource source, LeaveReason reason) {
     var m = BUCKET_MEMBERSHIPS;
     List<Transition> left = new ArrayList<>();
     tx.update(m).set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
@@ -96,7 +102,7 @@ public final class BulkMemberships {
         .returningResult(m.USER_ID, m.ENTRY_COUNT)
         .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), source, reason, now)));
     transitions.write(tx, left);
-    return left.size();
+    return left;
   }
 
   /**

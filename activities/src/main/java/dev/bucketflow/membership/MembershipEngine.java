@@ -41,6 +41,8 @@ public final class MembershipEngine {
   private final EventHistoryLoader history;
   private final TransitionWriter transitions;
   private final AtomicLong evaluations = new AtomicLong();
+  /** Manual ops change one bucket outside the in-memory batch: its dependents follow set-based. */
+  private final Dependents dependents;
 
   public MembershipEngine(BucketCatalog catalog, MembershipStore store, EventHistoryLoader history,
       TransitionWriter transitions) {
@@ -48,6 +50,7 @@ public final class MembershipEngine {
     this.store = store;
     this.history = history;
     this.transitions = transitions;
+    this.dependents = new Dependents(catalog, new UserStates(history), transitions);
   }
 
   public BucketCatalog catalog() {
@@ -65,7 +68,10 @@ public final class MembershipEngine {
     Optional<Transition> joined = store.join(tx, userId, email, bucket.id(), now, before.entries() + 1, null, maxDwellAt, MembershipSource.MANUAL)
         .map(row -> Transition.entered(bucket, userId, row.entryCount(), MembershipSource.MANUAL,
             EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now), now));
-    joined.ifPresent(t -> transitions.write(tx, List.of(t)));
+    joined.ifPresent(t -> {
+      transitions.write(tx, List.of(t));
+      dependents.follow(tx, List.of(t), now, MembershipSource.MANUAL);
+    });
     return joined;
   }
 
@@ -75,7 +81,10 @@ public final class MembershipEngine {
     if (current == null) return Optional.empty();
     Optional<Transition> left = store.leaveIfActive(tx, current.id(), now)
         .map(epoch -> Transition.left(bucket, userId, epoch, MembershipSource.MANUAL, LeaveReason.MANUAL, now));
-    left.ifPresent(t -> transitions.write(tx, List.of(t)));
+    left.ifPresent(t -> {
+      transitions.write(tx, List.of(t));
+      dependents.follow(tx, List.of(t), now, MembershipSource.MANUAL);
+    });
     return left;
   }
 
@@ -104,11 +113,16 @@ public final class MembershipEngine {
         found.forEach(b -> touched.put(b.id(), b));
       }
     }
-    if (touched.isEmpty()) return new Prepared(tx, now, contacts, Map.of(), Map.of(), Map.of());
+    if (touched.isEmpty()) return new Prepared(tx, now, contacts, Map.of(), Map.of(), Map.of(), Set.of());
+    // Bucket conditions read memberships of buckets the batch may not touch: load those too.
+    Set<String> referenced = new LinkedHashSet<>();
+    touched.values().forEach(b -> referenced.addAll(b.referencedBuckets()));
+    Set<String> activeOf = new LinkedHashSet<>(touched.keySet());
+    activeOf.addAll(referenced);
     return new Prepared(tx, now, contacts,
         history.load(tx, users, BucketRegistry.widestFiniteWindowByEvent(touched.values()), now),
-        store.activeOf(tx, users, touched.keySet()),
-        store.historyOf(tx, users, touched.keySet()));
+        store.activeOf(tx, users, activeOf),
+        store.historyOf(tx, users, touched.keySet()), referenced);
   }
 
   private static List<String> fieldNames(ObjectNode properties) {
@@ -155,8 +169,12 @@ public final class MembershipEngine {
     /** A transition that stands if its row's write succeeds; {@code cause} is the event that made it. */
     record Tentative(Transition transition, long rowId, IncomingEvent cause) {}
 
+    /** Buckets named by the touched buckets' bucket conditions: each state starts with its memberships of them. */
+    final Set<String> referenced;
+
     Prepared(DSLContext tx, Instant now, Map<String, ContactState> contacts, Map<String, Map<String, EventSeries>> series,
-        Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> past) {
+        Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> past, Set<String> referenced) {
+      this.referenced = referenced;
       this.tx = tx;
       this.now = now;
       this.contacts = contacts;
@@ -276,7 +294,11 @@ public final class MembershipEngine {
       if (loaded == null) return null;
       return states.computeIfAbsent(user, u -> {
         ContactState c = contacts.get(u);
-        return new UserState(c == null ? null : c.properties(), loaded);
+        UserState state = new UserState(c == null ? null : c.properties(), loaded);
+        for (String b : referenced) {
+          if (active.containsKey(new MembershipKey(u, b))) state.setMember(b, true);
+        }
+        return state;
       });
     }
 
@@ -286,9 +308,13 @@ public final class MembershipEngine {
       boolean matches = Evaluator.matches(bucket.criteria(), state, now);
       ActiveMembership current = active.get(key);
       if (current == null) {
-        if (matches) join(key, bucket, state);
+        if (matches) {
+          join(key, bucket, state);
+          state.setMember(bucket.id(), true); // its dependents, evaluated next, see it
+        }
       } else if (!matches) {
         leaveOrDefer(key, bucket, current);
+        state.setMember(bucket.id(), active.containsKey(key));
       } else {
         restamp(key, current, NextFlip.deadline(bucket.criteria(), state, now).orElse(null));
       }

@@ -33,6 +33,17 @@ public final class UserStates {
     for (String user : users) {
       out.put(user, new UserState(Json.object(props.get(user)), series.get(user)));
     }
+    loadMemberships(tx, out, bucket.referencedBuckets());
     return out;
+  }
+
+  /** Marks each state's active memberships of {@code bucketIds} (what its bucket conditions read). */
+  public static void loadMemberships(DSLContext tx, Map<String, UserState> states, java.util.Set<String> bucketIds) {
+    if (bucketIds.isEmpty() || states.isEmpty()) return;
+    var m = dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
+    tx.select(m.USER_ID, m.BUCKET_ID).from(m)
+        .where(m.USER_ID.in(states.keySet()).and(m.BUCKET_ID.in(bucketIds))
+            .and(m.STATUS.eq(dev.bucketflow.bucket.MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
+        .forEach(r -> states.get(r.value1()).setMember(r.value2(), true));
   }
 }

@@ -2,6 +2,8 @@ package dev.bucketflow.reconcile;
 
 import dev.bucketflow.bucket.Durations;
 import dev.bucketflow.membership.DwellEvents;
+import dev.bucketflow.membership.Dependents;
+import dev.bucketflow.membership.Transition;
 
 import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.BackfillStatus;
@@ -62,6 +64,7 @@ public final class ReconcileService {
   private final ExpiryArming arming;
   private final BulkMemberships bulk;
   private final TransitionWriter transitions;
+  private final Dependents dependents;
   private volatile BiConsumer<SweepCursor, SweepCursor> afterChunk = (from, to) -> {};
 
   public ReconcileService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
@@ -72,6 +75,7 @@ public final class ReconcileService {
     this.chunkSize = chunkSize;
     this.arming = arming;
     this.bulk = new BulkMemberships(states, transitions);
+    this.dependents = new Dependents(catalog, states, transitions);
     this.transitions = transitions;
   }
 
@@ -253,7 +257,10 @@ public final class ReconcileService {
 
   /** Compare-and-swap leave of the active rows matching {@code which}; one transition per row changed. */
   private int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, LeaveReason reason) {
-    return bulk.leave(tx, bucket, which, now, MembershipSource.RECONCILE, reason);
+    List<Transition> left = bulk.leaveReturning(tx, bucket, which, now, MembershipSource.RECONCILE, reason);
+    // Buckets whose bucket conditions name this one follow in the same transaction.
+    dependents.follow(tx, left, now, MembershipSource.RECONCILE);
+    return left.size();
   }
 
   /**
@@ -280,9 +287,11 @@ public final class ReconcileService {
     List<String> locked = ContactLocks.lockAvailable(tx, ids);
     if (locked.isEmpty()) return 0;
     Condition range = c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.EXTERNAL_ID.in(locked));
-    return bulk.join(tx, bucket, range, now, MembershipSource.RECONCILE,
+    List<Transition> joined = bulk.join(tx, bucket, range, now, MembershipSource.RECONCILE,
         (priorEntries, lastLeftAt) -> EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
-            lastLeftAt, now)).size();
+            lastLeftAt, now));
+    dependents.follow(tx, joined, now, MembershipSource.RECONCILE);
+    return joined.size();
   }
 
   /**
@@ -353,9 +362,6 @@ public final class ReconcileService {
    * backfilled; one never backfilled counts as done; a failed job does not block forever.
    */
   private boolean firstBackfillDone(String bucketId) {
-    var c = BUCKET_CONFIGS;
-    if (dsl.fetchExists(c, c.BUCKET_ID.eq(bucketId).and(c.CRITERIA_HASH.isNotNull()))) return true;
-    var j = BUCKET_BACKFILL_JOBS;
-    return !dsl.fetchExists(j, j.BUCKET_ID.eq(bucketId).and(j.KIND.eq(BackfillKind.FIRST_TIME)).and(j.STATUS.eq(BackfillStatus.RUNNING)));
+    return dev.bucketflow.membership.FirstBackfill.done(dsl, bucketId);
   }
 }

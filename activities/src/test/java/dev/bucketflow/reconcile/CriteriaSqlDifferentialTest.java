@@ -1,6 +1,7 @@
 package dev.bucketflow.reconcile;
 
 import dev.bucketflow.criteria.CriteriaSql;
+import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,7 +11,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.BucketCriterion;
 import dev.bucketflow.bucket.BucketJson;
+import dev.bucketflow.bucket.MembershipCheck;
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.CompositeCriterion;
 import dev.bucketflow.bucket.CountOperator;
 import dev.bucketflow.bucket.Criterion;
@@ -85,6 +90,9 @@ class CriteriaSqlDifferentialTest {
   /** Property names in criteria: the user keys plus one nobody has. */
   static final List<String> CRITERIA_KEYS = Stream.concat(KEYS.stream(), Stream.of("nope")).toList();
   /** Properties holding instants (ISO strings, epoch ms, junk), read by the date-relative operators. */
+  /** Buckets users are members of (with former epochs); a condition may also name one nobody is in. */
+  static final List<String> BUCKET_REFS = List.of("vip", "power-users", "churned");
+  static final List<String> CRITERIA_BUCKETS = Stream.concat(BUCKET_REFS.stream(), Stream.of("empty-bucket")).toList();
   static final List<String> DATE_KEYS = List.of("due", "when");
   static final List<String> EVENTS = List.of("login", "key_action", "purchase", "churn_signal");
   /** Event names in criteria: the generated ones plus one nobody has. */
@@ -146,6 +154,7 @@ class CriteriaSqlDifferentialTest {
     int skipped = 0;
     int nonTrivial = 0;
     Set<PropertyOperator> propOps = EnumSet.noneOf(PropertyOperator.class);
+    Set<String> bucketChecks = new TreeSet<>();
     Set<String> eventShapes = new TreeSet<>();
     int flipsChecked = 0;
     int joinFlips = 0;
@@ -159,6 +168,7 @@ class CriteriaSqlDifferentialTest {
       compared++;
       c.walk().forEach(n -> {
         if (n instanceof PropertyCriterion p) propOps.add(p.operator());
+        if (n instanceof BucketCriterion b) bucketChecks.add(b.check() + (depthOf(c, n) > 0 ? "-nested" : ""));
         if (n instanceof EventCriterion e) {
           eventShapes.add(e.check().json() + (e.operator() == null ? "" : ":" + e.operator().json())
               + (e.within() == null ? "" : "+within"));
@@ -210,6 +220,8 @@ class CriteriaSqlDifferentialTest {
     }
     // The generator really covers the space (guards against a silently degenerate generator).
     assertThat(propOps).containsExactlyInAnyOrder(PropertyOperator.values());
+    assertThat(bucketChecks).as("bucket conditions, at the root and nested")
+        .contains("MEMBER-nested", "NOT_MEMBER-nested");
     assertThat(eventShapes).contains("exists", "not_exists", "count", "count:gt", "count:gte", "count:lt",
         "count:lte", "count:eq", "exists+within", "not_exists+within", "count:gte+within", "count+within");
     assertThat(nonTrivial).as("trees selecting some but not all users").isGreaterThan(compared / 5);
@@ -478,11 +490,17 @@ class CriteriaSqlDifferentialTest {
   // ---------------------------------------------------------------------------------------------
 
   /** A user's generated truth: properties and every occurrence (microsecond precision). */
-  record User(ObjectNode properties, Map<String, List<Instant>> events) {
+  record User(ObjectNode properties, Map<String, List<Instant>> events, Set<String> memberships) {
+    User(ObjectNode properties, Map<String, List<Instant>> events) {
+      this(properties, events, Set.of());
+    }
+
     UserState state() {
       Map<String, EventSeries> series = new HashMap<>();
       events.forEach((name, times) -> series.put(name, EventSeries.of(times)));
-      return new UserState(properties, series);
+      UserState state = new UserState(properties, series);
+      memberships.forEach(b -> state.setMember(b, true));
+      return state;
     }
 
     /** Properties and the occurrences of the events the criterion names. */
@@ -493,7 +511,7 @@ class CriteriaSqlDifferentialTest {
       events.forEach((k, v) -> {
         if (named.contains(k)) sorted.put(k, v.stream().sorted().toList());
       });
-      return properties + " events " + sorted;
+      return properties + " events " + sorted + " member of " + new TreeSet<>(memberships);
     }
   }
 
@@ -527,7 +545,11 @@ class CriteriaSqlDifferentialTest {
         if (!times.isEmpty() && rnd.nextInt(8) == 0) times.add(times.get(0)); // same instant twice
         if (!times.isEmpty()) events.put(name, times);
       }
-      users.put(String.format("%s%02d", prefix, u), new User(props, events));
+      Set<String> memberOf = new TreeSet<>();
+      for (String b : BUCKET_REFS) {
+        if (rnd.nextInt(10) < 4) memberOf.add(b);
+      }
+      users.put(String.format("%s%02d", prefix, u), new User(props, events, memberOf));
     }
     return users;
   }
@@ -601,6 +623,32 @@ class CriteriaSqlDifferentialTest {
       // Events of a user without a contact row (the correlation must not leak them).
       events = events.values(prefix + "zz-no-contact", "login", NOW);
       events.execute();
+      var m = BUCKET_MEMBERSHIPS;
+      tx.deleteFrom(m).where(m.USER_ID.startsWith(prefix)).execute();
+      var rows = tx.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.ENTRY_COUNT, m.SOURCE,
+          m.DELETED_AT);
+      int n = 0;
+      for (var e : users.entrySet()) {
+        for (String b : BUCKET_REFS) {
+          boolean member = e.getValue().memberships().contains(b);
+          // A former epoch (left) under most; it must never read as membership.
+          if (member || (n++ % 3 != 0)) {
+            rows = rows.values(e.getKey(), b, MembershipStatus.LEFT, NOW.minus(Duration.ofDays(9)), NOW.minus(Duration.ofDays(8)),
+                1, MembershipSource.EVENT, null);
+          }
+          if (member) {
+            rows = rows.values(e.getKey(), b, MembershipStatus.ACTIVE, NOW.minus(Duration.ofDays(1)), null, 2,
+                MembershipSource.EVENT, null);
+          }
+        }
+      }
+      // An active row of a deleted membership, and of another bucket id sharing a prefix: neither counts.
+      String first = users.keySet().iterator().next();
+      if (!users.get(first).memberships().contains(BUCKET_REFS.get(0))) {
+        rows = rows.values(first, BUCKET_REFS.get(0), MembershipStatus.ACTIVE, NOW, null, 3, MembershipSource.EVENT, NOW);
+      }
+      rows = rows.values(first, BUCKET_REFS.get(0) + "-x", MembershipStatus.ACTIVE, NOW, null, 1, MembershipSource.EVENT, null);
+      rows.execute();
     });
   }
 
@@ -620,6 +668,8 @@ class CriteriaSqlDifferentialTest {
           times.getOrDefault(r.value1(), Map.of()).forEach((n, t) -> series.put(n, EventSeries.of(t)));
           out.put(r.value1(), new UserState(Json.object(r.value2()), series));
         });
+    // Memberships as production loads them for bucket conditions.
+    dev.bucketflow.membership.UserStates.loadMemberships(dsl, out, new java.util.HashSet<>(BUCKET_REFS));
     return out;
   }
 
@@ -634,7 +684,11 @@ class CriteriaSqlDifferentialTest {
       for (int i = 0; i < n; i++) children.add(randomTree(rnd, depth + 1, allowEmptyComposites));
       return new CompositeCriterion(rnd.nextBoolean() ? Logic.AND : Logic.OR, children);
     }
-    return rnd.nextInt(10) < 6 ? randomProperty(rnd) : randomEvent(rnd);
+    int leaf = rnd.nextInt(20);
+    if (leaf < 3) {
+      return new BucketCriterion(pick(rnd, CRITERIA_BUCKETS), rnd.nextBoolean() ? MembershipCheck.MEMBER : MembershipCheck.NOT_MEMBER);
+    }
+    return leaf < 12 ? randomProperty(rnd) : randomEvent(rnd);
   }
 
   static PropertyCriterion randomProperty(Random rnd) {
@@ -693,6 +747,16 @@ class CriteriaSqlDifferentialTest {
   // ---------------------------------------------------------------------------------------------
   // Comparison
   // ---------------------------------------------------------------------------------------------
+
+  /** Depth of {@code node} in {@code root} (0 = the root itself), by identity. */
+  static int depthOf(Criterion root, Criterion node) {
+    if (root == node) return 0;
+    for (Criterion child : root.children()) {
+      int d = depthOf(child, node);
+      if (d >= 0) return d + 1;
+    }
+    return -1;
+  }
 
   static Set<String> evaluate(Criterion c, Map<String, User> users, Instant now) {
     Map<String, UserState> states = new HashMap<>();

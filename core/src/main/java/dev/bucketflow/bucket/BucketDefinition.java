@@ -90,6 +90,11 @@ public record BucketDefinition(
         return propertyLegs().anyMatch(p -> p.operator().joinsByClock());
     }
 
+    /** Ids of the buckets its bucket conditions name, sorted. */
+    public Set<String> referencedBuckets() {
+        return sortedSet(nodes().filter(BucketCriterion.class::isInstance).map(c -> ((BucketCriterion) c).bucketId()));
+    }
+
     private java.util.stream.Stream<PropertyCriterion> propertyLegs() {
         return nodes().filter(PropertyCriterion.class::isInstance).map(PropertyCriterion.class::cast);
     }

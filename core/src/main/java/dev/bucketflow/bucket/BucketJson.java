@@ -36,6 +36,7 @@ public final class BucketJson {
     private static final Set<String> PROPERTY_FIELDS = Set.of("type", "property", "operator", "value");
     private static final Set<String> EVENT_FIELDS =
             Set.of("type", "eventName", "check", "operator", "value", "within");
+    private static final Set<String> BUCKET_FIELDS = Set.of("type", "bucketId", "check");
     private static final Set<String> COMPOSITE_FIELDS = Set.of("type", "operator", "conditions");
 
     private static final String WHAT = "a bucket definition";
@@ -176,7 +177,7 @@ public final class BucketJson {
         int before = problems.size();
         JsonNode typeNode = node.get("type");
         if (typeNode == null || typeNode.isNull()) {
-            problems.add(new Problem(path + ".type", "is required (property, event or composite)"));
+            problems.add(new Problem(path + ".type", "is required (property, event, bucket or composite)"));
             dropped.add(path);
             return null;
         }
@@ -201,6 +202,12 @@ public final class BucketJson {
                 Duration within = r.duration("within");
                 result = problems.size() > before ? null : new EventCriterion(eventName, check, op, value, within);
             }
+            case "bucket" -> {
+                r.unknownFields(BUCKET_FIELDS);
+                String bucketId = r.requiredString("bucketId");
+                MembershipCheck check = r.requiredEnum("check", MembershipCheck::fromJson, MembershipCheck.values());
+                result = problems.size() > before ? null : new BucketCriterion(bucketId, check);
+            }
             case "composite" -> {
                 r.unknownFields(COMPOSITE_FIELDS);
                 Logic logic = r.requiredEnum("operator", Logic::fromJson, Logic.values());
@@ -222,7 +229,7 @@ public final class BucketJson {
             }
             default -> {
                 problems.add(new Problem(path + ".type", "unknown condition type \"" + type
-                        + "\" (supported: property, event, composite)"));
+                        + "\" (supported: property, event, bucket, composite)"));
                 result = null;
             }
         }
@@ -260,6 +267,10 @@ public final class BucketJson {
             if (e.within() != null) {
                 out.put("within", e.within().toString());
             }
+        } else if (criterion instanceof BucketCriterion b) {
+            out.put("type", "bucket");
+            out.put("bucketId", b.bucketId());
+            out.put("check", b.check().json());
         } else if (criterion instanceof CompositeCriterion c) {
             out.put("type", "composite");
             out.put("operator", c.operator().json());

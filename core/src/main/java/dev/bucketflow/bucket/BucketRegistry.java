@@ -28,6 +28,10 @@ public final class BucketRegistry {
     private final Map<String, BucketDefinition> byId = new HashMap<>();
     private final Map<String, List<BucketDefinition>> byEvent = new HashMap<>();
     private final Map<String, List<BucketDefinition>> byProperty = new HashMap<>();
+    /** Enabled dynamic buckets whose bucket conditions name the key, directly. */
+    private final Map<String, List<BucketDefinition>> directDependents = new HashMap<>();
+    /** Dependency order: a bucket ranks after every bucket its conditions name. */
+    private final Map<String, Integer> rank = new HashMap<>();
 
     /** @throws IllegalArgumentException on duplicate ids (validate first) */
     public BucketRegistry(List<BucketDefinition> definitions) {
@@ -44,7 +48,74 @@ public final class BucketRegistry {
             }
             d.referencedEvents().forEach(e -> byEvent.computeIfAbsent(e, k -> new ArrayList<>()).add(d));
             d.referencedProperties().forEach(p -> byProperty.computeIfAbsent(p, k -> new ArrayList<>()).add(d));
+            d.referencedBuckets().forEach(b -> directDependents.computeIfAbsent(b, k -> new ArrayList<>()).add(d));
         }
+        for (BucketDefinition d : all) {
+            rankOf(d.id(), new java.util.LinkedHashSet<>());
+        }
+    }
+
+    /** Longest chain of dependencies below the bucket; throws on a cycle (validation refuses those first). */
+    private int rankOf(String id, Set<String> visiting) {
+        Integer known = rank.get(id);
+        if (known != null) {
+            return known;
+        }
+        if (!visiting.add(id)) {
+            throw new IllegalArgumentException("bucket conditions form a cycle through " + visiting + " (validate first)");
+        }
+        int r = 0;
+        BucketDefinition d = byId.get(id);
+        if (d != null && d.criteria() != null) {
+            for (String dep : d.referencedBuckets()) {
+                r = Math.max(r, rankOf(dep, visiting) + 1);
+            }
+        }
+        visiting.remove(id);
+        rank.put(id, r);
+        return r;
+    }
+
+    /** Dependency order, then id: the order in which buckets of one user are (re-)evaluated. */
+    public Comparator<BucketDefinition> dependencyOrder() {
+        return Comparator.<BucketDefinition>comparingInt(d -> rank.getOrDefault(d.id(), 0)).thenComparing(BY_ID);
+    }
+
+    /** Whether any enabled dynamic bucket has a bucket condition. */
+    public boolean hasDependents() {
+        return !directDependents.isEmpty();
+    }
+
+    /**
+     * The enabled dynamic buckets that depend, directly or through others, on any of {@code changed}
+     * (not those themselves unless they depend on another of them), in {@link #dependencyOrder}:
+     * re-evaluating them in this order after a transition of {@code changed} sees every dependency settled.
+     */
+    public List<BucketDefinition> dependentsOf(Collection<String> changed) {
+        if (directDependents.isEmpty() || changed.isEmpty()) {
+            return List.of();
+        }
+        Set<BucketDefinition> out = new TreeSet<>(dependencyOrder());
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(changed);
+        while (!todo.isEmpty()) {
+            for (BucketDefinition d : directDependents.getOrDefault(todo.poll(), List.of())) {
+                if (out.add(d)) {
+                    todo.add(d.id());
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** {@code buckets} and all their dependents, in {@link #dependencyOrder}; {@code buckets} itself when none depend. */
+    public List<BucketDefinition> withDependents(List<BucketDefinition> buckets) {
+        if (directDependents.isEmpty() || buckets.isEmpty()) {
+            return buckets;
+        }
+        Set<BucketDefinition> out = new TreeSet<>(dependencyOrder());
+        out.addAll(buckets);
+        out.addAll(dependentsOf(buckets.stream().map(BucketDefinition::id).toList()));
+        return List.copyOf(out);
     }
 
     /**

@@ -35,7 +35,74 @@ public final class BucketValidator {
         for (Draft<BucketDefinition> d : drafts) {
             validate(d.definition(), d, seen, problems);
         }
+        bucketReferences(drafts, seen, problems);
         return List.copyOf(problems);
+    }
+
+    /**
+     * Set-level rules of bucket conditions: each names a bucket of the set and not its own, and the
+     * references form no cycle (reported once per cycle, with its path, at the first bucket on it
+     * in id order). A cycle would have dependents re-evaluate each other for ever.
+     */
+    private static void bucketReferences(List<Draft<BucketDefinition>> drafts, Set<String> ids, List<Problem> out) {
+        java.util.Map<String, Set<String>> edges = new java.util.TreeMap<>();
+        for (Draft<BucketDefinition> g : drafts) {
+            BucketDefinition d = g.definition();
+            if (d.criteria() == null) continue;
+            Set<String> refs = new java.util.TreeSet<>();
+            forEachBucketCondition(d.criteria(), d.id() + ".criteria", g, (b, path) -> {
+                if (b.bucketId().equals(d.id())) {
+                    out.add(new Problem(path + ".bucketId", "a bucket cannot depend on its own membership"));
+                } else if (!ids.contains(b.bucketId())) {
+                    out.add(new Problem(path + ".bucketId", "unknown bucket '" + b.bucketId() + "'"));
+                } else {
+                    refs.add(b.bucketId());
+                }
+            });
+            edges.merge(d.id(), refs, (a, b) -> { a.addAll(b); return a; });
+        }
+        Set<String> done = new HashSet<>();
+        Set<String> reported = new HashSet<>();
+        for (String start : edges.keySet()) {
+            findCycle(start, edges, new java.util.ArrayList<>(), done, reported, out);
+        }
+    }
+
+    private static void findCycle(String at, java.util.Map<String, Set<String>> edges, List<String> stack, Set<String> done,
+            Set<String> reported, List<Problem> out) {
+        int onStack = stack.indexOf(at);
+        if (onStack >= 0) {
+            List<String> cycle = new ArrayList<>(stack.subList(onStack, stack.size()));
+            String first = cycle.stream().min(String::compareTo).orElseThrow();
+            if (reported.add(new java.util.TreeSet<>(cycle).toString())) {
+                // Rotated to start at its smallest id, so the message is stable whatever the walk order.
+                int i = cycle.indexOf(first);
+                List<String> path = new ArrayList<>(cycle.subList(i, cycle.size()));
+                path.addAll(cycle.subList(0, i));
+                path.add(first);
+                out.add(new Problem(first + ".criteria", "bucket conditions form a cycle: " + String.join(" -> ", path)));
+            }
+            return;
+        }
+        if (done.contains(at)) return;
+        stack.add(at);
+        for (String next : edges.getOrDefault(at, Set.of())) {
+            findCycle(next, edges, stack, done, reported, out);
+        }
+        stack.remove(stack.size() - 1);
+        done.add(at);
+    }
+
+    private static void forEachBucketCondition(Criterion c, String path, Draft<?> g,
+            java.util.function.BiConsumer<BucketCriterion, String> action) {
+        if (c instanceof BucketCriterion b) {
+            action.accept(b, path);
+        } else if (c instanceof CompositeCriterion comp) {
+            List<String> paths = childPaths(comp, path, g);
+            for (int i = 0; i < comp.conditions().size(); i++) {
+                forEachBucketCondition(comp.conditions().get(i), paths.get(i), g, action);
+            }
+        }
     }
 
     private static void validate(BucketDefinition d, Draft<?> g, Set<String> seen, List<Problem> out) {
@@ -65,9 +132,10 @@ public final class BucketValidator {
             // Rule 2: something must have to be present for a user to qualify.
             if (kindKnown && d.kind() == BucketKind.DYNAMIC && !anchored(d.criteria(), p + ".criteria", g)) {
                 out.add(new Problem(p + ".criteria", "needs a positive condition that every match "
-                        + "depends on (an event that happened, a windowed not_exists, or a property "
-                        + "that exists or matches); neq, property not_exists and not_exists without "
-                        + "within cannot qualify a user on their own"));
+                        + "depends on (an event that happened, a windowed not_exists, a property "
+                        + "that exists or matches, or membership of another bucket); neq, property "
+                        + "not_exists, not_member and not_exists without within cannot qualify a user "
+                        + "on their own"));
             }
         }
         // Rule 5: durations and dwell bounds.
@@ -223,6 +291,9 @@ public final class BucketValidator {
         if (c instanceof PropertyCriterion p) {
             return p.operator() != PropertyOperator.NEQ && p.operator() != PropertyOperator.NOT_EXISTS
                     && p.operator() != PropertyOperator.NOT_IN;
+        }
+        if (c instanceof BucketCriterion b) {
+            return b.check() == MembershipCheck.MEMBER;
         }
         if (c instanceof EventCriterion e) {
             return switch (e.check()) {

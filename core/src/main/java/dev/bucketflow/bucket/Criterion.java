@@ -5,9 +5,9 @@ import java.util.stream.Stream;
 
 /**
  * A node of a bucket's criteria tree (DESIGN §6). The tree is closed so every operation
- * (evaluation, deadline math, validation, JSON) can be exhaustive over the three shapes.
+ * (evaluation, deadline math, validation, JSON) can be exhaustive over the four shapes.
  */
-public sealed interface Criterion permits PropertyCriterion, EventCriterion, CompositeCriterion {
+public sealed interface Criterion permits PropertyCriterion, EventCriterion, BucketCriterion, CompositeCriterion {
 
     /** Direct children; leaves have none. */
     default List<Criterion> children() {

@@ -28,6 +28,8 @@ import java.util.function.IntPredicate;
  *       the duration: {@code within_next} {@code now ≤ t ≤ now + d}; {@code within_last}
  *       {@code now − d ≤ t ≤ now}; {@code more_than_ago} {@code t < now − d};
  *       {@code more_than_ahead} {@code t > now + d}. No instant, or no valid duration: false.
+ *   <li>Bucket conditions: {@code member} while the user's active row in that bucket exists
+ *       (as loaded into the {@link UserState}), {@code not_member} its negation.
  *   <li>Empty composites: AND is true, OR is false (validation forbids them anyway).
  * </ul>
  */
@@ -48,6 +50,9 @@ public final class Evaluator {
         }
         if (criterion instanceof EventCriterion e) {
             return event(e, count(e, state, now));
+        }
+        if (criterion instanceof BucketCriterion b) {
+            return b.holdsFor(state.isMember(b.bucketId()));
         }
         CompositeCriterion c = (CompositeCriterion) criterion;
         return c.operator() == Logic.AND

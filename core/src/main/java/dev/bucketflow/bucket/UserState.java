@@ -16,6 +16,8 @@ import java.util.Map;
 public final class UserState {
     private final ObjectNode properties;
     private final Map<String, EventSeries> events;
+    /** Ids of the buckets the user is an active member of, as far as bucket conditions need them. */
+    private final java.util.Set<String> memberships = new java.util.HashSet<>();
 
     /** Both arguments are copied; nulls mean empty. */
     public UserState(ObjectNode properties, Map<String, EventSeries> events) {
@@ -64,7 +66,28 @@ public final class UserState {
         return Collections.unmodifiableMap(events);
     }
 
+    /** Whether the user is an active member of the bucket (what bucket conditions read). */
+    public boolean isMember(String bucketId) {
+        return memberships.contains(bucketId);
+    }
+
+    /** Records a membership the caller loaded, or a join / leave applied in memory. */
+    public void setMember(String bucketId, boolean member) {
+        if (member) {
+            memberships.add(bucketId);
+        } else {
+            memberships.remove(bucketId);
+        }
+    }
+
+    /** The buckets {@link #isMember} is true for. */
+    public java.util.Set<String> memberships() {
+        return Collections.unmodifiableSet(memberships);
+    }
+
     public UserState copy() {
-        return new UserState(properties, events);
+        UserState copy = new UserState(properties, events);
+        copy.memberships.addAll(memberships);
+        return copy;
     }
 }

@@ -98,7 +98,7 @@ class BucketJsonTest {
                 "went-dormant.criteria.conditions[1].eventName: must be a string, got 7",
                 "went-dormant.criteria.conditions[1].check: unknown check \"never\" (expected exists, not_exists or count)",
                 "went-dormant.criteria.conditions[1].within: unknown duration unit \"weeks\" (use days, hours, minutes, seconds)",
-                "went-dormant.criteria.conditions[2].type: unknown condition type \"email_opened\" (supported: property, event, composite)",
+                "went-dormant.criteria.conditions[2].type: unknown condition type \"email_opened\" (supported: property, event, bucket, composite)",
                 "went-dormant.criteria.conditions[3].operator: unknown operator \"like\" "
                         + "(expected eq, neq, gt, gte, lt, lte, exists, not_exists, contains, in, not_in, within_next, "
                         + "within_last, more_than_ago or more_than_ahead)",

@@ -105,6 +105,8 @@ final class Explainer {
       observed.put("allTimeCount", series.allTimeCount());
       putTime(observed, "windowStart", windowStart);
       putTime(observed, "newestAt", newest.get(e.eventName()));
+    } else if (criterion instanceof dev.bucketflow.bucket.BucketCriterion b) {
+      out.putObject("observed").put("member", state.isMember(b.bucketId()));
     } else if (criterion instanceof CompositeCriterion c) {
       ArrayNode children = out.putArray("conditions");
       c.conditions().forEach(child -> children.add(node(child, state, now, newest)));

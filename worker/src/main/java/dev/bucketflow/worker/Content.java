@@ -34,6 +34,16 @@ final class Content {
     List<String> unknown = BucketRegistry.unknownIds(result.buckets(), enabledSpec);
     if (!unknown.isEmpty()) log.warn("ENABLED_BUCKETS names unknown bucket ids {}", unknown);
     List<BucketDefinition> kept = BucketRegistry.filtered(result.buckets(), enabledSpec).all();
+    Set<String> keptIds = kept.stream().map(BucketDefinition::id).collect(Collectors.toSet());
+    for (BucketDefinition b : kept) {
+      for (String dependency : b.referencedBuckets()) {
+        // Its bucket conditions then read a membership nobody maintains: never a member.
+        if (!keptIds.contains(dependency)) {
+          log.warn("bucket {} names bucket {} in a bucket condition, but ENABLED_BUCKETS leaves {} out: "
+              + "nobody is a member of it on this worker", b.id(), dependency, dependency);
+        }
+      }
+    }
     log.info("loaded {} bucket(s) from {}: {}", kept.size(), path, kept.stream().map(BucketDefinition::id).toList());
     return kept;
   }
