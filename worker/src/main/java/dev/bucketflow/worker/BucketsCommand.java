@@ -53,6 +53,8 @@ import picocli.CommandLine.Spec;
         BucketsCommand.Disable.class,
         ManualBucketCommands.Add.class,
         ManualBucketCommands.Remove.class,
+        BucketCsvCommands.Import.class,
+        BucketCsvCommands.Export.class,
         BackfillCommand.class})
 final class BucketsCommand implements Runnable {
 
@@ -61,7 +63,7 @@ final class BucketsCommand implements Runnable {
   @Override
   public void run() {
     throw new ParameterException(spec.commandLine(),
-        "Missing subcommand: validate, list, members, enable, disable, add, remove or backfill");
+        "Missing subcommand: validate, list, members, enable, disable, add, remove, import, export or backfill");
   }
 
   // ------------------------------------------------------------------ validate

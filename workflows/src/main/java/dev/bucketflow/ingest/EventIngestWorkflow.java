@@ -31,11 +31,14 @@ public interface EventIngestWorkflow {
   @SignalMethod(name = "deleteContact")
   void deleteContact(JsonNode request);
 
-  /** {@code {"bucketId": "vip", "userId": "u1"}}: joins a manual bucket. */
+  /**
+   * {@code {"bucketId": "vip", "userId": "u1"}}: joins a manual bucket; an array of such requests
+   * is applied element by element, in order.
+   */
   @SignalMethod(name = "addToBucket")
   void addToBucket(JsonNode request);
 
-  /** {@code {"bucketId": "vip", "userId": "u1"}}: leaves a manual bucket. */
+  /** {@code {"bucketId": "vip", "userId": "u1"}}: leaves a manual bucket; an array as for {@link #addToBucket}. */
   @SignalMethod(name = "removeFromBucket")
   void removeFromBucket(JsonNode request);
 

@@ -265,12 +265,25 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
 
   @Override
   public void addToBucket(JsonNode request) {
-    enqueue(request, Workflow.currentTimeMillis(), PendingEvent.ADD_TO_BUCKET);
+    enqueueOps(request, PendingEvent.ADD_TO_BUCKET);
   }
 
   @Override
   public void removeFromBucket(JsonNode request) {
-    enqueue(request, Workflow.currentTimeMillis(), PendingEvent.REMOVE_FROM_BUCKET);
+    enqueueOps(request, PendingEvent.REMOVE_FROM_BUCKET);
+  }
+
+  /**
+   * One request, or an array of them (bulk imports: one signal per hundred users instead of one
+   * per user); each element is its own operation, in array order, checked at the door like one.
+   */
+  private void enqueueOps(JsonNode request, String op) {
+    long now = Workflow.currentTimeMillis();
+    if (request != null && request.isArray()) {
+      for (JsonNode r : request) enqueue(r, now, op);
+    } else {
+      enqueue(request, now, op);
+    }
   }
 
   @Override

@@ -67,6 +67,28 @@ public final class IngestClient {
     operation(PendingEvent.REMOVE_FROM_BUCKET, userId, bucketId);
   }
 
+  /**
+   * Signals {@code addToBucket} ({@code removeFromBucket} when {@code remove}) once for all of
+   * {@code userIds}, as an array of requests applied in order. They must share one shard (a shard
+   * orders only its own users); at most {@link #MAX_EVENTS_PER_SIGNAL} per call keeps the signal
+   * within {@link #MAX_BYTES_PER_SIGNAL} for user ids of up to 256 bytes.
+   */
+  public void changeBucket(boolean remove, String bucketId, List<String> userIds) {
+    if (userIds.isEmpty()) return;
+    if (userIds.size() > MAX_EVENTS_PER_SIGNAL) {
+      throw new IllegalArgumentException("at most " + MAX_EVENTS_PER_SIGNAL + " users per signal, got " + userIds.size());
+    }
+    int shard = Shards.shardOf(userIds.get(0), shards);
+    List<Map<String, String>> requests = new ArrayList<>(userIds.size());
+    for (String userId : userIds) {
+      if (Shards.shardOf(userId, shards) != shard) {
+        throw new IllegalArgumentException("users of one signal must share a shard: " + userId + " is not on shard " + shard);
+      }
+      requests.add(Map.of("userId", userId, "bucketId", bucketId));
+    }
+    signalWithStart(shard, remove ? PendingEvent.REMOVE_FROM_BUCKET : PendingEvent.ADD_TO_BUCKET, requests);
+  }
+
   private void operation(String signal, String userId, String bucketId) {
     Map<String, String> request = bucketId == null ? Map.of("userId", userId) : Map.of("userId", userId, "bucketId", bucketId);
     signalWithStart(Shards.shardOf(userId, shards), signal, request);

@@ -32,13 +32,18 @@ class EventIngestWorkflowTest {
   static final class RecordingIngest extends InMemorySpill {
     final Map<String, Integer> batchIds = new ConcurrentHashMap<>();
     final List<JsonNode> applied = Collections.synchronizedList(new ArrayList<>());
+    /** {@code <op or "event">:<userId>} of each applied item, in order. */
+    final List<String> ops = Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger failNext = new AtomicInteger();
 
     @Override
     public IngestOutcome ingest(IngestBatch batch) {
       if (failNext.getAndDecrement() > 0) throw new IllegalStateException("simulated crash");
       if (batchIds.merge(batch.batchId(), 1, Integer::sum) > 1) return IngestOutcome.replayed();
-      batch.events().forEach(e -> applied.add(e.payload()));
+      batch.events().forEach(e -> {
+        applied.add(e.payload());
+        ops.add((e.op() == null ? "event" : e.op()) + ":" + e.payload().path("userId").asText());
+      });
       return new IngestOutcome(false, batch.events().size(), 0, 0, 0, 0);
     }
   }
@@ -123,6 +128,33 @@ class EventIngestWorkflowTest {
     // It really did continue as new, many times: batch ids name their run.
     long runs = activities.batchIds.keySet().stream().map(id -> id.split("/")[1]).distinct().count();
     assertThat(runs).isGreaterThanOrEqualTo(3);
+  }
+
+  @Test
+  void manualBucketSignalsTakeOneRequestOrAnArrayAppliedInOrder() {
+    signal(5, "addToBucket", request("a"));
+    signal(5, "event", event("b", 1));
+    signal(5, "addToBucket", List.of(request("b"), request("c")));
+    signal(5, "removeFromBucket", List.of(request("a")));
+    signal(5, "removeFromBucket", request("c"));
+    EventIngestWorkflow stub = client.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(5));
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (stub.stats().applied() < 6 && System.nanoTime() < deadline) {
+      env.sleep(Duration.ofMillis(100));
+    }
+
+    assertThat(activities.ops).containsExactly("addToBucket:a", "event:b", "addToBucket:b", "addToBucket:c",
+        "removeFromBucket:a", "removeFromBucket:c");
+  }
+
+  private void signal(int shard, String name, Object argument) {
+    client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
+            WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(shard)).setTaskQueue(QUEUE).build())
+        .signalWithStart(name, new Object[] {argument}, new Object[] {Map.of()});
+  }
+
+  private static ObjectNode request(String user) {
+    return JsonNodeFactory.instance.objectNode().put("bucketId", "vip").put("userId", user);
   }
 
   @Test
