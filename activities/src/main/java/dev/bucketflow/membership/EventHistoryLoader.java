@@ -2,6 +2,9 @@ package dev.bucketflow.membership;
 
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.EventCheck;
+import dev.bucketflow.bucket.EventCriterion;
 import dev.bucketflow.bucket.EventSeries;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,6 +14,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
@@ -58,6 +62,108 @@ public final class EventHistoryLoader {
           totals.getOrDefault(user, Map.of()).getOrDefault(event, 0L),
           now.minus(window),
           recent.getOrDefault(user, Map.of()).getOrDefault(event, List.of()))));
+      out.put(user, series);
+    }
+    return out;
+  }
+
+  /**
+   * What the evaluator and {@link dev.bucketflow.bucket.NextFlip} can ever ask of one event's
+   * series, over the legs of some buckets (see {@link #needs}).
+   *
+   * @param window widest finite window of a leg on the event ({@code ZERO}: none is windowed)
+   * @param cap the newest {@code cap} times inside {@code window} are enough (0: none needed)
+   * @param allTimeCap the all-time count is needed up to {@code allTimeCap} (0: not needed)
+   */
+  public record Need(Duration window, int cap, int allTimeCap) {}
+
+  /**
+   * Per event, what the legs of {@code buckets} need. A leg compares a count with {@code n} (its
+   * value; 0 for {@code exists}, {@code not_exists} and a count without operator), so for every
+   * operator its verdict only depends on {@code min(count, n + 1)}; NextFlip reads the n-th and
+   * (n+1)-th newest times of windowed legs. Hence windowed legs need the newest {@code n + 1}
+   * times of their window (the newest of the widest window contain the newest of any narrower
+   * one, as every window ends at the evaluation instant and NextFlip only evaluates later
+   * instants, whose windows start after the loaded horizon), and all-time legs the all-time count
+   * up to {@code n + 1}. Caps are the maxima over the legs on the same event.
+   */
+  public static Map<String, Need> needs(Collection<BucketDefinition> buckets) {
+    Map<String, Need> out = new TreeMap<>();
+    for (BucketDefinition d : buckets) {
+      if (d.criteria() == null) continue;
+      d.criteria().walk().filter(EventCriterion.class::isInstance).map(EventCriterion.class::cast).forEach(e -> {
+        long n = e.check() == EventCheck.COUNT && e.operator() != null && e.value() != null ? Math.max(0, e.value()) : 0;
+        int upTo = (int) Math.min(Integer.MAX_VALUE, n + 1);
+        Need leg = e.within() == null ? new Need(Duration.ZERO, 0, upTo) : new Need(e.within(), upTo, 0);
+        out.merge(e.eventName(), leg, (a, b) -> new Need(a.window().compareTo(b.window()) >= 0 ? a.window() : b.window(),
+            Math.max(a.cap(), b.cap()), Math.max(a.allTimeCap(), b.allTimeCap())));
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Per (user, event): the all-time count up to its cap, and the newest {@code cap} times inside
+   * the window: a bounded index range scan each, newest first, instead of counting and listing
+   * every occurrence. One statement of fixed text (arrays bound, not IN lists), so its plan is
+   * prepared once and nothing is rendered per user.
+   */
+  private static final String BOUNDED_SQL = """
+      select u.user_id, x.event, a.cnt, w.occurred_at
+      from unnest(cast(? as text[])) as u(user_id)
+      cross join unnest(cast(? as text[]), cast(? as timestamptz[]), cast(? as int[]), cast(? as int[]))
+        as x(event, horizon, cap, all_cap)
+      cross join lateral (
+        select count(*) as cnt from (
+          select 1 from user_events e where e.user_id = u.user_id and e.event = x.event limit x.all_cap) s) a
+      left join lateral (
+        select e.occurred_at from user_events e
+        where e.user_id = u.user_id and e.event = x.event and e.occurred_at > x.horizon
+        order by e.occurred_at desc limit x.cap) w on true
+      where a.cnt > 0 or w.occurred_at is not null
+      """;
+
+  /**
+   * Like {@link #load} but bounded by {@link #needs}: the series answer every leg of
+   * {@code buckets} exactly as the full ones would (see {@link EventSeries#newest}), and only
+   * those buckets' legs may be evaluated on them. The ingest path's load.
+   */
+  public Map<String, Map<String, EventSeries>> loadBounded(DSLContext tx, Collection<String> users,
+      Collection<BucketDefinition> buckets, Instant now) {
+    Map<String, Need> needs = needs(buckets);
+    Map<String, Map<String, Long>> totals = new HashMap<>();
+    Map<String, Map<String, List<Instant>>> recent = new HashMap<>();
+    if (!users.isEmpty() && !needs.isEmpty()) {
+      List<String> events = new ArrayList<>(needs.keySet());
+      String[] horizons = new String[events.size()];
+      Integer[] caps = new Integer[events.size()];
+      Integer[] allCaps = new Integer[events.size()];
+      for (int i = 0; i < events.size(); i++) {
+        Need need = needs.get(events.get(i));
+        // Rounded down to the stored microseconds, as CriteriaSql does: nothing inside is missed
+        // (a time at or before the exact horizon is dropped below).
+        horizons[i] = now.minus(need.window()).truncatedTo(ChronoUnit.MICROS).toString();
+        caps[i] = need.window().isZero() ? 0 : need.cap();
+        allCaps[i] = need.allTimeCap();
+      }
+      tx.fetch(BOUNDED_SQL, users.toArray(new String[0]), events.toArray(new String[0]), horizons, caps, allCaps)
+          .forEach(r -> {
+            String user = r.get(0, String.class);
+            String event = r.get(1, String.class);
+            totals.computeIfAbsent(user, u -> new HashMap<>()).put(event, r.get(2, Long.class));
+            List<Instant> times = recent.computeIfAbsent(user, u -> new HashMap<>())
+                .computeIfAbsent(event, x -> new ArrayList<>());
+            java.time.OffsetDateTime at = r.get(3, java.time.OffsetDateTime.class);
+            if (at != null && at.toInstant().isAfter(now.minus(needs.get(event).window()))) times.add(at.toInstant());
+          });
+    }
+    Map<String, Map<String, EventSeries>> out = new HashMap<>();
+    for (String user : users) {
+      Map<String, EventSeries> series = new HashMap<>();
+      needs.forEach((event, need) -> {
+        series.put(event, EventSeries.newest(totals.getOrDefault(user, Map.of()).getOrDefault(event, 0L),
+            now.minus(need.window()), recent.getOrDefault(user, Map.of()).getOrDefault(event, List.of())));
+      });
       out.put(user, series);
     }
     return out;

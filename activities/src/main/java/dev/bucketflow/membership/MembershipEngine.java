@@ -4,7 +4,6 @@ import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.bucket.MembershipSource;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.BucketDefinition;
-import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.bucket.EntryGate;
 import dev.bucketflow.bucket.Evaluator;
 import dev.bucketflow.bucket.EventSeries;
@@ -120,7 +119,7 @@ public final class MembershipEngine {
     Set<String> activeOf = new LinkedHashSet<>(touched.keySet());
     activeOf.addAll(referenced);
     return new Prepared(tx, now, contacts,
-        history.load(tx, users, BucketRegistry.widestFiniteWindowByEvent(touched.values()), now),
+        history.loadBounded(tx, users, touched.values(), now),
         store.activeOf(tx, users, activeOf),
         store.historyOf(tx, users, touched.keySet()), referenced);
   }

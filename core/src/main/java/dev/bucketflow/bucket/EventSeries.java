@@ -37,6 +37,27 @@ public final class EventSeries {
         this.times = sorted;
     }
 
+    /**
+     * A bounded series: enough for every leg whose threshold is below {@code cap}, without listing
+     * every occurrence of a chatty user's window. Invariant: the listed times are some of the
+     * occurrences after the horizon, including the newest {@code min(cap, all of them)}; the
+     * all-time count lies in {@code [min(allTimeCap, c), c]} for the true all-time count {@code c}.
+     * {@link #add} keeps it (the new newest {@code cap} are among the old ones plus the added
+     * time; both counts grow by one). Hence, for any {@code since} at or after the horizon,
+     * {@link #countSince} lies in {@code [min(cap, c), c]} for the true count {@code c} after
+     * {@code since} (the listed times after {@code since} include the newest {@code min(cap, c)}
+     * of them), and {@link #nthNewest}{@code (k)} is exact for {@code k <= cap}. So every
+     * comparison of a count with a value {@code n < cap} (any operator; {@code exists} and
+     * {@code not_exists} are {@code n = 0}) comes out as on the full series, and the n-th and
+     * (n+1)-th newest times NextFlip reads are the true ones.
+     *
+     * @param allTimeAtLeast the true all-time count, or a lower bound as above (raised to the
+     *     number of listed times)
+     */
+    public static EventSeries newest(long allTimeAtLeast, Instant horizon, List<Instant> newest) {
+        return new EventSeries(Math.max(allTimeAtLeast, newest.size()), horizon, newest);
+    }
+
     public static EventSeries empty() {
         return new EventSeries(0, null, List.of());
     }
@@ -65,7 +86,8 @@ public final class EventSeries {
     }
 
     /**
-     * Occurrences strictly after {@code sinceExclusive}; {@code null} = all time.
+     * Occurrences strictly after {@code sinceExclusive}; {@code null} = all time. Exact, except on
+     * a bounded series ({@link #newest}), where it is exact up to that series' caps.
      *
      * @throws IllegalStateException if {@code sinceExclusive} is before the horizon: the caller
      *     loaded too short a history to answer exactly, which is a bug, not a "zero"

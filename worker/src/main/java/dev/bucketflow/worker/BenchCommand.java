@@ -231,6 +231,8 @@ final class BenchCommand implements Runnable {
         long prefixNanos = 0;
         long lastReport = System.nanoTime();
         int nextDecile = 1;
+        int reportedDone = 0;
+        long reportedNanos = 0;
         while (done < count) {
           int n = Math.min(size, count - done);
           List<PendingEvent> batch = new ArrayList<>(n);
@@ -253,8 +255,12 @@ final class BenchCommand implements Runnable {
           if (!quiet && (done == count || done >= (long) count * nextDecile / 10 || now - lastReport > 15_000_000_000L)) {
             while (nextDecile <= 10 && done >= (long) count * nextDecile / 10) nextDecile++;
             lastReport = now;
-            out.printf(Locale.ROOT, "  %,9d / %,d events  %,8.0f events/s  %,d transitions%n",
-                done, count, done / (applyNanos / 1e9), transitions);
+            // The rate since the previous line too: whether it falls as the database grows.
+            out.printf(Locale.ROOT, "  %,9d / %,d events  %,8.0f events/s  %,d transitions  (last %,d: %,.0f events/s)%n",
+                done, count, done / (applyNanos / 1e9), transitions, done - reportedDone,
+                (done - reportedDone) / ((applyNanos - reportedNanos) / 1e9));
+            reportedDone = done;
+            reportedNanos = applyNanos;
             out.flush();
           }
         }
