@@ -70,9 +70,12 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
         : null;
     Instant deadline = Deadlines.earliest(Deadlines.earliest(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)), dwellAt);
     if (deadline == null) return;
-    // Signal-with-start, not start: the epoch's join watch may be running already (sleeping toward
-    // the join instant when an event joined first), and must hear a leave deadline that is earlier.
-    moveDeadline(new MovedDeadline(row.bucketId(), row.userId(), row.epoch(), deadline));
+    // Started here, or already running: the epoch's join watch may be sleeping toward the join
+    // instant (an event joined first), and must hear a leave deadline that is earlier. (Start
+    // first, not signal-with-start: a started run keeps its summary on every server.)
+    if (!arm(row.bucketId(), row.userId(), row.epoch(), deadline)) {
+      moveDeadline(new MovedDeadline(row.bucketId(), row.userId(), row.epoch(), deadline));
+    }
   }
 
   /**

@@ -12,9 +12,6 @@ import dev.bucketflow.bucket.Evaluator;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.db.Json;
 import dev.bucketflow.ingest.IngestActivities;
-import dev.bucketflow.ingest.IngestBatch;
-import dev.bucketflow.ingest.IngestOutcome;
-import dev.bucketflow.ingest.SpillSegment;
 import dev.bucketflow.shard.Shards;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,28 +40,13 @@ class ScaleOutIT {
   static final int USERS = 160;
   static final int EVENTS_PER_USER = 9;
 
-  /** Counts the batches a worker applied, to prove each took shards. */
-  record Counting(IngestActivities delegate, AtomicInteger batches) implements IngestActivities {
-    @Override
-    public IngestOutcome ingest(IngestBatch batch) {
-      IngestOutcome outcome = delegate.ingest(batch);
-      batches.incrementAndGet();
-      return outcome;
-    }
-
-    @Override
-    public void spill(SpillSegment segment) {
-      delegate.spill(segment);
-    }
-
-    @Override
-    public SpillSegment loadSpill(String segmentId) {
-      return delegate.loadSpill(segmentId);
-    }
-  }
-
-  static UnaryOperator<IngestActivities> counting(AtomicInteger batches) {
-    return impl -> new Counting(impl, batches);
+  /** Counts the batches a worker applied (FailoverIT's counter), to prove each took shards. */
+  static UnaryOperator<IngestActivities> counting(AtomicInteger[] batches) {
+    return impl -> {
+      FailoverIT.CountingIngest counter = new FailoverIT.CountingIngest(impl);
+      batches[0] = counter.batches;
+      return counter;
+    };
   }
 
   @Test
@@ -74,11 +56,13 @@ class ScaleOutIT {
     Map<String, List<ObjectNode>> perUser = workload(new Random(13));
     List<List<ObjectNode>> waves = waves(perUser, 3);
 
-    AtomicInteger a = new AtomicInteger();
-    AtomicInteger b = new AtomicInteger();
-    AtomicInteger c = new AtomicInteger();
-    try (WorkerHarness harness = new WorkerHarness(buckets, Path.of("src/test/resources/no-journeys"), SHARDS, counting(a))) {
-      BucketflowWorker workerB = harness.startAnotherWorker(counting(b));
+    AtomicInteger[] aRef = new AtomicInteger[1];
+    AtomicInteger[] bRef = new AtomicInteger[1];
+    AtomicInteger[] cRef = new AtomicInteger[1];
+    try (WorkerHarness harness = new WorkerHarness(buckets, Path.of("src/test/resources/no-journeys"), SHARDS, counting(aRef))) {
+      BucketflowWorker workerB = harness.startAnotherWorker(counting(bRef));
+      AtomicInteger a = aRef[0];
+      AtomicInteger b = bRef[0];
       BucketflowWorker workerC = null;
       try {
         harness.ingestClient().sendAll(waves.get(0), 4);
@@ -86,7 +70,8 @@ class ScaleOutIT {
         harness.worker.haltForTest(); // A vanishes mid-stream: its shards move to B
         harness.ingestClient().sendAll(waves.get(1), 4);
         int bBefore = b.get();
-        workerC = harness.startAnotherWorker(counting(c));
+        workerC = harness.startAnotherWorker(counting(cRef));
+        AtomicInteger c = cRef[0];
         harness.ingestClient().sendAll(waves.get(2), 4);
         int total = USERS * EVENTS_PER_USER;
         WorkerHarness.await(() -> storedEvents(harness) == total, Duration.ofSeconds(120), "all events applied");
