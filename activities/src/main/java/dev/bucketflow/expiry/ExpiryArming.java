@@ -9,7 +9,6 @@ import dev.bucketflow.dispatch.OutboxRow;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.Deadlines;
-import dev.bucketflow.membership.DwellEvents;
 import dev.bucketflow.membership.DeadlineSignals;
 import dev.bucketflow.membership.MovedDeadline;
 import io.grpc.Status;
@@ -65,10 +64,8 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
             .and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
         .fetchOne();
     if (r == null) return; // already left: nothing to watch
-    Instant dwellAt = bucket.hasDwellEvents()
-        ? DwellEvents.nextAt(bucket, r.get(m.ENTERED_AT), r.get(m.DWELL_DONE_MS), DwellEvents.since(dsl, bucket.id()))
-        : null;
-    Instant deadline = Deadlines.earliest(Deadlines.earliest(r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT)), dwellAt);
+    Instant deadline = Deadlines.watch(dsl, bucket, r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT), r.get(m.ENTERED_AT),
+        r.get(m.DWELL_DONE_MS));
     if (deadline == null) return;
     // Started here, or already running: the epoch's join watch may be sleeping toward the join
     // instant (an event joined first), and must hear a leave deadline that is earlier. (Start

@@ -125,7 +125,7 @@ public final class ExpiryService {
           Instant next = matches ? NextFlip.deadline(bucket.criteria(), state, now).orElse(null) : dwellEnds;
           tx.update(m).set(m.EXPIRES_AT, next).set(m.LAST_EVALUATED_AT, now).set(m.UPDATED_AT, now)
               .where(m.ID.eq(id)).execute();
-          Instant watch = Deadlines.earliest(Deadlines.earliest(next, maxDwellAt), nextDwell);
+          Instant watch = Deadlines.earliest(next, maxDwellAt, nextDwell);
           return new Decision(watch == null ? ExpiryCheck.gone() : ExpiryCheck.extended(watch.toEpochMilli()), dwelled,
               Optional.empty());
         }
@@ -166,11 +166,13 @@ public final class ExpiryService {
             lastLeftAt, now));
     if (!joined.isEmpty()) {
       dependents.follow(tx, joined, now, MembershipSource.EXPIRY);
-      Record row = tx.select(m.EXPIRES_AT, m.MAX_DWELL_AT).from(m)
+      Record row = tx.select(m.EXPIRES_AT, m.MAX_DWELL_AT, m.ENTERED_AT, m.DWELL_DONE_MS).from(m)
           .where(m.BUCKET_ID.eq(armed.bucketId()).and(m.USER_ID.eq(armed.userId()))
               .and(m.ENTRY_COUNT.eq(armed.entryCount())).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
           .fetchOne();
-      Instant watch = row == null ? null : Deadlines.earliest(row.get(m.EXPIRES_AT), row.get(m.MAX_DWELL_AT));
+      // Now this epoch's watch: toward its leave or its first dwell event, as the arming computes it.
+      Instant watch = row == null ? null : Deadlines.watch(tx, bucket, row.get(m.EXPIRES_AT), row.get(m.MAX_DWELL_AT),
+          row.get(m.ENTERED_AT), row.get(m.DWELL_DONE_MS));
       return new Decision(watch == null ? ExpiryCheck.gone() : ExpiryCheck.extended(watch.toEpochMilli()), true,
           Optional.empty());
     }

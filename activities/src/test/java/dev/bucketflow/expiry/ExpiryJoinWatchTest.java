@@ -45,6 +45,10 @@ class ExpiryJoinWatchTest extends DatabaseTest {
           prop("renews_at").withinNext(Duration.ofDays(3))))
       .fastExpiry(true).build();
 
+  /** Clock joins plus a dwell event one day in: the joined member's watch sleeps toward the dwell first. */
+  static final BucketDefinition TRIAL_DWELL = BucketDefinition.builder("trial-ending-dwell")
+      .criteria(prop("trial_ends_at").withinNext(Duration.ofDays(3))).dwell(Duration.ofDays(1)).fastExpiry(true).build();
+
   MutableClock clock;
   IngestService ingest;
   ExpiryService expiry;
@@ -53,11 +57,13 @@ class ExpiryJoinWatchTest extends DatabaseTest {
   void reset() {
     dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
     clock = new MutableClock(T0);
-    BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, SLOW, EITHER));
+    BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, SLOW, EITHER, TRIAL_DWELL));
     EventHistoryLoader history = new EventHistoryLoader();
     ingest = new IngestService(dsl,
         new MembershipEngine(catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()), clock);
     expiry = new ExpiryService(dsl, catalog, new UserStates(history), TransitionWriter.withoutGenericEvents(), clock);
+    dsl.update(dev.bucketflow.schema.Tables.BUCKET_CONFIGS).set(dev.bucketflow.schema.Tables.BUCKET_CONFIGS.DWELL_SINCE, T0)
+        .execute();
   }
 
   /** The watches of {@link #TRIAL} the batch arms or moves (EITHER's are asserted where it is the subject). */
@@ -153,5 +159,16 @@ class ExpiryJoinWatchTest extends DatabaseTest {
     assertThat(left.transitioned()).isTrue();
     assertThat(left.nextJoinWatch())
         .contains(new MovedDeadline(EITHER.id(), "u1", 2, renews.minus(Duration.ofDays(3))));
+  }
+
+  @Test
+  void aWatchThatJoinsSleepsTowardTheEpochsFirstDwellEventWhenItComesBeforeTheLeave() {
+    Instant ends = T0.plus(Duration.ofDays(5));
+    Instant turnsTrue = ends.minus(Duration.ofDays(3));
+    send("u1", "{\"trial_ends_at\":\"" + ends + "\"}");
+    clock.set(turnsTrue);
+    ExpiryService.Decision joined = expiry.decide(new ExpiryRequest(TRIAL_DWELL.id(), "u1", 1, turnsTrue.toEpochMilli()));
+    assertThat(joined.check()).as("the dwell event one day in, not the leave three days in")
+        .isEqualTo(ExpiryCheck.extended(turnsTrue.plus(Duration.ofDays(1)).toEpochMilli()));
   }
 }
