@@ -287,7 +287,6 @@ public final class BackfillService {
    *     elsewhere)
    */
   public ChunkResult runChunk(long jobId) {
-    waitForDependencies(jobId);
     List<MovedDeadline> moved = new ArrayList<>();
     ChunkResult result = runChunk(jobId, moved);
     // After the commit, never under the chunk's row locks.
@@ -298,19 +297,13 @@ public final class BackfillService {
   /**
    * A bucket whose conditions name other buckets is backfilled only once their first-time
    * backfills are done: evaluated earlier, its members would follow a half-filled dependency.
-   * Thrown as a retryable failure: the chunk activity's retries (about 35 minutes of backoff)
-   * are the wait; each retry checks again.
+   * Thrown (the chunk's transaction rolls back, nothing written) as a retryable failure: the
+   * chunk activity's retries (about 35 minutes of backoff) are the wait; each retry checks again.
    */
-  private void waitForDependencies(long jobId) {
-    var j = BUCKET_BACKFILL_JOBS;
-    String bucketId = dsl.select(j.BUCKET_ID).from(j).where(j.ID.eq(jobId)).fetchOptional(j.BUCKET_ID).orElse(null);
-    if (bucketId == null) return; // runChunk reports the missing job
-    BucketDefinition bucket = catalog.byId(bucketId).orElse(null);
-    if (bucket == null || bucket.criteria() == null) return;
+  private static void waitForDependencies(DSLContext tx, BucketDefinition bucket) {
+    if (bucket.criteria() == null) return;
     for (String dependency : bucket.referencedBuckets()) {
-      if (!FirstBackfill.done(dsl, dependency)) {
-        throw new DependencyBackfillRunning(bucketId, dependency);
-      }
+      if (!FirstBackfill.done(tx, dependency)) throw new DependencyBackfillRunning(bucket.id(), dependency);
     }
   }
 
@@ -331,6 +324,7 @@ public final class BackfillService {
       if (job.completed()) return new ChunkResult(job.processed(), job.totals(), 0, 0, true);
       if (!job.running()) throw new IllegalStateException("backfill job " + jobId + " is " + job.status());
       BucketDefinition bucket = bucketOf(job);
+      waitForDependencies(tx, bucket);
       Instant now = clock.instant();
 
       var c = CONTACTS;
