@@ -125,6 +125,32 @@ public final class BulkMemberships {
         .and(satisfied);
   }
 
+  /** {@code entered_at + d} in SQL, to the millisecond (as {@code Instant.plus} in the engine and the watch). */
+  public static Field<Instant> enteredPlus(java.time.Duration d) {
+    var m = BUCKET_MEMBERSHIPS;
+    return DSL.field("{0} + make_interval(secs => {1})", m.ENTERED_AT.getDataType(), m.ENTERED_AT,
+        DSL.val(d.toMillis() / 1000.0));
+  }
+
+  /**
+   * The set-based {@code minDwell} rule: of the active rows {@code failingIds} (members whose
+   * criteria no longer hold), those still inside the bucket's {@code minDwell} cannot leave yet and
+   * get {@code expires_at = entered_at + minDwell} (once), for the sweep or their watch to look
+   * again. Returns them as watch deadlines (their fast-expiry watches may sleep later). The caller
+   * leaves the others: {@code entered_at <= now - minDwell}. No {@code minDwell}: nothing to do.
+   */
+  public static List<MovedDeadline> deferInsideMinDwell(DSLContext tx, BucketDefinition bucket,
+      org.jooq.Select<? extends org.jooq.Record1<Long>> failingIds, Instant now) {
+    if (bucket.minDwell() == null) return List.of();
+    var m = BUCKET_MEMBERSHIPS;
+    Field<Instant> dwellEnds = enteredPlus(bucket.minDwell());
+    return tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
+        .where(m.ID.in(failingIds).and(m.STATUS.eq(ACTIVE)).and(m.ENTERED_AT.gt(now.minus(bucket.minDwell())))
+            .and(m.EXPIRES_AT.isDistinctFrom(dwellEnds)))
+        .returningResult(m.USER_ID, m.ENTRY_COUNT, m.EXPIRES_AT).fetch()
+        .map(r -> new MovedDeadline(bucket.id(), r.value1(), r.value2(), r.value3()));
+  }
+
   /** Rows of any status the contact ever had in the bucket (the next entry is this + 1), as "prior". */
   public static Field<Integer> priorEntries(String bucketId) {
     var m = BUCKET_MEMBERSHIPS;

@@ -70,15 +70,9 @@ public final class Dependents {
         .where(m.BUCKET_ID.eq(d.id()).and(m.USER_ID.in(users)).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull()))
         .and(failing);
     Condition leavable = m.ID.in(failingIds);
-    if (d.minDwell() != null) {
-      Instant dwellThreshold = now.minus(d.minDwell());
-      var dwellEnds = DSL.field("{0} + make_interval(secs => {1})", m.EXPIRES_AT.getDataType(), m.ENTERED_AT,
-          DSL.val((double) d.minDwell().toSeconds()));
-      tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
-          .where(m.ID.in(failingIds).and(m.ENTERED_AT.gt(dwellThreshold)).and(m.EXPIRES_AT.isDistinctFrom(dwellEnds)))
-          .execute();
-      leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
-    }
+    // As the sweep defers (their watches are not told: see README, known gaps).
+    BulkMemberships.deferInsideMinDwell(tx, d, failingIds, now);
+    if (d.minDwell() != null) leavable = leavable.and(m.ENTERED_AT.le(now.minus(d.minDwell())));
     return bulk.leaveReturning(tx, d, leavable, now, source, reason);
   }
 }

@@ -6,13 +6,8 @@ import dev.bucketflow.membership.Dependents;
 import dev.bucketflow.membership.Transition;
 
 import dev.bucketflow.bucket.LeaveReason;
-import dev.bucketflow.bucket.BackfillStatus;
-import dev.bucketflow.bucket.BackfillKind;
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
 import dev.bucketflow.criteria.CriteriaSql;
-import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
-import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 
@@ -54,7 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReconcileService {
 
-  private static final Logger log = LoggerFactory.getLogger(ReconcileService.class);  /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
+  private static final Logger log = LoggerFactory.getLogger(ReconcileService.class);
+  /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
   private static final Duration REARM_HORIZON = Duration.ofMinutes(15);
 
   private final DSLContext dsl;
@@ -228,26 +224,13 @@ public final class ReconcileService {
       if (locked.isEmpty()) return new int[] {0, 0};
       var failingIds = DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID))
           .where(anyId(idsOf(ids, users, locked))).and(failing);
-      int deferredNow = 0;
       Condition leavable = m.ID.in(failingIds);
-      if (dwellThreshold != null) {
-        // Too early to leave: stamp when the dwell ends, once.
-        var dwellEnds = DSL.field("{0} + make_interval(secs => {1})", m.EXPIRES_AT.getDataType(), m.ENTERED_AT,
-            DSL.val((double) bucket.minDwell().toSeconds()));
-        var deferral = tx.update(m).set(m.EXPIRES_AT, dwellEnds).set(m.UPDATED_AT, now)
-            .where(m.ID.in(failingIds).and(m.STATUS.eq(ACTIVE)).and(m.ENTERED_AT.gt(dwellThreshold))
-                .and(m.EXPIRES_AT.isDistinctFrom(dwellEnds)));
-        if (bucket.fastExpiry() && arming != null) {
-          // The new deadline may be earlier than the one the watch sleeps toward (it ignores a later one).
-          var stamped = deferral.returningResult(m.USER_ID, m.ENTRY_COUNT, m.EXPIRES_AT).fetch();
-          stamped.forEach(r -> moved.add(new MovedDeadline(bucket.id(), r.value1(), r.value2(), r.value3())));
-          deferredNow = stamped.size();
-        } else {
-          deferredNow = deferral.execute();
-        }
-        leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
-      }
-      return new int[] {leave(tx, bucket, leavable, now, LeaveReason.CRITERIA), deferredNow};
+      // Too early to leave: stamped with when the dwell ends, once.
+      List<MovedDeadline> deferred = BulkMemberships.deferInsideMinDwell(tx, bucket, failingIds, now);
+      // The new deadline may be earlier than the one the watch sleeps toward (it ignores a later one).
+      if (bucket.fastExpiry() && arming != null) moved.addAll(deferred);
+      if (dwellThreshold != null) leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
+      return new int[] {leave(tx, bucket, leavable, now, LeaveReason.CRITERIA), deferred.size()};
     });
     // After the chunk's commit: no signal while its row locks are held.
     if (!moved.isEmpty()) arming.deadlinesMoved(moved);
@@ -335,8 +318,7 @@ public final class ReconcileService {
     long afterMs = after.toMillis();
     Instant since = DwellEvents.since(dsl, bucket.id());
     var m = BUCKET_MEMBERSHIPS;
-    var reachedAt = DSL.field("{0} + make_interval(secs => {1})", m.ENTERED_AT.getDataType(), m.ENTERED_AT,
-        DSL.val(afterMs / 1000.0));
+    var reachedAt = BulkMemberships.enteredPlus(after);
     Condition due = m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
         .and(m.DWELL_DONE_MS.lt(afterMs)).and(m.ENTERED_AT.le(now.minus(after))).and(m.ENTERED_AT.ge(since.minus(after)))
         .and(m.EXPIRES_AT.isNull().or(m.EXPIRES_AT.gt(reachedAt)));
