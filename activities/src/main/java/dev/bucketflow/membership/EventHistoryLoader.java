@@ -76,9 +76,8 @@ public final class EventHistoryLoader {
    *
    * @param window widest finite window of a leg on the event ({@code ZERO}: none is windowed)
    * @param cap the newest {@code cap} times inside {@code window} are enough (0: none needed)
-   * @param allTimeCap the all-time count is needed up to {@code allTimeCap} (0: not needed)
    */
-  public record Need(Duration window, int cap, int allTimeCap) {}
+  public record Need(Duration window, int cap) {}
 
   /**
    * Per event, what the legs of {@code buckets} need. A leg compares a count with {@code n} (its
@@ -87,8 +86,9 @@ public final class EventHistoryLoader {
    * (n+1)-th newest times of windowed legs. Hence windowed legs need the newest {@code n + 1}
    * times of their window (the newest of the widest window contain the newest of any narrower
    * one, as every window ends at the evaluation instant and NextFlip only evaluates later
-   * instants, whose windows start after the loaded horizon), and all-time legs the all-time count
-   * up to {@code n + 1}. Caps are the maxima over the legs on the same event.
+   * instants, whose windows start after the loaded horizon). All-time legs read the exact count
+   * of the rollup, which costs the same whatever its size. Caps are the maxima over the legs on
+   * the same event.
    */
   public static Map<String, Need> needs(Collection<BucketDefinition> buckets) {
     Map<String, Need> out = new TreeMap<>();
@@ -97,31 +97,34 @@ public final class EventHistoryLoader {
       d.criteria().walk().filter(EventCriterion.class::isInstance).map(EventCriterion.class::cast).forEach(e -> {
         long n = e.check() == EventCheck.COUNT && e.operator() != null && e.value() != null ? Math.max(0, e.value()) : 0;
         int upTo = (int) Math.min(Integer.MAX_VALUE, n + 1);
-        Need leg = e.within() == null ? new Need(Duration.ZERO, 0, upTo) : new Need(e.within(), upTo, 0);
+        Need leg = e.within() == null ? new Need(Duration.ZERO, 0) : new Need(e.within(), upTo);
         out.merge(e.eventName(), leg, (a, b) -> new Need(a.window().compareTo(b.window()) >= 0 ? a.window() : b.window(),
-            Math.max(a.cap(), b.cap()), Math.max(a.allTimeCap(), b.allTimeCap())));
+            Math.max(a.cap(), b.cap())));
       });
     }
     return out;
   }
 
   /**
-   * Per (user, event): the all-time count (one rollup row, exact; read only when an all-time leg
-   * needs it), and the newest {@code cap} times inside the window: a bounded index range scan each,
-   * newest first, instead of listing every occurrence. One statement of fixed text (arrays bound, not IN lists), so its plan is
-   * prepared once and nothing is rendered per user.
+   * Per (user, event) the user ever had: the exact all-time count (its rollup row), and the
+   * newest {@code cap} times inside the window, a bounded index range scan newest first instead
+   * of listing every occurrence. The rollup drives: a pair without a row has no events at all and
+   * costs nothing beyond the users' index scan, and a pair whose last occurrence is at or before
+   * the horizon skips the range scan (a one-time filter on the lateral), which is most pairs of a
+   * history older than its windows. One statement of fixed text (arrays bound, not IN lists), so
+   * its plan is prepared once and nothing is rendered per user.
    */
-  private static final String BOUNDED_SQL = """
-      select u.user_id, x.event, coalesce(a.total_count, 0) as cnt, w.occurred_at
-      from unnest(cast(? as text[])) as u(user_id)
-      cross join unnest(cast(? as text[]), cast(? as timestamptz[]), cast(? as int[]), cast(? as int[]))
-        as x(event, horizon, cap, all_cap)
-      left join user_event_rollups a on a.user_id = u.user_id and a.event = x.event and x.all_cap > 0
+  static final String BOUNDED_SQL = """
+      select a.user_id, a.event, a.total_count, w.occurred_at
+      from user_event_rollups a
+      join unnest(cast(? as text[]), cast(? as timestamptz[]), cast(? as int[])) as x(event, horizon, cap)
+        on x.event = a.event
       left join lateral (
         select e.occurred_at from user_events e
-        where e.user_id = u.user_id and e.event = x.event and e.occurred_at > x.horizon
+        where x.cap > 0 and a.last_at > x.horizon
+          and e.user_id = a.user_id and e.event = a.event and e.occurred_at > x.horizon
         order by e.occurred_at desc limit x.cap) w on true
-      where a.total_count is not null or w.occurred_at is not null
+      where a.user_id = any(cast(? as text[])) and a.event = any(cast(? as text[]))
       """;
 
   /**
@@ -138,16 +141,15 @@ public final class EventHistoryLoader {
       List<String> events = new ArrayList<>(needs.keySet());
       String[] horizons = new String[events.size()];
       Integer[] caps = new Integer[events.size()];
-      Integer[] allCaps = new Integer[events.size()];
       for (int i = 0; i < events.size(); i++) {
         Need need = needs.get(events.get(i));
         // Rounded down to the stored microseconds, as CriteriaSql does: nothing inside is missed
         // (a time at or before the exact horizon is dropped below).
         horizons[i] = now.minus(need.window()).truncatedTo(ChronoUnit.MICROS).toString();
         caps[i] = need.window().isZero() ? 0 : need.cap();
-        allCaps[i] = need.allTimeCap();
       }
-      tx.fetch(BOUNDED_SQL, users.toArray(new String[0]), events.toArray(new String[0]), horizons, caps, allCaps)
+      String[] eventNames = events.toArray(new String[0]);
+      tx.fetch(BOUNDED_SQL, eventNames, horizons, caps, users.toArray(new String[0]), eventNames)
           .forEach(r -> {
             String user = r.get(0, String.class);
             String event = r.get(1, String.class);
