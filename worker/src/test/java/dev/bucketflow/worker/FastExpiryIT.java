@@ -17,11 +17,16 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * Fast expiry on the real-time Temporal test server with windows of seconds: leaves come from
  * the per-member timer (the cron is set to once a year), seconds after the deadline.
  */
+// The methods share the worker but not a user or a bucket's member, and mostly sleep on timers:
+// they may run at the same time.
+@Execution(ExecutionMode.CONCURRENT)
 class FastExpiryIT {
 
   static WorkerHarness harness;
