@@ -64,6 +64,7 @@ import dev.bucketflow.reconcile.ReconcileReport;
 import dev.bucketflow.reconcile.ReconcileRequest;
 import dev.bucketflow.reconcile.ReconcileWorkflow;
 import dev.bucketflow.reconcile.ReconcileWorkflowImpl;
+import dev.bucketflow.event.StorageMaintenance;
 import dev.bucketflow.reconcile.SweepCursor;
 import dev.bucketflow.reconcile.SweepProgress;
 import dev.bucketflow.reconcile.SweepStep;
@@ -113,6 +114,8 @@ class ReplayTest {
   static final String RECONCILE = "histories/reconcile.json";
   /** The resumable-sweep shape: version marker, each bucket swept in ReconcileBucketPart activities. */
   static final String RECONCILE_V2 = "histories/reconcile-v2.json";
+  /** The event-retention shape: a second marker, then MaintainEventStorage after the outbox backstop. */
+  static final String RECONCILE_V3 = "histories/reconcile-v3.json";
 
   // ---------------------------------------------------------------- realistic executions
 
@@ -288,6 +291,11 @@ class ReplayTest {
     public int redispatchOutbox() {
       return 5;
     }
+
+    @Override
+    public StorageMaintenance maintainEventStorage() {
+      return new StorageMaintenance(List.of("user_events_p20260316"), List.of("user_events_p20260301"), 0, 2, 7, List.of());
+    }
   }
 
   static WorkflowExecutionHistory runReconcile(TestWorkflowEnvironment env) {
@@ -352,7 +360,11 @@ class ReplayTest {
       history = runReconcile(env);
     }
     assertThat(count(history, HistoryEvent::hasActivityTaskFailedEventAttributes)).isEqualTo(1);
-    assertThat(count(history, HistoryEvent::hasMarkerRecordedEventAttributes)).as("resumable-sweep").isEqualTo(1);
+    assertThat(count(history, HistoryEvent::hasMarkerRecordedEventAttributes)).as("resumable-sweep, event-retention")
+        .isEqualTo(2);
+    assertThat(count(history, e -> e.hasActivityTaskScheduledEventAttributes()
+        && e.getActivityTaskScheduledEventAttributes().getActivityType().getName().equals("MaintainEventStorage")))
+        .isEqualTo(1);
     assertThat(count(history, e -> e.hasActivityTaskScheduledEventAttributes()
         && e.getActivityTaskScheduledEventAttributes().getActivityType().getName().equals("ReconcileBucketPart")))
         .as("went-dormant in three parts, power-users in one").isEqualTo(4);
@@ -428,6 +440,14 @@ class ReplayTest {
     requireGolden(RECONCILE);
     withReplayWorker(ReconcileWorkflowImpl.class,
         worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(RECONCILE, worker));
+  }
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenReconcileWithStorageMaintenanceReplays() throws Exception {
+    requireGolden(RECONCILE_V3);
+    withReplayWorker(ReconcileWorkflowImpl.class,
+        worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(RECONCILE_V3, worker));
   }
 
   @Test
@@ -522,9 +542,10 @@ class ReplayTest {
       }
     }
     // "reconcile" (reconcile.json) is the shape before resumable-sweep: no longer recordable.
-    if (wanted.test("reconcile-v2")) {
+    // "reconcile-v2" (resumable-sweep, before event-retention) is no longer recordable either.
+    if (wanted.test("reconcile-v3")) {
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
-        out.put(RECONCILE_V2, runReconcile(env));
+        out.put(RECONCILE_V3, runReconcile(env));
       }
     }
     assertThat(out).as("nothing selected by -D%s=%s", WRITE_PROPERTY, which).isNotEmpty();

@@ -1,6 +1,7 @@
 package dev.bucketflow.criteria;
 
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
+import static dev.bucketflow.schema.Tables.USER_EVENT_ROLLUPS;
 
 import dev.bucketflow.bucket.CompositeCriterion;
 import dev.bucketflow.bucket.Criterion;
@@ -188,6 +189,7 @@ public final class CriteriaSql {
   }
 
   private static Condition event(EventCriterion e, Field<String> userId, Instant now) {
+    if (!e.windowed()) return allTime(e, userId);
     var ev = USER_EVENTS.as("ev");
     Condition match = ev.USER_ID.eq(userId).and(ev.EVENT.eq(e.eventName()));
     // occurred_at holds microseconds: "after x" equals "after x rounded down to the microsecond",
@@ -216,4 +218,26 @@ public final class CriteriaSql {
     };
   }
 
+
+  /**
+   * An all-time leg reads the user's rollup row ({@code user_event_rollups}, one primary-key
+   * lookup): raw events older than the retention are gone, their count is not.
+   */
+  private static Condition allTime(EventCriterion e, Field<String> userId) {
+    var r = USER_EVENT_ROLLUPS.as("ro");
+    Condition match = r.USER_ID.eq(userId).and(r.EVENT.eq(e.eventName()));
+    if (e.check() == EventCheck.EXISTS || (e.check() == EventCheck.COUNT && e.operator() == null)) {
+      return DSL.exists(DSL.selectOne().from(r).where(match));
+    }
+    if (e.check() == EventCheck.NOT_EXISTS) return DSL.notExists(DSL.selectOne().from(r).where(match));
+    long n = e.value();
+    Field<Long> count = DSL.coalesce(DSL.field(DSL.select(r.TOTAL_COUNT).from(r).where(match)), DSL.inline(0L));
+    return switch (e.operator()) {
+      case GT -> count.gt(n);
+      case GTE -> count.ge(n);
+      case LT -> count.lt(n);
+      case LTE -> count.le(n);
+      case EQ -> count.eq(n);
+    };
+  }
 }

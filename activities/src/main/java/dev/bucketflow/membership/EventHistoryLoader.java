@@ -1,6 +1,7 @@
 package dev.bucketflow.membership;
 
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
+import static dev.bucketflow.schema.Tables.USER_EVENT_ROLLUPS;
 
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.EventCheck;
@@ -20,8 +21,9 @@ import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
 
 /**
- * Loads, in two set-based queries, what the in-memory evaluator needs for a batch's users: the
- * all-time count of every referenced event and each occurrence inside that event's widest window.
+ * Loads, set-based, what the in-memory evaluator needs for a batch's users: the all-time count of
+ * every referenced event (from {@code user_event_rollups}, which outlives the raw rows' retention)
+ * and each occurrence inside that event's widest window (from {@code user_events}).
  */
 public final class EventHistoryLoader {
 
@@ -37,10 +39,11 @@ public final class EventHistoryLoader {
     Map<String, Map<String, List<Instant>>> recent = new HashMap<>();
     if (!users.isEmpty() && !windows.isEmpty()) {
       var e = USER_EVENTS;
-      tx.select(e.USER_ID, e.EVENT, DSL.count())
-          .from(e).where(e.USER_ID.in(users).and(e.EVENT.in(windows.keySet())))
-          .groupBy(e.USER_ID, e.EVENT)
-          .forEach(r -> totals.computeIfAbsent(r.value1(), u -> new HashMap<>()).put(r.value2(), (long) r.value3()));
+      var ro = USER_EVENT_ROLLUPS;
+      // All-time counts from the rollup: raw events older than the retention are gone.
+      tx.select(ro.USER_ID, ro.EVENT, ro.TOTAL_COUNT)
+          .from(ro).where(ro.USER_ID.in(users).and(ro.EVENT.in(windows.keySet())))
+          .forEach(x -> totals.computeIfAbsent(x.value1(), u -> new HashMap<>()).put(x.value2(), x.value3()));
       List<Condition> windowed = new ArrayList<>();
       windows.forEach((event, window) -> {
         // Rounded down to the stored microseconds, as CriteriaSql does: nothing inside is missed.
@@ -103,24 +106,22 @@ public final class EventHistoryLoader {
   }
 
   /**
-   * Per (user, event): the all-time count up to its cap, and the newest {@code cap} times inside
-   * the window: a bounded index range scan each, newest first, instead of counting and listing
-   * every occurrence. One statement of fixed text (arrays bound, not IN lists), so its plan is
+   * Per (user, event): the all-time count (one rollup row, exact; read only when an all-time leg
+   * needs it), and the newest {@code cap} times inside the window: a bounded index range scan each,
+   * newest first, instead of listing every occurrence. One statement of fixed text (arrays bound, not IN lists), so its plan is
    * prepared once and nothing is rendered per user.
    */
   private static final String BOUNDED_SQL = """
-      select u.user_id, x.event, a.cnt, w.occurred_at
+      select u.user_id, x.event, coalesce(a.total_count, 0) as cnt, w.occurred_at
       from unnest(cast(? as text[])) as u(user_id)
       cross join unnest(cast(? as text[]), cast(? as timestamptz[]), cast(? as int[]), cast(? as int[]))
         as x(event, horizon, cap, all_cap)
-      cross join lateral (
-        select count(*) as cnt from (
-          select 1 from user_events e where e.user_id = u.user_id and e.event = x.event limit x.all_cap) s) a
+      left join user_event_rollups a on a.user_id = u.user_id and a.event = x.event and x.all_cap > 0
       left join lateral (
         select e.occurred_at from user_events e
         where e.user_id = u.user_id and e.event = x.event and e.occurred_at > x.horizon
         order by e.occurred_at desc limit x.cap) w on true
-      where a.cnt > 0 or w.occurred_at is not null
+      where a.total_count is not null or w.occurred_at is not null
       """;
 
   /**

@@ -1,5 +1,7 @@
 package dev.bucketflow.membership;
 
+import dev.bucketflow.event.EventLog;
+
 import dev.bucketflow.bucket.Durations;
 import dev.bucketflow.bucket.LeaveReason;
 import dev.bucketflow.event.IncomingEvent;
@@ -7,7 +9,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
-import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
@@ -20,7 +21,7 @@ import org.jooq.DSLContext;
  * Writes transitions in the caller's transaction: the outbox row ({@code bucket_transitions}) and
  * the {@code bucket:entered:<id>} / {@code bucket:left:<id>} user event with its deterministic
  * key. The generic {@code bucket:entered} / {@code bucket:left} event is written only when
- * {@code genericWanted} says a journey binds to it. Both inserts ignore conflicts on their keys,
+ * {@code genericWanted} says a journey binds to it. Both ignore conflicts on their keys (the event through {@link EventLog}),
  * so writing the same transition twice records it once.
  */
 public final class TransitionWriter {
@@ -71,15 +72,16 @@ public final class TransitionWriter {
       p.put("entryCount", d.epoch());
       events.add(new IncomingEvent(d.userId(), d.eventName(bucketId), p, null, d.at(), now, d.idempotencyKey(bucketId)));
     }
-    var e = USER_EVENTS;
-    var insert = tx.insertInto(e, e.USER_ID, e.EVENT, e.PROPERTIES, e.OCCURRED_AT, e.RECEIVED_AT, e.IDEMPOTENCY_KEY);
+    List<EventLog.Entry> entries = new ArrayList<>(events.size());
     for (IncomingEvent ev : events) {
-      insert = insert.values(ev.userId(), ev.event(), Json.jsonb(ev.properties()), ev.occurredAt(), ev.receivedAt(),
-          ev.idempotencyKey());
+      entries.add(new EventLog.Entry(ev.userId(), ev.event(), ev.properties().toString(), ev.occurredAt(),
+          ev.receivedAt(), ev.idempotencyKey()));
     }
-    java.util.Set<String> storedKeys = new java.util.HashSet<>(
-        insert.onConflictDoNothing().returningResult(e.IDEMPOTENCY_KEY).fetch(e.IDEMPOTENCY_KEY));
-    List<IncomingEvent> stored = events.stream().filter(ev -> storedKeys.contains(ev.idempotencyKey())).toList();
+    boolean[] written = EventLog.append(tx, entries);
+    List<IncomingEvent> stored = new ArrayList<>(events.size());
+    for (int i = 0; i < events.size(); i++) {
+      if (written[i]) stored.add(events.get(i));
+    }
     journeyEvents.record(tx, "dwell:" + bucketId, stored);
     return stored.size();
   }
@@ -123,34 +125,18 @@ public final class TransitionWriter {
         + "?::int[], ?::text[]) on conflict do nothing",
         bucketIds, userIds, kinds, epochs, sources, emitted, at, shardsOf, reasons);
 
-    List<String> eUsers = new ArrayList<>();
-    List<String> eNames = new ArrayList<>();
-    List<String> eProps = new ArrayList<>();
-    List<String> eAt = new ArrayList<>();
-    List<String> eKeys = new ArrayList<>();
+    // Each emitted transition is also an event (bucket:entered:<id> ...), and the generic one when wanted.
+    List<EventLog.Entry> events = new ArrayList<>();
     for (Transition tr : transitions) {
       if (!tr.emitted()) continue;
       String props = properties(tr).toString();
-      eUsers.add(tr.userId());
-      eNames.add(tr.eventName());
-      eProps.add(props);
-      eAt.add(tr.at().toString());
-      eKeys.add(tr.idempotencyKey());
+      events.add(new EventLog.Entry(tr.userId(), tr.eventName(), props, tr.at(), tr.at(), tr.idempotencyKey()));
       String generic = "bucket:" + tr.kind();
       if (genericWanted.test(generic)) {
-        eUsers.add(tr.userId());
-        eNames.add(generic);
-        eProps.add(props);
-        eAt.add(tr.at().toString());
-        eKeys.add(tr.idempotencyKey() + ":generic");
+        events.add(new EventLog.Entry(tr.userId(), generic, props, tr.at(), tr.at(), tr.idempotencyKey() + ":generic"));
       }
     }
-    if (eUsers.isEmpty()) return;
-    tx.execute("insert into user_events (user_id, event, properties, occurred_at, received_at, idempotency_key) "
-        + "select u, e, p, t, t, k from unnest(?::text[], ?::text[], ?::jsonb[], ?::timestamptz[], ?::text[]) as x(u, e, p, t, k) "
-        + "on conflict do nothing",
-        eUsers.toArray(String[]::new), eNames.toArray(String[]::new), eProps.toArray(String[]::new),
-        eAt.toArray(String[]::new), eKeys.toArray(String[]::new));
+    EventLog.append(tx, events);
   }
 
   static ObjectNode properties(Transition tr) {

@@ -1,9 +1,11 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.event.StorageMaintenance;
 import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Activity face of {@link ReconcileService}, and the delivery backstop: each tick wakes (and, on a
@@ -15,6 +17,11 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
   private final DeliveryWake delivery;
   private final PendingOutbox pending;
   private final ReconcileService.Budget budget;
+  private final Supplier<StorageMaintenance> storage;
+
+  /** No event-storage upkeep: for tests of the sweep alone. */
+  static final Supplier<StorageMaintenance> NO_STORAGE =
+      () -> new StorageMaintenance(List.of(), List.of(), 0, 0, 0, List.of());
 
   /** What is still to deliver, for the tick's report. */
   @FunctionalInterface
@@ -29,10 +36,17 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
   /** @param budget how much one {@link #sweepBucketPart} call may do before it returns its cursor */
   public ReconcileActivitiesImpl(ReconcileService service, DeliveryWake delivery, PendingOutbox pending,
       ReconcileService.Budget budget) {
+    this(service, delivery, pending, budget, NO_STORAGE);
+  }
+
+  /** @param storage one pass of event-storage maintenance ({@code EventPartitions::maintain}) */
+  public ReconcileActivitiesImpl(ReconcileService service, DeliveryWake delivery, PendingOutbox pending,
+      ReconcileService.Budget budget, Supplier<StorageMaintenance> storage) {
     this.service = service;
     this.delivery = delivery;
     this.pending = pending;
     this.budget = budget;
+    this.storage = storage;
   }
 
   @Override
@@ -72,5 +86,11 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
     Heartbeat.current().run();
     delivery.all();
     return pending.count();
+  }
+
+  @Override
+  public StorageMaintenance maintainEventStorage() {
+    Heartbeat.current().run();
+    return storage.get();
   }
 }

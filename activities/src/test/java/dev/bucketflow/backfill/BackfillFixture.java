@@ -37,7 +37,7 @@ final class BackfillFixture {
   }
 
   static void reset(DSLContext dsl) {
-    dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches, bucket_memberships, "
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
         + "bucket_transitions, bucket_configs, bucket_backfill_jobs, journey_states");
   }
 
@@ -53,10 +53,10 @@ final class BackfillFixture {
   }
 
   void events(String user, String event, Instant... at) {
-    var e = USER_EVENTS;
-    var insert = dsl.insertInto(e, e.USER_ID, e.EVENT, e.OCCURRED_AT, e.RECEIVED_AT);
-    for (Instant t : at) insert = insert.values(user, event, t, t);
-    insert.execute();
+    // Through the production writer: the all-time rollups are part of what an event leaves behind.
+    List<dev.bucketflow.event.EventLog.Entry> rows = new java.util.ArrayList<>();
+    for (Instant t : at) rows.add(new dev.bucketflow.event.EventLog.Entry(user, event, "{}", t, t, null));
+    dev.bucketflow.event.EventLog.append(dsl, rows);
   }
 
   /**

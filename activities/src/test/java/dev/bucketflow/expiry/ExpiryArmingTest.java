@@ -66,7 +66,7 @@ class ExpiryArmingTest extends DatabaseTest {
 
   @BeforeEach
   void wire() {
-    dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
     env = TestWorkflowEnvironment.newInstance();
     client = env.getWorkflowClient();
     List<BucketDefinition> buckets = List.of(TRIAL, TRIAL_IDLE, GATED);

@@ -41,7 +41,7 @@ class ExpiryLeaveReasonTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
     clock = new MutableClock(T0);
     BucketCatalog catalog = Engines.catalog(dsl, List.of(TICKING, CAPPED));
     EventHistoryLoader history = new EventHistoryLoader();

@@ -54,7 +54,7 @@ class ContactOpsTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches, bucket_memberships, "
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
         + "bucket_transitions, bucket_configs, journey_outbox");
     clock = new MutableClock(T0);
     BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, DORMANT, VIP));

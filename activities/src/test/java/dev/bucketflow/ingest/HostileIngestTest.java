@@ -42,7 +42,7 @@ class HostileIngestTest extends DatabaseTest {
   static final Instant T0 = Instant.parse("2026-11-26T10:00:00Z");
   static final String EMOJI = "\uD83D\uDE00";
   static final BucketDefinition TRIAL = BucketDefinition.builder("trial").criteria(prop("plan").eq("trial")).build();
-  static final String TABLES = "user_events, contacts, rejected_events, ingest_batches, bucket_memberships, "
+  static final String TABLES = "user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
       + "bucket_transitions, bucket_configs, ingest_spill";
 
   MutableClock clock;

@@ -23,7 +23,7 @@ class IngestServiceTest extends DatabaseTest {
 
   @BeforeEach
   void clean() {
-    dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches");
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches");
     service = new IngestService(dsl, dev.bucketflow.testing.Engines.engine(dsl, java.util.List.of()),
         java.time.Clock.systemUTC());
   }

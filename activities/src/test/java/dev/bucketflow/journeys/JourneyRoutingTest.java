@@ -73,7 +73,7 @@ class JourneyRoutingTest extends DatabaseTest {
   }
 
   void wire(List<JourneyDefinition> journeyDefinitions) {
-    dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, delivery_leases, "
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, ingest_batches, bucket_memberships, bucket_transitions, delivery_leases, "
         + "bucket_configs, journey_states, journey_outbox, email_outbox");
     env = TestWorkflowEnvironment.newInstance();
     Worker worker = env.newWorker(QUEUE);

@@ -3,7 +3,6 @@ package dev.bucketflow.membership;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.any;
 import static dev.bucketflow.bucket.Criteria.event;
-import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bucketflow.bucket.BucketDefinition;
@@ -48,8 +47,8 @@ class BoundedHistoryTest {
   static void seed() {
     db = TestDatabase.fresh();
     Random r = new Random(13);
-    var e = USER_EVENTS;
     DSLContext dsl = db.dsl();
+    List<dev.bucketflow.event.EventLog.Entry> rows = new ArrayList<>();
     for (int u = 0; u < 60; u++) {
       String user = "u" + u;
       USERS.add(user);
@@ -67,10 +66,11 @@ class BoundedHistoryTest {
               : NOW.minusMillis((long) (r.nextDouble() * Duration.ofDays(40).toMillis()))
                   .plusMillis(r.nextInt(20) == 0 ? Duration.ofDays(2).toMillis() : 0);
           last = at;
-          dsl.insertInto(e, e.USER_ID, e.EVENT, e.OCCURRED_AT).values(user, name, at).execute();
+          rows.add(new dev.bucketflow.event.EventLog.Entry(user, name, "{}", at, at, null));
         }
       }
     }
+    dev.bucketflow.event.EventLog.append(dsl, rows);
   }
 
   @AfterAll

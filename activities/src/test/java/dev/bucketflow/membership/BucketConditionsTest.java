@@ -80,7 +80,7 @@ class BucketConditionsTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs, "
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs, "
         + "bucket_backfill_jobs");
     clock = new MutableClock(T0);
     catalog = Engines.catalog(dsl, List.of(ACTIVE, ACTIVE_PRO, ACTIVE_PRO_VIP, IDLE_PRO, WATCHED, WATCHED_FAN, LIST, LISTED_PRO));

@@ -82,7 +82,7 @@ class ConcurrentIngestTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches, bucket_memberships, "
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
         + "bucket_transitions, bucket_configs");
     clock = new MutableClock(T0);
     // Two workers: separate engines (separate caches and switches), one database.

@@ -52,7 +52,7 @@ class RealtimeMembershipTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
     clock = new MutableClock(T0);
     engine = Engines.engine(dsl, List.of(TRIAL, TRIAL_ONCE, TRIAL_WEEKLY, POWER, DWELL));
     ingest = new IngestService(dsl, engine, clock);

@@ -4,6 +4,11 @@ import dev.bucketflow.criteria.CriteriaSql;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
+import static dev.bucketflow.schema.Tables.USER_EVENT_ROLLUPS;
+import dev.bucketflow.event.EventLog;
+import dev.bucketflow.event.EventPartitions;
+import java.time.Clock;
+import java.time.ZoneOffset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -84,6 +89,8 @@ class CriteriaSqlDifferentialTest {
   static final JsonNodeFactory F = JsonNodeFactory.instance;
 
   static final int USERS = 60;
+  /** Event retention while the engines are compared: past the widest window (45 days). */
+  static final Duration RETENTION = Duration.ofDays(46);
   static final int TREES = 300;
 
   static final List<String> KEYS = List.of("plan", "score", "flag", "tags", "meta", "it's", "a.b", "q?\\x");
@@ -543,6 +550,10 @@ class CriteriaSqlDifferentialTest {
           });
         }
         if (!times.isEmpty() && rnd.nextInt(8) == 0) times.add(times.get(0)); // same instant twice
+        // Older than the retention: only all-time legs may still see them, through the rollup.
+        if (rnd.nextInt(3) == 0) {
+          for (int k = rnd.nextInt(3); k >= 0; k--) times.add(NOW.minus(Duration.ofDays(50 + rnd.nextInt(350))));
+        }
         if (!times.isEmpty()) events.put(name, times);
       }
       Set<String> memberOf = new TreeSet<>();
@@ -608,21 +619,21 @@ class CriteriaSqlDifferentialTest {
     dsl.transaction(cfg -> {
       DSLContext tx = cfg.dsl();
       tx.deleteFrom(USER_EVENTS).where(USER_EVENTS.USER_ID.startsWith(prefix)).execute();
+      tx.deleteFrom(USER_EVENT_ROLLUPS).where(USER_EVENT_ROLLUPS.USER_ID.startsWith(prefix)).execute();
       tx.deleteFrom(CONTACTS).where(CONTACTS.EXTERNAL_ID.startsWith(prefix)).execute();
       var contacts = tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES);
       for (var e : users.entrySet()) contacts = contacts.values(e.getKey(), Json.jsonb(e.getValue().properties()));
       contacts.execute();
-      var events = tx.insertInto(USER_EVENTS, USER_EVENTS.USER_ID, USER_EVENTS.EVENT, USER_EVENTS.OCCURRED_AT);
+      // Through the production writer, so the all-time rollups are what ingest would have made.
+      List<EventLog.Entry> events = new ArrayList<>();
       for (var e : users.entrySet()) {
         for (var series : e.getValue().events().entrySet()) {
-          for (Instant t : series.getValue()) {
-            events = events.values(e.getKey(), series.getKey(), t);
-          }
+          for (Instant t : series.getValue()) events.add(new EventLog.Entry(e.getKey(), series.getKey(), "{}", t, t, null));
         }
       }
       // Events of a user without a contact row (the correlation must not leak them).
-      events = events.values(prefix + "zz-no-contact", "login", NOW);
-      events.execute();
+      events.add(new EventLog.Entry(prefix + "zz-no-contact", "login", "{}", NOW, NOW, null));
+      EventLog.append(tx, events);
       var m = BUCKET_MEMBERSHIPS;
       tx.deleteFrom(m).where(m.USER_ID.startsWith(prefix)).execute();
       var rows = tx.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.ENTRY_COUNT, m.SOURCE,
@@ -650,23 +661,22 @@ class CriteriaSqlDifferentialTest {
       rows = rows.values(first, BUCKET_REFS.get(0) + "-x", MembershipStatus.ACTIVE, NOW, null, 1, MembershipSource.EVENT, null);
       rows.execute();
     });
+    // Retention active: raw events older than RETENTION are gone; only the rollups remember them.
+    new EventPartitions(dsl, Clock.fixed(NOW, ZoneOffset.UTC), RETENTION, 3).maintain();
+    assertThat(dsl.fetchCount(USER_EVENTS, USER_EVENTS.USER_ID.startsWith(prefix)
+        .and(USER_EVENTS.OCCURRED_AT.le(NOW.minus(RETENTION))))).as("retention dropped the old events").isZero();
   }
 
   /** Evaluator states as production builds them: properties through Json.object, events from the table. */
   static Map<String, UserState> loadBack(Set<String> ids) {
     Map<String, UserState> out = new HashMap<>();
-    Map<String, Map<String, List<Instant>>> times = new HashMap<>();
-    Result<? extends Record> rows = dsl.select(USER_EVENTS.USER_ID, USER_EVENTS.EVENT, USER_EVENTS.OCCURRED_AT)
-        .from(USER_EVENTS).where(USER_EVENTS.USER_ID.in(ids)).fetch();
-    for (Record r : rows) {
-      times.computeIfAbsent(r.get(USER_EVENTS.USER_ID), k -> new HashMap<>())
-          .computeIfAbsent(r.get(USER_EVENTS.EVENT), k -> new ArrayList<>()).add(r.get(USER_EVENTS.OCCURRED_AT));
-    }
+    // Every event with the widest window the trees use: all-time counts from the rollups.
+    Map<String, Duration> windows = new HashMap<>();
+    CRITERIA_EVENTS.forEach(n -> windows.put(n, WINDOWS.stream().max(Duration::compareTo).orElseThrow()));
+    Map<String, Map<String, EventSeries>> loaded = new dev.bucketflow.membership.EventHistoryLoader().load(dsl, ids, windows, NOW);
     dsl.select(CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.in(ids))
         .forEach(r -> {
-          Map<String, EventSeries> series = new HashMap<>();
-          times.getOrDefault(r.value1(), Map.of()).forEach((n, t) -> series.put(n, EventSeries.of(t)));
-          out.put(r.value1(), new UserState(Json.object(r.value2()), series));
+          out.put(r.value1(), new UserState(Json.object(r.value2()), loaded.get(r.value1())));
         });
     // Memberships as production loads them for bucket conditions.
     dev.bucketflow.membership.UserStates.loadMemberships(dsl, out, new java.util.HashSet<>(BUCKET_REFS));

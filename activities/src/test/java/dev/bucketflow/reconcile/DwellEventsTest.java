@@ -48,7 +48,7 @@ class DwellEventsTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
     clock = new MutableClock(T0);
     BucketCatalog catalog = Engines.catalog(dsl, List.of(PRO, FAST));
     deployedAt(T0);

@@ -1,5 +1,6 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.event.StorageMaintenance;
 import dev.bucketflow.bucket.TransitionKind;
 import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.event;
@@ -62,7 +63,7 @@ class ReconcileResumeTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches, bucket_memberships, "
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
         + "bucket_transitions, bucket_configs, bucket_backfill_jobs");
     clock = new MutableClock(T0);
     BucketCatalog catalog = Engines.catalog(dsl, List.of(RECENT));
@@ -204,6 +205,11 @@ class ReconcileResumeTest extends DatabaseTest {
         @Override
         public int redispatchOutbox() {
           return 0;
+        }
+
+        @Override
+        public StorageMaintenance maintainEventStorage() {
+          return real.maintainEventStorage();
         }
       });
       env.start();

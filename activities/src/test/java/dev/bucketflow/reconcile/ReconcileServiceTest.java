@@ -64,7 +64,7 @@ class ReconcileServiceTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, contacts, rejected_events, ingest_batches, bucket_memberships, "
+    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
         + "bucket_transitions, bucket_configs, bucket_backfill_jobs");
     clock = new MutableClock(T0);
     List<BucketDefinition> buckets = List.of(RECENT, POWER, TRIAL_ACTIVE, DORMANT, CAPPED, STICKY, TRIAL_ENDING);

@@ -24,6 +24,13 @@ public final class TestDatabase implements AutoCloseable {
   }
 
   public static synchronized TestDatabase fresh() {
+    TestDatabase db = unmigrated();
+    Database.migrate(db.dataSource);
+    return db;
+  }
+
+  /** A fresh, empty database (no schema): for tests of the migrations themselves. */
+  public static synchronized TestDatabase unmigrated() {
     try {
       if (cluster == null) {
         cluster = EmbeddedDatabase.start(null, 0);
@@ -40,7 +47,6 @@ public final class TestDatabase implements AutoCloseable {
       cluster.ensureDatabase(name);
       String url = cluster.jdbcUrl(name);
       HikariDataSource ds = Database.pool(url, "postgres", null, 8);
-      Database.migrate(ds);
       return new TestDatabase(ds, url);
     } catch (Exception e) {
       throw new IllegalStateException("cannot start the test database", e);

@@ -64,7 +64,8 @@ public final class GenerateJooq {
                     new Database()
                         .withName("org.jooq.meta.postgres.PostgresDatabase")
                         .withInputSchema("public")
-                        .withExcludes("flyway_schema_history")
+                        // Partitions of user_events are storage, not schema: code reads the parent.
+                        .withExcludes("flyway_schema_history|user_events_(legacy|default|p[0-9]{8})")
                         .withForcedTypes(forcedTypes()))
                 .withGenerate(new Generate().withJavaTimeTypes(true).withRecords(true).withPojos(false))
                 .withTarget(

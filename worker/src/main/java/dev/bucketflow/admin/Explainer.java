@@ -3,7 +3,7 @@ package dev.bucketflow.admin;
 import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
-import static dev.bucketflow.schema.Tables.USER_EVENTS;
+import static dev.bucketflow.schema.Tables.USER_EVENT_ROLLUPS;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -24,7 +24,6 @@ import dev.bucketflow.membership.UserStates;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.jooq.impl.DSL;
 
 /**
  * {@code GET /api/buckets/{id}/explain/{userId}}: why a user is (not) in a bucket, now. The user's
@@ -79,9 +78,11 @@ final class Explainer {
       return out;
     }
     UserState state = states.load(dsl, List.of(userId), bucket, now).get(userId);
-    Map<String, Instant> newest = dsl.select(USER_EVENTS.EVENT, DSL.max(USER_EVENTS.OCCURRED_AT)).from(USER_EVENTS)
-        .where(USER_EVENTS.USER_ID.eq(userId).and(USER_EVENTS.EVENT.in(bucket.referencedEvents())))
-        .groupBy(USER_EVENTS.EVENT).fetchMap(r -> r.value1(), r -> r.value2());
+    // The rollup keeps the last occurrence after retention dropped the raw row.
+    var r = USER_EVENT_ROLLUPS;
+    Map<String, Instant> newest = dsl.select(r.EVENT, r.LAST_AT).from(r)
+        .where(r.USER_ID.eq(userId).and(r.EVENT.in(bucket.referencedEvents())))
+        .fetchMap(r.EVENT, r.LAST_AT);
     boolean matches = Evaluator.matches(bucket.criteria(), state, now);
     out.put("matches", matches);
     putTime(out, "nextFlipAt", matches ? NextFlip.deadline(bucket.criteria(), state, now).orElse(null) : null);

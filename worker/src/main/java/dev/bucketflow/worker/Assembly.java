@@ -30,6 +30,8 @@ import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.posthog.PostHogMirror;
 import dev.bucketflow.posthog.PostHogSettings;
 import dev.bucketflow.reconcile.ReconcileService;
+import dev.bucketflow.event.EventPartitions;
+import dev.bucketflow.event.EventRetention;
 import io.temporal.client.WorkflowClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,7 +49,7 @@ final class Assembly {
 
   /** The membership pipeline on a database, without Temporal: nothing is delivered, no generic events. */
   record Offline(BucketCatalog catalog, UserStates states, TransitionWriter transitions, MembershipEngine membership,
-      IngestService ingest, BackfillService backfill, ReconcileService reconcile) {}
+      IngestService ingest, BackfillService backfill, ReconcileService reconcile, EventPartitions eventStorage) {}
 
   static Offline offline(DSLContext dsl, List<BucketDefinition> buckets, Duration enabledSwitchTtl, Clock clock,
       int chunkSize) {
@@ -59,13 +61,15 @@ final class Assembly {
     // No fast-expiry arming offline: there is no Temporal to start watches on (the cron sweep is the backstop).
     return new Offline(catalog, states, transitions, membership, new IngestService(dsl, membership, clock),
         new BackfillService(dsl, catalog, states, transitions, clock, chunkSize),
-        new ReconcileService(dsl, catalog, states, transitions, clock, chunkSize, null));
+        new ReconcileService(dsl, catalog, states, transitions, clock, chunkSize, null),
+        EventPartitions.forBuckets(dsl, clock, EventRetention.fromEnv(System.getenv()), buckets));
   }
 
   /** Everything the worker registers: services, targets, delivery. */
   record Online(BucketCatalog catalog, MembershipEngine membership, IngestService ingest, JourneyOutbox journeyOutbox,
       JourneyActivitiesImpl journeyActivities, ExpiryArming arming, PostHogMirror postHog, OutboxDispatcher dispatcher,
-      DeliveryWake wake, ReconcileService reconcile, ExpiryService expiry, BackfillService backfill) {}
+      DeliveryWake wake, ReconcileService reconcile, ExpiryService expiry, BackfillService backfill,
+      EventPartitions eventStorage) {}
 
   static Online online(WorkerConfig config, DSLContext dsl, WorkflowClient client, List<BucketDefinition> buckets,
       List<JourneyDefinition> journeyDefinitions, PostHogSettings postHogSettings, Clock clock) {
@@ -93,6 +97,7 @@ final class Assembly {
         arming, postHog, dispatcher, wake,
         new ReconcileService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),
         new ExpiryService(dsl, catalog, states, transitions, clock),
-        new BackfillService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming));
+        new BackfillService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),
+        EventPartitions.forBuckets(dsl, clock, config.eventRetention(), buckets));
   }
 }

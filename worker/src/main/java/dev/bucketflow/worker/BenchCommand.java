@@ -214,6 +214,8 @@ final class BenchCommand implements Runnable {
         DSLContext dsl = plain.configuration().deriveAppending(sqlProfile ? profile
             : ExecuteListener.onExecuteStart(ctx -> statements.incrementAndGet())).dsl();
         Assembly.Offline parts = Assembly.offline(dsl, defs, Duration.ofSeconds(5), clock, 1000);
+        // The day partitions a worker would have made at start (outside the statement count).
+        Assembly.offline(plain, defs, Duration.ofSeconds(5), clock, 1000).eventStorage().maintain();
         BucketCatalog catalog = parts.catalog();
         catalog.registerConfigs(dsl);
         IngestService service = parts.ingest();

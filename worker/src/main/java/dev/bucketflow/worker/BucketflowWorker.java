@@ -78,6 +78,7 @@ public final class BucketflowWorker implements AutoCloseable {
   private final ExpiryService expiry;
   private final ExpiryArming arming;
   private final BackfillService backfill;
+  private final dev.bucketflow.event.EventPartitions eventStorage;
   private java.time.Duration stickyTimeout;
   private WorkerOptions workerOptions;
 
@@ -113,6 +114,7 @@ public final class BucketflowWorker implements AutoCloseable {
     this.reconcile = parts.reconcile();
     this.expiry = parts.expiry();
     this.backfill = parts.backfill();
+    this.eventStorage = parts.eventStorage();
     // The admin API reads the same definitions (an immutable registry of them).
     this.journeys = new JourneyRegistry(journeyDefinitions);
   }
@@ -144,6 +146,9 @@ public final class BucketflowWorker implements AutoCloseable {
       Database.migrate(ds);
       BucketflowWorker w = new BucketflowWorker(config, service, ds, buckets, journeys);
       w.catalog.registerConfigs(w.dsl);
+      // Today's and the coming days' event partitions exist before the first event arrives; the
+      // reconcile cron keeps them from then on.
+      w.eventStorage.maintain();
       w.register(ingestSeam, committed);
       w.factory.start();
       w.registerReconcileCron();
@@ -195,7 +200,8 @@ public final class BucketflowWorker implements AutoCloseable {
     worker.registerActivitiesImplementations(
         ingestSeam.apply(new IngestActivitiesImpl(ingest, wake, arming, committed, clock)),
         journeyActivities,
-        new ReconcileActivitiesImpl(reconcile, wake, dispatcher::pendingCount),
+        new ReconcileActivitiesImpl(reconcile, wake, dispatcher::pendingCount, ReconcileService.Budget.DEFAULT,
+            () -> eventStorage.maintain(dev.bucketflow.activity.Heartbeat.current())),
         new ExpiryActivitiesImpl(expiry, wake, arming),
         new BackfillActivitiesImpl(backfill, wake),
         new DeliveryActivitiesImpl(dispatcher));

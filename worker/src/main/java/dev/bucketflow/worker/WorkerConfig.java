@@ -2,6 +2,7 @@ package dev.bucketflow.worker;
 
 import dev.bucketflow.db.Secrets;
 import dev.bucketflow.dispatch.DeliverySettings;
+import dev.bucketflow.event.EventRetention;
 import dev.bucketflow.ingest.IngestSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +31,9 @@ public record WorkerConfig(
     /** Sticky schedule-to-start timeout; {@code ZERO} = sticky execution off; null = auto (see {@link StickyTimeout}). */
     Duration stickyTimeout,
     /** Outbox delivery: retries, parking, lease and poll ({@code BUCKETFLOW_DELIVERY_*}). */
-    DeliverySettings delivery) {
+    DeliverySettings delivery,
+    /** How long raw events are kept ({@code BUCKETFLOW_EVENT_RETENTION}). */
+    EventRetention eventRetention) {
 
   /** As the canonical constructor with delivery settings from the environment. */
   public WorkerConfig(String temporalAddress, String namespace, String taskQueue, int shards, String jdbcUrl,
@@ -39,7 +42,7 @@ public record WorkerConfig(
       Duration maxFutureSkew, Duration stickyTimeout) {
     this(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword, dbPoolSize, buckets, journeys,
         enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk, maxFutureSkew, stickyTimeout,
-        DeliverySettings.fromEnv(System.getenv()));
+        DeliverySettings.fromEnv(System.getenv()), EventRetention.fromEnv(System.getenv()));
   }
 
   /** As the canonical constructor with the sticky timeout on auto. */
@@ -56,6 +59,7 @@ public record WorkerConfig(
       throw new IllegalArgumentException("stickyTimeout must not be negative");
     }
     java.util.Objects.requireNonNull(delivery, "delivery");
+    java.util.Objects.requireNonNull(eventRetention, "eventRetention");
   }
 
   static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, IngestOptions i,
@@ -74,19 +78,25 @@ public record WorkerConfig(
   WorkerConfig withTemporalAddress(String address) {
     return new WorkerConfig(address, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
         dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, stickyTimeout, delivery);
+        maxFutureSkew, stickyTimeout, delivery, eventRetention);
   }
 
   WorkerConfig withDelivery(DeliverySettings settings) {
     return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
         dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, stickyTimeout, settings);
+        maxFutureSkew, stickyTimeout, settings, eventRetention);
+  }
+
+  WorkerConfig withEventRetention(EventRetention retention) {
+    return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
+        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
+        maxFutureSkew, stickyTimeout, delivery, retention);
   }
 
   WorkerConfig withStickyTimeout(Duration timeout) {
     return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
         dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, timeout, delivery);
+        maxFutureSkew, timeout, delivery, eventRetention);
   }
 
   /**
@@ -119,6 +129,8 @@ public record WorkerConfig(
     m.put("delivery.max-attempts", delivery.maxAttempts());
     m.put("delivery.backoff", delivery.initialBackoff() + ".." + delivery.maxBackoff());
     m.put("delivery.poll", delivery.poll());
+    m.put("event-retention", eventRetention.configured().map(Object::toString).orElse("auto (widest window + "
+        + EventRetention.DEFAULT_MARGIN + ")"));
     m.replaceAll((key, value) -> value == null ? null : value instanceof Number ? value : Secrets.redact(value.toString(), dbPassword));
     return m;
   }

@@ -1,5 +1,6 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.event.StorageMaintenance;
 import io.temporal.activity.ActivityInterface;
 import io.temporal.activity.ActivityMethod;
 import java.util.List;
@@ -32,4 +33,13 @@ public interface ReconcileActivities {
   /** Re-dispatches outbox rows left undispatched (crash between commit and dispatch). */
   @ActivityMethod(name = "RedispatchOutbox")
   int redispatchOutbox();
+
+  /**
+   * One pass of event-storage maintenance: day partitions of {@code user_events} created ahead,
+   * those past the retention dropped, stray rows and old idempotency keys deleted. Idempotent: a
+   * pass converges on the partitions the clock and the retention call for, so a retry or a second
+   * worker's pass finds nothing left to do.
+   */
+  @ActivityMethod(name = "MaintainEventStorage")
+  StorageMaintenance maintainEventStorage();
 }

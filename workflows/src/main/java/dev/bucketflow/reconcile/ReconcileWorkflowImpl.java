@@ -51,6 +51,7 @@ public class ReconcileWorkflowImpl implements ReconcileWorkflow {
           .build());
 
   static final String RESUMABLE_SWEEP = "resumable-sweep";
+  static final String EVENT_RETENTION = "event-retention";
 
   @Override
   public ReconcileReport run(ReconcileRequest request) {
@@ -73,6 +74,16 @@ public class ReconcileWorkflowImpl implements ReconcileWorkflow {
       }
     }
     int redispatched = quick.redispatchOutbox();
+    // Since event-retention (version 1) each run also keeps the event partitions; runs recorded
+    // before replay without that activity.
+    if (Workflow.getVersion(EVENT_RETENTION, Workflow.DEFAULT_VERSION, 1) == 1) {
+      try {
+        quick.maintainEventStorage();
+      } catch (ActivityFailure e) {
+        // Storage upkeep failing must not fail the sweep's report; the next run tries again.
+        log.warn("event storage maintenance failed: {}", errorOf(e));
+      }
+    }
     return new ReconcileReport(results, redispatched);
   }
 

@@ -1,5 +1,6 @@
 package dev.bucketflow.reconcile;
 
+import dev.bucketflow.event.StorageMaintenance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.temporal.activity.Activity;
@@ -94,6 +95,16 @@ class ReconcileWorkflowTest {
       redispatches.incrementAndGet();
       return redispatched;
     }
+
+    final AtomicInteger maintenances = new AtomicInteger();
+    volatile boolean maintenanceFails;
+
+    @Override
+    public StorageMaintenance maintainEventStorage() {
+      maintenances.incrementAndGet();
+      if (maintenanceFails) throw ApplicationFailure.newNonRetryableFailure("disk full", "StorageFailure");
+      return new StorageMaintenance(List.of(), List.of(), 0, 0, 0, List.of());
+    }
   }
 
   private TestWorkflowEnvironment env;
@@ -138,6 +149,16 @@ class ReconcileWorkflowTest {
     assertThat(report.redispatched()).isEqualTo(7);
     assertThat(activities.onlyArgs).containsExactly((String) null);
     assertThat(activities.redispatches).hasValue(1);
+    assertThat(activities.maintenances).as("event storage kept once per run").hasValue(1);
+  }
+
+  @Test
+  void aFailedStorageMaintenanceDoesNotFailTheSweepsReport() {
+    activities.maintenanceFails = true;
+    ReconcileReport report = stub("reconcile-storage-fails").run(ReconcileRequest.all());
+
+    assertThat(report.buckets()).hasSize(3).allMatch(b -> b.error() == null);
+    assertThat(activities.maintenances).hasValue(1);
   }
 
   @Test
