@@ -6,12 +6,15 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * {@code bucketflow bench e2e}, tiny: all three phases run on their own embedded PostgreSQL and
  * test server (free ports), and the output ends with the two script lines, their numbers parsing
  * and positive. No threshold is asserted: timings on a shared machine are not a test.
  */
+// Alone (after the concurrent ITs): a benchmark's rates mean nothing on a shared machine.
+@Isolated
 class BenchE2eIT {
 
   @Test
