@@ -139,7 +139,7 @@ class BoundedHistoryTest {
       case 0 -> leg.exists();
       case 1 -> leg.notExists();
       case 2 -> leg.count();
-      default -> leg.count(CountOperator.values()[r.nextInt(CountOperator.values().length)], r.nextInt(8));
+      default -> leg.count(CountOperator.values()[r.nextInt(CountOperator.values().length)], r.nextBoolean() ? r.nextInt(8) : 13 + r.nextInt(8)); // thresholds past the newest few too
     };
   }
 }
