@@ -209,15 +209,18 @@ public final class CriteriaSql {
     long limit = n == Long.MAX_VALUE ? n : n + 1;
     Field<Long> bounded = DSL.field(DSL.select(DSL.count().cast(SQLDataType.BIGINT))
         .from(DSL.selectOne().from(ev).where(match).limit(limit)));
-    return switch (e.operator()) {
-      case GT -> bounded.gt(n);
-      case GTE -> bounded.ge(n);
-      case LT -> bounded.lt(n);
-      case LTE -> bounded.le(n);
-      case EQ -> bounded.eq(n);
-    };
+    return compare(bounded, e.operator(), n);
   }
 
+  private static Condition compare(Field<Long> count, CountOperator operator, long n) {
+    return switch (operator) {
+      case GT -> count.gt(n);
+      case GTE -> count.ge(n);
+      case LT -> count.lt(n);
+      case LTE -> count.le(n);
+      case EQ -> count.eq(n);
+    };
+  }
 
   /**
    * An all-time leg reads the user's rollup row ({@code user_event_rollups}, one primary-key
@@ -230,14 +233,7 @@ public final class CriteriaSql {
       return DSL.exists(DSL.selectOne().from(r).where(match));
     }
     if (e.check() == EventCheck.NOT_EXISTS) return DSL.notExists(DSL.selectOne().from(r).where(match));
-    long n = e.value();
     Field<Long> count = DSL.coalesce(DSL.field(DSL.select(r.TOTAL_COUNT).from(r).where(match)), DSL.inline(0L));
-    return switch (e.operator()) {
-      case GT -> count.gt(n);
-      case GTE -> count.ge(n);
-      case LT -> count.lt(n);
-      case LTE -> count.le(n);
-      case EQ -> count.eq(n);
-    };
+    return compare(count, e.operator(), e.value());
   }
 }

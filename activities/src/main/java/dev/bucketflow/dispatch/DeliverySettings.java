@@ -79,7 +79,7 @@ public record DeliverySettings(int maxAttempts, Duration initialBackoff, Duratio
     if (raw == null || raw.isBlank()) return fallback;
     String s = raw.trim();
     try {
-      return s.chars().allMatch(Character::isDigit) ? Duration.ofSeconds(Long.parseLong(s)) : Duration.parse(s);
+      return dev.bucketflow.bucket.Durations.ofSetting(s);
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(name + ": not a duration (PT30S or seconds): " + raw);
     }

@@ -1,6 +1,5 @@
 package dev.bucketflow.event;
 
-import dev.bucketflow.event.StorageMaintenance;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,7 +36,7 @@ public final class EventPartitions {
 
   /** The advisory lock of every maintenance step ("bktevent"). */
   private static final long LOCK_KEY = 0x626b746576656e74L;
-  static final String PREFIX = "user_events_p";
+  private static final String PREFIX = "user_events_p";
   private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyyMMdd").withZone(ZoneOffset.UTC);
   private static final int KEY_BATCH = 10_000;
   private static final String LOCK_NOT_AVAILABLE = "55P03";

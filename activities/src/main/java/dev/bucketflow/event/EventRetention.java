@@ -43,7 +43,7 @@ public record EventRetention(Optional<Duration> configured, int daysAhead) {
     String s = raw.trim();
     Duration d;
     try {
-      d = s.chars().allMatch(Character::isDigit) ? Duration.ofSeconds(Long.parseLong(s)) : Duration.parse(s);
+      d = dev.bucketflow.bucket.Durations.ofSetting(s);
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(ENV + ": not a duration (P30D, PT48H or seconds): " + raw);
     }

@@ -22,6 +22,19 @@ public final class Durations {
      */
     public static final Duration MAX = Duration.ofDays(36_500);
 
+    /**
+     * An operator's setting (environment, flag): a whole number of seconds in ASCII digits
+     * ({@code 300}) or an ISO-8601 duration ({@code PT5M}, {@code P30D}).
+     *
+     * @throws RuntimeException ({@link DateTimeParseException} or {@link NumberFormatException})
+     *     when it is neither; callers name the setting in their own message
+     */
+    public static Duration ofSetting(String text) {
+        String s = text.trim();
+        return !s.isEmpty() && s.chars().allMatch(c -> c >= '0' && c <= '9')
+                ? Duration.ofSeconds(Long.parseLong(s)) : Duration.parse(s);
+    }
+
     public static Duration days(long n) { return Duration.ofDays(n); }
     public static Duration hours(long n) { return Duration.ofHours(n); }
     public static Duration minutes(long n) { return Duration.ofMinutes(n); }

@@ -49,7 +49,7 @@ final class Assembly {
 
   /** The membership pipeline on a database, without Temporal: nothing is delivered, no generic events. */
   record Offline(BucketCatalog catalog, UserStates states, TransitionWriter transitions, MembershipEngine membership,
-      IngestService ingest, BackfillService backfill, ReconcileService reconcile, EventPartitions eventStorage) {}
+      IngestService ingest, BackfillService backfill, ReconcileService reconcile) {}
 
   static Offline offline(DSLContext dsl, List<BucketDefinition> buckets, Duration enabledSwitchTtl, Clock clock,
       int chunkSize) {
@@ -61,8 +61,12 @@ final class Assembly {
     // No fast-expiry arming offline: there is no Temporal to start watches on (the cron sweep is the backstop).
     return new Offline(catalog, states, transitions, membership, new IngestService(dsl, membership, clock),
         new BackfillService(dsl, catalog, states, transitions, clock, chunkSize),
-        new ReconcileService(dsl, catalog, states, transitions, clock, chunkSize, null),
-        EventPartitions.forBuckets(dsl, clock, EventRetention.fromEnv(System.getenv()), buckets));
+        new ReconcileService(dsl, catalog, states, transitions, clock, chunkSize, null));
+  }
+
+  /** Event-storage upkeep for the commands and benchmarks, retention from the environment. */
+  static EventPartitions eventStorage(DSLContext dsl, List<BucketDefinition> buckets, Clock clock) {
+    return EventPartitions.forBuckets(dsl, clock, EventRetention.fromEnv(System.getenv()), buckets);
   }
 
   /** Everything the worker registers: services, targets, delivery. */

@@ -215,7 +215,7 @@ final class BenchCommand implements Runnable {
             : ExecuteListener.onExecuteStart(ctx -> statements.incrementAndGet())).dsl();
         Assembly.Offline parts = Assembly.offline(dsl, defs, Duration.ofSeconds(5), clock, 1000);
         // The day partitions a worker would have made at start (outside the statement count).
-        Assembly.offline(plain, defs, Duration.ofSeconds(5), clock, 1000).eventStorage().maintain();
+        Assembly.eventStorage(plain, defs, clock).maintain();
         BucketCatalog catalog = parts.catalog();
         catalog.registerConfigs(dsl);
         IngestService service = parts.ingest();

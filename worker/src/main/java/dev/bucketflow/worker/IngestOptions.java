@@ -32,7 +32,7 @@ public final class IngestOptions {
     String t = text == null ? "" : text.trim();
     Duration d;
     try {
-      d = t.matches("\\d+") ? Duration.ofSeconds(Long.parseLong(t)) : Duration.parse(t);
+      d = dev.bucketflow.bucket.Durations.ofSetting(t);
     } catch (DateTimeParseException | NumberFormatException e) {
       throw new IllegalArgumentException("BUCKETFLOW_MAX_FUTURE_SKEW: '" + text
           + "' is not an ISO-8601 duration (PT5M) or a number of seconds");
