@@ -250,6 +250,10 @@ class ReplayTest {
     ExpiryWorkflow workflow = client.newWorkflowStub(ExpiryWorkflow.class,
         WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(QUEUE).build());
     WorkflowClient.start(workflow::run, request);
+    // Signal only once the first timer is started: signals delivered with the first workflow task
+    // find no timer to cancel, and the history would lack the TimerCanceled this shape records.
+    awaitReal(() -> client.fetchHistory(workflowId).getEvents().stream()
+        .anyMatch(HistoryEvent::hasTimerStartedEventAttributes));
     workflow.deadlineMoved(deadline + 1); // later: ignored
     workflow.deadlineMoved(earlier);
     WorkflowStub.fromTyped(workflow).getResult(Void.class);

@@ -263,8 +263,10 @@ class JourneyRoutingTest extends DatabaseTest {
     wire(List.of(WELCOME));
     send("u1", "trial");
     send("u1", "pro"); // committed: entered trial e1, then left trial e1
+    // A 3 s lease: short enough to lapse within the wait below, long enough that a pause of the
+    // test thread between taking it and asserting it busy does not let it lapse first.
     DeliverySettings shortLease = new DeliverySettings(3, Duration.ofSeconds(1), Duration.ofSeconds(1),
-        Duration.ofSeconds(1), Duration.ofSeconds(20), 100, Duration.ofSeconds(15));
+        Duration.ofSeconds(3), Duration.ofSeconds(20), 100, Duration.ofSeconds(15));
     java.util.concurrent.CountDownLatch inGate = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     TransitionTarget stall = row -> {

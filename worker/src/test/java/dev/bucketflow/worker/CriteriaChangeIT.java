@@ -69,6 +69,8 @@ class CriteriaChangeIT {
     send("c2", "trial");
     send("c3", "pro");
     await(() -> "running".equals(journeyStatus("c1")) && "running".equals(journeyStatus("c2")), "journeys of c1 and c2");
+    // c3's event too must be applied under v1 before the restart (it has its own shard).
+    await(() -> harness.dsl().fetchCount(USER_EVENTS, USER_EVENTS.USER_ID.eq("c3")) >= 1, "c3's event applied under v1");
 
     harness.restartWith(Path.of("src/test/resources/restart-v2"), JOURNEYS);
     await(() -> harness.dsl().fetchCount(BUCKET_BACKFILL_JOBS, BUCKET_BACKFILL_JOBS.STATUS.eq(BackfillStatus.COMPLETED)) == 2,

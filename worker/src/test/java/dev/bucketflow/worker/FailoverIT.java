@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Test;
  * {@code destroyForcibly} would test the same server-side path at the cost of a second jOOQ/Flyway
  * boot on a 2-core machine.)
  */
+@org.junit.jupiter.api.parallel.Isolated // it measures a failover time: no other IT shares the cores meanwhile
 class FailoverIT {
 
   private static final String USER = "failover-user";
@@ -153,6 +154,12 @@ class FailoverIT {
         int shard = harness.ingestClient().shardOf(events(0, 1).get(0));
         EventIngestWorkflow stub = workerB.client().newWorkflowStub(EventIngestWorkflow.class,
             dev.bucketflow.shard.Shards.workflowId(shard));
+        // The workflow counts a batch applied only when its activity's completion is recorded,
+        // a moment after the rows commit: poll its own view rather than ask once.
+        WorkerHarness.await(() -> {
+          IngestStats s = stub.stats();
+          return s.pending() == 0 && s.applied() == 40;
+        }, Duration.ofSeconds(30), "the shard reporting 40 applied, none pending");
         IngestStats stats = stub.stats();
         assertThat(stats.pending()).isZero();
         assertThat(stats.applied()).isEqualTo(40);

@@ -93,8 +93,11 @@ class IngestSettingsChangeTest {
   }
 
   private static void awaitReal(BooleanSupplier condition) throws InterruptedException {
-    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean() && System.nanoTime() < until) Thread.sleep(20);
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > until) throw new AssertionError("condition not reached within 30 s");
+      Thread.sleep(20);
+    }
   }
 
   @Test
