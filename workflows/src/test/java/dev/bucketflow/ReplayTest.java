@@ -627,10 +627,6 @@ class ReplayTest {
   }
 
   static void awaitReal(BooleanSupplier condition) throws InterruptedException {
-    long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("condition not reached in time").isLessThan(until);
-      Thread.sleep(20);
-    }
+    dev.bucketflow.testing.RealTime.await(condition, Duration.ofSeconds(15));
   }
 }

@@ -168,7 +168,7 @@ class HostileInputIT {
     for (int s = 0; s < shards; s++) {
       EventIngestWorkflow shard = harness.worker.client().newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(s));
       // A batch counts as applied once its activity's completion is recorded, a moment after its commit.
-      WorkerHarness.await(() -> shard.stats().pending() == 0, Duration.ofSeconds(30), "a shard with nothing pending: " + shard);
+      WorkerHarness.await(() -> shard.stats().pending() == 0, Duration.ofSeconds(30), "nothing pending on " + Shards.workflowId(s));
       assertThat(shard.stats().pending()).as("pending on shard %d", s).isZero();
     }
     Map<String, String> expectedReasons = new LinkedHashMap<>();

@@ -80,11 +80,7 @@ class ExpiryWorkflowTest {
 
   /** Polls in real time (time skipping stays locked between client calls) until the condition holds. */
   private static void awaitReal(BooleanSupplier condition) throws InterruptedException {
-    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("condition not reached in time").isLessThan(until);
-      Thread.sleep(20);
-    }
+    dev.bucketflow.testing.RealTime.await(condition, Duration.ofSeconds(10));
   }
 
   @Test

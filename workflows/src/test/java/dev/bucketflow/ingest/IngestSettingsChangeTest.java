@@ -93,11 +93,7 @@ class IngestSettingsChangeTest {
   }
 
   private static void awaitReal(BooleanSupplier condition) throws InterruptedException {
-    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > until) throw new AssertionError("condition not reached within 30 s");
-      Thread.sleep(20);
-    }
+    dev.bucketflow.testing.RealTime.await(condition, Duration.ofSeconds(30));
   }
 
   @Test

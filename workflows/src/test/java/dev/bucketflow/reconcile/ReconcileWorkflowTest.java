@@ -133,11 +133,7 @@ class ReconcileWorkflowTest {
   }
 
   private static void awaitReal(BooleanSupplier condition) throws InterruptedException {
-    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("condition not reached in time").isLessThan(until);
-      Thread.sleep(20);
-    }
+    dev.bucketflow.testing.RealTime.await(condition, Duration.ofSeconds(10));
   }
 
   @Test
