@@ -87,6 +87,11 @@ class IngestServiceTest extends DatabaseTest {
     assertThat(properties("u1")).isEqualTo(json("{\"plan\":\"pro\",\"seats\":5,\"nested\":{\"y\":2}}"));
     assertThat(dsl.select(CONTACTS.EMAIL).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq("u1")).fetchOne(CONTACTS.EMAIL))
         .isEqualTo("a@b.c");
+    // A later event without an email keeps the one stored; quotes and backslashes survive the arrays.
+    service.apply(batch("{\"userId\":\"u1\",\"event\":\"e\",\"properties\":{\"note\":\"a \\\"q\\\" \\\\ {x,y}\"}}"));
+    assertThat(dsl.select(CONTACTS.EMAIL).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq("u1")).fetchOne(CONTACTS.EMAIL))
+        .isEqualTo("a@b.c");
+    assertThat(properties("u1").get("note").asText()).isEqualTo("a \"q\" \\ {x,y}");
   }
 
   @Test
