@@ -27,6 +27,8 @@ class BenchE2eIT {
     assertThat(r.out())
         .containsPattern("\\(s\\) Temporal-only ceiling: 600 events in [0-9.]+ s = [0-9,]+ events/s")
         .containsPattern("\\(e\\) full path: 600 events in [0-9.]+ s = [0-9,]+ events/s")
+        // (l) starts only once (e)'s transitions and journey events are delivered
+        .containsPattern("after \\(e\\): outboxes delivered in [0-9.]+ s more")
         .containsPattern("\\(l\\) event->transition: p50 [0-9.]+ s, p90 [0-9.]+ s, p99 [0-9.]+ s");
     List<String> lines = r.out().lines().toList();
     assertThat(lines).hasSizeGreaterThan(2);
