@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bucketflow.testing.DatabaseTest;
 import java.util.ArrayList;
 import java.util.List;
+import org.jooq.DSLContext;
 import org.jooq.conf.ParamType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,6 +48,31 @@ class ContactLocksPlanTest extends DatabaseTest {
         assertThat(String.join("\n", lines)).contains("Index Scan using contacts_pkey on contacts")
             .doesNotContain("Seq Scan").doesNotContain("Sort");
       }
+    }
+  }
+
+  /**
+   * The plan PostgreSQL keeps for the prepared statement after a few executions (the generic one,
+   * where the array is a parameter, not a constant): still an index scan of the primary key.
+   */
+  @Test
+  void theGenericPlanOfThePreparedLockIsAnIndexScanToo() {
+    for (boolean skipLocked : List.of(true, false)) {
+      String sql = ContactLocks.lockQuery(dsl, chunk(7_000, 1000), skipLocked).getSQL();
+      assertThat(sql).contains("any").doesNotContain("in (");
+      List<String> lines = dsl.transactionResult(cfg -> {
+        DSLContext tx = cfg.dsl();
+        tx.execute("set local plan_cache_mode = force_generic_plan");
+        tx.execute("prepare lock_chunk(text[]) as " + sql.replace("?", "$1"));
+        String array = "'{" + String.join(",", chunk(7_000, 1000)) + "}'";
+        List<String> plan = tx.fetch("explain execute lock_chunk(" + array + ")").getValues(0, String.class);
+        tx.execute("deallocate lock_chunk");
+        return plan;
+      });
+      lines.forEach(l -> System.out.println("[generic" + (skipLocked ? ", skip locked] " : "] ") + l));
+      assertThat(lines.get(0)).startsWith("LockRows");
+      assertThat(String.join("\n", lines)).contains("Index Scan using contacts_pkey on contacts")
+          .doesNotContain("Seq Scan").doesNotContain("Sort");
     }
   }
 
