@@ -145,6 +145,7 @@ final class BenchCommand implements Runnable {
       int baseline = Math.min(baselineEvents, events);
       List<BucketDefinition> defs = BenchWorkload.buckets(buckets, seed);
       long wallStart = System.nanoTime();
+      runSteal = CpuSteal.now();
       out.printf(Locale.ROOT, "bench ingest: %,d users, %,d events, %d buckets, batch size %d, baseline on the first %,d events, seed %d%n",
           users, events, buckets, batchSize, baseline, seed);
       out.println("buckets: " + defs.stream().map(BucketDefinition::id).collect(Collectors.joining(", ")));
@@ -235,6 +236,7 @@ final class BenchCommand implements Runnable {
         int nextDecile = 1;
         int reportedDone = 0;
         long reportedNanos = 0;
+        java.util.Optional<CpuSteal> phaseSteal = CpuSteal.now();
         while (done < count) {
           int n = Math.min(size, count - done);
           List<PendingEvent> batch = new ArrayList<>(n);
@@ -266,6 +268,8 @@ final class BenchCommand implements Runnable {
             out.flush();
           }
         }
+        // Per phase: the ratio of two phases means little if the hypervisor took more from one.
+        if (!quiet) out.println("  " + CpuSteal.since(phaseSteal));
         long sent = sqlProfile ? profile.statements() : statements.get();
         if (sqlProfile && !quiet) profile.print(out, 12);
         var t = BUCKET_TRANSITIONS;
@@ -342,12 +346,15 @@ final class BenchCommand implements Runnable {
       return out;
     }
 
+    private java.util.Optional<CpuSteal> runSteal = java.util.Optional.empty();
+
     private String machine() {
       Runtime rt = Runtime.getRuntime();
       String db = databaseNote;
       return rt.availableProcessors() + " cores, Java " + System.getProperty("java.version")
           + fmt(", max heap %.1f GB", rt.maxMemory() / 1e9)
-          + ", " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + "; " + db;
+          + ", " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + "; " + db + "; "
+          + CpuSteal.since(runSteal);
     }
 
     private static String fmt(String format, Object... args) {

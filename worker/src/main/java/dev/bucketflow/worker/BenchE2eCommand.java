@@ -159,6 +159,7 @@ final class BenchE2eCommand implements Callable<Integer> {
     CliDatabase.quietLibraries();
     quietWorker();
     long wallStart = System.nanoTime();
+    java.util.Optional<CpuSteal> stealFrom = CpuSteal.now();
     out.printf(Locale.ROOT, "bench e2e: %,d events per phase, %,d users, %d shards, batches of at most %d, (l) for %.0f s, "
         + "buckets %s, journeys %s, seed %d%n", events, users, shards, batchSize, latencySeconds, buckets, journeys, seed);
     out.flush();
@@ -226,8 +227,8 @@ final class BenchE2eCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "(l) event->transition: p50 %.3f s, p90 %.3f s, p99 %.3f s, max %.3f s; event->applied p50 %.3f s, p99 %.3f s%n",
           lp.seconds(lp.transition, 50), lp.seconds(lp.transition, 90), lp.seconds(lp.transition, 99),
           lp.seconds(lp.transition, 100), lp.seconds(lp.appliedLatency, 50), lp.seconds(lp.appliedLatency, 99));
-      out.printf(Locale.ROOT, "machine: %d cores, max heap %.1f GB; wall %.1f s%n", Runtime.getRuntime().availableProcessors(),
-          Runtime.getRuntime().maxMemory() / 1e9, (System.nanoTime() - wallStart) / 1e9);
+      out.printf(Locale.ROOT, "machine: %d cores, max heap %.1f GB; wall %.1f s; %s%n", Runtime.getRuntime().availableProcessors(),
+          Runtime.getRuntime().maxMemory() / 1e9, (System.nanoTime() - wallStart) / 1e9, CpuSteal.since(stealFrom));
       if (lp.transitioning.get() == 0) {
         spec.commandLine().getErr().println("error: no event made a transition during (l); no latency to report");
         return 1;

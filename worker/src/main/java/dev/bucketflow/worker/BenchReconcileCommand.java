@@ -109,6 +109,8 @@ final class BenchReconcileCommand implements Callable<Integer> {
     if (chunk < 1) throw new ParameterException(spec.commandLine(), "--chunk must be at least 1");
   }
 
+  private java.util.Optional<CpuSteal> stealFrom = java.util.Optional.empty();
+
   Report run(PrintWriter out) throws Exception {
     check();
     CliDatabase.quietLibraries();
@@ -118,6 +120,7 @@ final class BenchReconcileCommand implements Callable<Integer> {
         + "chunk %d, sweep instant %s%n", members, buckets.size(), events, leavePercent, chunk, NOW);
     ReconcileBench.describe().forEach(line -> out.println("  " + line));
     double loadBefore = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    stealFrom = CpuSteal.now();
     out.println("starting a throwaway embedded PostgreSQL...");
     out.flush();
     try (EmbeddedDatabase pg = EmbeddedDatabase.start(null, 0)) {
@@ -256,7 +259,8 @@ final class BenchReconcileCommand implements Callable<Integer> {
       out.println(fmt("rows/s: set-based %,.0f members/s, per-member %,.0f members/s (both buckets)", sweepRate, baseRate));
       out.println("machine: " + Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version")
           + "; " + database + fmt("; load average %.1f at start, %.1f at end",
-              loadBefore, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+              loadBefore, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage())
+          + "; " + CpuSteal.since(stealFrom));
       out.println(fmt("set-based vs per-member: %.1fx", ratio));
       return new Report(baselines, sweeps, ratio, agreed);
     }
