@@ -118,7 +118,7 @@ public final class EventParser {
     if (occurredText != null) {
       try {
         // PostgreSQL keeps microseconds; evaluating the unrounded value in memory would disagree.
-        occurred = Instant.parse(occurredText).truncatedTo(ChronoUnit.MICROS);
+        occurred = IsoInstants.parse(occurredText).truncatedTo(ChronoUnit.MICROS);
       } catch (DateTimeParseException e) {
         return refuse("invalid_field",
             "occurredAt: not an ISO-8601 instant (e.g. 2026-11-26T10:00:00Z)", userId, event, raw);
