@@ -108,6 +108,10 @@ final class BenchE2eCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the event stream (default ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--unpatched-test-server",
+      description = "Leave the test server's time-lock list growing, as the SDK ships it (to measure the fix; see TestServerTimeLocks).")
+  boolean unpatchedTestServer;
+
   @Option(names = "--timeout-seconds", defaultValue = "600",
       description = "Give up when a phase has not applied everything after this long (default ${DEFAULT-VALUE}).")
   int timeoutSeconds;
@@ -170,6 +174,7 @@ final class BenchE2eCommand implements Callable<Integer> {
       int port = freePort();
       TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(port, true);
       processes.add(server::close);
+      if (!unpatchedTestServer) TestServerTimeLocks.stopLeak(server); // as dev does
       String address = "127.0.0.1:" + port;
       WorkflowServiceStubs service = Temporal.connect(address);
       processes.add(service::shutdownNow);
