@@ -30,7 +30,7 @@ import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.TestDatabase;
 import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import io.grpc.StatusRuntimeException;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.api.common.v1.WorkflowExecution;
@@ -52,13 +52,8 @@ class JourneyRoutingTest {
 
   // Its own database, not DatabaseTest's: this long class then runs beside DatabaseTest's
   // subclasses (which take turns on that base's one database) instead of in their queue.
-  static final TestDatabase db = TestDatabase.fresh();
+  @AutoClose static final TestDatabase db = TestDatabase.fresh();
   static final DSLContext dsl = db.dsl();
-
-  @AfterAll
-  static void closeDatabase() {
-    db.close();
-  }
 
   static final String QUEUE = "bucketflow";
   static final BucketDefinition TRIAL = BucketDefinition.builder("trial").criteria(prop("plan").eq("trial")).build();

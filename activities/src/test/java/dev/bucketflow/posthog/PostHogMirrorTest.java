@@ -16,7 +16,7 @@ import dev.bucketflow.shard.Shards;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.testing.TestDatabase;
 import org.jooq.DSLContext;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
 import java.time.Duration;
@@ -40,13 +40,8 @@ class PostHogMirrorTest {
 
   // Its own database, not DatabaseTest's: this long class then runs beside DatabaseTest's
   // subclasses (which take turns on that base's one database) instead of in their queue.
-  static final TestDatabase db = TestDatabase.fresh();
+  @AutoClose static final TestDatabase db = TestDatabase.fresh();
   static final DSLContext dsl = db.dsl();
-
-  @AfterAll
-  static void closeDatabase() {
-    db.close();
-  }
 
   static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
   static final int SHARDS = 8;

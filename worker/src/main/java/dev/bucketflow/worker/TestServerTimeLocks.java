@@ -5,6 +5,7 @@ import java.lang.reflect.Field;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.LinkedList;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.Lock;
 import org.slf4j.Logger;
@@ -36,14 +37,13 @@ final class TestServerTimeLocks {
   /** Applies the fix to {@code server}; false (and a warning) when it could not. */
   static boolean stopLeak(TestServer.PortBoundTestServer server) {
     try {
-      Object starter = read(server, "testServicesStarter");
-      Object timer = read(starter, "selfAdvancingTimer");
+      Object timer = timer(server);
       Lock lock = (Lock) read(timer, "lock");
       Field events = field(timer.getClass(), "lockEvents");
       lock.lock(); // the timer's own lock guards the list
       try {
         LinkedList<?> old = (LinkedList<?>) events.get(timer);
-        OutstandingLocksOnly fresh = new OutstandingLocksOnly();
+        LockEntriesByHash fresh = new LockEntriesByHash();
         for (Object e : old) fresh.add(e);
         events.set(timer, fresh);
       } finally {
@@ -57,19 +57,27 @@ final class TestServerTimeLocks {
     }
   }
 
-  /** How many entries the server's time-lock list holds now (tests; -1 if unreadable). */
-  static int retainedLockEvents(TestServer.PortBoundTestServer server) {
+  /** What the server's time-lock list holds: all entries, and the UNLOCK ones among them. */
+  record Retained(int entries, int unlocks) {}
+
+  /** What the server's time-lock list holds now (tests); empty if unreadable. */
+  static Optional<Retained> retained(TestServer.PortBoundTestServer server) {
     try {
-      Object timer = read(read(server, "testServicesStarter"), "selfAdvancingTimer");
+      Object timer = timer(server);
       Lock lock = (Lock) read(timer, "lock");
       lock.lock();
       try {
-        return ((LinkedList<?>) read(timer, "lockEvents")).size();
+        LinkedList<?> events = (LinkedList<?>) read(timer, "lockEvents");
+        int unlocks = 0;
+        for (Object e : events) {
+          if (isUnlock(e)) unlocks++;
+        }
+        return Optional.of(new Retained(events.size(), unlocks));
       } finally {
         lock.unlock();
       }
     } catch (ReflectiveOperationException | RuntimeException e) {
-      return -1;
+      return Optional.empty();
     }
   }
 
@@ -81,14 +89,18 @@ final class TestServerTimeLocks {
    * locks, one per completed workflow task) are never removed by the server and stay, as in the
    * original: a few dozen bytes each, beside the server's in-memory histories.
    */
-  private static final class OutstandingLocksOnly extends LinkedList<Object> {
+  private static final class LockEntriesByHash extends LinkedList<Object> {
     private final Set<Object> locks = new LinkedHashSet<>(); // LockEvent has identity equality
-    private transient Field type;
 
     @Override
     public boolean add(Object event) {
-      if (isUnlock(event)) return true;
-      return locks.add(event);
+      boolean unlock;
+      try {
+        unlock = isUnlock(event);
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        unlock = false; // keep it: the list then behaves as the server's own
+      }
+      return unlock || locks.add(event);
     }
 
     @Override
@@ -110,35 +122,20 @@ final class TestServerTimeLocks {
     public Iterator<Object> iterator() {
       return locks.iterator();
     }
-
-    private boolean isUnlock(Object event) {
-      try {
-        if (type == null) type = field(event.getClass(), "lockType");
-        return "U".equals(String.valueOf(type.get(event)));
-      } catch (ReflectiveOperationException | RuntimeException e) {
-        return false; // keep it: the list then behaves as the server's own
-      }
-    }
   }
 
-  /** The UNLOCK entries the server's list holds now (tests; -1 if unreadable). */
-  static int retainedUnlockEvents(TestServer.PortBoundTestServer server) {
-    try {
-      Object timer = read(read(server, "testServicesStarter"), "selfAdvancingTimer");
-      Lock lock = (Lock) read(timer, "lock");
-      lock.lock();
-      try {
-        int unlocks = 0;
-        for (Object e : (LinkedList<?>) read(timer, "lockEvents")) {
-          if ("U".equals(String.valueOf(read(e, "lockType")))) unlocks++;
-        }
-        return unlocks;
-      } finally {
-        lock.unlock();
-      }
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      return -1;
-    }
+  /** The field holding the event's type (LOCK or UNLOCK), looked up once: {@code add} is on the server's hot path. */
+  private static volatile Field lockType;
+
+  /** Whether a {@code LockEvent} is an UNLOCK (its type prints as "U"). */
+  private static boolean isUnlock(Object event) throws ReflectiveOperationException {
+    Field type = lockType;
+    if (type == null) lockType = type = field(event.getClass(), "lockType");
+    return "U".equals(String.valueOf(type.get(event)));
+  }
+
+  private static Object timer(TestServer.PortBoundTestServer server) throws ReflectiveOperationException {
+    return read(read(server, "testServicesStarter"), "selfAdvancingTimer");
   }
 
   private static Object read(Object target, String name) throws ReflectiveOperationException {

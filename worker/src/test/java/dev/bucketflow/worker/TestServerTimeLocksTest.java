@@ -34,11 +34,8 @@ class TestServerTimeLocksTest {
     }
   }
 
-  /** What the server's list holds after the workflows: all entries, and the UNLOCK ones. */
-  record Retained(int entries, int unlocks) {}
-
   /** Runs {@link #WORKFLOWS} one-task workflows to completion; returns what the list holds after. */
-  static Retained retainedAfterWorkflows(boolean fixed) throws Exception {
+  static TestServerTimeLocks.Retained retainedAfterWorkflows(boolean fixed) throws Exception {
     int port = WorkerHarness.freePort();
     TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(port, true);
     WorkflowServiceStubs service = Temporal.connect("127.0.0.1:" + port);
@@ -58,7 +55,7 @@ class TestServerTimeLocksTest {
         factory.shutdownNow();
         factory.awaitTermination(10, TimeUnit.SECONDS);
       }
-      return new Retained(TestServerTimeLocks.retainedLockEvents(server), TestServerTimeLocks.retainedUnlockEvents(server));
+      return TestServerTimeLocks.retained(server).orElseThrow();
     } finally {
       service.shutdownNow();
       server.close();
@@ -68,14 +65,14 @@ class TestServerTimeLocksTest {
   @Test
   void asShippedTheListKeepsAnUnlockEntryPerWorkflowTask() throws Exception {
     // If this fails, the SDK fixed the leak and TestServerTimeLocks can go.
-    Retained r = retainedAfterWorkflows(false);
+    TestServerTimeLocks.Retained r = retainedAfterWorkflows(false);
     assertThat(r.unlocks()).isGreaterThanOrEqualTo(WORKFLOWS);
     assertThat(r.entries()).isGreaterThanOrEqualTo(2 * WORKFLOWS);
   }
 
   @Test
   void fixedItKeepsNoUnlockEntriesAndWorkflowsStillComplete() throws Exception {
-    Retained r = retainedAfterWorkflows(true);
+    TestServerTimeLocks.Retained r = retainedAfterWorkflows(true);
     assertThat(r.unlocks()).isZero();
     // What stays is the handle-less LOCK entry per workflow task, as before: at most half the list.
     assertThat(r.entries()).isBetween(0, WORKFLOWS + 5);
