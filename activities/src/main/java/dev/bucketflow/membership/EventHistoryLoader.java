@@ -106,38 +106,69 @@ public final class EventHistoryLoader {
   }
 
   /**
-   * Per (user, event) the user ever had: the exact all-time count (its rollup row), and the
-   * newest {@code cap} times inside the window, a bounded index range scan newest first instead
-   * of listing every occurrence. The rollup drives: a pair without a row has no events at all and
-   * costs nothing beyond the users' index scan, and a pair whose last occurrence is at or before
-   * the horizon skips the range scan (a one-time filter on the lateral), which is most pairs of a
-   * history older than its windows. One statement of fixed text (arrays bound, not IN lists), so
-   * its plan is prepared once and nothing is rendered per user.
+   * Per (user, event) pair asked for that the user ever had: the exact all-time count (its rollup
+   * row, one primary-key probe per pair), and the newest {@code cap} times inside the window, a
+   * bounded index range scan newest first instead of listing every occurrence. A pair without a
+   * rollup row has no events at all and costs one probe; a pair whose last occurrence is at or
+   * before the horizon skips the range scan (a one-time filter on the lateral), which is most pairs
+   * of a history older than its windows. The pairs are exactly what each user's candidate buckets
+   * read, not every user times every event the batch's buckets read: the latter grew with the
+   * database (a user who sent {@code logout} loaded ten events' history), and was the largest part
+   * of why {@code bench ingest}'s rate fell through its run. One statement of fixed text (arrays
+   * bound, not IN lists), so its plan is prepared once and nothing is rendered per user.
    */
   static final String BOUNDED_SQL = """
-      select a.user_id, a.event, a.total_count, w.occurred_at
-      from user_event_rollups a
+      select p.user_id, p.event, a.total_count, w.occurred_at
+      from unnest(cast(? as text[]), cast(? as text[])) as p(user_id, event)
       join unnest(cast(? as text[]), cast(? as timestamptz[]), cast(? as int[])) as x(event, horizon, cap)
-        on x.event = a.event
+        on x.event = p.event
+      join user_event_rollups a on a.user_id = p.user_id and a.event = p.event
       left join lateral (
         select e.occurred_at from user_events e
         where x.cap > 0 and a.last_at > x.horizon
           and e.user_id = a.user_id and e.event = a.event and e.occurred_at > x.horizon
         order by e.occurred_at desc limit x.cap) w on true
-      where a.user_id = any(cast(? as text[])) and a.event = any(cast(? as text[]))
       """;
 
-  /**
-   * Like {@link #load} but bounded by {@link #needs}: the series answer every leg of
-   * {@code buckets} exactly as the full ones would (see {@link EventSeries#newest}), and only
-   * those buckets' legs may be evaluated on them. The ingest path's load.
-   */
+  /** {@link #loadBounded(DSLContext, Map, Instant)} with every user reading every one of {@code buckets}. */
   public Map<String, Map<String, EventSeries>> loadBounded(DSLContext tx, Collection<String> users,
       Collection<BucketDefinition> buckets, Instant now) {
-    Map<String, Need> needs = needs(buckets);
+    Map<String, Collection<BucketDefinition>> byUser = new java.util.LinkedHashMap<>();
+    for (String user : users) byUser.put(user, buckets);
+    return loadBounded(tx, byUser, now);
+  }
+
+  /**
+   * Like {@link #load} but bounded by {@link #needs}, and per user only the events its own
+   * buckets read: per user, a series for every event one of its buckets references, answering
+   * every leg of those buckets exactly as the full series would (see {@link EventSeries#newest});
+   * only those buckets' legs may be evaluated on them. The ingest path's load, where a user's
+   * buckets are the candidates of its events in the batch.
+   */
+  public Map<String, Map<String, EventSeries>> loadBounded(DSLContext tx,
+      Map<String, ? extends Collection<BucketDefinition>> bucketsByUser, Instant now) {
+    // Windows and caps are the widest over all the batch's buckets: more than one user's buckets
+    // need is still exact for them, and keeps one horizon per event.
+    Map<String, BucketDefinition> all = new java.util.LinkedHashMap<>();
+    bucketsByUser.values().forEach(bs -> bs.forEach(b -> all.put(b.id(), b)));
+    Map<String, Need> needs = needs(all.values());
+    Map<String, java.util.Set<String>> eventsOfBucket = new HashMap<>();
+    for (BucketDefinition b : all.values()) eventsOfBucket.put(b.id(), needs(List.of(b)).keySet());
+    Map<String, java.util.Set<String>> eventsByUser = new java.util.LinkedHashMap<>();
+    List<String> pairUsers = new ArrayList<>();
+    List<String> pairEvents = new ArrayList<>();
+    bucketsByUser.forEach((user, bs) -> {
+      java.util.Set<String> events = new java.util.TreeSet<>();
+      for (BucketDefinition b : bs) events.addAll(eventsOfBucket.get(b.id()));
+      eventsByUser.put(user, events);
+      for (String event : events) {
+        pairUsers.add(user);
+        pairEvents.add(event);
+      }
+    });
     Map<String, Map<String, Long>> totals = new HashMap<>();
     Map<String, Map<String, List<Instant>>> recent = new HashMap<>();
-    if (!users.isEmpty() && !needs.isEmpty()) {
+    if (!pairUsers.isEmpty()) {
       List<String> events = new ArrayList<>(needs.keySet());
       String[] horizons = new String[events.size()];
       Integer[] caps = new Integer[events.size()];
@@ -148,8 +179,8 @@ public final class EventHistoryLoader {
         horizons[i] = now.minus(need.window()).truncatedTo(ChronoUnit.MICROS).toString();
         caps[i] = need.window().isZero() ? 0 : need.cap();
       }
-      String[] eventNames = events.toArray(new String[0]);
-      tx.fetch(BOUNDED_SQL, eventNames, horizons, caps, users.toArray(new String[0]), eventNames)
+      tx.fetch(BOUNDED_SQL, pairUsers.toArray(new String[0]), pairEvents.toArray(new String[0]),
+              events.toArray(new String[0]), horizons, caps)
           .forEach(r -> {
             String user = r.get(0, String.class);
             String event = r.get(1, String.class);
@@ -161,14 +192,14 @@ public final class EventHistoryLoader {
           });
     }
     Map<String, Map<String, EventSeries>> out = new HashMap<>();
-    for (String user : users) {
+    eventsByUser.forEach((user, events) -> {
       Map<String, EventSeries> series = new HashMap<>();
-      needs.forEach((event, need) -> {
+      for (String event : events) {
         series.put(event, EventSeries.newest(totals.getOrDefault(user, Map.of()).getOrDefault(event, 0L),
-            now.minus(need.window()), recent.getOrDefault(user, Map.of()).getOrDefault(event, List.of())));
-      });
+            now.minus(needs.get(event).window()), recent.getOrDefault(user, Map.of()).getOrDefault(event, List.of())));
+      }
       out.put(user, series);
-    }
+    });
     return out;
   }
 }

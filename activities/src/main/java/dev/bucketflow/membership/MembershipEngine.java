@@ -104,24 +104,31 @@ public final class MembershipEngine {
    */
   public Prepared prepare(DSLContext tx, List<IncomingEvent> events, Map<String, ContactState> contacts, Instant now) {
     Map<String, BucketDefinition> touched = new LinkedHashMap<>();
-    Set<String> users = new LinkedHashSet<>();
+    // Per user, the buckets its own events may move: all that apply() evaluates for it, so all
+    // whose history it needs (not every bucket some user of the batch touched).
+    // (Keyed by id: a definition's record hash walks its whole criteria tree.)
+    Map<String, Map<String, BucketDefinition>> bucketsByUser = new LinkedHashMap<>();
     for (IncomingEvent e : events) {
       List<BucketDefinition> found = catalog.candidates(e.event(), fieldNames(e.properties()));
       if (!found.isEmpty()) {
-        users.add(e.userId());
-        found.forEach(b -> touched.put(b.id(), b));
+        Map<String, BucketDefinition> mine = bucketsByUser.computeIfAbsent(e.userId(), u -> new LinkedHashMap<>());
+        for (BucketDefinition b : found) {
+          mine.putIfAbsent(b.id(), b);
+          touched.putIfAbsent(b.id(), b);
+        }
       }
     }
+    Set<String> users = bucketsByUser.keySet();
+    Map<String, java.util.Collection<BucketDefinition>> readBy = new LinkedHashMap<>();
+    bucketsByUser.forEach((user, mine) -> readBy.put(user, mine.values()));
     if (touched.isEmpty()) return new Prepared(tx, now, contacts, Map.of(), Map.of(), Map.of(), Set.of());
     // Bucket conditions read memberships of buckets the batch may not touch: load those too.
     Set<String> referenced = new LinkedHashSet<>();
     touched.values().forEach(b -> referenced.addAll(b.referencedBuckets()));
     Set<String> activeOf = new LinkedHashSet<>(touched.keySet());
     activeOf.addAll(referenced);
-    return new Prepared(tx, now, contacts,
-        history.loadBounded(tx, users, touched.values(), now),
-        store.activeOf(tx, users, activeOf),
-        store.historyOf(tx, users, touched.keySet()), referenced);
+    MembershipStore.Rows rows = store.rowsOf(tx, users, activeOf, touched.keySet());
+    return new Prepared(tx, now, contacts, history.loadBounded(tx, readBy, now), rows.active(), rows.history(), referenced);
   }
 
   private static List<String> fieldNames(ObjectNode properties) {

@@ -58,6 +58,43 @@ class BatchLoadPlanTest extends DatabaseTest {
   }
 
   @Test
+  void activeRowsAndHistoryTogetherAreReadByOneUserIndexProbeEach() {
+    String plan = plan(MembershipStore.ROWS_SQL, (Object) USERS);
+    assertThat(plan).contains("Nested Loop").contains("bucket_memberships_history")
+        .contains("Index Cond: (user_id = u.user_id)")
+        .doesNotContain("Seq Scan on bucket_memberships").doesNotContain("Hash Join")
+        .doesNotContain("bucket_memberships_dwell").doesNotContain("bucket_memberships_active_by_bucket");
+  }
+
+  /**
+   * The ingest path's one read of a batch's rows ({@link MembershipStore#rowsOf}) gives exactly
+   * what the two separate reads give: active rows (deleted and left ones excluded) and entry
+   * history (every row, deleted or not), each only for the buckets asked for.
+   */
+  @Test
+  void rowsOfIsActiveOfAndHistoryOf() {
+    // 40 users x 6 buckets, eight epochs each (g / 120 + 1); the first epoch active for a third of
+    // the pairs, deleted rows among both.
+    dsl.execute("insert into bucket_memberships (user_id, bucket_id, status, entered_at, left_at, entry_count, source, "
+        + "deleted_at, expires_at, max_dwell_at) select 'r' || (g % 40), 'b' || (g % 6), "
+        + "case when g <= 120 and g % 3 = 0 then 'active' else 'left' end, now() - g * interval '1 hour', "
+        + "case when g <= 120 and g % 3 = 0 then null else now() - g * interval '30 minutes' end, g / 120 + 1, 'event', "
+        + "case when g % 17 = 0 then now() else null end, "
+        + "case when g % 5 = 0 then now() + g * interval '1 minute' else null end, "
+        + "case when g % 7 = 0 then now() + interval '3 days' else null end "
+        + "from generate_series(0, 959) g");
+    MembershipStore store = new MembershipStore();
+    List<String> users = new java.util.ArrayList<>();
+    for (int i = 0; i < 45; i++) users.add("r" + i);
+    List<String> activeBuckets = List.of("b0", "b1", "b2", "b5", "nope");
+    List<String> historyBuckets = List.of("b1", "b3", "b4", "b5");
+    MembershipStore.Rows rows = store.rowsOf(dsl, users, activeBuckets, historyBuckets);
+    assertThat(rows.active()).isEqualTo(store.activeOf(dsl, users, activeBuckets)).hasSizeGreaterThan(10);
+    assertThat(rows.history()).isEqualTo(store.historyOf(dsl, users, historyBuckets)).hasSizeGreaterThan(40);
+    assertThat(rows.history().values()).anyMatch(h -> h.lastLeftAt() != null).anyMatch(h -> h.entries() > 1);
+  }
+
+  @Test
   void boundedHistoryProbesTheRollupKeyAndSkipsTheRangeScanOfOldPairs() {
     String[] horizons = new String[EVENTS.length];
     Integer[] caps = new Integer[EVENTS.length];
@@ -65,12 +102,21 @@ class BatchLoadPlanTest extends DatabaseTest {
       horizons[i] = Instant.now().minus(Duration.ofDays(7)).toString();
       caps[i] = 5;
     }
-    String plan = plan(EventHistoryLoader.BOUNDED_SQL, EVENTS, horizons, caps, USERS, EVENTS);
+    // Every user with every event: the (user, event) pairs a batch's candidate buckets read.
+    String[] pairUsers = new String[USERS.length * EVENTS.length];
+    String[] pairEvents = new String[pairUsers.length];
+    for (int u = 0; u < USERS.length; u++) {
+      for (int e = 0; e < EVENTS.length; e++) {
+        pairUsers[u * EVENTS.length + e] = USERS[u];
+        pairEvents[u * EVENTS.length + e] = EVENTS[e];
+      }
+    }
+    String plan = plan(EventHistoryLoader.BOUNDED_SQL, pairUsers, pairEvents, EVENTS, horizons, caps);
     assertThat(plan).contains("user_event_rollups_pkey").contains("One-Time Filter")
         .doesNotContain("Seq Scan on user_event_rollups").doesNotContain("Seq Scan on user_events");
     // Every pair's last occurrence (20 days ago) is before the 7-day horizon: no range scan runs.
     List<String> analysed = dsl.fetch("explain (analyze, costs off, timing off) " + EventHistoryLoader.BOUNDED_SQL,
-        EVENTS, horizons, caps, USERS, EVENTS).getValues(0, String.class);
+        pairUsers, pairEvents, EVENTS, horizons, caps).getValues(0, String.class);
     assertThat(analysed).filteredOn(l -> l.contains("Index Only Scan Backward") || l.contains("Index Scan Backward"))
         .allMatch(l -> l.contains("never executed"));
   }

@@ -127,6 +127,53 @@ class BoundedHistoryTest {
     assertThat(bounded).as("some series are really bounded").isGreaterThan(100);
   }
 
+  /**
+   * The ingest path's per-user load: each user reads only its own buckets' events (the batch's
+   * other buckets widen windows and caps, never the events). Each user's series are exactly the
+   * events its buckets reference, and those buckets get the same verdicts and next flips as on
+   * the full history; a user with no event-reading bucket gets an empty (but present) map.
+   */
+  @Test
+  void perUserBoundedHistoryAnswersEachUsersOwnBucketsAsTheFullOne() {
+    Random r = new Random(11);
+    EventHistoryLoader loader = new EventHistoryLoader();
+    int compared = 0;
+    int narrowed = 0;
+    for (int round = 0; round < 30; round++) {
+      List<BucketDefinition> buckets = new ArrayList<>();
+      for (int b = 0, n = 2 + r.nextInt(4); b < n; b++) {
+        buckets.add(BucketDefinition.builder("p" + round + "-" + b).criteria(randomCriterion(r, 2)).build());
+      }
+      Map<String, List<BucketDefinition>> byUser = new java.util.LinkedHashMap<>();
+      for (String user : USERS) {
+        List<BucketDefinition> mine = new ArrayList<>();
+        for (BucketDefinition b : buckets) if (r.nextInt(3) == 0) mine.add(b);
+        byUser.put(user, mine);
+      }
+      Map<String, Map<String, EventSeries>> full =
+          loader.load(db.dsl(), USERS, BucketRegistry.widestFiniteWindowByEvent(buckets), NOW);
+      Map<String, Map<String, EventSeries>> mine = loader.loadBounded(db.dsl(), byUser, NOW);
+      assertThat(mine.keySet()).isEqualTo(byUser.keySet());
+      for (String user : USERS) {
+        java.util.Set<String> referenced = new java.util.TreeSet<>(EventHistoryLoader.needs(byUser.get(user)).keySet());
+        assertThat(mine.get(user).keySet()).as(user).isEqualTo(referenced);
+        if (referenced.size() < full.get(user).size()) narrowed++;
+        UserState f = new UserState(null, full.get(user));
+        UserState l = new UserState(null, mine.get(user));
+        for (BucketDefinition bucket : byUser.get(user)) {
+          for (Instant at : List.of(NOW, NOW.plus(Duration.ofMinutes(r.nextInt(60 * 24 * 10))))) {
+            String where = user + " " + bucket.criteria() + " at " + at;
+            assertThat(Evaluator.matches(bucket.criteria(), l, at)).as(where).isEqualTo(Evaluator.matches(bucket.criteria(), f, at));
+            assertThat(NextFlip.next(bucket.criteria(), l, at)).as(where).isEqualTo(NextFlip.next(bucket.criteria(), f, at));
+            compared++;
+          }
+        }
+      }
+    }
+    assertThat(compared).isGreaterThan(1_000);
+    assertThat(narrowed).as("users really read fewer events than the batch's buckets reference").isGreaterThan(100);
+  }
+
   private static Criterion randomCriterion(Random r, int depth) {
     if (depth > 0 && r.nextInt(3) == 0) {
       Criterion x = randomCriterion(r, depth - 1);

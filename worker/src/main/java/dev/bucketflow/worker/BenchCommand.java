@@ -123,9 +123,19 @@ final class BenchCommand implements Runnable {
     private boolean durableCommits;
 
     /** What one phase measured. */
+    /** The events and apply time of a stretch of a phase (its first or last {@link #WINDOW} events). */
+    record Window(int events, double seconds) {
+      double rate() {
+        return seconds <= 0 ? 0 : events / seconds;
+      }
+    }
+
+    /** The measure of a falling rate: the last 20,000 events against the first 20,000. */
+    static final int WINDOW = 20_000;
+
     record Phase(String key, String label, int events, double applySeconds, long stored, long rejected,
         long transitions, long entered, long left, long active,
-        int prefixEvents, double prefixSeconds, List<Transition> prefix, long statements) {
+        int prefixEvents, double prefixSeconds, List<Transition> prefix, long statements, Window first, Window last) {
       double rate() {
         return applySeconds <= 0 ? 0 : events / applySeconds;
       }
@@ -237,6 +247,15 @@ final class BenchCommand implements Runnable {
         int reportedDone = 0;
         long reportedNanos = 0;
         java.util.Optional<CpuSteal> phaseSteal = CpuSteal.now();
+        // The first and the last stretch of the phase (whole batches): their rates, and with
+        // --sql-profile their statements, show what gets dearer as the database grows.
+        int window = Math.min(WINDOW, count / 2);
+        Window first = null;
+        long lastFromNanos = -1;
+        int lastFromDone = 0;
+        Map<String, long[]> atFirstEnd = Map.of();
+        Map<String, long[]> atLastStart = Map.of();
+        if (count - window <= 0) lastFromNanos = 0;
         while (done < count) {
           int n = Math.min(size, count - done);
           List<PendingEvent> batch = new ArrayList<>(n);
@@ -250,6 +269,15 @@ final class BenchCommand implements Runnable {
           stored += applied.outcome().stored();
           rejected += applied.outcome().rejected();
           transitions += applied.transitions().size();
+          if (first == null && done >= window) {
+            first = new Window(done, applyNanos / 1e9);
+            atFirstEnd = profile.snapshot();
+          }
+          if (lastFromNanos < 0 && done >= count - window) {
+            lastFromNanos = applyNanos;
+            lastFromDone = done;
+            atLastStart = profile.snapshot();
+          }
           if (done <= prefixEvents) {
             prefix.addAll(applied.transitions());
             prefixDone = done;
@@ -271,13 +299,23 @@ final class BenchCommand implements Runnable {
         // Per phase: the ratio of two phases means little if the hypervisor took more from one.
         if (!quiet) out.println("  " + CpuSteal.since(phaseSteal));
         long sent = sqlProfile ? profile.statements() : statements.get();
-        if (sqlProfile && !quiet) profile.print(out, 12);
+        if (sqlProfile && !quiet) {
+          profile.print(out, 12);
+          if (first != null && count - lastFromDone > 0) {
+            out.printf(Locale.ROOT, "  the first %,d events against the last %,d (ms per 1,000 events):%n", first.events(),
+                count - lastFromDone);
+            SqlProfile.printChange(out, atFirstEnd, first.events(), SqlProfile.minus(profile.snapshot(), atLastStart),
+                count - lastFromDone, 10);
+          }
+        }
+        Window last = new Window(count - lastFromDone, (applyNanos - Math.max(0, lastFromNanos)) / 1e9);
         var t = BUCKET_TRANSITIONS;
         var counts = dsl.select(DSL.count().filterWhere(t.KIND.eq(TransitionKind.ENTERED)), DSL.count().filterWhere(t.KIND.eq(TransitionKind.LEFT)))
             .from(t).fetchOne();
         long active = dsl.fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq(MembershipStatus.ACTIVE));
         return new Phase(key, label, count, applyNanos / 1e9, stored, rejected, transitions,
-            counts.value1(), counts.value2(), active, prefixDone, prefixNanos / 1e9, prefix, sent);
+            counts.value1(), counts.value2(), active, prefixDone, prefixNanos / 1e9, prefix, sent,
+            first == null ? last : first, last);
       }
     }
 
@@ -305,6 +343,13 @@ final class BenchCommand implements Runnable {
       Phase a0 = phases.get(0);
       if (a0.rate() > 0 && buckets > 0) {
         out.println(fmt("membership cost: (a) runs at %.0f%% of the rate of ingest alone (a0)", 100 * a.rate() / a0.rate()));
+      }
+      for (Phase p : List.of(a0, a)) {
+        if (p.first().rate() > 0) {
+          out.println(fmt("rate as the database grows: %s last %,d events at %,.0f events/s, %.0f%% of its first %,d (%,.0f events/s)",
+              p.key(), p.last().events(), p.last().rate(), 100 * p.last().rate() / p.first().rate(), p.first().events(),
+              p.first().rate()));
+        }
       }
       if (b != null) out.println(exactness(a, b));
       long rejected = phases.stream().mapToLong(Phase::rejected).sum();
@@ -475,6 +520,46 @@ final class BenchCommand implements Runnable {
         acc[0]++;
         acc[1] += System.nanoTime() - t0;
       }
+    }
+
+    /** A copy of the counts and times so far, per statement shape. */
+    Map<String, long[]> snapshot() {
+      synchronized (byShape) {
+        Map<String, long[]> copy = new HashMap<>();
+        byShape.forEach((k, v) -> copy.put(k, v.clone()));
+        return copy;
+      }
+    }
+
+    static Map<String, long[]> minus(Map<String, long[]> later, Map<String, long[]> earlier) {
+      Map<String, long[]> out = new HashMap<>();
+      later.forEach((k, v) -> {
+        long[] e = earlier.getOrDefault(k, new long[2]);
+        out.put(k, new long[] {v[0] - e[0], v[1] - e[1]});
+      });
+      return out;
+    }
+
+    /** Per statement shape, time per 1,000 events in two stretches, the largest growth first. */
+    static void printChange(PrintWriter out, Map<String, long[]> first, int firstEvents, Map<String, long[]> last,
+        int lastEvents, int top) {
+      TextTable table = new TextTable("first ms", "last ms", "change", "statement").alignRight(0, 1, 2);
+      java.util.Set<String> shapes = new java.util.HashSet<>(first.keySet());
+      shapes.addAll(last.keySet());
+      java.util.function.ToDoubleFunction<String> f = k -> first.getOrDefault(k, new long[2])[1] / 1e6 * 1000 / firstEvents;
+      java.util.function.ToDoubleFunction<String> l = k -> last.getOrDefault(k, new long[2])[1] / 1e6 * 1000 / lastEvents;
+      double[] totals = new double[2];
+      shapes.forEach(k -> {
+        totals[0] += f.applyAsDouble(k);
+        totals[1] += l.applyAsDouble(k);
+      });
+      shapes.stream().sorted((x, y) -> Double.compare(l.applyAsDouble(y) - f.applyAsDouble(y), l.applyAsDouble(x) - f.applyAsDouble(x)))
+          .limit(top)
+          .forEach(k -> table.row(String.format(Locale.ROOT, "%,.1f", f.applyAsDouble(k)), String.format(Locale.ROOT, "%,.1f", l.applyAsDouble(k)),
+              String.format(Locale.ROOT, "%+,.1f", l.applyAsDouble(k) - f.applyAsDouble(k)), k));
+      table.row(String.format(Locale.ROOT, "%,.1f", totals[0]), String.format(Locale.ROOT, "%,.1f", totals[1]),
+          String.format(Locale.ROOT, "%+,.1f", totals[1] - totals[0]), "(all statements)");
+      table.print(out);
     }
 
     long statements() {

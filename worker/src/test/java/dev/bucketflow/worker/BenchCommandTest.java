@@ -26,6 +26,20 @@ class BenchCommandTest {
         .contains("cores");
   }
 
+  /** The falling-rate measure: last against first stretch per phase, and with --sql-profile, per statement. */
+  @Test
+  void reportsTheLastStretchAgainstTheFirstAndWhichStatementsGrew() {
+    BucketsCommandTest.Run r = BucketsCommandTest.run("bench", "ingest", "--sql-profile",
+        "--users", "50", "--events", "1000", "--batch-size", "100", "--baseline-events", "0", "--buckets", "3");
+
+    assertThat(r.exit()).as(r.out() + r.err()).isZero();
+    assertThat(r.out())
+        .containsPattern("rate as the database grows: a0 last 500 events at [0-9,]+ events/s, [0-9]+% of its first 500")
+        .containsPattern("rate as the database grows: a last 500 events at [0-9,]+ events/s, [0-9]+% of its first 500")
+        .contains("the first 500 events against the last 500 (ms per 1,000 events):")
+        .containsPattern("[0-9.,]+ +[0-9.,]+ +[+-][0-9.,]+ +\\(all statements\\)");
+  }
+
   @Test
   void batchedAndBaselineRecordTheSameTransitionsOnTheSamePrefix() {
     try (TestDatabase db = TestDatabase.fresh()) {
