@@ -262,7 +262,7 @@ public final class IngestService {
     tally.moved.addAll(prepared.movedDeadlines());
     for (IncomingEvent e : stored) tally.appliedReceipts.add(e.receivedAt());
     for (IncomingEvent e : prepared.transitionCauses()) tally.transitionReceipts.add(e.receivedAt());
-    contacts.merge(tx, stored);
+    contacts.merge(tx, stored, locked);
     tally.stored += stored.size();
     tally.duplicates += live.size() - stored.size();
     if (journeyOutbox != null) tally.journeyEvents += journeyOutbox.record(tx, runId, stored);

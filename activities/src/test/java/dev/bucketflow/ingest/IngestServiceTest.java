@@ -76,6 +76,44 @@ class IngestServiceTest extends DatabaseTest {
     assertThat(properties("u1")).isEqualTo(json("{\"v\":1,\"w\":1}"));
   }
 
+  /**
+   * A contact is written only when its email or properties change: an event without properties,
+   * or one repeating values the contact already has (even spread over two events of the batch),
+   * leaves its row untouched (same xmin, no dead row); a new value, a new key or a new email
+   * writes it.
+   */
+  @Test
+  void aContactIsRewrittenOnlyWhenItsEmailOrPropertiesChange() {
+    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"userEmail\":\"a@x.io\",\"properties\":{\"plan\":\"pro\",\"n\":1}}"));
+    String written = xmin("u1");
+
+    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\"}"));
+    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"plan\":\"pro\"}}",
+        "{\"userId\":\"u1\",\"event\":\"b\",\"userEmail\":\"a@x.io\",\"properties\":{\"n\":1}}"));
+    assertThat(xmin("u1")).as("nothing changed: not rewritten").isEqualTo(written);
+
+    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"n\":2}}"));
+    String changed = xmin("u1");
+    assertThat(changed).isNotEqualTo(written);
+    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"beta\":null}}"));
+    String added = xmin("u1");
+    assertThat(added).as("a new key, even null").isNotEqualTo(changed);
+    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"userEmail\":\"b@x.io\"}"));
+    assertThat(xmin("u1")).as("a new email").isNotEqualTo(added);
+    // A value changed and changed back inside one batch nets to no change.
+    String before = xmin("u1");
+    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"n\":3}}",
+        "{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"n\":2}}"));
+    assertThat(xmin("u1")).isEqualTo(before);
+
+    assertThat(properties("u1")).isEqualTo(json("{\"plan\":\"pro\",\"n\":2,\"beta\":null}"));
+    assertThat(dsl.fetchValue("select email from contacts where external_id = 'u1'")).isEqualTo("b@x.io");
+  }
+
+  private String xmin(String user) {
+    return dsl.fetchValue("select xmin::text from contacts where external_id = ?", user).toString();
+  }
+
   @Test
   void propertiesMergeShallowlyLaterEventWinsPerKey() {
     service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"plan\":\"free\",\"seats\":1,\"nested\":{\"x\":1}}}"));
