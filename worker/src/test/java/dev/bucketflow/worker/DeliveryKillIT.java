@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.parallel.Isolated;
 
 /**
- * The worker killed with SIGKILL, many times, while 20,000 events flow and a journey is bound to
+ * The worker killed with SIGKILL, many times, while 10,000 events flow and a journey is bound to
  * the bucket they join: afterwards every trigger produced exactly one journey run, and every
  * membership is exact. The worker is the real {@code bucketflow.jar} in its own JVM, killed with
  * {@link Process#destroyForcibly()} (SIGKILL on Linux) at random moments — between commits and
@@ -48,7 +48,7 @@ import org.junit.jupiter.api.parallel.Isolated;
 @Isolated
 class DeliveryKillIT {
 
-  static final int USERS = Integer.getInteger("bucketflow.kill.users", 2_000);
+  static final int USERS = Integer.getInteger("bucketflow.kill.users", 1_000);
   static final int EVENTS_PER_USER = 10;
   static final String QUEUE = "bucketflow-kill";
 
@@ -130,6 +130,7 @@ class DeliveryKillIT {
       }
     }, "sender");
 
+    long t0 = System.nanoTime();
     child = startWorker(log);
     sender.start();
     Random random = new Random(7);
@@ -148,11 +149,13 @@ class DeliveryKillIT {
       child = startWorker(log);
     }
     sender.join();
+    double killed = (System.nanoTime() - t0) / 1e9;
 
     // The last worker lives: everything is applied and delivered.
     await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500)).until(() ->
         db.dsl().fetchCount(BUCKET_TRANSITIONS) == USERS && undelivered() == 0
             && db.dsl().fetchCount(JOURNEY_STATES, JOURNEY_STATES.RUN_ID.isNotNull()) == USERS);
+    System.out.printf("kills done after %.1f s, everything delivered after %.1f s%n", killed, (System.nanoTime() - t0) / 1e9);
     assertThat(kills).isGreaterThanOrEqualTo(6);
     assertThat(killsWithRowsInFlight).as("kills that found committed rows not yet delivered").isPositive();
 
