@@ -128,7 +128,10 @@ public final class MembershipEngine {
     Set<String> activeOf = new LinkedHashSet<>(touched.keySet());
     activeOf.addAll(referenced);
     MembershipStore.Rows rows = store.rowsOf(tx, users, activeOf, touched.keySet());
-    return new Prepared(tx, now, contacts, history.loadBounded(tx, readBy, now), rows.active(), rows.history(), referenced);
+    Prepared prepared = new Prepared(tx, now, contacts, history.loadBounded(tx, readBy, now), rows.active(), rows.history(),
+        referenced);
+    bucketsByUser.forEach((user, mine) -> prepared.loadedFor.put(user, mine.keySet()));
+    return prepared;
   }
 
   private static List<String> fieldNames(ObjectNode properties) {
@@ -177,6 +180,12 @@ public final class MembershipEngine {
 
     /** Buckets named by the touched buckets' bucket conditions: each state starts with its memberships of them. */
     final Set<String> referenced;
+    /**
+     * Per user, the buckets whose history {@link #prepare} loaded. A bucket the kill switch turns
+     * on between prepare and apply is a candidate only then, with no history loaded for it: it is
+     * not evaluated in this batch (the user's next event or the sweep evaluates it).
+     */
+    final Map<String, Set<String>> loadedFor = new HashMap<>();
 
     Prepared(DSLContext tx, Instant now, Map<String, ContactState> contacts, Map<String, Map<String, EventSeries>> series,
         Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> past, Set<String> referenced) {
@@ -200,7 +209,9 @@ public final class MembershipEngine {
       for (IncomingEvent e : stored) {
         UserState state = state(e.userId());
         if (state == null) continue; // no candidate bucket for this user anywhere in the batch
-        List<BucketDefinition> candidates = catalog.candidates(e.event(), fieldNames(e.properties()));
+        Set<String> loadedBuckets = loadedFor.getOrDefault(e.userId(), Set.of());
+        List<BucketDefinition> candidates = catalog.candidates(e.event(), fieldNames(e.properties())).stream()
+            .filter(b -> loadedBuckets.contains(b.id())).toList();
         for (BucketDefinition bucket : candidates) {
           if (bucket.watchesJoins()) noteJoinWatchBefore(e.userId(), bucket, state);
         }

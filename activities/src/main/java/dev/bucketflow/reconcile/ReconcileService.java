@@ -188,7 +188,8 @@ public final class ReconcileService {
       List<String> locked = ContactLocks.lockAvailable(tx, users);
       if (locked.isEmpty()) return 0;
       // A statement after the lock: it sees whatever the lock holders committed.
-      return leave(tx, bucket, anyId(idsOf(ids, users, locked)).and(m.MAX_DWELL_AT.le(now)), now, LeaveReason.MAX_DWELL);
+      return leave(tx, bucket, anyId(idsOf(ids, users, locked)).and(m.MAX_DWELL_AT.le(now)).and(m.DELETED_AT.isNull()),
+          now, LeaveReason.MAX_DWELL);
     });
     return new Step(nextAfter(due.size(), SweepCursor.Phase.CLOCK_LEAVES, cursor.afterId(ids.get(ids.size() - 1))),
         new BucketSweep(bucket.id(), 0, left, 0, 0, false, 0, null), true);
@@ -228,7 +229,9 @@ public final class ReconcileService {
       DSLContext tx = cfg.dsl();
       List<String> locked = ContactLocks.lockAvailable(tx, users);
       if (locked.isEmpty()) return new int[] {0, 0};
-      Condition mine = anyId(idsOf(ids, users, locked));
+      // Re-checked under the lock: the chunk was read before it, and a contact deleted meanwhile
+      // keeps status 'active' with deleted_at set (DESIGN §7: excluded from all evaluation).
+      Condition mine = anyId(idsOf(ids, users, locked)).and(m.DELETED_AT.isNull());
       var failingIds = readsContact
           ? DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID)).where(mine).and(failing)
           : DSL.select(m.ID).from(m).where(mine).and(failing);

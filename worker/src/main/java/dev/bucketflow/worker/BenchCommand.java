@@ -122,7 +122,6 @@ final class BenchCommand implements Runnable {
     private String databaseNote = "";
     private boolean durableCommits;
 
-    /** What one phase measured. */
     /** The events and apply time of a stretch of a phase (its first or last {@link #WINDOW} events). */
     record Window(int events, double seconds) {
       double rate() {
@@ -133,6 +132,7 @@ final class BenchCommand implements Runnable {
     /** The measure of a falling rate: the last 20,000 events against the first 20,000. */
     static final int WINDOW = 20_000;
 
+    /** What one phase measured. */
     record Phase(String key, String label, int events, double applySeconds, long stored, long rejected,
         long transitions, long entered, long left, long active,
         int prefixEvents, double prefixSeconds, List<Transition> prefix, long statements, Window first, Window last) {
@@ -249,15 +249,21 @@ final class BenchCommand implements Runnable {
         java.util.Optional<CpuSteal> phaseSteal = CpuSteal.now();
         // The first and the last stretch of the phase (whole batches): their rates, and with
         // --sql-profile their statements, show what gets dearer as the database grows.
-        int window = Math.min(WINDOW, count / 2);
+        // The last stretch starts at the batch that reaches into the last `window` events, so it
+        // holds at least that many; the first ends at the batch that completes them.
+        int window = Math.max(1, Math.min(WINDOW, count / 2));
         Window first = null;
         long lastFromNanos = -1;
         int lastFromDone = 0;
         Map<String, long[]> atFirstEnd = Map.of();
         Map<String, long[]> atLastStart = Map.of();
-        if (count - window <= 0) lastFromNanos = 0;
         while (done < count) {
           int n = Math.min(size, count - done);
+          if (lastFromNanos < 0 && done + n > count - window) {
+            lastFromNanos = applyNanos;
+            lastFromDone = done;
+            atLastStart = profile.snapshot();
+          }
           List<PendingEvent> batch = new ArrayList<>(n);
           for (int i = 0; i < n; i++) batch.add(new PendingEvent(stream.next(), receivedAt));
           IngestBatch ingest = new IngestBatch("bench-" + key + "-" + (seq++), 0, batch);
@@ -272,11 +278,6 @@ final class BenchCommand implements Runnable {
           if (first == null && done >= window) {
             first = new Window(done, applyNanos / 1e9);
             atFirstEnd = profile.snapshot();
-          }
-          if (lastFromNanos < 0 && done >= count - window) {
-            lastFromNanos = applyNanos;
-            lastFromDone = done;
-            atLastStart = profile.snapshot();
           }
           if (done <= prefixEvents) {
             prefix.addAll(applied.transitions());
