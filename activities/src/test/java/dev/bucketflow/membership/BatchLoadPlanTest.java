@@ -59,7 +59,7 @@ class BatchLoadPlanTest extends DatabaseTest {
 
   @Test
   void activeRowsAndHistoryTogetherAreReadByOneUserIndexProbeEach() {
-    String plan = plan(MembershipStore.ROWS_SQL, "active", "active", "active", "active", "active", USERS);
+    String plan = plan(MembershipStore.ROWS_SQL, (Object) USERS);
     assertThat(plan).contains("Nested Loop").contains("bucket_memberships_history")
         .contains("Index Cond: (user_id = u.user_id)")
         .doesNotContain("Seq Scan on bucket_memberships").doesNotContain("Hash Join")
