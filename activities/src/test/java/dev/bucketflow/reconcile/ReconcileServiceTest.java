@@ -100,6 +100,32 @@ class ReconcileServiceTest extends DatabaseTest {
     assertThat(transitions("recent")).containsExactly("u1:entered:1:event", "u1:left:1:reconcile");
   }
 
+  /**
+   * A contact deleted after the sweep read its chunk but before the chunk locks it: the leave
+   * re-checks {@code deleted_at} under the lock, so the deleted member is not left and no
+   * transition is written (DESIGN §7: a deleted contact is excluded from all evaluation). The
+   * deletion is staged deterministically, committed on another connection just before the chunk's
+   * lock statement runs.
+   */
+  @Test
+  void aContactDeletedBetweenTheChunkReadAndItsLockIsNotLeft() {
+    send(event("u1", "app.active"), event("u2", "app.active"));
+    clock.advance(days(8)); // both are due to leave "recent"
+    java.util.concurrent.atomic.AtomicBoolean deleted = new java.util.concurrent.atomic.AtomicBoolean();
+    org.jooq.DSLContext staged = dsl.configuration().deriveAppending(org.jooq.ExecuteListener.onExecuteStart(ctx -> {
+      if (ctx.sql() != null && ctx.sql().contains("skip locked") && deleted.compareAndSet(false, true)) {
+        dsl.transaction(cfg -> new dev.bucketflow.ingest.ContactStore().delete(cfg.dsl(), "u1", clock.instant()));
+      }
+    })).dsl();
+    BucketCatalog catalog = Engines.catalog(dsl, List.of(RECENT));
+    ReconcileService racing = new ReconcileService(staged, catalog, new UserStates(new EventHistoryLoader()),
+        TransitionWriter.withoutGenericEvents(), clock, CHUNK, null);
+
+    assertThat(racing.sweep("recent", progress -> {}).clockLeaves()).isEqualTo(1);
+    assertThat(deleted).isTrue();
+    assertThat(transitions("recent")).containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:reconcile");
+  }
+
   @Test
   void countMemberLeavesWhenTheCountDecaysBelowNThoughEventsRemain() {
     send(at(event("u1", "key_action"), T0.minus(days(20))), at(event("u1", "key_action"), T0.minus(days(10))),
