@@ -94,27 +94,22 @@ public final class BulkMemberships {
   /** {@link #leave}, returning the transitions written. */
   public List<Transition> leaveReturning(DSLContext tx, BucketDefinition bucket, Condition which, Instant now,
       MembershipSource source, LeaveReason reason) {
-    return leaveReturning(tx, bucket, java.util.Optional.empty(), which, now, source, reason);
+    return leaveReturning(tx, bucket, which, false, now, source, reason);
   }
 
   /**
-   * {@link #leaveReturning}, with {@code which} also reading the {@code contacts} row of each
-   * membership ({@code UPDATE … FROM contacts}, joined on the user): no IN subquery that joins the
-   * table being updated with itself.
+   * {@link #leave}, returning the transitions written. With {@code readsContact}, {@code which}
+   * also reads the {@code contacts} row of each membership ({@code UPDATE … FROM contacts}, joined
+   * on the user): no IN subquery that joins the table being updated with itself.
    */
-  public List<Transition> leaveReturningWithContacts(DSLContext tx, BucketDefinition bucket, Condition which, Instant now,
-      MembershipSource source, LeaveReason reason) {
-    return leaveReturning(tx, bucket, java.util.Optional.of(CONTACTS), which, now, source, reason);
-  }
-
-  private List<Transition> leaveReturning(DSLContext tx, BucketDefinition bucket, java.util.Optional<org.jooq.Table<?>> from,
-      Condition which, Instant now, MembershipSource source, LeaveReason reason) {
+  public List<Transition> leaveReturning(DSLContext tx, BucketDefinition bucket, Condition which, boolean readsContact,
+      Instant now, MembershipSource source, LeaveReason reason) {
     var m = BUCKET_MEMBERSHIPS;
     List<Transition> left = new ArrayList<>();
     var set = tx.update(m).set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, now).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, now)
         .set(m.UPDATED_AT, now);
     Condition active = which.and(m.STATUS.eq(ACTIVE));
-    (from.isPresent() ? set.from(from.get()).where(active.and(CONTACTS.EXTERNAL_ID.eq(m.USER_ID))) : set.where(active))
+    (readsContact ? set.from(CONTACTS).where(active.and(CONTACTS.EXTERNAL_ID.eq(m.USER_ID))) : set.where(active))
         .returningResult(m.USER_ID, m.ENTRY_COUNT)
         .forEach(r -> left.add(Transition.left(bucket, r.value1(), r.value2(), source, reason, now)));
     transitions.write(tx, left);

@@ -152,14 +152,12 @@ public final class EventHistoryLoader {
     Map<String, BucketDefinition> all = new java.util.LinkedHashMap<>();
     bucketsByUser.values().forEach(bs -> bs.forEach(b -> all.put(b.id(), b)));
     Map<String, Need> needs = needs(all.values());
-    Map<String, java.util.Set<String>> eventsOfBucket = new HashMap<>();
-    for (BucketDefinition b : all.values()) eventsOfBucket.put(b.id(), needs(List.of(b)).keySet());
     Map<String, java.util.Set<String>> eventsByUser = new java.util.LinkedHashMap<>();
     List<String> pairUsers = new ArrayList<>();
     List<String> pairEvents = new ArrayList<>();
     bucketsByUser.forEach((user, bs) -> {
       java.util.Set<String> events = new java.util.TreeSet<>();
-      for (BucketDefinition b : bs) events.addAll(eventsOfBucket.get(b.id()));
+      for (BucketDefinition b : bs) events.addAll(b.referencedEvents());
       eventsByUser.put(user, events);
       for (String event : events) {
         pairUsers.add(user);

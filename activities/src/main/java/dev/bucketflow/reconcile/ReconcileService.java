@@ -189,7 +189,7 @@ public final class ReconcileService {
       if (locked.isEmpty()) return 0;
       // A statement after the lock: it sees whatever the lock holders committed.
       return leave(tx, bucket, anyId(idsOf(ids, users, locked)).and(m.MAX_DWELL_AT.le(now)).and(m.DELETED_AT.isNull()),
-          now, LeaveReason.MAX_DWELL);
+          false, now, LeaveReason.MAX_DWELL);
     });
     return new Step(nextAfter(due.size(), SweepCursor.Phase.CLOCK_LEAVES, cursor.afterId(ids.get(ids.size() - 1))),
         new BucketSweep(bucket.id(), 0, left, 0, 0, false, 0, null), true);
@@ -213,9 +213,9 @@ public final class ReconcileService {
     // user_id, the chunk needs no join with contacts (a contacts_pkey probe per member, and in the
     // leave UPDATE a self-join through an IN subquery): a third less time per chunk of the count
     // bucket in bench reconcile.
-    boolean readsContact = bucket.criteria().walk().anyMatch(dev.bucketflow.bucket.PropertyCriterion.class::isInstance);
-    Condition failing = readsContact ? DSL.not(CriteriaSql.predicate(bucket.criteria(), c.EXTERNAL_ID, c.PROPERTIES, now))
-        : DSL.not(CriteriaSql.predicate(bucket.criteria(), m.USER_ID, c.PROPERTIES, now));
+    boolean readsContact = !bucket.referencedProperties().isEmpty();
+    Condition failing = DSL.not(CriteriaSql.predicate(bucket.criteria(), readsContact ? c.EXTERNAL_ID : m.USER_ID,
+        c.PROPERTIES, now));
     Instant dwellThreshold = bucket.minDwell() == null ? null : now.minus(bucket.minDwell());
     var chunk = dsl.select(m.ID, m.USER_ID).from(m)
         .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
@@ -232,21 +232,15 @@ public final class ReconcileService {
       // Re-checked under the lock: the chunk was read before it, and a contact deleted meanwhile
       // keeps status 'active' with deleted_at set (DESIGN §7: excluded from all evaluation).
       Condition mine = anyId(idsOf(ids, users, locked)).and(m.DELETED_AT.isNull());
-      var failingIds = readsContact
-          ? DSL.select(m.ID).from(m).join(c).on(c.EXTERNAL_ID.eq(m.USER_ID)).where(mine).and(failing)
-          : DSL.select(m.ID).from(m).where(mine).and(failing);
+      var failingIds = DSL.select(m.ID).from(readsContact ? m.join(c).on(c.EXTERNAL_ID.eq(m.USER_ID)) : m)
+          .where(mine).and(failing);
       Condition leavable = mine.and(failing);
       // Too early to leave: stamped with when the dwell ends, once.
       List<MovedDeadline> deferred = BulkMemberships.deferInsideMinDwell(tx, bucket, failingIds, now);
       // The new deadline may be earlier than the one the watch sleeps toward (it ignores a later one).
       if (bucket.fastExpiry() && arming != null) moved.addAll(deferred);
       if (dwellThreshold != null) leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
-      List<Transition> left = readsContact
-          ? bulk.leaveReturningWithContacts(tx, bucket, leavable, now, MembershipSource.RECONCILE, LeaveReason.CRITERIA)
-          : bulk.leaveReturning(tx, bucket, leavable, now, MembershipSource.RECONCILE, LeaveReason.CRITERIA);
-      // Buckets whose bucket conditions name this one follow in the same transaction.
-      dependents.follow(tx, left, now, MembershipSource.RECONCILE);
-      return new int[] {left.size(), deferred.size()};
+      return new int[] {leave(tx, bucket, leavable, readsContact, now, LeaveReason.CRITERIA), deferred.size()};
     });
     // After the chunk's commit: no signal while its row locks are held.
     if (!moved.isEmpty()) arming.deadlinesMoved(moved);
@@ -280,9 +274,13 @@ public final class ReconcileService {
     return out;
   }
 
-  /** Compare-and-swap leave of the active rows matching {@code which}; one transition per row changed. */
-  private int leave(DSLContext tx, BucketDefinition bucket, Condition which, Instant now, LeaveReason reason) {
-    List<Transition> left = bulk.leaveReturning(tx, bucket, which, now, MembershipSource.RECONCILE, reason);
+  /**
+   * Compare-and-swap leave of the active rows matching {@code which}; one transition per row
+   * changed. {@code readsContact}: {@code which} reads the membership's {@code contacts} row.
+   */
+  private int leave(DSLContext tx, BucketDefinition bucket, Condition which, boolean readsContact, Instant now,
+      LeaveReason reason) {
+    List<Transition> left = bulk.leaveReturning(tx, bucket, which, readsContact, now, MembershipSource.RECONCILE, reason);
     // Buckets whose bucket conditions name this one follow in the same transaction.
     dependents.follow(tx, left, now, MembershipSource.RECONCILE);
     return left.size();

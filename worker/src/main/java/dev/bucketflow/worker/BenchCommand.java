@@ -302,14 +302,15 @@ final class BenchCommand implements Runnable {
         long sent = sqlProfile ? profile.statements() : statements.get();
         if (sqlProfile && !quiet) {
           profile.print(out, 12);
-          if (first != null && count - lastFromDone > 0) {
+          if (first != null) {
             out.printf(Locale.ROOT, "  the first %,d events against the last %,d (ms per 1,000 events):%n", first.events(),
                 count - lastFromDone);
             SqlProfile.printChange(out, atFirstEnd, first.events(), SqlProfile.minus(profile.snapshot(), atLastStart),
                 count - lastFromDone, 10);
           }
         }
-        Window last = new Window(count - lastFromDone, (applyNanos - Math.max(0, lastFromNanos)) / 1e9);
+        // Both stretches are set: window <= count, and the last batch always reaches into the last window.
+        Window last = new Window(count - lastFromDone, (applyNanos - lastFromNanos) / 1e9);
         var t = BUCKET_TRANSITIONS;
         var counts = dsl.select(DSL.count().filterWhere(t.KIND.eq(TransitionKind.ENTERED)), DSL.count().filterWhere(t.KIND.eq(TransitionKind.LEFT)))
             .from(t).fetchOne();
