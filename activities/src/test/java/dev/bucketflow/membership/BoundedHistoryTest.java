@@ -85,10 +85,7 @@ class BoundedHistoryTest {
     int compared = 0;
     int bounded = 0;
     for (int round = 0; round < 40; round++) {
-      List<BucketDefinition> buckets = new ArrayList<>();
-      for (int b = 0, n = 1 + r.nextInt(3); b < n; b++) {
-        buckets.add(BucketDefinition.builder("b" + round + "-" + b).criteria(randomCriterion(r, 2)).build());
-      }
+      List<BucketDefinition> buckets = randomBuckets(r, "b" + round, 1 + r.nextInt(3));
       Map<String, Map<String, EventSeries>> full =
           loader.load(db.dsl(), USERS, BucketRegistry.widestFiniteWindowByEvent(buckets), NOW);
       Map<String, Map<String, EventSeries>> less = loader.loadBounded(db.dsl(), USERS, buckets, NOW);
@@ -140,10 +137,7 @@ class BoundedHistoryTest {
     int compared = 0;
     int narrowed = 0;
     for (int round = 0; round < 30; round++) {
-      List<BucketDefinition> buckets = new ArrayList<>();
-      for (int b = 0, n = 2 + r.nextInt(4); b < n; b++) {
-        buckets.add(BucketDefinition.builder("p" + round + "-" + b).criteria(randomCriterion(r, 2)).build());
-      }
+      List<BucketDefinition> buckets = randomBuckets(r, "p" + round, 2 + r.nextInt(4));
       Map<String, List<BucketDefinition>> byUser = new java.util.LinkedHashMap<>();
       for (String user : USERS) {
         List<BucketDefinition> mine = new ArrayList<>();
@@ -172,6 +166,15 @@ class BoundedHistoryTest {
     }
     assertThat(compared).isGreaterThan(1_000);
     assertThat(narrowed).as("users really read fewer events than the batch's buckets reference").isGreaterThan(100);
+  }
+
+  /** {@code n} buckets {@code <prefix>-0 …} with random criteria of depth 2. */
+  private static List<BucketDefinition> randomBuckets(Random r, String prefix, int n) {
+    List<BucketDefinition> buckets = new ArrayList<>();
+    for (int b = 0; b < n; b++) {
+      buckets.add(BucketDefinition.builder(prefix + "-" + b).criteria(randomCriterion(r, 2)).build());
+    }
+    return buckets;
   }
 
   private static Criterion randomCriterion(Random r, int depth) {
