@@ -1,8 +1,5 @@
 package dev.bucketflow;
 
-import dev.bucketflow.journey.JourneyStatus;
-import dev.bucketflow.bucket.BackfillStatus;
-import dev.bucketflow.bucket.BackfillKind;
 import static dev.bucketflow.ReplayTest.QUEUE;
 import static dev.bucketflow.ReplayTest.WRITE_PROPERTY;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -15,11 +12,14 @@ import dev.bucketflow.backfill.BackfillRequest;
 import dev.bucketflow.backfill.BackfillWorkflow;
 import dev.bucketflow.backfill.BackfillWorkflowImpl;
 import dev.bucketflow.backfill.ChunkResult;
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.delivery.DeliveryActivities;
 import dev.bucketflow.delivery.DeliveryPass;
 import dev.bucketflow.delivery.DeliveryRequest;
 import dev.bucketflow.delivery.DeliveryWorkflow;
 import dev.bucketflow.delivery.DeliveryWorkflowImpl;
+import dev.bucketflow.journey.JourneyStatus;
 import dev.bucketflow.journeys.EmailRequest;
 import dev.bucketflow.journeys.JourneyActivities;
 import dev.bucketflow.journeys.JourneyEnd;
@@ -54,8 +54,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * Replay tests (live and golden, see {@link ReplayTest} for the rules) of the other workflows that
- * live long: the per-shard {@code OutboxDelivery} (it never ends), {@code WinbackJourney} (days, and
- * the shape of its email keys changed under {@code getVersion}) and {@code BucketBackfill} (hours).
+ * live long: the per-shard {@code OutboxDelivery} (it never ends), {@code WinbackJourney} (days,
+ * and the shape of its email keys changed under {@code getVersion}) and {@code BucketBackfill}
+ * (hours).
  *
  * <p>Record: {@code mvn -B -q -pl workflows test -Dtest=LongLivedReplayTest
  * -Dsurefire.failIfNoSpecifiedTests=false -Dbucketflow.writeHistories=delivery,winback,backfill}.
@@ -63,8 +64,12 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 class LongLivedReplayTest {
 
   static final String DELIVERY = "histories/delivery.json";
-  /** A run recorded before the email keys named the entry (no version marker): must still replay. */
+
+  /**
+   * A run recorded before the email keys named the entry (no version marker): must still replay.
+   */
   static final String WINBACK_V0 = "histories/winback-v0.json";
+
   static final String WINBACK = "histories/winback.json";
   static final String BACKFILL = "histories/backfill.json";
 
@@ -77,7 +82,10 @@ class LongLivedReplayTest {
     @Override
     public DeliveryPass deliver(int shard, int shards) {
       int n = passes.incrementAndGet();
-      long now = io.temporal.activity.Activity.getExecutionContext().getInfo().getCurrentAttemptScheduledTimestamp();
+      long now =
+          io.temporal.activity.Activity.getExecutionContext()
+              .getInfo()
+              .getCurrentAttemptScheduledTimestamp();
       return switch (n) {
         case 1 -> new DeliveryPass(500, 0, 0, true, 0, false);
         case 2 -> new DeliveryPass(120, 3, 0, false, now + 5_000, false);
@@ -96,10 +104,13 @@ class LongLivedReplayTest {
     env.start();
     WorkflowClient client = env.getWorkflowClient();
     String id = DeliveryWorkflow.workflowId(3);
-    DeliveryWorkflow wf = client.newWorkflowStub(DeliveryWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId(id).setTaskQueue(QUEUE).build());
+    DeliveryWorkflow wf =
+        client.newWorkflowStub(
+            DeliveryWorkflow.class,
+            WorkflowOptions.newBuilder().setWorkflowId(id).setTaskQueue(QUEUE).build());
     WorkflowClient.start(wf::run, new DeliveryRequest(3, 8, 15_000));
-    env.sleep(Duration.ofSeconds(10)); // passes 1-4: at once, after the due retry, after the busy lease
+    env.sleep(
+        Duration.ofSeconds(10)); // passes 1-4: at once, after the due retry, after the busy lease
     wf.wake(); // a writer committed: pass 5 at once
     env.sleep(Duration.ofSeconds(40)); // then the poll: pass 6 and on
     assertThat(activities.passes.get()).isGreaterThanOrEqualTo(6);
@@ -140,11 +151,19 @@ class LongLivedReplayTest {
     String id = "journey:winback:u1";
     List<WorkflowExecutionHistory> runs = new ArrayList<>();
     for (int entry = 1; entry <= 2; entry++) {
-      WorkflowStub stub = client.newUntypedWorkflowStub(WinbackJourney.TYPE, WorkflowOptions.newBuilder()
-          .setWorkflowId(id).setTaskQueue(QUEUE)
-          .setWorkflowIdReusePolicy(io.temporal.api.enums.v1.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
-          .build());
-      var execution = stub.start(new JourneyInput("winback", "u1", entry, "bucket:entered:dormant", null, settings));
+      WorkflowStub stub =
+          client.newUntypedWorkflowStub(
+              WinbackJourney.TYPE,
+              WorkflowOptions.newBuilder()
+                  .setWorkflowId(id)
+                  .setTaskQueue(QUEUE)
+                  .setWorkflowIdReusePolicy(
+                      io.temporal.api.enums.v1.WorkflowIdReusePolicy
+                          .WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+                  .build());
+      var execution =
+          stub.start(
+              new JourneyInput("winback", "u1", entry, "bucket:entered:dormant", null, settings));
       if (entry == 2) {
         env.sleep(Duration.ofMinutes(10));
         client.newUntypedWorkflowStub(id).signal("exit", "bucket:left:dormant");
@@ -161,8 +180,17 @@ class LongLivedReplayTest {
 
     @Override
     public BackfillJob open(BackfillRequest request) {
-      return new BackfillJob(7, request.bucketId(), request.criteriaHash(), request.kind(), BackfillStatus.RUNNING, 30, 0, 0,
-          0, null);
+      return new BackfillJob(
+          7,
+          request.bucketId(),
+          request.criteriaHash(),
+          request.kind(),
+          BackfillStatus.RUNNING,
+          30,
+          0,
+          0,
+          0,
+          null);
     }
 
     @Override
@@ -185,17 +213,26 @@ class LongLivedReplayTest {
     env.start();
     WorkflowClient client = env.getWorkflowClient();
     String id = BackfillWorkflow.workflowId("power-users", "0123456789abcdef0123");
-    BackfillWorkflow wf = client.newWorkflowStub(BackfillWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId(id).setTaskQueue(QUEUE).build());
-    assertThat(wf.run(new BackfillRequest("power-users", "0123456789abcdef0123", BackfillKind.REEVAL)).status())
+    BackfillWorkflow wf =
+        client.newWorkflowStub(
+            BackfillWorkflow.class,
+            WorkflowOptions.newBuilder().setWorkflowId(id).setTaskQueue(QUEUE).build());
+    assertThat(
+            wf.run(new BackfillRequest("power-users", "0123456789abcdef0123", BackfillKind.REEVAL))
+                .status())
         .isEqualTo(BackfillStatus.COMPLETED);
     return client.fetchHistory(id);
   }
 
-  /** WinbackJourneyImpl as it was before the email keys named the entry: the shape running journeys may have. */
+  /**
+   * WinbackJourneyImpl as it was before the email keys named the entry: the shape running journeys
+   * may have.
+   */
   public static class WinbackJourneyV0 implements WinbackJourney {
-    private final JourneyActivities activities = Workflow.newActivityStub(JourneyActivities.class,
-        ActivityOptions.newBuilder().setStartToCloseTimeout(Duration.ofSeconds(30)).build());
+    private final JourneyActivities activities =
+        Workflow.newActivityStub(
+            JourneyActivities.class,
+            ActivityOptions.newBuilder().setStartToCloseTimeout(Duration.ofSeconds(30)).build());
     private String exitReason;
     private String status = "waiting";
 
@@ -203,16 +240,25 @@ class LongLivedReplayTest {
     public void run(JourneyInput input) {
       String key = Workflow.getInfo().getWorkflowId() + ":" + Workflow.getInfo().getRunId();
       if (exitReason == null) {
-        activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(), "winback", key + ":first"));
+        activities.sendEmail(
+            new EmailRequest(input.journeyId(), input.userId(), "winback", key + ":first"));
         Workflow.await(Duration.ofHours(1), () -> exitReason != null);
       }
       if (exitReason == null) {
-        activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(), "winback-follow-up", key + ":follow-up"));
+        activities.sendEmail(
+            new EmailRequest(
+                input.journeyId(), input.userId(), "winback-follow-up", key + ":follow-up"));
         status = "completed";
       } else {
         status = "exited";
       }
-      activities.journeyEnded(new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), JourneyStatus.fromDb(status), exitReason));
+      activities.journeyEnded(
+          new JourneyEnd(
+              input.journeyId(),
+              input.userId(),
+              input.entryCount(),
+              JourneyStatus.fromDb(status),
+              exitReason));
     }
 
     @Override
@@ -234,7 +280,8 @@ class LongLivedReplayTest {
     try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
       history = runDelivery(env);
     }
-    assertThat(ReplayTest.count(history, HistoryEvent::hasWorkflowExecutionSignaledEventAttributes)).isEqualTo(1);
+    assertThat(ReplayTest.count(history, HistoryEvent::hasWorkflowExecutionSignaledEventAttributes))
+        .isEqualTo(1);
     ReplayTest.replay(history, DeliveryWorkflowImpl.class);
   }
 
@@ -244,10 +291,15 @@ class LongLivedReplayTest {
     try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
       runs = runWinback(env, WinbackJourneyImpl.class);
     }
-    for (WorkflowExecutionHistory run : runs.runs()) ReplayTest.replay(run, WinbackJourneyImpl.class);
-    assertThat(runs.emails()).containsExactly("winback@journey:winback:u1:entry-1:first",
-        "winback-follow-up@journey:winback:u1:entry-1:follow-up", "winback@journey:winback:u1:entry-2:first");
-    assertThat(ReplayTest.count(runs.get(0), HistoryEvent::hasMarkerRecordedEventAttributes)).isEqualTo(1);
+    for (WorkflowExecutionHistory run : runs.runs())
+      ReplayTest.replay(run, WinbackJourneyImpl.class);
+    assertThat(runs.emails())
+        .containsExactly(
+            "winback@journey:winback:u1:entry-1:first",
+            "winback-follow-up@journey:winback:u1:entry-1:follow-up",
+            "winback@journey:winback:u1:entry-2:first");
+    assertThat(ReplayTest.count(runs.get(0), HistoryEvent::hasMarkerRecordedEventAttributes))
+        .isEqualTo(1);
   }
 
   @Test
@@ -256,7 +308,8 @@ class LongLivedReplayTest {
     try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
       runs = runWinback(env, WinbackJourneyV0.class);
     }
-    for (WorkflowExecutionHistory run : runs.runs()) ReplayTest.replay(run, WinbackJourneyImpl.class);
+    for (WorkflowExecutionHistory run : runs.runs())
+      ReplayTest.replay(run, WinbackJourneyImpl.class);
   }
 
   @Test
@@ -275,7 +328,8 @@ class LongLivedReplayTest {
   void goldenHistoriesReplay() throws Exception {
     for (Map.Entry<String, Class<?>> golden : GOLDEN.entrySet()) {
       ReplayTest.requireGolden(golden.getKey());
-      ReplayTest.withReplayWorker(golden.getValue(),
+      ReplayTest.withReplayWorker(
+          golden.getValue(),
           worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(golden.getKey(), worker));
     }
   }
@@ -295,7 +349,8 @@ class LongLivedReplayTest {
   void writeGoldenHistories() throws Exception {
     String which = System.getProperty(WRITE_PROPERTY);
     boolean all = which.equals("true");
-    java.util.function.Predicate<String> wanted = name -> all || List.of(which.split(",")).contains(name);
+    java.util.function.Predicate<String> wanted =
+        name -> all || List.of(which.split(",")).contains(name);
     Map<String, WorkflowExecutionHistory> out = new LinkedHashMap<>();
     if (wanted.test("delivery")) {
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
@@ -304,7 +359,9 @@ class LongLivedReplayTest {
     }
     if (wanted.test("winback")) {
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
-        out.put(WINBACK_V0, runWinback(env, WinbackJourneyV0.class).get(1)); // the exited run: a signal too
+        out.put(
+            WINBACK_V0,
+            runWinback(env, WinbackJourneyV0.class).get(1)); // the exited run: a signal too
       }
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
         out.put(WINBACK, runWinback(env, WinbackJourneyImpl.class).get(0));
@@ -316,7 +373,9 @@ class LongLivedReplayTest {
       }
     }
     if (out.isEmpty()) return; // the names ReplayTest writes
-    Path dir = Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).resolve("src/test/resources/histories");
+    Path dir =
+        Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
+            .resolve("src/test/resources/histories");
     Files.createDirectories(dir);
     for (Map.Entry<String, WorkflowExecutionHistory> e : out.entrySet()) {
       Path file = dir.resolve(Path.of(e.getKey()).getFileName());

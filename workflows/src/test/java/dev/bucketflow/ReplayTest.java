@@ -43,6 +43,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.event.StorageMaintenance;
 import dev.bucketflow.expiry.ExpiryActivities;
 import dev.bucketflow.expiry.ExpiryCheck;
 import dev.bucketflow.expiry.ExpiryRequest;
@@ -50,24 +51,22 @@ import dev.bucketflow.expiry.ExpiryWorkflow;
 import dev.bucketflow.expiry.ExpiryWorkflowImpl;
 import dev.bucketflow.ingest.EventIngestWorkflow;
 import dev.bucketflow.ingest.EventIngestWorkflowImpl;
-import dev.bucketflow.ingest.IngestActivities;
 import dev.bucketflow.ingest.InMemorySpill;
 import dev.bucketflow.ingest.IngestBatch;
 import dev.bucketflow.ingest.IngestClient;
 import dev.bucketflow.ingest.IngestOutcome;
 import dev.bucketflow.ingest.IngestSettings;
 import dev.bucketflow.ingest.IngestStats;
-import dev.bucketflow.shard.Shards;
 import dev.bucketflow.reconcile.BucketSweep;
 import dev.bucketflow.reconcile.ReconcileActivities;
 import dev.bucketflow.reconcile.ReconcileReport;
 import dev.bucketflow.reconcile.ReconcileRequest;
 import dev.bucketflow.reconcile.ReconcileWorkflow;
 import dev.bucketflow.reconcile.ReconcileWorkflowImpl;
-import dev.bucketflow.event.StorageMaintenance;
 import dev.bucketflow.reconcile.SweepCursor;
 import dev.bucketflow.reconcile.SweepProgress;
 import dev.bucketflow.reconcile.SweepStep;
+import dev.bucketflow.shard.Shards;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.api.history.v1.HistoryEvent;
 import io.temporal.client.WorkflowClient;
@@ -99,22 +98,34 @@ class ReplayTest {
 
   static final String WRITE_PROPERTY = "bucketflow.writeHistories";
   static final String QUEUE = "bucketflow";
+
   /** The settings the golden ingest histories were recorded with. Never change them. */
   static final IngestSettings INGEST_SETTINGS = new IngestSettings(20, 30);
 
   static final String INGEST_FIRST_RUN = "histories/ingest-first-run.json";
   static final String INGEST_CONTINUED_RUN = "histories/ingest-continued-run.json";
+
   /** Recorded with the byte-budget version on (getVersion marker, byte-bounded batches). */
   static final String INGEST_BUDGET_FIRST_RUN = "histories/ingest-budget-first-run.json";
+
   static final String INGEST_BUDGET_CONTINUED_RUN = "histories/ingest-budget-continued-run.json";
   static final String EXPIRY = "histories/expiry.json";
+
   /** The signal-aware shape: version marker, a timer cancelled by an earlier deadline signal. */
   static final String EXPIRY_V2 = "histories/expiry-v2.json";
+
   /** Recorded before resumable-sweep: one ReconcileBucket activity per bucket. */
   static final String RECONCILE = "histories/reconcile.json";
-  /** The resumable-sweep shape: version marker, each bucket swept in ReconcileBucketPart activities. */
+
+  /**
+   * The resumable-sweep shape: version marker, each bucket swept in ReconcileBucketPart activities.
+   */
   static final String RECONCILE_V2 = "histories/reconcile-v2.json";
-  /** The event-retention shape: a second marker, then MaintainEventStorage after the outbox backstop. */
+
+  /**
+   * The event-retention shape: a second marker, then MaintainEventStorage after the outbox
+   * backstop.
+   */
   static final String RECONCILE_V3 = "histories/reconcile-v3.json";
 
   // ---------------------------------------------------------------- realistic executions
@@ -133,11 +144,16 @@ class ReplayTest {
   }
 
   /** All runs of one ingest shard, first to last, as the test server recorded them. */
-  record IngestExecution(String workflowId, List<WorkflowExecutionHistory> runs, IngestStats stats) {}
+  record IngestExecution(
+      String workflowId, List<WorkflowExecutionHistory> runs, IngestStats stats) {}
 
   static ObjectNode event(String user, String name, int seq) {
     ObjectNode e = JsonNodeFactory.instance.objectNode();
-    e.put("userId", user).put("event", name).putObject("properties").put("seq", seq).put("plan", "trial");
+    e.put("userId", user)
+        .put("event", name)
+        .putObject("properties")
+        .put("seq", seq)
+        .put("plan", "trial");
     return e;
   }
 
@@ -210,10 +226,16 @@ class ReplayTest {
   }
 
   /** Every event applied, and the shard's current run is between workflow tasks. */
-  static void awaitIdle(WorkflowClient client, String workflowId, RecordingIngest activities, int total)
+  static void awaitIdle(
+      WorkflowClient client, String workflowId, RecordingIngest activities, int total)
       throws InterruptedException {
-    awaitReal(() -> activities.events.get() >= total
-        && client.fetchHistory(workflowId).getLastEvent().hasWorkflowTaskCompletedEventAttributes());
+    awaitReal(
+        () ->
+            activities.events.get() >= total
+                && client
+                    .fetchHistory(workflowId)
+                    .getLastEvent()
+                    .hasWorkflowTaskCompletedEventAttributes());
   }
 
   static WorkflowExecutionHistory runExpiry(TestWorkflowEnvironment env) throws Exception {
@@ -226,8 +248,10 @@ class ReplayTest {
     long deadline = env.currentTimeMillis() + Duration.ofHours(24).toMillis();
     ExpiryRequest request = new ExpiryRequest("trial-idle", "u42", 1, deadline);
     String workflowId = ExpiryWorkflow.workflowId("trial-idle", "u42", 1);
-    ExpiryWorkflow workflow = client.newWorkflowStub(ExpiryWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(QUEUE).build());
+    ExpiryWorkflow workflow =
+        client.newWorkflowStub(
+            ExpiryWorkflow.class,
+            WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(QUEUE).build());
     WorkflowClient.start(workflow::run, request);
     assertThat(workflow.deadline()).isEqualTo(java.time.Instant.ofEpochMilli(deadline).toString());
     WorkflowStub.fromTyped(workflow).getResult(Void.class);
@@ -236,7 +260,8 @@ class ReplayTest {
   }
 
   /** A watch armed 24 h out, signalled an earlier deadline (2 h), extended once, then left. */
-  static WorkflowExecutionHistory runExpiryFollowingSignal(TestWorkflowEnvironment env) throws Exception {
+  static WorkflowExecutionHistory runExpiryFollowingSignal(TestWorkflowEnvironment env)
+      throws Exception {
     Worker worker = env.newWorker(QUEUE);
     worker.registerWorkflowImplementationTypes(ExpiryWorkflowImpl.class);
     ExtendOnceExpiry activities = new ExtendOnceExpiry();
@@ -247,17 +272,22 @@ class ReplayTest {
     long earlier = env.currentTimeMillis() + Duration.ofHours(2).toMillis();
     ExpiryRequest request = new ExpiryRequest("trial-idle", "u43", 1, deadline);
     String workflowId = ExpiryWorkflow.workflowId("trial-idle", "u43", 1);
-    ExpiryWorkflow workflow = client.newWorkflowStub(ExpiryWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(QUEUE).build());
+    ExpiryWorkflow workflow =
+        client.newWorkflowStub(
+            ExpiryWorkflow.class,
+            WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(QUEUE).build());
     WorkflowClient.start(workflow::run, request);
     // Signal only once the first timer is started: signals delivered with the first workflow task
     // find no timer to cancel, and the history would lack the TimerCanceled this shape records.
-    awaitReal(() -> client.fetchHistory(workflowId).getEvents().stream()
-        .anyMatch(HistoryEvent::hasTimerStartedEventAttributes));
+    awaitReal(
+        () ->
+            client.fetchHistory(workflowId).getEvents().stream()
+                .anyMatch(HistoryEvent::hasTimerStartedEventAttributes));
     workflow.deadlineMoved(deadline + 1); // later: ignored
     workflow.deadlineMoved(earlier);
     WorkflowStub.fromTyped(workflow).getResult(Void.class);
-    assertThat(activities.seen).extracting(ExpiryRequest::deadlineMillis)
+    assertThat(activities.seen)
+        .extracting(ExpiryRequest::deadlineMillis)
         .containsExactly(earlier, earlier + Duration.ofHours(6).toMillis());
     return client.fetchHistory(workflowId);
   }
@@ -271,22 +301,32 @@ class ReplayTest {
 
     @Override
     public BucketSweep sweepBucket(String bucketId) {
-      if (bucketId.equals("power-users")) throw new IllegalStateException("lock timeout on power-users");
+      if (bucketId.equals("power-users"))
+        throw new IllegalStateException("lock timeout on power-users");
       return new BucketSweep(bucketId, 4, 1, 0, 2, false, 3, null);
     }
 
-    /** went-dormant in three parts (max dwell, then two of clock leaves); power-users keeps failing. */
+    /**
+     * went-dormant in three parts (max dwell, then two of clock leaves); power-users keeps failing.
+     */
     @Override
     public SweepProgress sweepBucketPart(SweepStep step) {
-      if (step.bucketId().equals("power-users")) throw new IllegalStateException("lock timeout on power-users");
+      if (step.bucketId().equals("power-users"))
+        throw new IllegalStateException("lock timeout on power-users");
       SweepCursor from = step.from();
       return switch (from.phase()) {
-        case MAX_DWELL -> new SweepProgress(SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES),
-            new BucketSweep(step.bucketId(), 0, 1, 0, 0, false, 0, null));
-        case CLOCK_LEAVES -> from.after().isEmpty()
-            ? new SweepProgress(from.after("u500"), new BucketSweep(step.bucketId(), 3, 0, 0, 0, false, 0, null))
-            : new SweepProgress(SweepCursor.at(SweepCursor.Phase.DONE),
-                new BucketSweep(step.bucketId(), 1, 0, 0, 2, false, 3, null));
+        case MAX_DWELL ->
+            new SweepProgress(
+                SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES),
+                new BucketSweep(step.bucketId(), 0, 1, 0, 0, false, 0, null));
+        case CLOCK_LEAVES ->
+            from.after().isEmpty()
+                ? new SweepProgress(
+                    from.after("u500"),
+                    new BucketSweep(step.bucketId(), 3, 0, 0, 0, false, 0, null))
+                : new SweepProgress(
+                    SweepCursor.at(SweepCursor.Phase.DONE),
+                    new BucketSweep(step.bucketId(), 1, 0, 0, 2, false, 3, null));
         default -> throw new IllegalStateException("unexpected cursor " + from);
       };
     }
@@ -298,7 +338,8 @@ class ReplayTest {
 
     @Override
     public StorageMaintenance maintainEventStorage() {
-      return new StorageMaintenance(List.of("user_events_p20260316"), List.of("user_events_p20260301"), 0, 2, 7, List.of());
+      return new StorageMaintenance(
+          List.of("user_events_p20260316"), List.of("user_events_p20260301"), 0, 2, 7, List.of());
     }
   }
 
@@ -308,11 +349,19 @@ class ReplayTest {
     worker.registerActivitiesImplementations(new TwoBucketReconcile());
     env.start();
     WorkflowClient client = env.getWorkflowClient();
-    ReconcileWorkflow workflow = client.newWorkflowStub(ReconcileWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId("bucketflow-reconcile-manual").setTaskQueue(QUEUE).build());
+    ReconcileWorkflow workflow =
+        client.newWorkflowStub(
+            ReconcileWorkflow.class,
+            WorkflowOptions.newBuilder()
+                .setWorkflowId("bucketflow-reconcile-manual")
+                .setTaskQueue(QUEUE)
+                .build());
     ReconcileReport report = workflow.run(ReconcileRequest.all());
-    assertThat(report.buckets()).extracting(BucketSweep::bucketId).containsExactly("went-dormant", "power-users");
-    assertThat(report.buckets().get(0)).isEqualTo(new BucketSweep("went-dormant", 4, 1, 0, 2, false, 3, null));
+    assertThat(report.buckets())
+        .extracting(BucketSweep::bucketId)
+        .containsExactly("went-dormant", "power-users");
+    assertThat(report.buckets().get(0))
+        .isEqualTo(new BucketSweep("went-dormant", 4, 1, 0, 2, false, 3, null));
     assertThat(report.buckets().get(1).error()).contains("lock timeout on power-users");
     assertThat(report.redispatched()).isEqualTo(5);
     return client.fetchHistory("bucketflow-reconcile-manual");
@@ -327,7 +376,9 @@ class ReplayTest {
       execution = runIngest(env);
     }
     assertThat(execution.stats().applied()).isEqualTo(300);
-    assertThat(execution.runs().size()).as("runs (continued as new at least once)").isGreaterThanOrEqualTo(2);
+    assertThat(execution.runs().size())
+        .as("runs (continued as new at least once)")
+        .isGreaterThanOrEqualTo(2);
     for (WorkflowExecutionHistory run : execution.runs().subList(0, execution.runs().size() - 1)) {
       assertThat(run.getLastEvent().hasWorkflowExecutionContinuedAsNewEventAttributes()).isTrue();
     }
@@ -364,14 +415,30 @@ class ReplayTest {
       history = runReconcile(env);
     }
     assertThat(count(history, HistoryEvent::hasActivityTaskFailedEventAttributes)).isEqualTo(1);
-    assertThat(count(history, HistoryEvent::hasMarkerRecordedEventAttributes)).as("resumable-sweep, event-retention")
+    assertThat(count(history, HistoryEvent::hasMarkerRecordedEventAttributes))
+        .as("resumable-sweep, event-retention")
         .isEqualTo(2);
-    assertThat(count(history, e -> e.hasActivityTaskScheduledEventAttributes()
-        && e.getActivityTaskScheduledEventAttributes().getActivityType().getName().equals("MaintainEventStorage")))
+    assertThat(
+            count(
+                history,
+                e ->
+                    e.hasActivityTaskScheduledEventAttributes()
+                        && e.getActivityTaskScheduledEventAttributes()
+                            .getActivityType()
+                            .getName()
+                            .equals("MaintainEventStorage")))
         .isEqualTo(1);
-    assertThat(count(history, e -> e.hasActivityTaskScheduledEventAttributes()
-        && e.getActivityTaskScheduledEventAttributes().getActivityType().getName().equals("ReconcileBucketPart")))
-        .as("went-dormant in three parts, power-users in one").isEqualTo(4);
+    assertThat(
+            count(
+                history,
+                e ->
+                    e.hasActivityTaskScheduledEventAttributes()
+                        && e.getActivityTaskScheduledEventAttributes()
+                            .getActivityType()
+                            .getName()
+                            .equals("ReconcileBucketPart")))
+        .as("went-dormant in three parts, power-users in one")
+        .isEqualTo(4);
     replay(history, ReconcileWorkflowImpl.class);
   }
 
@@ -381,16 +448,17 @@ class ReplayTest {
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenIngestFirstRunReplays() throws Exception {
     requireGolden(INGEST_FIRST_RUN);
-    withIngestReplayWorker(worker ->
-        WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_FIRST_RUN, worker));
+    withIngestReplayWorker(
+        worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_FIRST_RUN, worker));
   }
 
   @Test
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenIngestContinuedRunReplays() throws Exception {
     requireGolden(INGEST_CONTINUED_RUN);
-    withIngestReplayWorker(worker ->
-        WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_CONTINUED_RUN, worker));
+    withIngestReplayWorker(
+        worker ->
+            WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_CONTINUED_RUN, worker));
   }
 
   @Test
@@ -398,10 +466,11 @@ class ReplayTest {
   void goldenIngestBudgetRunsReplay() throws Exception {
     requireGolden(INGEST_BUDGET_FIRST_RUN);
     requireGolden(INGEST_BUDGET_CONTINUED_RUN);
-    withIngestReplayWorker(worker -> {
-      WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_BUDGET_FIRST_RUN, worker);
-      WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_BUDGET_CONTINUED_RUN, worker);
-    });
+    withIngestReplayWorker(
+        worker -> {
+          WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_BUDGET_FIRST_RUN, worker);
+          WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_BUDGET_CONTINUED_RUN, worker);
+        });
   }
 
   /** A redeploy with other IngestSettings must not change how an open shard run replays. */
@@ -425,7 +494,8 @@ class ReplayTest {
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenExpiryReplays() throws Exception {
     requireGolden(EXPIRY);
-    withReplayWorker(ExpiryWorkflowImpl.class,
+    withReplayWorker(
+        ExpiryWorkflowImpl.class,
         worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(EXPIRY, worker));
   }
 
@@ -433,7 +503,8 @@ class ReplayTest {
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenExpiryFollowingASignalReplays() throws Exception {
     requireGolden(EXPIRY_V2);
-    withReplayWorker(ExpiryWorkflowImpl.class,
+    withReplayWorker(
+        ExpiryWorkflowImpl.class,
         worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(EXPIRY_V2, worker));
   }
 
@@ -442,7 +513,8 @@ class ReplayTest {
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenReconcileReplays() throws Exception {
     requireGolden(RECONCILE);
-    withReplayWorker(ReconcileWorkflowImpl.class,
+    withReplayWorker(
+        ReconcileWorkflowImpl.class,
         worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(RECONCILE, worker));
   }
 
@@ -450,7 +522,8 @@ class ReplayTest {
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenReconcileWithStorageMaintenanceReplays() throws Exception {
     requireGolden(RECONCILE_V3);
-    withReplayWorker(ReconcileWorkflowImpl.class,
+    withReplayWorker(
+        ReconcileWorkflowImpl.class,
         worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(RECONCILE_V3, worker));
   }
 
@@ -458,7 +531,8 @@ class ReplayTest {
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenReconcileInPartsReplays() throws Exception {
     requireGolden(RECONCILE_V2);
-    withReplayWorker(ReconcileWorkflowImpl.class,
+    withReplayWorker(
+        ReconcileWorkflowImpl.class,
         worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(RECONCILE_V2, worker));
   }
 
@@ -470,16 +544,21 @@ class ReplayTest {
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void aChangedShapeFailsTheGoldenReplay() throws Exception {
     requireGolden(EXPIRY);
-    assertThatThrownBy(() -> withReplayWorker(GraceTimerExpiry.class,
-            worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(EXPIRY, worker)))
+    assertThatThrownBy(
+            () ->
+                withReplayWorker(
+                    GraceTimerExpiry.class,
+                    worker -> WorkflowReplayer.replayWorkflowExecutionFromResource(EXPIRY, worker)))
         .hasMessageContaining("NonDeterministicException")
         .hasMessageContaining("does not match command type COMMAND_TYPE_START_TIMER");
   }
 
   /** ExpiryWorkflowImpl plus a grace period: a change of shape that needs Workflow.getVersion. */
   public static class GraceTimerExpiry implements ExpiryWorkflow {
-    private final ExpiryActivities activities = Workflow.newActivityStub(ExpiryActivities.class,
-        ActivityOptions.newBuilder().setStartToCloseTimeout(Duration.ofSeconds(30)).build());
+    private final ExpiryActivities activities =
+        Workflow.newActivityStub(
+            ExpiryActivities.class,
+            ActivityOptions.newBuilder().setStartToCloseTimeout(Duration.ofSeconds(30)).build());
     private long deadlineMillis;
 
     @Override
@@ -514,15 +593,18 @@ class ReplayTest {
   void writeGoldenHistories() throws Exception {
     String which = System.getProperty(WRITE_PROPERTY);
     boolean all = which.equals("true");
-    java.util.function.Predicate<String> wanted = name -> all || List.of(which.split(",")).contains(name);
-    Path dir = Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
-        .resolve("src/test/resources/histories");
+    java.util.function.Predicate<String> wanted =
+        name -> all || List.of(which.split(",")).contains(name);
+    Path dir =
+        Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
+            .resolve("src/test/resources/histories");
     Files.createDirectories(dir);
     Map<String, WorkflowExecutionHistory> out = new LinkedHashMap<>();
     if (wanted.test("ingest")) {
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
         IngestExecution ingest = runIngest(env);
-        assertThat(ingest.runs().size()).as("runs: need a first and a continued run that both continue as new")
+        assertThat(ingest.runs().size())
+            .as("runs: need a first and a continued run that both continue as new")
             .isGreaterThanOrEqualTo(3);
         out.put(INGEST_FIRST_RUN, ingest.runs().get(0));
         out.put(INGEST_CONTINUED_RUN, ingest.runs().get(1));
@@ -581,8 +663,11 @@ class ReplayTest {
    * workflow class, which would fail a replay for no reason of the workflow's.
    */
   static Worker replayWorker(TestWorkflowEnvironment env) {
-    return env.newWorker(QUEUE,
-        WorkerOptions.newBuilder().setDefaultDeadlockDetectionTimeout(Duration.ofSeconds(30).toMillis()).build());
+    return env.newWorker(
+        QUEUE,
+        WorkerOptions.newBuilder()
+            .setDefaultDeadlockDetectionTimeout(Duration.ofSeconds(30).toMillis())
+            .build());
   }
 
   static void withReplayWorker(Class<?> workflowImpl, WorkerAction action) throws Exception {
@@ -594,10 +679,14 @@ class ReplayTest {
   }
 
   static void replay(WorkflowExecutionHistory history, Class<?> workflowImpl) throws Exception {
-    withReplayWorker(workflowImpl, worker -> WorkflowReplayer.replayWorkflowExecution(history, worker));
+    withReplayWorker(
+        workflowImpl, worker -> WorkflowReplayer.replayWorkflowExecution(history, worker));
   }
 
-  /** The ingest impl needs its settings: a worker with the same factory as production, same settings. */
+  /**
+   * The ingest impl needs its settings: a worker with the same factory as production, same
+   * settings.
+   */
   static void withIngestReplayWorker(WorkerAction action) throws Exception {
     try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
       Worker worker = replayWorker(env);
@@ -613,16 +702,21 @@ class ReplayTest {
 
   static void requireGolden(String resource) {
     assertThat(ReplayTest.class.getClassLoader().getResource(resource))
-        .as("golden history %s is missing: record it once with -D%s=%s (see the top of ReplayTest)",
-            resource, WRITE_PROPERTY, resource.replaceAll("histories/|-(first|continued)-run|\\.json", ""))
+        .as(
+            "golden history %s is missing: record it once with -D%s=%s (see the top of ReplayTest)",
+            resource,
+            WRITE_PROPERTY,
+            resource.replaceAll("histories/|-(first|continued)-run|\\.json", ""))
         .isNotNull();
   }
 
-  static io.temporal.api.history.v1.WorkflowExecutionStartedEventAttributes startedOf(WorkflowExecutionHistory h) {
+  static io.temporal.api.history.v1.WorkflowExecutionStartedEventAttributes startedOf(
+      WorkflowExecutionHistory h) {
     return h.getEvents().get(0).getWorkflowExecutionStartedEventAttributes();
   }
 
-  static long count(WorkflowExecutionHistory history, java.util.function.Predicate<HistoryEvent> p) {
+  static long count(
+      WorkflowExecutionHistory history, java.util.function.Predicate<HistoryEvent> p) {
     return history.getEvents().stream().filter(p).count();
   }
 

@@ -12,12 +12,12 @@ import java.util.function.Consumer;
  *
  * <p>Calling it often is cheap: the SDK throttles heartbeats to about 80% of the heartbeat timeout
  * and sends them asynchronously. It throws {@link io.temporal.client.ActivityCompletionException}
- * when the server no longer wants this attempt (timed out, cancelled, retried elsewhere): the
- * work stops, and an open transaction rolls back.
+ * when the server no longer wants this attempt (timed out, cancelled, retried elsewhere): the work
+ * stops, and an open transaction rolls back.
  *
- * <p>Heartbeats are deliberately inline (between steps), never from a timer thread: a timer
- * would keep a hung attempt alive until its start-to-close timeout, which is what heartbeats are
- * here to avoid.
+ * <p>Heartbeats are deliberately inline (between steps), never from a timer thread: a timer would
+ * keep a hung attempt alive until its start-to-close timeout, which is what heartbeats are here to
+ * avoid.
  */
 public final class Heartbeat {
 
@@ -50,10 +50,10 @@ public final class Heartbeat {
   }
 
   /**
-   * The details of the last heartbeat of an earlier attempt of this activity (a retry resumes
-   * from them); empty on a first attempt, outside an activity, and when the details are not a
-   * {@code type} (an attempt that heartbeat without details, or an older build's): the caller then
-   * starts over, which its idempotent steps allow.
+   * The details of the last heartbeat of an earlier attempt of this activity (a retry resumes from
+   * them); empty on a first attempt, outside an activity, and when the details are not a {@code
+   * type} (an attempt that heartbeat without details, or an older build's): the caller then starts
+   * over, which its idempotent steps allow.
    */
   public static <T> Optional<T> lastDetails(Class<T> type) {
     ActivityExecutionContext context;

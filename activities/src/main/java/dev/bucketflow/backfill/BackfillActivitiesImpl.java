@@ -1,8 +1,7 @@
 package dev.bucketflow.backfill;
 
-import dev.bucketflow.bucket.BackfillKind;
-import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
+import dev.bucketflow.dispatch.DeliveryWake;
 import io.temporal.failure.ApplicationFailure;
 
 /**
@@ -11,7 +10,6 @@ import io.temporal.failure.ApplicationFailure;
  * arming and PostHog, as the walk goes rather than at their next poll.
  */
 public final class BackfillActivitiesImpl implements BackfillActivities {
-
 
   private final BackfillService service;
   private final DeliveryWake delivery;
@@ -24,10 +22,12 @@ public final class BackfillActivitiesImpl implements BackfillActivities {
   @Override
   public BackfillJob open(BackfillRequest request) {
     if (request == null || request.bucketId() == null || request.criteriaHash() == null) {
-      throw ApplicationFailure.newNonRetryableFailure("request: bucketId and criteriaHash are required", "BadRequest");
+      throw ApplicationFailure.newNonRetryableFailure(
+          "request: bucketId and criteriaHash are required", "BadRequest");
     }
     if (request.kind() == null) {
-      throw ApplicationFailure.newNonRetryableFailure("request: kind (first_time or reeval) is required", "BadRequest");
+      throw ApplicationFailure.newNonRetryableFailure(
+          "request: kind (first_time or reeval) is required", "BadRequest");
     }
     return service.open(request.bucketId(), request.criteriaHash(), request.kind());
   }

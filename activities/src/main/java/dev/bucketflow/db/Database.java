@@ -28,10 +28,10 @@ public final class Database {
 
   /**
    * The pool's settings. Credential query parameters ({@code password}, {@code sslpassword}, any
-   * name {@link Secrets} deems sensitive) move from the URL into driver properties, so the URL
-   * that the pool, the driver's metadata and Flyway keep and log (Flyway prints it at INFO on
-   * every migration) carries no secret. A {@code password} in the URL still wins over the
-   * {@code password} argument, as it does in the driver.
+   * name {@link Secrets} deems sensitive) move from the URL into driver properties, so the URL that
+   * the pool, the driver's metadata and Flyway keep and log (Flyway prints it at INFO on every
+   * migration) carries no secret. A {@code password} in the URL still wins over the {@code
+   * password} argument, as it does in the driver.
    */
   static HikariConfig config(String url, String user, String password, int maxSize) {
     HikariConfig config = new HikariConfig();
@@ -54,7 +54,8 @@ public final class Database {
           value = URLDecoder.decode(param.substring(eq + 1), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
           // URLDecoder's message quotes the value; this one must not.
-          throw new IllegalArgumentException("malformed %-escape in the value of URL parameter " + name);
+          throw new IllegalArgumentException(
+              "malformed %-escape in the value of URL parameter " + name);
         }
         if (name.equals("password")) {
           config.setPassword(value);

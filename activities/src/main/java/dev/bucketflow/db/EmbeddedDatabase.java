@@ -10,8 +10,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
- * An embedded PostgreSQL (zonky) for dev mode and tests. With a data directory the cluster is
- * kept across restarts; the database is created on first start.
+ * An embedded PostgreSQL (zonky) for dev mode and tests. With a data directory the cluster is kept
+ * across restarts; the database is created on first start.
  */
 public final class EmbeddedDatabase implements AutoCloseable {
 
@@ -44,8 +44,9 @@ public final class EmbeddedDatabase implements AutoCloseable {
   public void ensureDatabase(String database) throws SQLException {
     try (Connection c = postgres.getPostgresDatabase().getConnection();
         Statement s = c.createStatement()) {
-      try (ResultSet rs = s.executeQuery(
-          "SELECT 1 FROM pg_database WHERE datname = '" + database.replace("'", "''") + "'")) {
+      try (ResultSet rs =
+          s.executeQuery(
+              "SELECT 1 FROM pg_database WHERE datname = '" + database.replace("'", "''") + "'")) {
         if (rs.next()) return;
       }
       s.execute("CREATE DATABASE \"" + database.replace("\"", "") + "\"");
@@ -60,7 +61,12 @@ public final class EmbeddedDatabase implements AutoCloseable {
   public void copyDatabase(String template, String database) throws SQLException {
     try (Connection c = postgres.getPostgresDatabase().getConnection();
         Statement s = c.createStatement()) {
-      s.execute("CREATE DATABASE \"" + database.replace("\"", "") + "\" TEMPLATE \"" + template.replace("\"", "") + "\"");
+      s.execute(
+          "CREATE DATABASE \""
+              + database.replace("\"", "")
+              + "\" TEMPLATE \""
+              + template.replace("\"", "")
+              + "\"");
     }
   }
 

@@ -9,8 +9,8 @@ import java.util.regex.Pattern;
 /**
  * Masks credentials in text meant for a terminal or a log: database URLs and the messages of
  * exceptions that quote them (Hikari, the PostgreSQL driver, {@link java.net.URI}). Everything the
- * worker and the CLI print about a database goes through {@link #redact}, so a password handed
- * over in any accepted form never reaches stdout, stderr or a log file.
+ * worker and the CLI print about a database goes through {@link #redact}, so a password handed over
+ * in any accepted form never reaches stdout, stderr or a log file.
  *
  * <p>It errs on the side of masking: a parameter value runs to the next {@code &}, whitespace or
  * {@code ": "} (how messages append a cause to a URL), so a stray character next to a secret is
@@ -21,8 +21,8 @@ public final class Secrets {
   public static final String MASK = "***";
 
   /**
-   * Known secrets shorter than this are not masked by value: masking every "a" or "pg" in a
-   * message would make it unreadable, and such a value is no secret worth the noise.
+   * Known secrets shorter than this are not masked by value: masking every "a" or "pg" in a message
+   * would make it unreadable, and such a value is no secret worth the noise.
    */
   static final int MIN_LITERAL = 4;
 
@@ -35,10 +35,10 @@ public final class Secrets {
       Pattern.compile("(^|[?&;\\s])([^=&?;\\s]+)=((?:[^&\\s:]|:(?!\\s))*)");
 
   /**
-   * {@code //user:password@} of any URL ({@code postgres://}, {@code postgresql://},
-   * {@code jdbc:postgresql://}). The password runs to the last {@code @} before a {@code /} or
-   * whitespace, as URI parsers read an authority; {@code ?} and {@code #} are part of it because
-   * hand-written passwords contain them unencoded.
+   * {@code //user:password@} of any URL ({@code postgres://}, {@code postgresql://}, {@code
+   * jdbc:postgresql://}). The password runs to the last {@code @} before a {@code /} or whitespace,
+   * as URI parsers read an authority; {@code ?} and {@code #} are part of it because hand-written
+   * passwords contain them unencoded.
    */
   private static final Pattern USERINFO = Pattern.compile("(//[^/?#@:\\s]*:)([^/\\s]*)@");
 
@@ -46,9 +46,9 @@ public final class Secrets {
 
   /**
    * {@code text} with every credential masked: URL userinfo passwords, query parameters whose
-   * (URL-decoded, case-insensitive) name contains {@code password}, {@code secret} or
-   * {@code token}, and every literal occurrence of {@code knownSecrets} (such as the value of
-   * {@code --db-password}; null and empty ones are ignored). Null stays null.
+   * (URL-decoded, case-insensitive) name contains {@code password}, {@code secret} or {@code
+   * token}, and every literal occurrence of {@code knownSecrets} (such as the value of {@code
+   * --db-password}; null and empty ones are ignored). Null stays null.
    */
   public static String redact(String text, String... knownSecrets) {
     if (text == null) return null;
@@ -68,7 +68,9 @@ public final class Secrets {
     return sb.toString();
   }
 
-  /** Whether a parameter name names a credential; decoded first so {@code pass%77ord} is caught too. */
+  /**
+   * Whether a parameter name names a credential; decoded first so {@code pass%77ord} is caught too.
+   */
   static boolean sensitive(String name) {
     String decoded;
     try {

@@ -4,7 +4,10 @@ import dev.bucketflow.activity.Heartbeat;
 import dev.bucketflow.delivery.DeliveryActivities;
 import dev.bucketflow.delivery.DeliveryPass;
 
-/** Activity face of {@link OutboxDispatcher}: one pass, heartbeating per row (see DeliveryActivities). */
+/**
+ * Activity face of {@link OutboxDispatcher}: one pass, heartbeating per row (see
+ * DeliveryActivities).
+ */
 public final class DeliveryActivitiesImpl implements DeliveryActivities {
 
   private final OutboxDispatcher dispatcher;

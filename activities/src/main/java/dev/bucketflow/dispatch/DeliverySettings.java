@@ -7,10 +7,11 @@ import java.util.Objects;
 /**
  * How delivery retries, parks and paces itself.
  *
- * @param maxAttempts failed attempts after which a row is parked (set aside with its last error,
- *     no longer blocking its user's later rows); with the defaults about 90 minutes of retrying,
- *     so an hour-long outage of a target is ridden out
- * @param initialBackoff wait after the first failure; doubles per failure, capped at {@code maxBackoff}
+ * @param maxAttempts failed attempts after which a row is parked (set aside with its last error, no
+ *     longer blocking its user's later rows); with the defaults about 90 minutes of retrying, so an
+ *     hour-long outage of a target is ridden out
+ * @param initialBackoff wait after the first failure; doubles per failure, capped at {@code
+ *     maxBackoff}
  * @param maxBackoff longest wait between two attempts of a row
  * @param lease how long a shard's lease lasts without renewal (a dead deliverer's successor waits
  *     at most this long); renewed at half-life, target calls stop before it could run out
@@ -18,37 +19,60 @@ import java.util.Objects;
  * @param pageSize rows read per query
  * @param poll longest wait of a delivery workflow between passes without a wake-up
  */
-public record DeliverySettings(int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration lease,
-    Duration passBudget, int pageSize, Duration poll) {
+public record DeliverySettings(
+    int maxAttempts,
+    Duration initialBackoff,
+    Duration maxBackoff,
+    Duration lease,
+    Duration passBudget,
+    int pageSize,
+    Duration poll) {
 
   public static final String MAX_ATTEMPTS_ENV = "BUCKETFLOW_DELIVERY_MAX_ATTEMPTS";
   public static final String INITIAL_BACKOFF_ENV = "BUCKETFLOW_DELIVERY_BACKOFF";
   public static final String MAX_BACKOFF_ENV = "BUCKETFLOW_DELIVERY_MAX_BACKOFF";
   public static final String POLL_ENV = "BUCKETFLOW_DELIVERY_POLL";
 
-  public static final DeliverySettings DEFAULTS = new DeliverySettings(25, Duration.ofSeconds(1), Duration.ofMinutes(5),
-      Duration.ofSeconds(10), Duration.ofSeconds(20), 500, Duration.ofSeconds(15));
+  public static final DeliverySettings DEFAULTS =
+      new DeliverySettings(
+          25,
+          Duration.ofSeconds(1),
+          Duration.ofMinutes(5),
+          Duration.ofSeconds(10),
+          Duration.ofSeconds(20),
+          500,
+          Duration.ofSeconds(15));
 
   public DeliverySettings {
     Objects.requireNonNull(initialBackoff, "initialBackoff");
     Objects.requireNonNull(maxBackoff, "maxBackoff");
     Objects.requireNonNull(lease, "lease");
     Objects.requireNonNull(passBudget, "passBudget");
-    if (maxAttempts < 1) throw new IllegalArgumentException(MAX_ATTEMPTS_ENV + ": must be at least 1, got " + maxAttempts);
+    if (maxAttempts < 1)
+      throw new IllegalArgumentException(
+          MAX_ATTEMPTS_ENV + ": must be at least 1, got " + maxAttempts);
     if (initialBackoff.isNegative() || initialBackoff.isZero()) {
-      throw new IllegalArgumentException(INITIAL_BACKOFF_ENV + ": must be positive, got " + initialBackoff);
+      throw new IllegalArgumentException(
+          INITIAL_BACKOFF_ENV + ": must be positive, got " + initialBackoff);
     }
     if (maxBackoff.compareTo(initialBackoff) < 0) {
-      throw new IllegalArgumentException(MAX_BACKOFF_ENV + ": must be at least " + INITIAL_BACKOFF_ENV + ", got " + maxBackoff);
+      throw new IllegalArgumentException(
+          MAX_BACKOFF_ENV + ": must be at least " + INITIAL_BACKOFF_ENV + ", got " + maxBackoff);
     }
-    if (lease.toMillis() < 1000) throw new IllegalArgumentException("lease: must be at least 1 s, got " + lease);
-    if (passBudget.isNegative() || passBudget.isZero()) throw new IllegalArgumentException("passBudget: must be positive");
+    if (lease.toMillis() < 1000)
+      throw new IllegalArgumentException("lease: must be at least 1 s, got " + lease);
+    if (passBudget.isNegative() || passBudget.isZero())
+      throw new IllegalArgumentException("passBudget: must be positive");
     if (pageSize < 1) throw new IllegalArgumentException("pageSize: must be positive");
     Objects.requireNonNull(poll, "poll");
-    if (poll.toMillis() < 100) throw new IllegalArgumentException(POLL_ENV + ": must be at least 100 ms, got " + poll);
+    if (poll.toMillis() < 100)
+      throw new IllegalArgumentException(POLL_ENV + ": must be at least 100 ms, got " + poll);
   }
 
-  /** Reads the retry and poll variables (durations as ISO-8601 or plain seconds); the rest are defaults. */
+  /**
+   * Reads the retry and poll variables (durations as ISO-8601 or plain seconds); the rest are
+   * defaults.
+   */
   public static DeliverySettings fromEnv(Map<String, String> env) {
     DeliverySettings d = DEFAULTS;
     int attempts = d.maxAttempts();
@@ -60,8 +84,13 @@ public record DeliverySettings(int maxAttempts, Duration initialBackoff, Duratio
         throw new IllegalArgumentException(MAX_ATTEMPTS_ENV + ": not a number: " + raw);
       }
     }
-    return new DeliverySettings(attempts, duration(env, INITIAL_BACKOFF_ENV, d.initialBackoff()),
-        duration(env, MAX_BACKOFF_ENV, d.maxBackoff()), d.lease(), d.passBudget(), d.pageSize(),
+    return new DeliverySettings(
+        attempts,
+        duration(env, INITIAL_BACKOFF_ENV, d.initialBackoff()),
+        duration(env, MAX_BACKOFF_ENV, d.maxBackoff()),
+        d.lease(),
+        d.passBudget(),
+        d.pageSize(),
         duration(env, POLL_ENV, d.poll()));
   }
 
@@ -71,7 +100,8 @@ public record DeliverySettings(int maxAttempts, Duration initialBackoff, Duratio
   }
 
   public DeliverySettings withPoll(Duration every) {
-    return new DeliverySettings(maxAttempts, initialBackoff, maxBackoff, lease, passBudget, pageSize, every);
+    return new DeliverySettings(
+        maxAttempts, initialBackoff, maxBackoff, lease, passBudget, pageSize, every);
   }
 
   private static Duration duration(Map<String, String> env, String name, Duration fallback) {

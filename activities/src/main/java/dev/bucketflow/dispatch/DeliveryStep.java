@@ -4,8 +4,8 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * Work a pass does after the outbox rows, under the same lease and budget: the PostHog mirror
- * sends its newest states here.
+ * Work a pass does after the outbox rows, under the same lease and budget: the PostHog mirror sends
+ * its newest states here.
  */
 public interface DeliveryStep {
 

@@ -3,22 +3,23 @@ package dev.bucketflow.dispatch;
 import java.util.Collection;
 
 /**
- * Tells delivery workflows that their outbox has new rows. Called by a writer only after its
- * commit (no network under row locks), best effort: a lost wake-up delays delivery until the
- * workflow's next poll, it never loses a row. Never throws.
+ * Tells delivery workflows that their outbox has new rows. Called by a writer only after its commit
+ * (no network under row locks), best effort: a lost wake-up delays delivery until the workflow's
+ * next poll, it never loses a row. Never throws.
  */
 public interface DeliveryWake {
 
-  DeliveryWake NONE = new DeliveryWake() {
-    @Override
-    public void shardsOf(Collection<String> userIds) {}
+  DeliveryWake NONE =
+      new DeliveryWake() {
+        @Override
+        public void shardsOf(Collection<String> userIds) {}
 
-    @Override
-    public void shard(int shard) {}
+        @Override
+        public void shard(int shard) {}
 
-    @Override
-    public void all() {}
-  };
+        @Override
+        public void all() {}
+      };
 
   /** Wakes one delivery shard. */
   void shard(int shard);

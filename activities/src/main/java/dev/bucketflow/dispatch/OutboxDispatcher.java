@@ -2,7 +2,6 @@ package dev.bucketflow.dispatch;
 
 import dev.bucketflow.delivery.DeliveryPass;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -37,8 +36,10 @@ import org.slf4j.LoggerFactory;
 public final class OutboxDispatcher {
 
   private static final Logger log = LoggerFactory.getLogger(OutboxDispatcher.class);
+
   /** Lease key of {@link #drain()}, which sees every row as one shard. */
   static final int WHOLE_OUTBOX = -1;
+
   private static final int ERROR_CHARS = 2000;
 
   private final DSLContext dsl;
@@ -47,8 +48,12 @@ public final class OutboxDispatcher {
   private final DeliverySettings settings;
   private final Clock clock;
 
-  public OutboxDispatcher(DSLContext dsl, List<OutboxStream<?>> streams, List<DeliveryStep> steps,
-      DeliverySettings settings, Clock clock) {
+  public OutboxDispatcher(
+      DSLContext dsl,
+      List<OutboxStream<?>> streams,
+      List<DeliveryStep> steps,
+      DeliverySettings settings,
+      Clock clock) {
     this.dsl = dsl;
     this.streams = List.copyOf(streams);
     this.steps = List.copyOf(steps);
@@ -58,22 +63,25 @@ public final class OutboxDispatcher {
 
   /** Transitions only, to {@code targets}, with default settings (tests and tools). */
   public static OutboxDispatcher of(DSLContext dsl, List<TransitionTarget> targets, Clock clock) {
-    return new OutboxDispatcher(dsl, List.of(new TransitionStream(targets)), List.of(), DeliverySettings.DEFAULTS, clock);
+    return new OutboxDispatcher(
+        dsl, List.of(new TransitionStream(targets)), List.of(), DeliverySettings.DEFAULTS, clock);
   }
 
   public DeliverySettings settings() {
     return settings;
   }
 
-  /** One bounded pass over delivery shard {@code shard} of {@code shards}; see the class comment. */
+  /**
+   * One bounded pass over delivery shard {@code shard} of {@code shards}; see the class comment.
+   */
   public DeliveryPass deliver(int shard, int shards, Runnable heartbeat) {
     return pass(shard, shard, shards, heartbeat);
   }
 
   /**
-   * Passes over the whole outbox (one shard of one) until a pass delivers nothing more that is
-   * due; returns how many rows were delivered. For tests and tools where no delivery workflow runs:
-   * it does not exclude the per-shard deliverers.
+   * Passes over the whole outbox (one shard of one) until a pass delivers nothing more that is due;
+   * returns how many rows were delivered. For tests and tools where no delivery workflow runs: it
+   * does not exclude the per-shard deliverers.
    */
   public int drain() {
     int total = 0;
@@ -110,7 +118,8 @@ public final class OutboxDispatcher {
     long nextDue = pass.nextDue == null ? 0 : pass.nextDue.toEpochMilli();
     // A parked row unblocks its user's later rows: look again at once.
     boolean more = pass.more || pass.stopped || pass.parked > 0;
-    return new DeliveryPass(pass.delivered, pass.failed, pass.parked, more && !pass.leaseLost, nextDue, pass.leaseLost);
+    return new DeliveryPass(
+        pass.delivered, pass.failed, pass.parked, more && !pass.leaseLost, nextDue, pass.leaseLost);
   }
 
   /** The state of one pass. */
@@ -148,7 +157,8 @@ public final class OutboxDispatcher {
       if (!lease.ensure(settings.lease().dividedBy(3))) {
         stopped = true;
         leaseLost = true;
-        log.warn("delivery lease lost mid-pass; stopping (a successor re-delivers what was not marked)");
+        log.warn(
+            "delivery lease lost mid-pass; stopping (a successor re-delivers what was not marked)");
         return false;
       }
       return true;
@@ -157,14 +167,23 @@ public final class OutboxDispatcher {
     /** Delivers the stream's due rows; false when the pass must stop. */
     <T> boolean stream(OutboxStream<T> stream, int shard, int shards) {
       OutboxTable c = stream.columns();
-      List<Field<?>> fields = new ArrayList<>(List.of(c.id(), c.userId(), c.attempts(), c.nextAttemptAt()));
+      List<Field<?>> fields =
+          new ArrayList<>(List.of(c.id(), c.userId(), c.attempts(), c.nextAttemptAt()));
       fields.addAll(stream.payload());
       long after = 0;
       while (true) {
-        var page = dsl.select(fields).from(c.table())
-            .where(c.dispatchedAt().isNull().and(c.parkedAt().isNull()).and(inShard(c, shard, shards))
-                .and(c.id().gt(after)))
-            .orderBy(c.id()).limit(settings.pageSize()).fetch();
+        var page =
+            dsl.select(fields)
+                .from(c.table())
+                .where(
+                    c.dispatchedAt()
+                        .isNull()
+                        .and(c.parkedAt().isNull())
+                        .and(inShard(c, shard, shards))
+                        .and(c.id().gt(after)))
+                .orderBy(c.id())
+                .limit(settings.pageSize())
+                .fetch();
         List<Long> done = new ArrayList<>();
         try {
           for (Record r : page) {
@@ -199,29 +218,49 @@ public final class OutboxDispatcher {
       }
     }
 
-    private void recordFailure(OutboxStream<?> stream, OutboxTable c, long id, String user, int attempts, Exception e) {
+    private void recordFailure(
+        OutboxStream<?> stream, OutboxTable c, long id, String user, int attempts, Exception e) {
       Instant now = clock.instant();
       String error = abbreviate(e);
       boolean park = attempts >= settings.maxAttempts();
       Instant retryAt = park ? null : now.plus(settings.backoffAfter(attempts));
-      dsl.update(c.table()).set(c.attempts(), attempts).set(c.lastError(), error)
-          .set(c.nextAttemptAt(), retryAt).set(c.parkedAt(), park ? now : null)
-          .where(c.id().eq(id)).execute();
+      dsl.update(c.table())
+          .set(c.attempts(), attempts)
+          .set(c.lastError(), error)
+          .set(c.nextAttemptAt(), retryAt)
+          .set(c.parkedAt(), park ? now : null)
+          .where(c.id().eq(id))
+          .execute();
       if (park) {
         parked++;
-        log.warn("parked {} row {} (user {}) after {} attempts: {}", stream.name(), id, user, attempts, error);
+        log.warn(
+            "parked {} row {} (user {}) after {} attempts: {}",
+            stream.name(),
+            id,
+            user,
+            attempts,
+            error);
       } else {
         failed++;
         due(retryAt);
-        log.warn("delivery of {} row {} (user {}) failed (attempt {}), retry at {}: {}", stream.name(), id, user,
-            attempts, retryAt, error);
+        log.warn(
+            "delivery of {} row {} (user {}) failed (attempt {}), retry at {}: {}",
+            stream.name(),
+            id,
+            user,
+            attempts,
+            retryAt,
+            error);
       }
     }
 
     private void markDone(OutboxTable c, List<Long> done) {
       if (done.isEmpty()) return;
-      dsl.update(c.table()).set(c.dispatchedAt(), clock.instant()).set(c.nextAttemptAt(), (Instant) null)
-          .where(c.id().in(done).and(c.dispatchedAt().isNull())).execute();
+      dsl.update(c.table())
+          .set(c.dispatchedAt(), clock.instant())
+          .set(c.nextAttemptAt(), (Instant) null)
+          .where(c.id().in(done).and(c.dispatchedAt().isNull()))
+          .execute();
     }
   }
 
@@ -249,8 +288,11 @@ public final class OutboxDispatcher {
     int moved = 0;
     for (OutboxStream<?> stream : streams) {
       OutboxTable c = stream.columns();
-      moved += dsl.update(c.table()).set(c.shard(), c.shard().mod(shards))
-          .where(c.dispatchedAt().isNull().and(c.shard().ge(shards))).execute();
+      moved +=
+          dsl.update(c.table())
+              .set(c.shard(), c.shard().mod(shards))
+              .where(c.dispatchedAt().isNull().and(c.shard().ge(shards)))
+              .execute();
     }
     return moved;
   }

@@ -5,9 +5,9 @@ import org.jooq.Field;
 import org.jooq.Record;
 
 /**
- * One outbox table and how its rows reach their targets. The {@link OutboxDispatcher} reads
- * pending rows in id order (which, per user, is commit order: every writer of a user's rows holds
- * that contact's row lock) and calls {@link #deliver} outside any transaction.
+ * One outbox table and how its rows reach their targets. The {@link OutboxDispatcher} reads pending
+ * rows in id order (which, per user, is commit order: every writer of a user's rows holds that
+ * contact's row lock) and calls {@link #deliver} outside any transaction.
  *
  * @param <T> a row as the targets see it
  */
@@ -24,9 +24,9 @@ public interface OutboxStream<T> {
   T map(Record record);
 
   /**
-   * Delivers to every target; throws to have the row retried (each target must be idempotent).
-   * A stream with several targets asks {@code control} before each further one, and stops with
-   * {@link LeaseLost} when told to, so a deliverer that lost its lease mid-row calls nothing more.
+   * Delivers to every target; throws to have the row retried (each target must be idempotent). A
+   * stream with several targets asks {@code control} before each further one, and stops with {@link
+   * LeaseLost} when told to, so a deliverer that lost its lease mid-row calls nothing more.
    */
   void deliver(T row, DeliveryStep.Control control) throws Exception;
 

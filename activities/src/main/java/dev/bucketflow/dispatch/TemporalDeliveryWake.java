@@ -51,15 +51,23 @@ public final class TemporalDeliveryWake implements DeliveryWake {
 
   private void wake(int shard) {
     try {
-      WorkflowOptions options = WorkflowOptions.newBuilder()
-          .setWorkflowId(DeliveryWorkflow.workflowId(shard))
-          .setTaskQueue(taskQueue)
-          .setMemo(Map.of("shard", shard, "description", "Bucketflow outbox delivery, shard " + shard))
-          .build();
-      client.newUntypedWorkflowStub(DeliveryWorkflow.TYPE, options).signalWithStart(DeliveryWorkflow.WAKE, new Object[0],
-          new Object[] {new DeliveryRequest(shard, shards, poll.toMillis())});
+      WorkflowOptions options =
+          WorkflowOptions.newBuilder()
+              .setWorkflowId(DeliveryWorkflow.workflowId(shard))
+              .setTaskQueue(taskQueue)
+              .setMemo(
+                  Map.of(
+                      "shard", shard, "description", "Bucketflow outbox delivery, shard " + shard))
+              .build();
+      client
+          .newUntypedWorkflowStub(DeliveryWorkflow.TYPE, options)
+          .signalWithStart(
+              DeliveryWorkflow.WAKE,
+              new Object[0],
+              new Object[] {new DeliveryRequest(shard, shards, poll.toMillis())});
     } catch (RuntimeException e) {
-      log.warn("could not wake delivery shard {}; its poll will find the rows: {}", shard, e.toString());
+      log.warn(
+          "could not wake delivery shard {}; its poll will find the rows: {}", shard, e.toString());
     }
   }
 }

@@ -7,13 +7,23 @@ import java.util.Optional;
 import org.jooq.Field;
 import org.jooq.Record;
 
-/** {@code bucket_transitions} to its targets (fast-expiry arming, journeys, the PostHog mirror), in that order. */
+/**
+ * {@code bucket_transitions} to its targets (fast-expiry arming, journeys, the PostHog mirror), in
+ * that order.
+ */
 public final class TransitionStream implements OutboxStream<OutboxRow> {
 
-  private static final OutboxTable COLUMNS = new OutboxTable(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.ID,
-      BUCKET_TRANSITIONS.USER_ID, BUCKET_TRANSITIONS.SHARD, BUCKET_TRANSITIONS.DISPATCHED_AT,
-      BUCKET_TRANSITIONS.ATTEMPTS, BUCKET_TRANSITIONS.NEXT_ATTEMPT_AT, BUCKET_TRANSITIONS.LAST_ERROR,
-      BUCKET_TRANSITIONS.PARKED_AT);
+  private static final OutboxTable COLUMNS =
+      new OutboxTable(
+          BUCKET_TRANSITIONS,
+          BUCKET_TRANSITIONS.ID,
+          BUCKET_TRANSITIONS.USER_ID,
+          BUCKET_TRANSITIONS.SHARD,
+          BUCKET_TRANSITIONS.DISPATCHED_AT,
+          BUCKET_TRANSITIONS.ATTEMPTS,
+          BUCKET_TRANSITIONS.NEXT_ATTEMPT_AT,
+          BUCKET_TRANSITIONS.LAST_ERROR,
+          BUCKET_TRANSITIONS.PARKED_AT);
 
   private final List<TransitionTarget> targets;
 
@@ -40,8 +50,16 @@ public final class TransitionStream implements OutboxStream<OutboxRow> {
   @Override
   public OutboxRow map(Record r) {
     var t = BUCKET_TRANSITIONS;
-    return new OutboxRow(r.get(t.ID), r.get(t.BUCKET_ID), r.get(t.USER_ID), r.get(t.KIND), r.get(t.EPOCH),
-        r.get(t.SOURCE), r.get(t.EMITTED), r.get(t.CREATED_AT), Optional.ofNullable(r.get(t.REASON)));
+    return new OutboxRow(
+        r.get(t.ID),
+        r.get(t.BUCKET_ID),
+        r.get(t.USER_ID),
+        r.get(t.KIND),
+        r.get(t.EPOCH),
+        r.get(t.SOURCE),
+        r.get(t.EMITTED),
+        r.get(t.CREATED_AT),
+        Optional.ofNullable(r.get(t.REASON)));
   }
 
   @Override

@@ -1,8 +1,8 @@
 package dev.bucketflow.dispatch;
 
 /**
- * Something a transition must reach (journeys, fast-expiry timers, PostHog). Must be idempotent:
- * a row can be delivered more than once (at-least-once dispatch); the effect must happen once.
+ * Something a transition must reach (journeys, fast-expiry timers, PostHog). Must be idempotent: a
+ * row can be delivered more than once (at-least-once dispatch); the effect must happen once.
  * Throwing leaves the row undispatched for the next drain or sweep.
  */
 public interface TransitionTarget {

@@ -9,15 +9,15 @@ import org.jooq.DSLContext;
 
 /**
  * The one writer of {@code user_events}. An append stores, in the caller's transaction and in one
- * statement, the new idempotency keys ({@code user_event_keys}), the events whose key is new or
- * who have none, and those events' all-time facts ({@code user_event_rollups}: count, first and
- * last occurrence). Because the rollup is written by the same statement as the rows it counts, an
- * all-time criterion reading it agrees with the stored events even after retention has dropped
- * them (see {@link EventPartitions}).
+ * statement, the new idempotency keys ({@code user_event_keys}), the events whose key is new or who
+ * have none, and those events' all-time facts ({@code user_event_rollups}: count, first and last
+ * occurrence). Because the rollup is written by the same statement as the rows it counts, an
+ * all-time criterion reading it agrees with the stored events even after retention has dropped them
+ * (see {@link EventPartitions}).
  *
- * <p>Callers hold the contact locks of the entries' users (the one lock discipline), so two
- * appends never race on one user's keys or rollups; the statement still takes key and rollup
- * rows in (user, key) and (user, event) order, so appends outside that discipline cannot deadlock.
+ * <p>Callers hold the contact locks of the entries' users (the one lock discipline), so two appends
+ * never race on one user's keys or rollups; the statement still takes key and rollup rows in (user,
+ * key) and (user, event) order, so appends outside that discipline cannot deadlock.
  */
 public final class EventLog {
 
@@ -30,10 +30,16 @@ public final class EventLog {
    * @param idempotencyKey the key, unique per user; {@code null} when the event has none (never
    *     deduplicated)
    */
-  public record Entry(String userId, String event, String propertiesJson, Instant occurredAt, Instant receivedAt,
+  public record Entry(
+      String userId,
+      String event,
+      String propertiesJson,
+      Instant occurredAt,
+      Instant receivedAt,
       String idempotencyKey) {}
 
-  private static final String APPEND_SQL = """
+  private static final String APPEND_SQL =
+      """
       with input as (
         select * from unnest(cast(? as text[]), cast(? as text[]), cast(? as jsonb[]), cast(? as timestamptz[]),
           cast(? as timestamptz[]), cast(? as text[]), cast(? as int[]))
@@ -74,7 +80,8 @@ public final class EventLog {
     List<Integer> candidates = new ArrayList<>(entries.size());
     for (int i = 0; i < entries.size(); i++) {
       Entry e = entries.get(i);
-      if (e.idempotencyKey() == null || seenKeys.add(List.of(e.userId(), e.idempotencyKey()))) candidates.add(i);
+      if (e.idempotencyKey() == null || seenKeys.add(List.of(e.userId(), e.idempotencyKey())))
+        candidates.add(i);
     }
     int n = candidates.size();
     String[] users = new String[n];
@@ -100,14 +107,16 @@ public final class EventLog {
   }
 
   /**
-   * Recomputes the rollups of {@code users}' events from {@code user_events} (for rows written
-   * by SQL outside {@link #append}: the benchmarks' generated histories). Only correct while none
-   * of those users' events has been dropped by retention.
+   * Recomputes the rollups of {@code users}' events from {@code user_events} (for rows written by
+   * SQL outside {@link #append}: the benchmarks' generated histories). Only correct while none of
+   * those users' events has been dropped by retention.
    */
   public static void rebuildRollups(DSLContext tx, String userPrefix) {
     tx.execute("delete from user_event_rollups where starts_with(user_id, ?)", userPrefix);
-    tx.execute("insert into user_event_rollups (user_id, event, total_count, first_at, last_at) "
-        + "select user_id, event, count(*), min(occurred_at), max(occurred_at) from user_events "
-        + "where starts_with(user_id, ?) group by user_id, event", userPrefix);
+    tx.execute(
+        "insert into user_event_rollups (user_id, event, total_count, first_at, last_at) "
+            + "select user_id, event, count(*), min(occurred_at), max(occurred_at) from user_events "
+            + "where starts_with(user_id, ?) group by user_id, event",
+        userPrefix);
   }
 }

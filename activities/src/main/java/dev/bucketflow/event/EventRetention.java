@@ -11,21 +11,28 @@ import java.util.Optional;
  * the rollup and outlive it; a finite window never reaches past it.
  *
  * @param configured the operator's value, if any
- * @param daysAhead day partitions kept created ahead of today (events may be dated up to the
- *     future skew ahead, and a worker that is down for a while must not find none)
+ * @param daysAhead day partitions kept created ahead of today (events may be dated up to the future
+ *     skew ahead, and a worker that is down for a while must not find none)
  */
 public record EventRetention(Optional<Duration> configured, int daysAhead) {
 
   public static final String ENV = "BUCKETFLOW_EVENT_RETENTION";
-  /** Slack beyond the widest window when none is configured: late events, a paused worker, inspection. */
+
+  /**
+   * Slack beyond the widest window when none is configured: late events, a paused worker,
+   * inspection.
+   */
   public static final Duration DEFAULT_MARGIN = Duration.ofDays(7);
+
   public static final int DEFAULT_DAYS_AHEAD = 3;
 
   public EventRetention {
     java.util.Objects.requireNonNull(configured, "configured");
-    configured.ifPresent(d -> {
-      if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(ENV + ": must be positive, got " + d);
-    });
+    configured.ifPresent(
+        d -> {
+          if (d.isNegative() || d.isZero())
+            throw new IllegalArgumentException(ENV + ": must be positive, got " + d);
+        });
     if (daysAhead < 1) throw new IllegalArgumentException("daysAhead: must be at least 1");
   }
 
@@ -50,9 +57,13 @@ public record EventRetention(Optional<Duration> configured, int daysAhead) {
     return new EventRetention(Optional.of(d), DEFAULT_DAYS_AHEAD);
   }
 
-  /** The retention in force given the widest finite window ({@code ZERO}: none) of the enabled buckets. */
+  /**
+   * The retention in force given the widest finite window ({@code ZERO}: none) of the enabled
+   * buckets.
+   */
   public Duration effective(Duration widestWindow) {
-    return configured.map(c -> c.compareTo(widestWindow) >= 0 ? c : widestWindow)
+    return configured
+        .map(c -> c.compareTo(widestWindow) >= 0 ? c : widestWindow)
         .orElse(widestWindow.plus(DEFAULT_MARGIN));
   }
 

@@ -5,14 +5,18 @@ import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.membership.DeadlineSignals;
 import java.util.List;
 
-/** Activity face of {@link ExpiryService}; heartbeats as it starts its one transaction (see Liveness). */
+/**
+ * Activity face of {@link ExpiryService}; heartbeats as it starts its one transaction (see
+ * Liveness).
+ */
 public final class ExpiryActivitiesImpl implements ExpiryActivities {
 
   private final ExpiryService service;
   private final DeliveryWake delivery;
   private final DeadlineSignals watches;
 
-  public ExpiryActivitiesImpl(ExpiryService service, DeliveryWake delivery, DeadlineSignals watches) {
+  public ExpiryActivitiesImpl(
+      ExpiryService service, DeliveryWake delivery, DeadlineSignals watches) {
     this.service = service;
     this.delivery = delivery;
     this.watches = watches;

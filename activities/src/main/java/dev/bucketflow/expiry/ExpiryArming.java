@@ -1,25 +1,25 @@
 package dev.bucketflow.expiry;
 
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 
 import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.WorkflowIds;
 import dev.bucketflow.dispatch.OutboxRow;
 import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.membership.BucketCatalog;
-import dev.bucketflow.membership.Deadlines;
 import dev.bucketflow.membership.DeadlineSignals;
+import dev.bucketflow.membership.Deadlines;
 import dev.bucketflow.membership.MovedDeadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.enums.v1.WorkflowExecutionStatus;
+import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
-import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Map;
@@ -46,7 +46,8 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
   private final WorkflowClient client;
   private final String taskQueue;
 
-  public ExpiryArming(DSLContext dsl, BucketCatalog catalog, WorkflowClient client, String taskQueue) {
+  public ExpiryArming(
+      DSLContext dsl, BucketCatalog catalog, WorkflowClient client, String taskQueue) {
     this.dsl = dsl;
     this.catalog = catalog;
     this.client = client;
@@ -59,13 +60,26 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
     BucketDefinition bucket = catalog.byId(row.bucketId()).orElse(null);
     if (bucket == null || !bucket.fastExpiry()) return;
     var m = BUCKET_MEMBERSHIPS;
-    Record r = dsl.select(m.EXPIRES_AT, m.MAX_DWELL_AT, m.ENTERED_AT, m.DWELL_DONE_MS).from(m)
-        .where(m.BUCKET_ID.eq(row.bucketId()).and(m.USER_ID.eq(row.userId())).and(m.ENTRY_COUNT.eq(row.epoch()))
-            .and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
-        .fetchOne();
+    Record r =
+        dsl.select(m.EXPIRES_AT, m.MAX_DWELL_AT, m.ENTERED_AT, m.DWELL_DONE_MS)
+            .from(m)
+            .where(
+                m.BUCKET_ID
+                    .eq(row.bucketId())
+                    .and(m.USER_ID.eq(row.userId()))
+                    .and(m.ENTRY_COUNT.eq(row.epoch()))
+                    .and(m.STATUS.eq(MembershipStatus.ACTIVE))
+                    .and(m.DELETED_AT.isNull()))
+            .fetchOne();
     if (r == null) return; // already left: nothing to watch
-    Instant deadline = Deadlines.watch(dsl, bucket, r.get(m.EXPIRES_AT), r.get(m.MAX_DWELL_AT), r.get(m.ENTERED_AT),
-        r.get(m.DWELL_DONE_MS));
+    Instant deadline =
+        Deadlines.watch(
+            dsl,
+            bucket,
+            r.get(m.EXPIRES_AT),
+            r.get(m.MAX_DWELL_AT),
+            r.get(m.ENTERED_AT),
+            r.get(m.DWELL_DONE_MS));
     if (deadline == null) return;
     // Started here, or already running: the epoch's join watch may be sleeping toward the join
     // instant (an event joined first), and must hear a leave deadline that is earlier. (Start
@@ -76,17 +90,20 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
   }
 
   /**
-   * Starts the watch unless one runs already (a finished one may be started again: it re-checks
-   * the row and ends at once if there is nothing to do). False when nothing was started.
+   * Starts the watch unless one runs already (a finished one may be started again: it re-checks the
+   * row and ends at once if there is nothing to do). False when nothing was started.
    */
   public boolean arm(String bucketId, String userId, int epoch, Instant deadline) {
     if (deadline == null) return false;
     // A watch started under the former id (before the id change) still guards this epoch; a second
-    // one under the new id would be harmless under the CAS but doubles the work, so it counts as armed.
+    // one under the new id would be harmless under the CAS but doubles the work, so it counts as
+    // armed.
     if (legacyWatchRunning(bucketId, userId, epoch)) return false;
-    ExpiryWorkflow stub = client.newWorkflowStub(ExpiryWorkflow.class, options(bucketId, userId, epoch));
+    ExpiryWorkflow stub =
+        client.newWorkflowStub(ExpiryWorkflow.class, options(bucketId, userId, epoch));
     try {
-      WorkflowClient.start(stub::run, new ExpiryRequest(bucketId, userId, epoch, deadline.toEpochMilli()));
+      WorkflowClient.start(
+          stub::run, new ExpiryRequest(bucketId, userId, epoch, deadline.toEpochMilli()));
       return true;
     } catch (WorkflowExecutionAlreadyStarted e) {
       return false;
@@ -103,22 +120,36 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
       try {
         moveDeadline(d);
       } catch (RuntimeException e) {
-        log.warn("could not tell the expiry watch of {}/{} (epoch {}) its deadline moved to {}; the reconcile tick will: {}",
-            d.bucketId(), d.userId(), d.entryCount(), d.deadline(), e.toString());
+        log.warn(
+            "could not tell the expiry watch of {}/{} (epoch {}) its deadline moved to {}; the reconcile tick will: {}",
+            d.bucketId(),
+            d.userId(),
+            d.entryCount(),
+            d.deadline(),
+            e.toString());
       }
     }
   }
 
-  /** Signals the watch of that epoch (signal-with-start under the current id; a former-id watch is signalled). */
+  /**
+   * Signals the watch of that epoch (signal-with-start under the current id; a former-id watch is
+   * signalled).
+   */
   void moveDeadline(MovedDeadline d) {
     long millis = d.deadline().toEpochMilli();
     if (legacyWatchRunning(d.bucketId(), d.userId(), d.entryCount())) {
-      client.newUntypedWorkflowStub(WorkflowIds.legacyExpiry(d.bucketId(), d.userId(), d.entryCount()))
+      client
+          .newUntypedWorkflowStub(
+              WorkflowIds.legacyExpiry(d.bucketId(), d.userId(), d.entryCount()))
           .signal(ExpiryWorkflow.DEADLINE_MOVED, millis);
       return;
     }
-    client.newUntypedWorkflowStub(ExpiryWorkflow.TYPE, options(d.bucketId(), d.userId(), d.entryCount()))
-        .signalWithStart(ExpiryWorkflow.DEADLINE_MOVED, new Object[] {millis},
+    client
+        .newUntypedWorkflowStub(
+            ExpiryWorkflow.TYPE, options(d.bucketId(), d.userId(), d.entryCount()))
+        .signalWithStart(
+            ExpiryWorkflow.DEADLINE_MOVED,
+            new Object[] {millis},
             new Object[] {new ExpiryRequest(d.bucketId(), d.userId(), d.entryCount(), millis)});
   }
 
@@ -133,20 +164,26 @@ public final class ExpiryArming implements TransitionTarget, DeadlineSignals {
 
   /**
    * Whether a watch of this epoch runs under {@link WorkflowIds#legacyExpiry}. Ids are never
-   * recorded for watches, so the former id is computed and asked for; only needed until the
-   * watches armed before the change have reached their deadlines, one describe per arm until then.
+   * recorded for watches, so the former id is computed and asked for; only needed until the watches
+   * armed before the change have reached their deadlines, one describe per arm until then.
    */
   private boolean legacyWatchRunning(String bucketId, String userId, int epoch) {
     String legacy = WorkflowIds.legacyExpiry(bucketId, userId, epoch);
     try {
-      return client.getWorkflowServiceStubs().blockingStub()
-          .describeWorkflowExecution(DescribeWorkflowExecutionRequest.newBuilder()
-              .setNamespace(client.getOptions().getNamespace())
-              .setExecution(WorkflowExecution.newBuilder().setWorkflowId(legacy))
-              .build())
-          .getWorkflowExecutionInfo().getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+      return client
+              .getWorkflowServiceStubs()
+              .blockingStub()
+              .describeWorkflowExecution(
+                  DescribeWorkflowExecutionRequest.newBuilder()
+                      .setNamespace(client.getOptions().getNamespace())
+                      .setExecution(WorkflowExecution.newBuilder().setWorkflowId(legacy))
+                      .build())
+              .getWorkflowExecutionInfo()
+              .getStatus()
+          == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
     } catch (StatusRuntimeException e) {
-      // INVALID_ARGUMENT: the server refuses the id itself (a former id over its limit.maxIDLength),
+      // INVALID_ARGUMENT: the server refuses the id itself (a former id over its
+      // limit.maxIDLength),
       // so no run can exist under it; failing here would block arming of that member for good.
       Status.Code code = e.getStatus().getCode();
       if (code == Status.Code.NOT_FOUND || code == Status.Code.INVALID_ARGUMENT) return false;

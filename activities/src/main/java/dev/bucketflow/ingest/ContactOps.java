@@ -36,7 +36,10 @@ final class ContactOps {
     Optional<Rejection> badUser = EventParser.checkUserId(p, p);
     if (badUser.isPresent()) {
       Rejection r = badUser.get();
-      return new Result(Optional.empty(), new Rejection("invalid_op", r.detail(), r.userId(), op.op(), r.payload()), 0);
+      return new Result(
+          Optional.empty(),
+          new Rejection("invalid_op", r.detail(), r.userId(), op.op(), r.payload()),
+          0);
     }
     String userId = text(p, "userId");
     if (PendingEvent.DELETE_CONTACT.equals(op.op())) {
@@ -46,21 +49,28 @@ final class ContactOps {
       return new Result(Optional.empty(), null, exits);
     }
     String bucketId = text(p, "bucketId");
-    Optional<BucketDefinition> bucket = bucketId == null ? Optional.empty() : membership.catalog().byId(bucketId);
+    Optional<BucketDefinition> bucket =
+        bucketId == null ? Optional.empty() : membership.catalog().byId(bucketId);
     if (bucket.isEmpty()) return rejected(op, "bucketId: no bucket '" + bucketId + "'", userId);
-    if (!bucket.get().manual()) return rejected(op, "bucketId: '" + bucketId + "' is not a manual bucket", userId);
+    if (!bucket.get().manual())
+      return rejected(op, "bucketId: '" + bucketId + "' is not a manual bucket", userId);
     Map<String, ContactStore.Locked> locked = contacts.lockAndLoad(tx, List.of(userId));
     if (locked.get(userId).deleted()) {
-      return new Result(Optional.empty(), new Rejection("deleted", "userId: contact was deleted", userId, op.op(), payload(op)), 0);
+      return new Result(
+          Optional.empty(),
+          new Rejection("deleted", "userId: contact was deleted", userId, op.op(), payload(op)),
+          0);
     }
-    Optional<Transition> t = PendingEvent.ADD_TO_BUCKET.equals(op.op())
-        ? membership.joinManually(tx, bucket.get(), userId, locked.get(userId).email(), now)
-        : membership.leaveManually(tx, bucket.get(), userId, now);
+    Optional<Transition> t =
+        PendingEvent.ADD_TO_BUCKET.equals(op.op())
+            ? membership.joinManually(tx, bucket.get(), userId, locked.get(userId).email(), now)
+            : membership.leaveManually(tx, bucket.get(), userId, now);
     return new Result(t, null, 0);
   }
 
   private static Result rejected(PendingEvent op, String detail, String userId) {
-    return new Result(Optional.empty(), new Rejection("invalid_op", detail, userId, op.op(), payload(op)), 0);
+    return new Result(
+        Optional.empty(), new Rejection("invalid_op", detail, userId, op.op(), payload(op)), 0);
   }
 
   private static String payload(PendingEvent op) {

@@ -1,18 +1,18 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.bucket.MembershipStatus;
-import dev.bucketflow.event.IncomingEvent;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.db.Json;
+import dev.bucketflow.event.IncomingEvent;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
-import java.util.TreeSet;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
 import org.jooq.impl.DSL;
@@ -21,18 +21,25 @@ import org.jooq.impl.DSL;
 public final class ContactStore {
 
   /**
-   * Creates missing contacts and locks every contact of the batch, in id order, for the rest of
-   * the transaction: concurrent batches touching one user, and the clock-driven writers (which
-   * take the same lock, {@link dev.bucketflow.membership.ContactLocks}), are serialized here, so
-   * membership is always evaluated against committed state.
+   * Creates missing contacts and locks every contact of the batch, in id order, for the rest of the
+   * transaction: concurrent batches touching one user, and the clock-driven writers (which take the
+   * same lock, {@link dev.bucketflow.membership.ContactLocks}), are serialized here, so membership
+   * is always evaluated against committed state.
    */
   public Map<String, Locked> lockAndLoad(DSLContext tx, Collection<String> userIds) {
     Map<String, Locked> out = new HashMap<>();
     if (userIds.isEmpty()) return out;
     String[] sorted = new TreeSet<>(userIds).toArray(new String[0]);
     tx.execute(CREATE_MISSING_SQL, (Object) sorted);
-    tx.fetch(LOCK_SQL, (Object) sorted).forEach(r -> out.put(r.get(0, String.class),
-        new Locked(Json.object(JSONB.jsonbOrNull(r.get(2, String.class))), r.get(1, String.class), r.get(3, Boolean.class))));
+    tx.fetch(LOCK_SQL, (Object) sorted)
+        .forEach(
+            r ->
+                out.put(
+                    r.get(0, String.class),
+                    new Locked(
+                        Json.object(JSONB.jsonbOrNull(r.get(2, String.class))),
+                        r.get(1, String.class),
+                        r.get(3, Boolean.class))));
     return out;
   }
 
@@ -47,7 +54,8 @@ public final class ContactStore {
   private static final String LOCK_SQL =
       "select external_id, email, properties::text, deleted_at is not null from contacts "
           + "where external_id = any(cast(? as text[])) order by external_id for update";
-  private static final String MERGE_SQL = """
+  private static final String MERGE_SQL =
+      """
       insert into contacts as c (external_id, email, properties)
       select id, email, properties from unnest(cast(? as text[]), cast(? as text[]), cast(? as jsonb[]))
         as x(id, email, properties) order by id
@@ -62,13 +70,22 @@ public final class ContactStore {
    * refused) and its active memberships, without emitting anything.
    */
   public void delete(DSLContext tx, String userId, Instant at) {
-    tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID, CONTACTS.DELETED_AT).values(userId, at)
-        .onConflict(CONTACTS.EXTERNAL_ID).doUpdate()
-        .set(CONTACTS.DELETED_AT, DSL.coalesce(CONTACTS.DELETED_AT, DSL.val(at))).set(CONTACTS.UPDATED_AT, at)
+    tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID, CONTACTS.DELETED_AT)
+        .values(userId, at)
+        .onConflict(CONTACTS.EXTERNAL_ID)
+        .doUpdate()
+        .set(CONTACTS.DELETED_AT, DSL.coalesce(CONTACTS.DELETED_AT, DSL.val(at)))
+        .set(CONTACTS.UPDATED_AT, at)
         .execute();
     var m = dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
-    tx.update(m).set(m.DELETED_AT, at).set(m.UPDATED_AT, at)
-        .where(m.USER_ID.eq(userId).and(m.DELETED_AT.isNull()).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
+    tx.update(m)
+        .set(m.DELETED_AT, at)
+        .set(m.UPDATED_AT, at)
+        .where(
+            m.USER_ID
+                .eq(userId)
+                .and(m.DELETED_AT.isNull())
+                .and(m.STATUS.eq(MembershipStatus.ACTIVE)))
         .execute();
   }
 
@@ -79,13 +96,13 @@ public final class ContactStore {
   record Patch(ObjectNode properties, String email, Instant at) {}
 
   /**
-   * Upserts the batch's contacts in one statement. Events are folded per user in batch order
-   * first, so the statement touches each contact once, in user-id order (no deadlocks between
-   * concurrent batches). A contact the folded patch would not change (no properties and no email,
-   * or only the values it already has, as {@code before} locked them) is not written at all: most
-   * events carry no properties, and rewriting their unchanged contacts was a dead row per user and
-   * batch, whose vacuuming took a growing share of {@code bench ingest}'s two cores. So {@code
-   * updated_at} is when the stored email or properties last changed.
+   * Upserts the batch's contacts in one statement. Events are folded per user in batch order first,
+   * so the statement touches each contact once, in user-id order (no deadlocks between concurrent
+   * batches). A contact the folded patch would not change (no properties and no email, or only the
+   * values it already has, as {@code before} locked them) is not written at all: most events carry
+   * no properties, and rewriting their unchanged contacts was a dead row per user and batch, whose
+   * vacuuming took a growing share of {@code bench ingest}'s two cores. So {@code updated_at} is
+   * when the stored email or properties last changed.
    *
    * @param before the batch's contacts as {@link #lockAndLoad} returned them (still locked)
    */
@@ -93,12 +110,16 @@ public final class ContactStore {
     if (events.isEmpty()) return;
     Map<String, Patch> patches = new TreeMap<>();
     for (IncomingEvent e : events) {
-      Patch p = patches.computeIfAbsent(e.userId(),
-          id -> new Patch(Json.MAPPER.createObjectNode(), null, e.receivedAt()));
+      Patch p =
+          patches.computeIfAbsent(
+              e.userId(), id -> new Patch(Json.MAPPER.createObjectNode(), null, e.receivedAt()));
       p.properties().setAll(e.properties());
-      if (e.email() != null) patches.put(e.userId(), new Patch(p.properties(), e.email(), e.receivedAt()));
+      if (e.email() != null)
+        patches.put(e.userId(), new Patch(p.properties(), e.email(), e.receivedAt()));
     }
-    patches.entrySet().removeIf(entry -> changesNothing(entry.getValue(), before.get(entry.getKey())));
+    patches
+        .entrySet()
+        .removeIf(entry -> changesNothing(entry.getValue(), before.get(entry.getKey())));
     if (patches.isEmpty()) return;
     int n = patches.size();
     String[] ids = new String[n];
@@ -114,7 +135,9 @@ public final class ContactStore {
     tx.execute(MERGE_SQL, ids, emails, properties);
   }
 
-  /** Whether writing {@code patch} over {@code locked} would store the same email and properties. */
+  /**
+   * Whether writing {@code patch} over {@code locked} would store the same email and properties.
+   */
   static boolean changesNothing(Patch patch, Locked locked) {
     if (locked == null) return false;
     if (patch.email() != null && !patch.email().equals(locked.email())) return false;

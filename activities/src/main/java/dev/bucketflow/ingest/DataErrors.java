@@ -6,11 +6,11 @@ import java.time.DateTimeException;
 import java.util.Set;
 
 /**
- * Tells a data error (the same input fails the same way on every retry) from a transient one.
- * Data: SQLSTATE classes 22 (data exception) and 23 (integrity constraint) — the conflicts the
- * code expects are absorbed by {@code ON CONFLICT}, so any that reach here are not expected —
- * JSON processing errors, and date or arithmetic overflow. Everything else (connection loss,
- * {@code 40001}, {@code 40P01}, timeouts, {@code 57014} cancellation) is transient: retried.
+ * Tells a data error (the same input fails the same way on every retry) from a transient one. Data:
+ * SQLSTATE classes 22 (data exception) and 23 (integrity constraint) — the conflicts the code
+ * expects are absorbed by {@code ON CONFLICT}, so any that reach here are not expected — JSON
+ * processing errors, and date or arithmetic overflow. Everything else (connection loss, {@code
+ * 40001}, {@code 40P01}, timeouts, {@code 57014} cancellation) is transient: retried.
  */
 public final class DataErrors {
 
@@ -22,7 +22,9 @@ public final class DataErrors {
         String state = sql.getSQLState();
         return state != null && state.length() >= 2 && DATA_CLASSES.contains(state.substring(0, 2));
       }
-      if (t instanceof JacksonException || t instanceof DateTimeException || t instanceof ArithmeticException) {
+      if (t instanceof JacksonException
+          || t instanceof DateTimeException
+          || t instanceof ArithmeticException) {
         return true;
       }
     }
@@ -38,7 +40,9 @@ public final class DataErrors {
         return "SQLSTATE " + sql.getSQLState() + ": " + StorableText.firstLine(sql.getMessage());
       }
     }
-    return best.getClass().getSimpleName() + ": " + StorableText.firstLine(String.valueOf(best.getMessage()));
+    return best.getClass().getSimpleName()
+        + ": "
+        + StorableText.firstLine(String.valueOf(best.getMessage()));
   }
 
   private DataErrors() {}

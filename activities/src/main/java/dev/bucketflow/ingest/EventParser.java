@@ -1,9 +1,9 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.event.IncomingEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
+import dev.bucketflow.event.IncomingEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,6 +35,7 @@ public final class EventParser {
   public static final int MAX_EMAIL_BYTES = 320;
   public static final int MAX_PROPERTY_KEY_BYTES = 200;
   public static final Duration DEFAULT_MAX_FUTURE_SKEW = Duration.ofMinutes(5);
+
   /** Payload text kept in a rejection row (the whole event: events are at most 32 KiB). */
   static final int KEPT_PAYLOAD_CHARS = 2 * EventShape.MAX_EVENT_BYTES;
 
@@ -48,7 +49,8 @@ public final class EventParser {
   private final Duration maxFutureSkew;
 
   public EventParser(Duration maxFutureSkew) {
-    if (maxFutureSkew.isNegative()) throw new IllegalArgumentException("maxFutureSkew must not be negative");
+    if (maxFutureSkew.isNegative())
+      throw new IllegalArgumentException("maxFutureSkew must not be negative");
     this.maxFutureSkew = maxFutureSkew;
   }
 
@@ -65,7 +67,8 @@ public final class EventParser {
     String userId = text(node, "userId");
     String event = text(node, "event");
     Optional<EventShape.Refusal> shape = EventShape.check(node);
-    if (shape.isPresent()) return refuse(shape.get().reason(), shape.get().detail(), userId, event, raw);
+    if (shape.isPresent())
+      return refuse(shape.get().reason(), shape.get().detail(), userId, event, raw);
     Optional<String> badText = firstUnstorableText(node);
     // The rejection row escapes what it stores, so even a bad userId is kept for the operator.
     if (badText.isPresent()) return refuse("invalid_text", badText.get(), userId, event, raw);
@@ -73,16 +76,23 @@ public final class EventParser {
     if (user.isPresent()) return new Refused(user.get());
     JsonNode eventNode = node.get("event");
     if (eventNode != null && !eventNode.isNull() && !eventNode.isTextual()) {
-      return refuse("invalid_field", "event: must be a string, got " + kind(eventNode), userId, null, raw);
+      return refuse(
+          "invalid_field", "event: must be a string, got " + kind(eventNode), userId, null, raw);
     }
     if (event == null || event.isBlank()) {
       return refuse("missing_event", "event: required non-empty string", userId, event, raw);
     }
-    if (tooLong(event, MAX_EVENT_NAME_BYTES)) return refuse("field_too_long", limit("event", MAX_EVENT_NAME_BYTES), userId, null, raw);
+    if (tooLong(event, MAX_EVENT_NAME_BYTES))
+      return refuse("field_too_long", limit("event", MAX_EVENT_NAME_BYTES), userId, null, raw);
     if (event.startsWith(RESERVED_PREFIX)) {
-      return refuse("reserved_event",
-          "event: names starting with '" + RESERVED_PREFIX + "' are reserved for bucket transitions",
-          userId, event, raw);
+      return refuse(
+          "reserved_event",
+          "event: names starting with '"
+              + RESERVED_PREFIX
+              + "' are reserved for bucket transitions",
+          userId,
+          event,
+          raw);
     }
     JsonNode props = node.get("properties");
     if (props != null && !props.isNull() && !props.isObject()) {
@@ -91,7 +101,8 @@ public final class EventParser {
     for (String field : new String[] {"userEmail", "occurredAt", "idempotencyKey"}) {
       JsonNode v = node.get(field);
       if (v != null && !v.isNull() && !v.isTextual()) {
-        return refuse("invalid_field", field + ": must be a string, got " + kind(v), userId, event, raw);
+        return refuse(
+            "invalid_field", field + ": must be a string, got " + kind(v), userId, event, raw);
       }
     }
     String email = text(node, "userEmail");
@@ -100,12 +111,19 @@ public final class EventParser {
     }
     String key = text(node, "idempotencyKey");
     if (key != null) {
-      if (key.isEmpty()) return refuse("invalid_field", "idempotencyKey: must not be empty", userId, event, raw);
-      if (tooLong(key, MAX_KEY_BYTES)) return refuse("field_too_long", limit("idempotencyKey", MAX_KEY_BYTES), userId, event, raw);
+      if (key.isEmpty())
+        return refuse("invalid_field", "idempotencyKey: must not be empty", userId, event, raw);
+      if (tooLong(key, MAX_KEY_BYTES))
+        return refuse("field_too_long", limit("idempotencyKey", MAX_KEY_BYTES), userId, event, raw);
       if (key.startsWith(RESERVED_PREFIX)) {
-        return refuse("reserved_key",
-            "idempotencyKey: keys starting with '" + RESERVED_PREFIX + "' are reserved for bucket transitions",
-            userId, event, raw);
+        return refuse(
+            "reserved_key",
+            "idempotencyKey: keys starting with '"
+                + RESERVED_PREFIX
+                + "' are reserved for bucket transitions",
+            userId,
+            event,
+            raw);
       }
     }
     if (props instanceof ObjectNode o) {
@@ -120,57 +138,85 @@ public final class EventParser {
         // PostgreSQL keeps microseconds; evaluating the unrounded value in memory would disagree.
         occurred = IsoInstants.parse(occurredText).truncatedTo(ChronoUnit.MICROS);
       } catch (DateTimeParseException e) {
-        return refuse("invalid_field",
-            "occurredAt: not an ISO-8601 instant (e.g. 2026-11-26T10:00:00Z)", userId, event, raw);
+        return refuse(
+            "invalid_field",
+            "occurredAt: not an ISO-8601 instant (e.g. 2026-11-26T10:00:00Z)",
+            userId,
+            event,
+            raw);
       }
       if (occurred.isBefore(Instant.EPOCH)) {
-        return refuse("invalid_field", "occurredAt: before 1970-01-01T00:00:00Z", userId, event, raw);
+        return refuse(
+            "invalid_field", "occurredAt: before 1970-01-01T00:00:00Z", userId, event, raw);
       }
       if (occurred.isAfter(received.plus(maxFutureSkew))) {
-        return refuse("invalid_field", "occurredAt: more than " + maxFutureSkew + " after the time it was received ("
-            + received + "); set BUCKETFLOW_MAX_FUTURE_SKEW to allow more clock skew", userId, event, raw);
+        return refuse(
+            "invalid_field",
+            "occurredAt: more than "
+                + maxFutureSkew
+                + " after the time it was received ("
+                + received
+                + "); set BUCKETFLOW_MAX_FUTURE_SKEW to allow more clock skew",
+            userId,
+            event,
+            raw);
       }
     }
     ObjectNode properties = props instanceof ObjectNode o ? o : Json.MAPPER.createObjectNode();
-    return new Accepted(new IncomingEvent(userId, event, properties, email, occurred, received, key));
+    return new Accepted(
+        new IncomingEvent(userId, event, properties, email, occurred, received, key));
   }
 
   /**
-   * The {@code userId} rule shared by events and contact operations: absent, null, empty or
-   * blank is {@code missing_user_id}; present but not a string is {@code invalid_field}; over 256
-   * UTF-8 bytes is {@code field_too_long}; NUL or unpaired surrogates are {@code invalid_text}.
+   * The {@code userId} rule shared by events and contact operations: absent, null, empty or blank
+   * is {@code missing_user_id}; present but not a string is {@code invalid_field}; over 256 UTF-8
+   * bytes is {@code field_too_long}; NUL or unpaired surrogates are {@code invalid_text}.
    */
   static Optional<Rejection> checkUserId(JsonNode node, JsonNode raw) {
     JsonNode v = node == null ? null : node.get("userId");
     String event = text(node, "event");
     if (v != null && !v.isNull() && !v.isTextual()) {
-      return Optional.of(rejection("invalid_field", "userId: must be a string, got " + kind(v), null, event, raw));
+      return Optional.of(
+          rejection("invalid_field", "userId: must be a string, got " + kind(v), null, event, raw));
     }
     String userId = v == null || v.isNull() ? null : v.textValue();
     if (userId == null || userId.isBlank()) {
-      return Optional.of(rejection("missing_user_id", "userId: required non-empty string", userId, event, raw));
+      return Optional.of(
+          rejection("missing_user_id", "userId: required non-empty string", userId, event, raw));
     }
     String bad = StorableText.problem(userId);
-    if (bad != null) return Optional.of(rejection("invalid_text", "userId: " + bad, null, event, raw));
+    if (bad != null)
+      return Optional.of(rejection("invalid_text", "userId: " + bad, null, event, raw));
     if (tooLong(userId, MAX_USER_ID_BYTES)) {
-      return Optional.of(rejection("field_too_long", limit("userId", MAX_USER_ID_BYTES), null, event, raw));
+      return Optional.of(
+          rejection("field_too_long", limit("userId", MAX_USER_ID_BYTES), null, event, raw));
     }
     return Optional.empty();
   }
 
   private static Rejection doorRejection(PendingEvent pending) {
     JsonNode r = pending.payload();
-    return new Rejection(r.path("reason").asText("not_an_object"), r.path("detail").asText(""),
-        nullableText(r, "userId"), nullableText(r, "event"), r.path("raw").asText(""));
+    return new Rejection(
+        r.path("reason").asText("not_an_object"),
+        r.path("detail").asText(""),
+        nullableText(r, "userId"),
+        nullableText(r, "event"),
+        r.path("raw").asText(""));
   }
 
-  /** A check of one property key or text value found at {@code path}: the refusal's detail, or null. */
+  /**
+   * A check of one property key or text value found at {@code path}: the refusal's detail, or null.
+   */
   private interface Check {
     String at(String path, String value);
   }
 
-  /** The first problem {@code onKey} or {@code onText} finds in the tree, walked iteratively (any depth). */
-  private static Optional<String> firstProblem(JsonNode root, String rootPath, Check onKey, Check onText) {
+  /**
+   * The first problem {@code onKey} or {@code onText} finds in the tree, walked iteratively (any
+   * depth).
+   */
+  private static Optional<String> firstProblem(
+      JsonNode root, String rootPath, Check onKey, Check onText) {
     record Item(JsonNode node, String path) {}
     ArrayDeque<Item> stack = new ArrayDeque<>();
     stack.push(new Item(root, rootPath));
@@ -186,7 +232,8 @@ public final class EventParser {
           stack.push(new Item(e.getValue(), path));
         }
       } else if (n.isArray()) {
-        for (int i = 0; i < n.size(); i++) stack.push(new Item(n.get(i), it.path() + "[" + i + "]"));
+        for (int i = 0; i < n.size(); i++)
+          stack.push(new Item(n.get(i), it.path() + "[" + i + "]"));
       } else if (n.isTextual() && onText != null) {
         String detail = onText.at(it.path(), n.textValue());
         if (detail != null) return Optional.of(detail);
@@ -197,7 +244,9 @@ public final class EventParser {
 
   /** The first string (key or value, at any depth) PostgreSQL refuses, as "path: problem". */
   private static Optional<String> firstUnstorableText(ObjectNode root) {
-    return firstProblem(root, "",
+    return firstProblem(
+        root,
+        "",
         (path, key) -> unstorable(path, key, "property key "),
         (path, text) -> unstorable(path, text, ""));
   }
@@ -209,10 +258,16 @@ public final class EventParser {
 
   /** The first property key (any depth) over the key limit, as "path: problem". */
   private static Optional<String> firstLongKey(ObjectNode properties) {
-    return firstProblem(properties, "properties",
-        (path, key) -> tooLong(key, MAX_PROPERTY_KEY_BYTES)
-            ? StorableText.of(path, 200) + ": property key longer than " + MAX_PROPERTY_KEY_BYTES + " UTF-8 bytes"
-            : null,
+    return firstProblem(
+        properties,
+        "properties",
+        (path, key) ->
+            tooLong(key, MAX_PROPERTY_KEY_BYTES)
+                ? StorableText.of(path, 200)
+                    + ": property key longer than "
+                    + MAX_PROPERTY_KEY_BYTES
+                    + " UTF-8 bytes"
+                : null,
         null);
   }
 
@@ -240,11 +295,13 @@ public final class EventParser {
     return v == null || v.isNull() ? null : v.asText();
   }
 
-  private static Refused refuse(String reason, String detail, String userId, String event, JsonNode raw) {
+  private static Refused refuse(
+      String reason, String detail, String userId, String event, JsonNode raw) {
     return new Refused(rejection(reason, detail, userId, event, raw));
   }
 
-  static Rejection rejection(String reason, String detail, String userId, String event, JsonNode raw) {
+  static Rejection rejection(
+      String reason, String detail, String userId, String event, JsonNode raw) {
     return new Rejection(reason, detail, userId, event, EventShape.render(raw, KEPT_PAYLOAD_CHARS));
   }
 }

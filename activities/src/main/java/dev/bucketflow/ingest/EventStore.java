@@ -17,8 +17,14 @@ public final class EventStore {
     if (events.isEmpty()) return List.of();
     List<EventLog.Entry> entries = new ArrayList<>(events.size());
     for (IncomingEvent e : events) {
-      entries.add(new EventLog.Entry(e.userId(), e.event(), e.properties().toString(), e.occurredAt(), e.receivedAt(),
-          e.idempotencyKey()));
+      entries.add(
+          new EventLog.Entry(
+              e.userId(),
+              e.event(),
+              e.properties().toString(),
+              e.occurredAt(),
+              e.receivedAt(),
+              e.idempotencyKey()));
     }
     boolean[] stored = EventLog.append(tx, entries);
     List<IncomingEvent> out = new ArrayList<>(events.size());

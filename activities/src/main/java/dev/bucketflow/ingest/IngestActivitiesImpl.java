@@ -1,9 +1,9 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.shard.Shards;
-import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
+import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.membership.DeadlineSignals;
+import dev.bucketflow.shard.Shards;
 import io.temporal.activity.Activity;
 import java.time.Clock;
 
@@ -16,7 +16,8 @@ import java.time.Clock;
  */
 public final class IngestActivitiesImpl implements IngestActivities {
 
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(IngestActivitiesImpl.class);
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(IngestActivitiesImpl.class);
 
   private final IngestService service;
   private final DeliveryWake delivery;
@@ -28,17 +29,23 @@ public final class IngestActivitiesImpl implements IngestActivities {
     this(service, delivery, DeadlineSignals.NONE);
   }
 
-  public IngestActivitiesImpl(IngestService service, DeliveryWake delivery, DeadlineSignals deadlineSignals) {
+  public IngestActivitiesImpl(
+      IngestService service, DeliveryWake delivery, DeadlineSignals deadlineSignals) {
     this(service, delivery, deadlineSignals, IngestCommitListener.NONE, Clock.systemUTC());
   }
 
   /**
    * @param committed told of every batch this activity commits (latency metrics)
    * @param clock the wall clock the commit instant is read from: it is compared with the workflow
-   *     time of each signal's receipt, so it must be real time, never the evaluation clock of a test
+   *     time of each signal's receipt, so it must be real time, never the evaluation clock of a
+   *     test
    */
-  public IngestActivitiesImpl(IngestService service, DeliveryWake delivery, DeadlineSignals deadlineSignals,
-      IngestCommitListener committed, Clock clock) {
+  public IngestActivitiesImpl(
+      IngestService service,
+      DeliveryWake delivery,
+      DeadlineSignals deadlineSignals,
+      IngestCommitListener committed,
+      Clock clock) {
     this.service = service;
     this.delivery = delivery;
     this.deadlineSignals = deadlineSignals;
@@ -58,9 +65,11 @@ public final class IngestActivitiesImpl implements IngestActivities {
     IngestOutcome outcome = applied.outcome();
     heartbeat.run();
     if (outcome.needsDispatch() || outcome.duplicateBatch()) {
-      delivery.shard(Shards.shardFromWorkflowId(Activity.getExecutionContext().getInfo().getWorkflowId()));
+      delivery.shard(
+          Shards.shardFromWorkflowId(Activity.getExecutionContext().getInfo().getWorkflowId()));
     }
-    if (!applied.movedDeadlines().isEmpty()) deadlineSignals.deadlinesMoved(applied.movedDeadlines());
+    if (!applied.movedDeadlines().isEmpty())
+      deadlineSignals.deadlinesMoved(applied.movedDeadlines());
     return outcome;
   }
 
@@ -83,7 +92,10 @@ public final class IngestActivitiesImpl implements IngestActivities {
   @Override
   public SpillSegment loadSpill(String segmentId) {
     Heartbeat.current().run();
-    return service.spill().load(segmentId, Shards.shardFromWorkflowId(
-        Activity.getExecutionContext().getInfo().getWorkflowId()));
+    return service
+        .spill()
+        .load(
+            segmentId,
+            Shards.shardFromWorkflowId(Activity.getExecutionContext().getInfo().getWorkflowId()));
   }
 }

@@ -1,8 +1,9 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.event.IncomingEvent;
 import static dev.bucketflow.schema.Tables.INGEST_BATCHES;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bucketflow.event.IncomingEvent;
 import dev.bucketflow.journeys.JourneyOutbox;
 import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.MembershipEngine;
@@ -14,11 +15,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 import java.util.Map;
 import java.util.Set;
-import com.fasterxml.jackson.databind.JsonNode;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +43,7 @@ public final class IngestService {
   private final ContactOps ops;
   private final EventParser parser;
   private final SpillStore spill;
+
   /**
    * Test seam: runs inside the batch transaction once a run's contacts are locked and its new
    * events stored, before its memberships are evaluated and written.
@@ -53,12 +54,19 @@ public final class IngestService {
     this(dsl, membership, null, clock);
   }
 
-  /** @param journeyOutbox records events journeys listen to in the batch transaction; may be null */
-  public IngestService(DSLContext dsl, MembershipEngine membership, JourneyOutbox journeyOutbox, Clock clock) {
+  /**
+   * @param journeyOutbox records events journeys listen to in the batch transaction; may be null
+   */
+  public IngestService(
+      DSLContext dsl, MembershipEngine membership, JourneyOutbox journeyOutbox, Clock clock) {
     this(dsl, membership, journeyOutbox, clock, new EventParser());
   }
 
-  public IngestService(DSLContext dsl, MembershipEngine membership, JourneyOutbox journeyOutbox, Clock clock,
+  public IngestService(
+      DSLContext dsl,
+      MembershipEngine membership,
+      JourneyOutbox journeyOutbox,
+      Clock clock,
       EventParser parser) {
     this.dsl = dsl;
     this.membership = membership;
@@ -73,7 +81,10 @@ public final class IngestService {
     return spill;
   }
 
-  /** Package-private test seam (see {@link #afterEventsStored}); a throwing hook rolls the batch back. */
+  /**
+   * Package-private test seam (see {@link #afterEventsStored}); a throwing hook rolls the batch
+   * back.
+   */
   void afterEventsStored(Consumer<DSLContext> hook) {
     this.afterEventsStored = hook == null ? tx -> {} : hook;
   }
@@ -86,19 +97,23 @@ public final class IngestService {
    * recorded transition ({@code transitionReceipts}, each event once), for latency metrics. A
    * replayed batch has none of either.
    */
-  public record Applied(IngestOutcome outcome, List<Transition> transitions, List<MovedDeadline> movedDeadlines,
-      List<Instant> appliedReceipts, List<Instant> transitionReceipts) {}
+  public record Applied(
+      IngestOutcome outcome,
+      List<Transition> transitions,
+      List<MovedDeadline> movedDeadlines,
+      List<Instant> appliedReceipts,
+      List<Instant> transitionReceipts) {}
 
   public IngestOutcome apply(IngestBatch batch) {
     return applyWithTransitions(batch).outcome();
   }
 
   /**
-   * Applies the batch in one transaction. If that fails with a data error (one event PostgreSQL
-   * or the code refuses deterministically, which a retry would only repeat), the batch is applied
+   * Applies the batch in one transaction. If that fails with a data error (one event PostgreSQL or
+   * the code refuses deterministically, which a retry would only repeat), the batch is applied
    * again item by item, each under its own savepoint: the items that fail are recorded as {@code
-   * unprocessable} and the others are applied exactly as the batch would have applied them (a
-   * batch equals one-at-a-time application). Transient errors propagate, so the activity retries.
+   * unprocessable} and the others are applied exactly as the batch would have applied them (a batch
+   * equals one-at-a-time application). Transient errors propagate, so the activity retries.
    */
   public Applied applyWithTransitions(IngestBatch batch) {
     return applyWithTransitions(batch, () -> {});
@@ -114,7 +129,9 @@ public final class IngestService {
       return applyWhole(batch, heartbeat);
     } catch (RuntimeException e) {
       if (!DataErrors.isDataError(e)) throw e;
-      log.warn("batch {} hit a data error ({}); isolating the offending items", batch.batchId(),
+      log.warn(
+          "batch {} hit a data error ({}); isolating the offending items",
+          batch.batchId(),
           DataErrors.message(e));
       heartbeat.run();
       return applyIsolated(batch, heartbeat);
@@ -122,52 +139,62 @@ public final class IngestService {
   }
 
   private Applied applyWhole(IngestBatch batch, Runnable heartbeat) {
-    return inClaimedTransaction(batch, (tx, tally) -> {
-      List<PendingEvent> items = batch.events();
-      // A run locks its own users in id order; with a contact operation splitting the batch into
-      // runs, all its users are locked first, so the whole transaction still locks in id order.
-      if (items.stream().anyMatch(PendingEvent::isContactOp)) lockUsersOf(tx, items);
-      // Runs of events are applied together; a contact operation splits them, in stream order.
-      List<PendingEvent> run = new ArrayList<>();
-      for (int i = 0; i < items.size(); i++) {
-        PendingEvent item = items.get(i);
-        if (!item.isContactOp()) {
-          run.add(item);
-          continue;
-        }
-        applyEvents(tx, batch.batchId() + "#" + i, run, tally);
-        heartbeat.run();
-        run = new ArrayList<>();
-        applyContactOp(tx, item, batch.batchId() + "#" + i, tally);
-      }
-      applyEvents(tx, batch.batchId(), run, tally);
-    });
+    return inClaimedTransaction(
+        batch,
+        (tx, tally) -> {
+          List<PendingEvent> items = batch.events();
+          // A run locks its own users in id order; with a contact operation splitting the batch
+          // into
+          // runs, all its users are locked first, so the whole transaction still locks in id order.
+          if (items.stream().anyMatch(PendingEvent::isContactOp)) lockUsersOf(tx, items);
+          // Runs of events are applied together; a contact operation splits them, in stream order.
+          List<PendingEvent> run = new ArrayList<>();
+          for (int i = 0; i < items.size(); i++) {
+            PendingEvent item = items.get(i);
+            if (!item.isContactOp()) {
+              run.add(item);
+              continue;
+            }
+            applyEvents(tx, batch.batchId() + "#" + i, run, tally);
+            heartbeat.run();
+            run = new ArrayList<>();
+            applyContactOp(tx, item, batch.batchId() + "#" + i, tally);
+          }
+          applyEvents(tx, batch.batchId(), run, tally);
+        });
   }
 
-  /** One item at a time, each in a savepoint (jOOQ nested transaction); see {@link #applyWithTransitions}. */
+  /**
+   * One item at a time, each in a savepoint (jOOQ nested transaction); see {@link
+   * #applyWithTransitions}.
+   */
   private Applied applyIsolated(IngestBatch batch, Runnable heartbeat) {
-    return inClaimedTransaction(batch, (tx, tally) -> {
-      List<PendingEvent> items = batch.events();
-      // Item by item would lock in stream order, and a savepoint rolled back would release its
-      // locks: lock every (existing) contact of the batch first, in id order, for the whole batch.
-      lockUsersOf(tx, items);
-      for (int i = 0; i < items.size(); i++) {
-        PendingEvent item = items.get(i);
-        String itemId = batch.batchId() + "#" + i;
-        Tally one = new Tally();
-        heartbeat.run();
-        try {
-          tx.transaction(nested -> {
-            if (item.isContactOp()) applyContactOp(nested.dsl(), item, itemId, one);
-            else applyEvents(nested.dsl(), itemId, List.of(item), one);
-          });
-          tally.add(one);
-        } catch (RuntimeException e) {
-          if (!DataErrors.isDataError(e)) throw e;
-          tally.rejections.add(unprocessable(item, e));
-        }
-      }
-    });
+    return inClaimedTransaction(
+        batch,
+        (tx, tally) -> {
+          List<PendingEvent> items = batch.events();
+          // Item by item would lock in stream order, and a savepoint rolled back would release its
+          // locks: lock every (existing) contact of the batch first, in id order, for the whole
+          // batch.
+          lockUsersOf(tx, items);
+          for (int i = 0; i < items.size(); i++) {
+            PendingEvent item = items.get(i);
+            String itemId = batch.batchId() + "#" + i;
+            Tally one = new Tally();
+            heartbeat.run();
+            try {
+              tx.transaction(
+                  nested -> {
+                    if (item.isContactOp()) applyContactOp(nested.dsl(), item, itemId, one);
+                    else applyEvents(nested.dsl(), itemId, List.of(item), one);
+                  });
+              tally.add(one);
+            } catch (RuntimeException e) {
+              if (!DataErrors.isDataError(e)) throw e;
+              tally.rejections.add(unprocessable(item, e));
+            }
+          }
+        });
   }
 
   /**
@@ -175,17 +202,29 @@ public final class IngestService {
    * releases the spill segments it names, runs {@code body}, records the rejections.
    */
   private Applied inClaimedTransaction(IngestBatch batch, BiConsumer<DSLContext, Tally> body) {
-    return dsl.transactionResult(cfg -> {
-      DSLContext tx = cfg.dsl();
-      if (!claim(tx, batch)) return new Applied(IngestOutcome.replayed(), List.of(), List.of(), List.of(), List.of());
-      spill.release(tx, batch.releaseSpillOrEmpty());
-      Tally tally = new Tally();
-      body.accept(tx, tally);
-      rejected.record(tx, tally.rejections);
-      return new Applied(new IngestOutcome(false, tally.stored, tally.duplicates, tally.rejections.size(),
-          tally.transitions.size(), tally.journeyEvents), tally.transitions, tally.moved, tally.appliedReceipts,
-          tally.transitionReceipts);
-    });
+    return dsl.transactionResult(
+        cfg -> {
+          DSLContext tx = cfg.dsl();
+          if (!claim(tx, batch))
+            return new Applied(
+                IngestOutcome.replayed(), List.of(), List.of(), List.of(), List.of());
+          spill.release(tx, batch.releaseSpillOrEmpty());
+          Tally tally = new Tally();
+          body.accept(tx, tally);
+          rejected.record(tx, tally.rejections);
+          return new Applied(
+              new IngestOutcome(
+                  false,
+                  tally.stored,
+                  tally.duplicates,
+                  tally.rejections.size(),
+                  tally.transitions.size(),
+                  tally.journeyEvents),
+              tally.transitions,
+              tally.moved,
+              tally.appliedReceipts,
+              tally.transitionReceipts);
+        });
   }
 
   private void applyContactOp(DSLContext tx, PendingEvent item, String opKey, Tally tally) {
@@ -200,7 +239,8 @@ public final class IngestService {
     String userId = p != null && p.path("userId").isTextual() ? p.get("userId").asText() : null;
     String event = p != null && p.path("event").isTextual() ? p.get("event").asText() : item.op();
     log.warn("item of user {} is unprocessable: {}", userId, DataErrors.message(e));
-    return EventParser.rejection("unprocessable", "event: " + DataErrors.message(e), userId, event, p);
+    return EventParser.rejection(
+        "unprocessable", "event: " + DataErrors.message(e), userId, event, p);
   }
 
   /** Running totals of one batch. */
@@ -226,7 +266,10 @@ public final class IngestService {
     }
   }
 
-  /** Validates, stores and evaluates a run of events: lock contacts, load state, store, apply, merge. */
+  /**
+   * Validates, stores and evaluates a run of events: lock contacts, load state, store, apply,
+   * merge.
+   */
   private void applyEvents(DSLContext tx, String runId, List<PendingEvent> items, Tally tally) {
     if (items.isEmpty()) return;
     List<IncomingEvent> accepted = new ArrayList<>(items.size());
@@ -247,21 +290,28 @@ public final class IngestService {
     for (int i = 0; i < accepted.size(); i++) {
       IncomingEvent e = accepted.get(i);
       if (locked.get(e.userId()).deleted()) {
-        tally.rejections.add(EventParser.rejection("deleted", "userId: contact was deleted", e.userId(), e.event(),
-            acceptedRaw.get(i).payload()));
+        tally.rejections.add(
+            EventParser.rejection(
+                "deleted",
+                "userId: contact was deleted",
+                e.userId(),
+                e.event(),
+                acceptedRaw.get(i).payload()));
       } else {
         live.add(e);
       }
     }
     Map<String, MembershipEngine.ContactState> before = new HashMap<>();
-    locked.forEach((id, c) -> before.put(id, new MembershipEngine.ContactState(c.properties(), c.email())));
+    locked.forEach(
+        (id, c) -> before.put(id, new MembershipEngine.ContactState(c.properties(), c.email())));
     MembershipEngine.Prepared prepared = membership.prepare(tx, live, before, clock.instant());
     List<IncomingEvent> stored = events.storeNew(tx, live);
     afterEventsStored.accept(tx);
     tally.transitions.addAll(prepared.apply(stored));
     tally.moved.addAll(prepared.movedDeadlines());
     for (IncomingEvent e : stored) tally.appliedReceipts.add(e.receivedAt());
-    for (IncomingEvent e : prepared.transitionCauses()) tally.transitionReceipts.add(e.receivedAt());
+    for (IncomingEvent e : prepared.transitionCauses())
+      tally.transitionReceipts.add(e.receivedAt());
     contacts.merge(tx, stored, locked);
     tally.stored += stored.size();
     tally.duplicates += live.size() - stored.size();

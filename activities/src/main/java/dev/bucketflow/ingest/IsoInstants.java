@@ -5,17 +5,20 @@ import java.time.Instant;
 import java.time.LocalDate;
 
 /**
- * {@link Instant#parse} with a fast path for the form nearly every client sends,
- * {@code yyyy-MM-ddTHH:mm:ss[.f{1,9}]Z}: read digit by digit, with the same result as
- * {@code Instant.parse} (held equal by {@code IsoInstantsTest}). Anything else, valid or not, goes
- * to {@code Instant.parse}, so what is accepted and refused does not change. The formatter
- * behind {@code Instant.parse} was most of the parser's time in a profile of the ingest activity.
+ * {@link Instant#parse} with a fast path for the form nearly every client sends, {@code
+ * yyyy-MM-ddTHH:mm:ss[.f{1,9}]Z}: read digit by digit, with the same result as {@code
+ * Instant.parse} (held equal by {@code IsoInstantsTest}). Anything else, valid or not, goes to
+ * {@code Instant.parse}, so what is accepted and refused does not change. The formatter behind
+ * {@code Instant.parse} was most of the parser's time in a profile of the ingest activity.
  */
 final class IsoInstants {
 
   private IsoInstants() {}
 
-  /** As {@link Instant#parse}: throws {@link java.time.format.DateTimeParseException} on what it refuses. */
+  /**
+   * As {@link Instant#parse}: throws {@link java.time.format.DateTimeParseException} on what it
+   * refuses.
+   */
   static Instant parse(CharSequence text) {
     Instant fast = fastPath(text);
     return fast != null ? fast : Instant.parse(text);
@@ -25,7 +28,10 @@ final class IsoInstants {
   static Instant fastPath(CharSequence text) {
     int n = text.length();
     if (n < 20 || n > 30 || text.charAt(n - 1) != 'Z') return null;
-    if (text.charAt(4) != '-' || text.charAt(7) != '-' || text.charAt(10) != 'T' || text.charAt(13) != ':'
+    if (text.charAt(4) != '-'
+        || text.charAt(7) != '-'
+        || text.charAt(10) != 'T'
+        || text.charAt(13) != ':'
         || text.charAt(16) != ':') {
       return null;
     }
@@ -35,8 +41,16 @@ final class IsoInstants {
     int hour = digits(text, 11, 2);
     int minute = digits(text, 14, 2);
     int second = digits(text, 17, 2);
-    if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59
-        || second < 0 || second > 59) {
+    if (year < 0
+        || month < 1
+        || month > 12
+        || day < 1
+        || hour < 0
+        || hour > 23
+        || minute < 0
+        || minute > 59
+        || second < 0
+        || second > 59) {
       return null; // leap seconds, 24:00 and the like: Instant.parse decides
     }
     int nanos = 0;
@@ -58,7 +72,10 @@ final class IsoInstants {
     return Instant.ofEpochSecond(epochDay * 86_400L + hour * 3_600L + minute * 60L + second, nanos);
   }
 
-  /** The non-negative number in {@code text[from, from + count)}, or -1 if any is not an ASCII digit. */
+  /**
+   * The non-negative number in {@code text[from, from + count)}, or -1 if any is not an ASCII
+   * digit.
+   */
   private static int digits(CharSequence text, int from, int count) {
     int value = 0;
     for (int i = from; i < from + count; i++) {

@@ -10,8 +10,8 @@ import java.util.List;
 import org.jooq.DSLContext;
 
 /**
- * {@code ingest_spill}: pending events a shard could not carry in its continue-as-new input.
- * Stored as the JSON bytes Jackson writes (bytea: whatever the events hold, the row is storable).
+ * {@code ingest_spill}: pending events a shard could not carry in its continue-as-new input. Stored
+ * as the JSON bytes Jackson writes (bytea: whatever the events hold, the row is storable).
  */
 public final class SpillStore {
 
@@ -35,10 +35,15 @@ public final class SpillStore {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("spill segment " + segment.id() + " is not serializable", e);
     }
-    dsl.insertInto(INGEST_SPILL, INGEST_SPILL.SEGMENT_ID, INGEST_SPILL.WORKFLOW_ID, INGEST_SPILL.EVENT_COUNT,
+    dsl.insertInto(
+            INGEST_SPILL,
+            INGEST_SPILL.SEGMENT_ID,
+            INGEST_SPILL.WORKFLOW_ID,
+            INGEST_SPILL.EVENT_COUNT,
             INGEST_SPILL.EVENTS)
         .values(segment.id(), workflowId, segment.events().size(), bytes)
-        .onConflict(INGEST_SPILL.SEGMENT_ID).doUpdate()
+        .onConflict(INGEST_SPILL.SEGMENT_ID)
+        .doUpdate()
         .set(INGEST_SPILL.EVENTS, bytes)
         .set(INGEST_SPILL.EVENT_COUNT, segment.events().size())
         .set(INGEST_SPILL.WORKFLOW_ID, workflowId)
@@ -46,8 +51,11 @@ public final class SpillStore {
   }
 
   public SpillSegment load(String segmentId, int shard) {
-    byte[] bytes = dsl.select(INGEST_SPILL.EVENTS).from(INGEST_SPILL)
-        .where(INGEST_SPILL.SEGMENT_ID.eq(segmentId)).fetchOne(INGEST_SPILL.EVENTS);
+    byte[] bytes =
+        dsl.select(INGEST_SPILL.EVENTS)
+            .from(INGEST_SPILL)
+            .where(INGEST_SPILL.SEGMENT_ID.eq(segmentId))
+            .fetchOne(INGEST_SPILL.EVENTS);
     if (bytes == null) {
       // Only a release by a later batch deletes a segment, and that batch follows this load.
       throw new IllegalStateException("spill segment " + segmentId + " is missing");

@@ -6,7 +6,8 @@ package dev.bucketflow.journeys;
  */
 public interface EmailSender {
 
-  record Email(String userId, String journeyId, String template, String toEmail, String idempotencyKey) {}
+  record Email(
+      String userId, String journeyId, String template, String toEmail, String idempotencyKey) {}
 
   void send(Email email) throws Exception;
 }

@@ -21,12 +21,23 @@ public final class JourneyActivitiesImpl implements JourneyActivities {
 
   @Override
   public void sendEmail(EmailRequest request) {
-    String to = dsl.select(CONTACTS.EMAIL).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq(request.userId()))
-        .fetchOptional(CONTACTS.EMAIL).orElse(null);
+    String to =
+        dsl.select(CONTACTS.EMAIL)
+            .from(CONTACTS)
+            .where(CONTACTS.EXTERNAL_ID.eq(request.userId()))
+            .fetchOptional(CONTACTS.EMAIL)
+            .orElse(null);
     try {
-      sender.send(new EmailSender.Email(request.userId(), request.journeyId(), request.template(), to, request.idempotencyKey()));
+      sender.send(
+          new EmailSender.Email(
+              request.userId(),
+              request.journeyId(),
+              request.template(),
+              to,
+              request.idempotencyKey()));
     } catch (Exception e) {
-      throw new IllegalStateException("email " + request.template() + " to user " + request.userId() + " failed", e);
+      throw new IllegalStateException(
+          "email " + request.template() + " to user " + request.userId() + " failed", e);
     }
   }
 
@@ -34,9 +45,15 @@ public final class JourneyActivitiesImpl implements JourneyActivities {
   public void journeyEnded(JourneyEnd end) {
     var j = JOURNEY_STATES;
     dsl.update(j)
-        .set(j.STATUS, end.status()).set(j.EXIT_REASON, end.reason()).set(j.ENDED_AT, clock.instant())
-        .where(j.JOURNEY_ID.eq(end.journeyId()).and(j.USER_ID.eq(end.userId())).and(j.ENTRY_COUNT.eq(end.entryCount()))
-            .and(j.ENDED_AT.isNull()))
+        .set(j.STATUS, end.status())
+        .set(j.EXIT_REASON, end.reason())
+        .set(j.ENDED_AT, clock.instant())
+        .where(
+            j.JOURNEY_ID
+                .eq(end.journeyId())
+                .and(j.USER_ID.eq(end.userId()))
+                .and(j.ENTRY_COUNT.eq(end.entryCount()))
+                .and(j.ENDED_AT.isNull()))
         .execute();
   }
 }

@@ -21,11 +21,20 @@ import org.jooq.Record;
 public final class JourneyOutbox implements OutboxStream<JourneyOutbox.JourneyEvent> {
 
   /** A recorded event on its way to the router. */
-  public record JourneyEvent(long id, String userId, String event, JsonNode properties, String key) {}
+  public record JourneyEvent(
+      long id, String userId, String event, JsonNode properties, String key) {}
 
-  private static final OutboxTable COLUMNS = new OutboxTable(JOURNEY_OUTBOX, JOURNEY_OUTBOX.ID, JOURNEY_OUTBOX.USER_ID,
-      JOURNEY_OUTBOX.SHARD, JOURNEY_OUTBOX.DISPATCHED_AT, JOURNEY_OUTBOX.ATTEMPTS, JOURNEY_OUTBOX.NEXT_ATTEMPT_AT,
-      JOURNEY_OUTBOX.LAST_ERROR, JOURNEY_OUTBOX.PARKED_AT);
+  private static final OutboxTable COLUMNS =
+      new OutboxTable(
+          JOURNEY_OUTBOX,
+          JOURNEY_OUTBOX.ID,
+          JOURNEY_OUTBOX.USER_ID,
+          JOURNEY_OUTBOX.SHARD,
+          JOURNEY_OUTBOX.DISPATCHED_AT,
+          JOURNEY_OUTBOX.ATTEMPTS,
+          JOURNEY_OUTBOX.NEXT_ATTEMPT_AT,
+          JOURNEY_OUTBOX.LAST_ERROR,
+          JOURNEY_OUTBOX.PARKED_AT);
 
   private final JourneyRouter router;
   private final int shards;
@@ -34,7 +43,9 @@ public final class JourneyOutbox implements OutboxStream<JourneyOutbox.JourneyEv
     this(router, Shards.DEFAULT_SHARDS);
   }
 
-  /** @param shards the delivery shard count (each row records its user's shard) */
+  /**
+   * @param shards the delivery shard count (each row records its user's shard)
+   */
   public JourneyOutbox(JourneyRouter router, int shards) {
     this.router = router;
     this.shards = shards;
@@ -49,20 +60,33 @@ public final class JourneyOutbox implements OutboxStream<JourneyOutbox.JourneyEv
       IncomingEvent e = stored.get(i);
       if (!router.journeys().listensTo(e.event())) continue;
       // Keys are per user, so the user is part of the dedup key.
-      String key = e.idempotencyKey() != null ? "key:" + e.userId() + ":" + e.idempotencyKey() : "batch:" + batchId + ":" + i;
-      insert = insert.values(e.userId(), e.event(), Json.jsonb(e.properties()), key, Shards.shardOf(e.userId(), shards));
+      String key =
+          e.idempotencyKey() != null
+              ? "key:" + e.userId() + ":" + e.idempotencyKey()
+              : "batch:" + batchId + ":" + i;
+      insert =
+          insert.values(
+              e.userId(),
+              e.event(),
+              Json.jsonb(e.properties()),
+              key,
+              Shards.shardOf(e.userId(), shards));
       rows++;
     }
     if (rows > 0) insert.onConflictDoNothing().execute();
     return rows;
   }
 
-  /** In the deleting transaction: every running journey of the user is to be exited after commit. */
+  /**
+   * In the deleting transaction: every running journey of the user is to be exited after commit.
+   */
   public int recordDeletion(DSLContext tx, String userId, String key) {
     var o = JOURNEY_OUTBOX;
     return tx.insertInto(o, o.USER_ID, o.EVENT, o.EVENT_KEY, o.SHARD)
-        .values(userId, JourneyRouter.CONTACT_DELETED, "delete:" + key, Shards.shardOf(userId, shards))
-        .onConflictDoNothing().execute();
+        .values(
+            userId, JourneyRouter.CONTACT_DELETED, "delete:" + key, Shards.shardOf(userId, shards))
+        .onConflictDoNothing()
+        .execute();
   }
 
   @Override
@@ -83,7 +107,12 @@ public final class JourneyOutbox implements OutboxStream<JourneyOutbox.JourneyEv
   @Override
   public JourneyEvent map(Record r) {
     var o = JOURNEY_OUTBOX;
-    return new JourneyEvent(r.get(o.ID), r.get(o.USER_ID), r.get(o.EVENT), Json.object(r.get(o.PROPERTIES)), r.get(o.EVENT_KEY));
+    return new JourneyEvent(
+        r.get(o.ID),
+        r.get(o.USER_ID),
+        r.get(o.EVENT),
+        Json.object(r.get(o.PROPERTIES)),
+        r.get(o.EVENT_KEY));
   }
 
   @Override

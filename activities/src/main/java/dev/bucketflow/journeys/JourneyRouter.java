@@ -1,12 +1,15 @@
 package dev.bucketflow.journeys;
 
-import dev.bucketflow.journey.JourneyStatus;
 import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.bucketflow.bucket.EntryGate;
 import dev.bucketflow.journey.JourneyDefinition;
 import dev.bucketflow.journey.JourneyRegistry;
+import dev.bucketflow.journey.JourneyStatus;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.temporal.api.common.v1.Payload;
 import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.enums.v1.WorkflowExecutionStatus;
 import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
@@ -15,13 +18,10 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
-import io.temporal.api.common.v1.Payload;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 import org.slf4j.Logger;
@@ -49,7 +49,12 @@ public final class JourneyRouter {
   private final String ownTaskQueue;
   private final Clock clock;
 
-  public JourneyRouter(DSLContext dsl, JourneyRegistry journeys, WorkflowClient client, String ownTaskQueue, Clock clock) {
+  public JourneyRouter(
+      DSLContext dsl,
+      JourneyRegistry journeys,
+      WorkflowClient client,
+      String ownTaskQueue,
+      Clock clock) {
     this.dsl = dsl;
     this.journeys = journeys;
     this.client = client;
@@ -61,25 +66,39 @@ public final class JourneyRouter {
     return journeys;
   }
 
-  /** Internal event name (reserved prefix, never ingestible) telling the router a contact was deleted. */
+  /**
+   * Internal event name (reserved prefix, never ingestible) telling the router a contact was
+   * deleted.
+   */
   public static final String CONTACT_DELETED = "bucket:contact-deleted";
 
-  /** Routes one event; {@code triggerKey} identifies it uniquely and stably across re-deliveries. */
+  /**
+   * Routes one event; {@code triggerKey} identifies it uniquely and stably across re-deliveries.
+   */
   public void route(String userId, String eventName, JsonNode properties, String triggerKey) {
     if (CONTACT_DELETED.equals(eventName)) {
       for (JourneyDefinition j : journeys.all()) exit(j, userId, "contact deleted");
       return;
     }
     for (JourneyDefinition j : journeys.exitedBy(eventName)) exit(j, userId, eventName);
-    for (JourneyDefinition j : journeys.triggeredBy(eventName)) start(j, userId, eventName, properties, triggerKey);
+    for (JourneyDefinition j : journeys.triggeredBy(eventName))
+      start(j, userId, eventName, properties, triggerKey);
   }
 
-  private void start(JourneyDefinition journey, String userId, String eventName, JsonNode properties, String triggerKey) {
+  private void start(
+      JourneyDefinition journey,
+      String userId,
+      String eventName,
+      JsonNode properties,
+      String triggerKey) {
     var j = JOURNEY_STATES;
     // Every read and write below is its own short statement or transaction; the server is asked
     // (describe, start) with no transaction open.
-    Record same = dsl.select(j.ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.RUN_ID).from(j)
-        .where(j.JOURNEY_ID.eq(journey.id()).and(j.TRIGGER_KEY.eq(triggerKey))).fetchOne();
+    Record same =
+        dsl.select(j.ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.RUN_ID)
+            .from(j)
+            .where(j.JOURNEY_ID.eq(journey.id()).and(j.TRIGGER_KEY.eq(triggerKey)))
+            .fetchOne();
     Claim claim;
     if (same != null) {
       // A re-delivered trigger. Started and acknowledged (run_id), or over: nothing to do.
@@ -93,32 +112,65 @@ public final class JourneyRouter {
         return;
       }
     } else {
-      Record running = dsl.select(j.ID, j.WORKFLOW_ID).from(j)
-          .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq(JourneyStatus.RUNNING))).fetchOne();
+      Record running =
+          dsl.select(j.ID, j.WORKFLOW_ID)
+              .from(j)
+              .where(
+                  j.JOURNEY_ID
+                      .eq(journey.id())
+                      .and(j.USER_ID.eq(userId))
+                      .and(j.STATUS.eq(JourneyStatus.RUNNING)))
+              .fetchOne();
       if (running != null) {
-        if (stillRunning(running.get(j.WORKFLOW_ID))) return; // one run at a time per (journey, user)
+        if (stillRunning(running.get(j.WORKFLOW_ID)))
+          return; // one run at a time per (journey, user)
         // Finished without telling us (another SDK's journey): close the row, compare-and-swap.
-        dsl.update(j).set(j.STATUS, JourneyStatus.COMPLETED).set(j.ENDED_AT, clock.instant())
-            .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq(JourneyStatus.RUNNING))).execute();
+        dsl.update(j)
+            .set(j.STATUS, JourneyStatus.COMPLETED)
+            .set(j.ENDED_AT, clock.instant())
+            .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq(JourneyStatus.RUNNING)))
+            .execute();
       }
-      claim = dsl.transactionResult(cfg -> claimRun(cfg.dsl(), journey, userId, eventName, triggerKey));
+      claim =
+          dsl.transactionResult(cfg -> claimRun(cfg.dsl(), journey, userId, eventName, triggerKey));
       if (claim == null) return;
     }
     int entry = claim.entry();
-    WorkflowOptions options = WorkflowOptions.newBuilder()
-        .setWorkflowId(claim.workflowId())
-        .setTaskQueue(journey.taskQueueOr(ownTaskQueue))
-        // The previous run under this id is over (checked above); a run of this very claim is
-        // recognised by the entryCount in its memo, so a re-delivery never starts a second one.
-        .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
-        .setMemo(Map.of("journeyId", journey.id(), "userId", userId, "entryCount", entry, "trigger", eventName,
-            "triggerKey", triggerKey))
-        .build();
+    WorkflowOptions options =
+        WorkflowOptions.newBuilder()
+            .setWorkflowId(claim.workflowId())
+            .setTaskQueue(journey.taskQueueOr(ownTaskQueue))
+            // The previous run under this id is over (checked above); a run of this very claim is
+            // recognised by the entryCount in its memo, so a re-delivery never starts a second one.
+            .setWorkflowIdReusePolicy(
+                WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+            .setMemo(
+                Map.of(
+                    "journeyId",
+                    journey.id(),
+                    "userId",
+                    userId,
+                    "entryCount",
+                    entry,
+                    "trigger",
+                    eventName,
+                    "triggerKey",
+                    triggerKey))
+            .build();
     try {
-      WorkflowExecution run = client.newUntypedWorkflowStub(journey.workflowType(), options)
-          .start(new JourneyInput(journey.id(), userId, entry, eventName, properties, journey.settings()));
+      WorkflowExecution run =
+          client
+              .newUntypedWorkflowStub(journey.workflowType(), options)
+              .start(
+                  new JourneyInput(
+                      journey.id(), userId, entry, eventName, properties, journey.settings()));
       dsl.update(j).set(j.RUN_ID, run.getRunId()).where(j.ID.eq(claim.id())).execute();
-      log.info("journey started journey={} user={} entry={} trigger={}", journey.id(), userId, entry, eventName);
+      log.info(
+          "journey started journey={} user={} entry={} trigger={}",
+          journey.id(),
+          userId,
+          entry,
+          eventName);
     } catch (WorkflowExecutionAlreadyStarted e) {
       // Open under this id: by the one-running rule it is this claim's run (legacy rows aside).
       latestRun(claim.workflowId()).ifPresent(r -> acknowledge(claim, r));
@@ -129,7 +181,8 @@ public final class JourneyRouter {
   private void acknowledge(Claim claim, RunInfo run) {
     var j = JOURNEY_STATES;
     var update = dsl.update(j).set(j.RUN_ID, run.runId());
-    if (!run.open()) update = update.set(j.STATUS, JourneyStatus.COMPLETED).set(j.ENDED_AT, clock.instant());
+    if (!run.open())
+      update = update.set(j.STATUS, JourneyStatus.COMPLETED).set(j.ENDED_AT, clock.instant());
     update.where(j.ID.eq(claim.id()).and(j.STATUS.eq(JourneyStatus.RUNNING))).execute();
   }
 
@@ -140,43 +193,86 @@ public final class JourneyRouter {
    */
   private record Claim(long id, int entry, String workflowId) {}
 
-  /** The latest run under a workflow id: its run id, whether it is open, and the entry its memo names (-1 if none). */
+  /**
+   * The latest run under a workflow id: its run id, whether it is open, and the entry its memo
+   * names (-1 if none).
+   */
   private record RunInfo(String runId, boolean open, int entryCount) {}
 
   /**
-   * Records the run this trigger starts and returns it, or null when it starts nothing: another
-   * run still going (the partial unique index), or the entryLimit says no.
+   * Records the run this trigger starts and returns it, or null when it starts nothing: another run
+   * still going (the partial unique index), or the entryLimit says no.
    */
-  private Claim claimRun(DSLContext tx, JourneyDefinition journey, String userId, String eventName, String triggerKey) {
+  private Claim claimRun(
+      DSLContext tx,
+      JourneyDefinition journey,
+      String userId,
+      String eventName,
+      String triggerKey) {
     var j = JOURNEY_STATES;
     Instant now = clock.instant();
-    Record history = tx.select(org.jooq.impl.DSL.count(), org.jooq.impl.DSL.max(j.STARTED_AT)).from(j)
-        .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId))).fetchOne();
+    Record history =
+        tx.select(org.jooq.impl.DSL.count(), org.jooq.impl.DSL.max(j.STARTED_AT))
+            .from(j)
+            .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)))
+            .fetchOne();
     int prior = history.get(0, Integer.class);
     Instant lastStart = history.get(1, Instant.class);
-    if (!EntryGate.emitsJoin(journey.entryLimit(), journey.entryPeriod(), prior, lastStart, now)) return null;
+    if (!EntryGate.emitsJoin(journey.entryLimit(), journey.entryPeriod(), prior, lastStart, now))
+      return null;
     String workflowId = journey.workflowId(userId);
-    return tx.insertInto(j, j.JOURNEY_ID, j.USER_ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.TRIGGER_EVENT,
-            j.TRIGGER_KEY, j.STARTED_AT)
-        .values(journey.id(), userId, JourneyStatus.RUNNING, prior + 1, workflowId, eventName, triggerKey, now)
-        .onConflictDoNothing().returningResult(j.ID).fetchOptional(j.ID)
-        .map(id -> new Claim(id, prior + 1, workflowId)).orElse(null);
+    return tx.insertInto(
+            j,
+            j.JOURNEY_ID,
+            j.USER_ID,
+            j.STATUS,
+            j.ENTRY_COUNT,
+            j.WORKFLOW_ID,
+            j.TRIGGER_EVENT,
+            j.TRIGGER_KEY,
+            j.STARTED_AT)
+        .values(
+            journey.id(),
+            userId,
+            JourneyStatus.RUNNING,
+            prior + 1,
+            workflowId,
+            eventName,
+            triggerKey,
+            now)
+        .onConflictDoNothing()
+        .returningResult(j.ID)
+        .fetchOptional(j.ID)
+        .map(id -> new Claim(id, prior + 1, workflowId))
+        .orElse(null);
   }
 
   private void exit(JourneyDefinition journey, String userId, String eventName) {
     var j = JOURNEY_STATES;
-    Record running = dsl.select(j.ID, j.WORKFLOW_ID).from(j)
-        .where(j.JOURNEY_ID.eq(journey.id()).and(j.USER_ID.eq(userId)).and(j.STATUS.eq(JourneyStatus.RUNNING))).fetchOne();
+    Record running =
+        dsl.select(j.ID, j.WORKFLOW_ID)
+            .from(j)
+            .where(
+                j.JOURNEY_ID
+                    .eq(journey.id())
+                    .and(j.USER_ID.eq(userId))
+                    .and(j.STATUS.eq(JourneyStatus.RUNNING)))
+            .fetchOne();
     if (running == null) return;
     JourneyStatus status = JourneyStatus.EXITED;
     try {
       client.newUntypedWorkflowStub(running.get(j.WORKFLOW_ID)).signal("exit", eventName);
-      log.info("journey exit signalled journey={} user={} reason={}", journey.id(), userId, eventName);
+      log.info(
+          "journey exit signalled journey={} user={} reason={}", journey.id(), userId, eventName);
     } catch (WorkflowNotFoundException e) {
       status = JourneyStatus.COMPLETED; // it had already finished on its own
     }
-    dsl.update(j).set(j.STATUS, status).set(j.EXIT_REASON, eventName).set(j.ENDED_AT, clock.instant())
-        .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq(JourneyStatus.RUNNING))).execute();
+    dsl.update(j)
+        .set(j.STATUS, status)
+        .set(j.EXIT_REASON, eventName)
+        .set(j.ENDED_AT, clock.instant())
+        .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq(JourneyStatus.RUNNING)))
+        .execute();
   }
 
   /** Whether the latest run of this workflow id is still open (any SDK, any task queue). */
@@ -186,20 +282,28 @@ public final class JourneyRouter {
 
   private Optional<RunInfo> latestRun(String workflowId) {
     try {
-      var info = client.getWorkflowServiceStubs().blockingStub()
-          .describeWorkflowExecution(DescribeWorkflowExecutionRequest.newBuilder()
-              .setNamespace(client.getOptions().getNamespace())
-              .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
-              .build())
-          .getWorkflowExecutionInfo();
+      var info =
+          client
+              .getWorkflowServiceStubs()
+              .blockingStub()
+              .describeWorkflowExecution(
+                  DescribeWorkflowExecutionRequest.newBuilder()
+                      .setNamespace(client.getOptions().getNamespace())
+                      .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
+                      .build())
+              .getWorkflowExecutionInfo();
       Payload entry = info.getMemo().getFieldsMap().get("entryCount");
       int entryCount = -1;
       if (entry != null) {
-        Integer decoded = client.getOptions().getDataConverter().fromPayload(entry, Integer.class, Integer.class);
+        Integer decoded =
+            client.getOptions().getDataConverter().fromPayload(entry, Integer.class, Integer.class);
         entryCount = decoded == null ? -1 : decoded;
       }
-      return Optional.of(new RunInfo(info.getExecution().getRunId(),
-          info.getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING, entryCount));
+      return Optional.of(
+          new RunInfo(
+              info.getExecution().getRunId(),
+              info.getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+              entryCount));
     } catch (StatusRuntimeException e) {
       if (e.getStatus().getCode() == Status.Code.NOT_FOUND) return Optional.empty();
       throw e;

@@ -7,9 +7,9 @@ import dev.bucketflow.dispatch.TransitionTarget;
 import dev.bucketflow.membership.BucketCatalog;
 
 /**
- * Routes a committed bucket transition to journeys as {@code bucket:entered:<id>} /
- * {@code bucket:left:<id>} (and the generic name when a journey binds to it). A join the
- * entryLimit suppressed ({@code emitted=false}) starts nothing.
+ * Routes a committed bucket transition to journeys as {@code bucket:entered:<id>} / {@code
+ * bucket:left:<id>} (and the generic name when a journey binds to it). A join the entryLimit
+ * suppressed ({@code emitted=false}) starts nothing.
  */
 public final class JourneyTarget implements TransitionTarget {
 
@@ -26,15 +26,19 @@ public final class JourneyTarget implements TransitionTarget {
     if (!row.emitted()) return;
     String specific = "bucket:" + row.kind() + ":" + row.bucketId();
     String generic = "bucket:" + row.kind();
-    String key = "bucket:" + row.bucketId() + ":" + row.userId() + ":" + row.kind() + ":" + row.epoch();
+    String key =
+        "bucket:" + row.bucketId() + ":" + row.userId() + ":" + row.kind() + ":" + row.epoch();
     ObjectNode props = Json.MAPPER.createObjectNode();
     props.put("bucketId", row.bucketId());
-    props.put("bucketName", catalog.byId(row.bucketId()).map(b -> b.displayName()).orElse(row.bucketId()));
+    props.put(
+        "bucketName",
+        catalog.byId(row.bucketId()).map(b -> b.displayName()).orElse(row.bucketId()));
     props.put("userId", row.userId());
     props.put("transition", row.kind().db());
     props.put("source", row.source().db());
     row.reason().ifPresent(r -> props.put("reason", r.db()));
     router.route(row.userId(), specific, props, key);
-    if (router.journeys().wantsGenericTransition(generic)) router.route(row.userId(), generic, props, key + ":generic");
+    if (router.journeys().wantsGenericTransition(generic))
+      router.route(row.userId(), generic, props, key + ":generic");
   }
 }

@@ -17,7 +17,12 @@ public final class TableEmailSender implements EmailSender {
   public void send(Email email) {
     var o = EMAIL_OUTBOX;
     dsl.insertInto(o, o.USER_ID, o.JOURNEY_ID, o.TEMPLATE, o.TO_EMAIL, o.IDEMPOTENCY_KEY)
-        .values(email.userId(), email.journeyId(), email.template(), email.toEmail(), email.idempotencyKey())
+        .values(
+            email.userId(),
+            email.journeyId(),
+            email.template(),
+            email.toEmail(),
+            email.idempotencyKey())
         .onConflictDoNothing()
         .execute();
   }

@@ -31,7 +31,8 @@ public final class BucketCatalog {
   public List<BucketDefinition> candidates(String eventName, Collection<String> propertyNames) {
     // With their dependents, in dependency order: a transition of a candidate re-evaluates the
     // buckets whose bucket conditions name it, after it, for the same event.
-    List<BucketDefinition> found = registry.withDependents(registry.candidates(eventName, propertyNames));
+    List<BucketDefinition> found =
+        registry.withDependents(registry.candidates(eventName, propertyNames));
     if (found.isEmpty()) return found;
     return found.stream().filter(b -> enabledSwitch.isEnabled(b.id())).toList();
   }
@@ -44,7 +45,9 @@ public final class BucketCatalog {
     return bucket.enabled() && enabledSwitch.isEnabled(bucket.id());
   }
 
-  /** Creates the {@code bucket_configs} row of every loaded bucket, leaving existing switches alone. */
+  /**
+   * Creates the {@code bucket_configs} row of every loaded bucket, leaving existing switches alone.
+   */
   public void registerConfigs(DSLContext dsl) {
     registerConfigs(dsl, java.time.Instant.now());
   }
@@ -58,9 +61,13 @@ public final class BucketCatalog {
     if (registry.all().isEmpty()) return;
     var c = BUCKET_CONFIGS;
     var insert = dsl.insertInto(c, c.BUCKET_ID, c.ENABLED, c.DWELL, c.DWELL_SINCE);
-    for (BucketDefinition b : registry.all()) insert = insert.values(b.id(), b.enabled(), DwellEvents.spelling(b), now);
-    insert.onConflict(c.BUCKET_ID).doUpdate()
-        .set(c.DWELL, org.jooq.impl.DSL.excluded(c.DWELL)).set(c.DWELL_SINCE, org.jooq.impl.DSL.excluded(c.DWELL_SINCE))
+    for (BucketDefinition b : registry.all())
+      insert = insert.values(b.id(), b.enabled(), DwellEvents.spelling(b), now);
+    insert
+        .onConflict(c.BUCKET_ID)
+        .doUpdate()
+        .set(c.DWELL, org.jooq.impl.DSL.excluded(c.DWELL))
+        .set(c.DWELL_SINCE, org.jooq.impl.DSL.excluded(c.DWELL_SINCE))
         .where(c.DWELL.ne(org.jooq.impl.DSL.excluded(c.DWELL)))
         .execute();
   }

@@ -6,9 +6,9 @@ import java.util.Collection;
 import java.util.List;
 import java.util.TreeSet;
 import org.jooq.DSLContext;
+import org.jooq.Record1;
 import org.jooq.ResultQuery;
 import org.jooq.impl.DSL;
-import org.jooq.Record1;
 
 /**
  * The one lock every writer of memberships decides under (README, "One lock discipline"): the
@@ -18,9 +18,9 @@ import org.jooq.Record1;
  * <p>The decision must be a <em>separate</em> statement after the lock: under READ COMMITTED each
  * statement sees everything committed before it started, so a statement issued once the lock is
  * granted sees the committed work of the ingest that held it. One statement that both locks and
- * decides ({@code UPDATE … WHERE id IN (SELECT … FOR UPDATE)}) would not: PostgreSQL's
- * EvalPlanQual re-check re-reads only the locked rows, never the subqueries over
- * {@code user_events} the criteria compile to.
+ * decides ({@code UPDATE … WHERE id IN (SELECT … FOR UPDATE)}) would not: PostgreSQL's EvalPlanQual
+ * re-check re-reads only the locked rows, never the subqueries over {@code user_events} the
+ * criteria compile to.
  *
  * <p>Lock order, everywhere: contacts (by id) before {@code bucket_memberships} rows; then no two
  * writers can wait on each other in a cycle.
@@ -39,10 +39,10 @@ public final class ContactLocks {
   }
 
   /**
-   * Locks those contacts of {@code userIds} that no other transaction holds, in id order, and
-   * skips the others ({@code SKIP LOCKED}). For set-based sweep chunks: a skipped user is being
-   * written right now (its ingest re-evaluates it) and is left to the sweep's next pass; the
-   * chunk's decision must be restricted to the ids returned.
+   * Locks those contacts of {@code userIds} that no other transaction holds, in id order, and skips
+   * the others ({@code SKIP LOCKED}). For set-based sweep chunks: a skipped user is being written
+   * right now (its ingest re-evaluates it) and is left to the sweep's next pass; the chunk's
+   * decision must be restricted to the ids returned.
    */
   public static List<String> lockAvailable(DSLContext tx, Collection<String> userIds) {
     if (userIds.isEmpty()) return List.of();
@@ -51,15 +51,20 @@ public final class ContactLocks {
 
   /**
    * The lock statement (an index scan of {@code contacts_pkey}, also in the generic plan of the
-   * prepared statement; {@code ContactLocksPlanTest} checks both). The ids are one array
-   * parameter: an IN list of a sweep chunk's thousand ids was rendered by jOOQ and parsed and
-   * planned by PostgreSQL anew for every chunk.
+   * prepared statement; {@code ContactLocksPlanTest} checks both). The ids are one array parameter:
+   * an IN list of a sweep chunk's thousand ids was rendered by jOOQ and parsed and planned by
+   * PostgreSQL anew for every chunk.
    */
-  static ResultQuery<Record1<String>> lockQuery(DSLContext tx, Collection<String> userIds, boolean skipLocked) {
+  static ResultQuery<Record1<String>> lockQuery(
+      DSLContext tx, Collection<String> userIds, boolean skipLocked) {
     var c = CONTACTS;
     String[] ids = new TreeSet<>(userIds).toArray(new String[0]);
-    var locking = tx.select(c.EXTERNAL_ID).from(c).where(c.EXTERNAL_ID.eq(DSL.any(ids)))
-        .orderBy(c.EXTERNAL_ID).forUpdate();
+    var locking =
+        tx.select(c.EXTERNAL_ID)
+            .from(c)
+            .where(c.EXTERNAL_ID.eq(DSL.any(ids)))
+            .orderBy(c.EXTERNAL_ID)
+            .forUpdate();
     return skipLocked ? locking.skipLocked() : locking;
   }
 }

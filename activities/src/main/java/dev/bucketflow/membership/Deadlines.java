@@ -9,7 +9,10 @@ public final class Deadlines {
 
   private Deadlines() {}
 
-  /** The deadline a fast-expiry watch sleeps toward: the earlier of {@code expires_at} and {@code max_dwell_at}. */
+  /**
+   * The deadline a fast-expiry watch sleeps toward: the earlier of {@code expires_at} and {@code
+   * max_dwell_at}.
+   */
   public static Instant earliest(Instant expiresAt, Instant maxDwellAt) {
     if (expiresAt == null) return maxDwellAt;
     if (maxDwellAt == null) return expiresAt;
@@ -25,11 +28,18 @@ public final class Deadlines {
    * The instant the fast-expiry watch of an active row sleeps toward: its leave deadline or its
    * next dwell event ({@link DwellEvents}), whichever comes first; null when there is neither.
    */
-  public static Instant watch(DSLContext dsl, BucketDefinition bucket, Instant expiresAt, Instant maxDwellAt,
-      Instant enteredAt, long dwellDoneMs) {
-    Instant dwellAt = bucket.hasDwellEvents()
-        ? DwellEvents.nextAt(bucket, enteredAt, dwellDoneMs, DwellEvents.since(dsl, bucket.id()))
-        : null;
+  public static Instant watch(
+      DSLContext dsl,
+      BucketDefinition bucket,
+      Instant expiresAt,
+      Instant maxDwellAt,
+      Instant enteredAt,
+      long dwellDoneMs) {
+    Instant dwellAt =
+        bucket.hasDwellEvents()
+            ? DwellEvents.nextAt(
+                bucket, enteredAt, dwellDoneMs, DwellEvents.since(dsl, bucket.id()))
+            : null;
     return earliest(expiresAt, maxDwellAt, dwellAt);
   }
 }

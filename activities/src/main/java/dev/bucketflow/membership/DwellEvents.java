@@ -33,13 +33,19 @@ public final class DwellEvents {
     }
   }
 
-  /** The list as {@code bucket_configs.dwell} stores it: ISO durations, ascending, comma-separated. */
+  /**
+   * The list as {@code bucket_configs.dwell} stores it: ISO durations, ascending, comma-separated.
+   */
   public static String spelling(BucketDefinition bucket) {
     return bucket.dwell().stream().map(Durations::iso).collect(Collectors.joining(","));
   }
 
-  /** The next threshold of an epoch that entered at {@code enteredAt}: above {@code doneMs}, reached at or after {@code since}. */
-  public static Optional<Duration> next(BucketDefinition bucket, Instant enteredAt, long doneMs, Instant since) {
+  /**
+   * The next threshold of an epoch that entered at {@code enteredAt}: above {@code doneMs}, reached
+   * at or after {@code since}.
+   */
+  public static Optional<Duration> next(
+      BucketDefinition bucket, Instant enteredAt, long doneMs, Instant since) {
     for (Duration d : bucket.dwell()) {
       if (d.toMillis() > doneMs && !enteredAt.plus(d).isBefore(since)) return Optional.of(d);
     }
@@ -47,14 +53,18 @@ public final class DwellEvents {
   }
 
   /** The instant of {@link #next}, or null when no dwell event is left for the epoch. */
-  public static Instant nextAt(BucketDefinition bucket, Instant enteredAt, long doneMs, Instant since) {
+  public static Instant nextAt(
+      BucketDefinition bucket, Instant enteredAt, long doneMs, Instant since) {
     return next(bucket, enteredAt, doneMs, since).map(enteredAt::plus).orElse(null);
   }
 
   /** The bucket's {@code dwell_since}; the epoch (nothing excluded) when its row is missing. */
   public static Instant since(DSLContext dsl, String bucketId) {
     var c = BUCKET_CONFIGS;
-    return dsl.select(c.DWELL_SINCE).from(c).where(c.BUCKET_ID.eq(bucketId)).fetchOptional(c.DWELL_SINCE)
+    return dsl.select(c.DWELL_SINCE)
+        .from(c)
+        .where(c.BUCKET_ID.eq(bucketId))
+        .fetchOptional(c.DWELL_SINCE)
         .orElse(Instant.EPOCH);
   }
 }

@@ -32,37 +32,43 @@ public final class EnabledSwitch {
   }
 
   /**
-   * Never waits for a pooled connection once loaded: callers run inside transactions that hold
-   * one, and a synchronous refresh would wait for a second (with the pool exhausted, for the
-   * pool's timeout). A stale cache is refreshed on a background thread while the last known
-   * switches answer; only the first load, and a zero TTL (tests, one-shot commands), read in the
-   * caller's thread.
+   * Never waits for a pooled connection once loaded: callers run inside transactions that hold one,
+   * and a synchronous refresh would wait for a second (with the pool exhausted, for the pool's
+   * timeout). A stale cache is refreshed on a background thread while the last known switches
+   * answer; only the first load, and a zero TTL (tests, one-shot commands), read in the caller's
+   * thread.
    */
   public boolean isEnabled(String bucketId) {
     Instant now = clock.instant();
     if (ttl.isZero() || loadedAt.equals(Instant.MIN)) {
       refresh(now);
     } else if (loadedAt.plus(ttl).isBefore(now) && refreshing.compareAndSet(false, true)) {
-      Thread t = new Thread(() -> {
-        try {
-          refresh(clock.instant());
-        } finally {
-          refreshing.set(false);
-        }
-      }, "enabled-switch-refresh");
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  refresh(clock.instant());
+                } finally {
+                  refreshing.set(false);
+                }
+              },
+              "enabled-switch-refresh");
       t.setDaemon(true);
       t.start();
     }
     return enabled.getOrDefault(bucketId, true);
   }
 
-  private final java.util.concurrent.atomic.AtomicBoolean refreshing = new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.concurrent.atomic.AtomicBoolean refreshing =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   private synchronized void refresh(Instant now) {
     if (!loadedAt.plus(ttl).isBefore(now) && !ttl.isZero()) return;
     try {
-      enabled = dsl.select(BUCKET_CONFIGS.BUCKET_ID, BUCKET_CONFIGS.ENABLED).from(BUCKET_CONFIGS)
-          .fetchMap(BUCKET_CONFIGS.BUCKET_ID, BUCKET_CONFIGS.ENABLED);
+      enabled =
+          dsl.select(BUCKET_CONFIGS.BUCKET_ID, BUCKET_CONFIGS.ENABLED)
+              .from(BUCKET_CONFIGS)
+              .fetchMap(BUCKET_CONFIGS.BUCKET_ID, BUCKET_CONFIGS.ENABLED);
       refreshes++;
     } catch (RuntimeException e) {
       log.warn("cannot refresh bucket_configs; keeping the last known switches", e);

@@ -1,33 +1,33 @@
 package dev.bucketflow.membership;
 
-import dev.bucketflow.bucket.LeaveReason;
-import dev.bucketflow.bucket.MembershipSource;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.EntryGate;
 import dev.bucketflow.bucket.Evaluator;
 import dev.bucketflow.bucket.EventSeries;
+import dev.bucketflow.bucket.LeaveReason;
+import dev.bucketflow.bucket.MembershipSource;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.event.IncomingEvent;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jooq.DSLContext;
 
 /**
- * Real-time membership inside the ingest transaction (DESIGN §7). Loads what the batch's
- * candidate buckets need in a few set-based queries, then applies the events in memory, in order,
- * so a batch yields exactly the transitions one-at-a-time application would. Only joins and
- * leaves touch the database one statement each; stable members cost nothing.
+ * Real-time membership inside the ingest transaction (DESIGN §7). Loads what the batch's candidate
+ * buckets need in a few set-based queries, then applies the events in memory, in order, so a batch
+ * yields exactly the transitions one-at-a-time application would. Only joins and leaves touch the
+ * database one statement each; stable members cost nothing.
  *
  * <p>The caller must hold the row locks of the batch's contacts ({@link ContactLocks}), which
  * serializes it with concurrent batches of one user and with the clock-driven writers, which take
@@ -40,10 +40,14 @@ public final class MembershipEngine {
   private final EventHistoryLoader history;
   private final TransitionWriter transitions;
   private final AtomicLong evaluations = new AtomicLong();
+
   /** Manual ops change one bucket outside the in-memory batch: its dependents follow set-based. */
   private final Dependents dependents;
 
-  public MembershipEngine(BucketCatalog catalog, MembershipStore store, EventHistoryLoader history,
+  public MembershipEngine(
+      BucketCatalog catalog,
+      MembershipStore store,
+      EventHistoryLoader history,
       TransitionWriter transitions) {
     this.catalog = catalog;
     this.store = store;
@@ -60,30 +64,70 @@ public final class MembershipEngine {
    * Joins a manual bucket (DESIGN §7 rules: fresh row, epoch, entryLimit gate) and writes the
    * transition. Empty when the user is already a member.
    */
-  public Optional<Transition> joinManually(DSLContext tx, BucketDefinition bucket, String userId, String email, Instant now) {
+  public Optional<Transition> joinManually(
+      DSLContext tx, BucketDefinition bucket, String userId, String email, Instant now) {
     MembershipKey key = new MembershipKey(userId, bucket.id());
-    MembershipHistory before = store.historyOf(tx, List.of(userId), List.of(bucket.id())).getOrDefault(key, MembershipHistory.NONE);
+    MembershipHistory before =
+        store
+            .historyOf(tx, List.of(userId), List.of(bucket.id()))
+            .getOrDefault(key, MembershipHistory.NONE);
     Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
-    Optional<Transition> joined = store.join(tx, userId, email, bucket.id(), now, before.entries() + 1, null, maxDwellAt, MembershipSource.MANUAL)
-        .map(row -> Transition.entered(bucket, userId, row.entryCount(), MembershipSource.MANUAL,
-            EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now), now));
-    joined.ifPresent(t -> {
-      transitions.write(tx, List.of(t));
-      dependents.follow(tx, List.of(t), now, MembershipSource.MANUAL);
-    });
+    Optional<Transition> joined =
+        store
+            .join(
+                tx,
+                userId,
+                email,
+                bucket.id(),
+                now,
+                before.entries() + 1,
+                null,
+                maxDwellAt,
+                MembershipSource.MANUAL)
+            .map(
+                row ->
+                    Transition.entered(
+                        bucket,
+                        userId,
+                        row.entryCount(),
+                        MembershipSource.MANUAL,
+                        EntryGate.emitsJoin(
+                            bucket.entryLimit(),
+                            bucket.entryPeriod(),
+                            before.entries(),
+                            before.lastLeftAt(),
+                            now),
+                        now));
+    joined.ifPresent(
+        t -> {
+          transitions.write(tx, List.of(t));
+          dependents.follow(tx, List.of(t), now, MembershipSource.MANUAL);
+        });
     return joined;
   }
 
-  /** Leaves a manual bucket (compare-and-swap) and writes the transition; empty when not a member. */
-  public Optional<Transition> leaveManually(DSLContext tx, BucketDefinition bucket, String userId, Instant now) {
-    ActiveMembership current = store.activeOf(tx, List.of(userId), List.of(bucket.id())).get(new MembershipKey(userId, bucket.id()));
+  /**
+   * Leaves a manual bucket (compare-and-swap) and writes the transition; empty when not a member.
+   */
+  public Optional<Transition> leaveManually(
+      DSLContext tx, BucketDefinition bucket, String userId, Instant now) {
+    ActiveMembership current =
+        store
+            .activeOf(tx, List.of(userId), List.of(bucket.id()))
+            .get(new MembershipKey(userId, bucket.id()));
     if (current == null) return Optional.empty();
-    Optional<Transition> left = store.leaveIfActive(tx, current.id(), now)
-        .map(epoch -> Transition.left(bucket, userId, epoch, MembershipSource.MANUAL, LeaveReason.MANUAL, now));
-    left.ifPresent(t -> {
-      transitions.write(tx, List.of(t));
-      dependents.follow(tx, List.of(t), now, MembershipSource.MANUAL);
-    });
+    Optional<Transition> left =
+        store
+            .leaveIfActive(tx, current.id(), now)
+            .map(
+                epoch ->
+                    Transition.left(
+                        bucket, userId, epoch, MembershipSource.MANUAL, LeaveReason.MANUAL, now));
+    left.ifPresent(
+        t -> {
+          transitions.write(tx, List.of(t));
+          dependents.follow(tx, List.of(t), now, MembershipSource.MANUAL);
+        });
     return left;
   }
 
@@ -102,7 +146,8 @@ public final class MembershipEngine {
    *
    * @param events every event that may be stored (duplicates included; they are only skipped)
    */
-  public Prepared prepare(DSLContext tx, List<IncomingEvent> events, Map<String, ContactState> contacts, Instant now) {
+  public Prepared prepare(
+      DSLContext tx, List<IncomingEvent> events, Map<String, ContactState> contacts, Instant now) {
     Map<String, BucketDefinition> touched = new LinkedHashMap<>();
     // Per user, the buckets its own events may move: all that apply() evaluates for it, so all
     // whose history it needs (not every bucket some user of the batch touched).
@@ -111,7 +156,8 @@ public final class MembershipEngine {
     for (IncomingEvent e : events) {
       List<BucketDefinition> found = catalog.candidates(e.event(), fieldNames(e.properties()));
       if (!found.isEmpty()) {
-        Map<String, BucketDefinition> mine = bucketsByUser.computeIfAbsent(e.userId(), u -> new LinkedHashMap<>());
+        Map<String, BucketDefinition> mine =
+            bucketsByUser.computeIfAbsent(e.userId(), u -> new LinkedHashMap<>());
         for (BucketDefinition b : found) {
           mine.putIfAbsent(b.id(), b);
           touched.putIfAbsent(b.id(), b);
@@ -121,15 +167,23 @@ public final class MembershipEngine {
     Set<String> users = bucketsByUser.keySet();
     Map<String, java.util.Collection<BucketDefinition>> readBy = new LinkedHashMap<>();
     bucketsByUser.forEach((user, mine) -> readBy.put(user, mine.values()));
-    if (touched.isEmpty()) return new Prepared(tx, now, contacts, Map.of(), Map.of(), Map.of(), Set.of());
+    if (touched.isEmpty())
+      return new Prepared(tx, now, contacts, Map.of(), Map.of(), Map.of(), Set.of());
     // Bucket conditions read memberships of buckets the batch may not touch: load those too.
     Set<String> referenced = new LinkedHashSet<>();
     touched.values().forEach(b -> referenced.addAll(b.referencedBuckets()));
     Set<String> activeOf = new LinkedHashSet<>(touched.keySet());
     activeOf.addAll(referenced);
     MembershipStore.Rows rows = store.rowsOf(tx, users, activeOf, touched.keySet());
-    Prepared prepared = new Prepared(tx, now, contacts, history.loadBounded(tx, readBy, now), rows.active(), rows.history(),
-        referenced);
+    Prepared prepared =
+        new Prepared(
+            tx,
+            now,
+            contacts,
+            history.loadBounded(tx, readBy, now),
+            rows.active(),
+            rows.history(),
+            referenced);
     bucketsByUser.forEach((user, mine) -> prepared.loadedFor.put(user, mine.keySet()));
     return prepared;
   }
@@ -147,39 +201,63 @@ public final class MembershipEngine {
     final Map<String, ContactState> contacts;
     final Map<String, Map<String, EventSeries>> series;
     final Map<MembershipKey, ActiveMembership> active;
+
     /** Active rows as loaded, by id: what a re-stamp is compared with. */
     final Map<Long, ActiveMembership> loaded = new HashMap<>();
+
     final Map<MembershipKey, MembershipHistory> past;
     final Map<String, UserState> states = new HashMap<>();
+
     /** Deadline changes of rows that existed before the batch. */
     final Map<Long, Instant> deadlines = new HashMap<>();
+
     /** Rows created in this batch, by temporary (negative) id. */
     final Map<Long, NewRow> newRows = new LinkedHashMap<>();
+
     /** Leaves of rows that existed before the batch: compare-and-swap at the end. */
     final Set<Long> existingLeaves = new LinkedHashSet<>();
+
     /** Transitions in order, each with the row whose write decides whether it happened. */
     final List<Tentative> tentative = new ArrayList<>();
+
     /** Fast-expiry watch deadlines this batch moved earlier; to be signalled after the commit. */
     final List<MovedDeadline> moved = new ArrayList<>();
-    /** The stored events that produced at least one recorded transition, in batch order (see {@link #transitionCauses}). */
-    final List<IncomingEvent> causes = new ArrayList<>();
+
     /**
-     * Per user and join-watching bucket ({@link BucketDefinition#watchesJoins()}) the batch touched:
-     * the epoch a join would open and the clock join instant, as they stood before the batch.
+     * The stored events that produced at least one recorded transition, in batch order (see {@link
+     * #transitionCauses}).
+     */
+    final List<IncomingEvent> causes = new ArrayList<>();
+
+    /**
+     * Per user and join-watching bucket ({@link BucketDefinition#watchesJoins()}) the batch
+     * touched: the epoch a join would open and the clock join instant, as they stood before the
+     * batch.
      */
     final Map<MembershipKey, JoinWatch> joinWatchesBefore = new LinkedHashMap<>();
+
     /** The event being applied: the cause of the tentative transitions added meanwhile. */
     IncomingEvent applying;
+
     long nextTempId = -1;
 
-    /** A non-member's next epoch and its clock join instant; empty {@code at} for a member or none. */
+    /**
+     * A non-member's next epoch and its clock join instant; empty {@code at} for a member or none.
+     */
     record JoinWatch(BucketDefinition bucket, int epoch, Optional<Instant> at) {}
 
-    /** A transition that stands if its row's write succeeds; {@code cause} is the event that made it. */
+    /**
+     * A transition that stands if its row's write succeeds; {@code cause} is the event that made
+     * it.
+     */
     record Tentative(Transition transition, long rowId, IncomingEvent cause) {}
 
-    /** Buckets named by the touched buckets' bucket conditions: each state starts with its memberships of them. */
+    /**
+     * Buckets named by the touched buckets' bucket conditions: each state starts with its
+     * memberships of them.
+     */
     final Set<String> referenced;
+
     /**
      * Per user, the buckets whose history {@link #prepare} loaded. A bucket the kill switch turns
      * on between prepare and apply is a candidate only then, with no history loaded for it: it is
@@ -187,8 +265,14 @@ public final class MembershipEngine {
      */
     final Map<String, Set<String>> loadedFor = new HashMap<>();
 
-    Prepared(DSLContext tx, Instant now, Map<String, ContactState> contacts, Map<String, Map<String, EventSeries>> series,
-        Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> past, Set<String> referenced) {
+    Prepared(
+        DSLContext tx,
+        Instant now,
+        Map<String, ContactState> contacts,
+        Map<String, Map<String, EventSeries>> series,
+        Map<MembershipKey, ActiveMembership> active,
+        Map<MembershipKey, MembershipHistory> past,
+        Set<String> referenced) {
       this.referenced = referenced;
       this.tx = tx;
       this.now = now;
@@ -210,8 +294,10 @@ public final class MembershipEngine {
         UserState state = state(e.userId());
         if (state == null) continue; // no candidate bucket for this user anywhere in the batch
         Set<String> loadedBuckets = loadedFor.getOrDefault(e.userId(), Set.of());
-        List<BucketDefinition> candidates = catalog.candidates(e.event(), fieldNames(e.properties())).stream()
-            .filter(b -> loadedBuckets.contains(b.id())).toList();
+        List<BucketDefinition> candidates =
+            catalog.candidates(e.event(), fieldNames(e.properties())).stream()
+                .filter(b -> loadedBuckets.contains(b.id()))
+                .toList();
         for (BucketDefinition bucket : candidates) {
           if (bucket.watchesJoins()) noteJoinWatchBefore(e.userId(), bucket, state);
         }
@@ -229,12 +315,15 @@ public final class MembershipEngine {
     }
 
     private void noteJoinWatchBefore(String user, BucketDefinition bucket, UserState state) {
-      joinWatchesBefore.computeIfAbsent(new MembershipKey(user, bucket.id()), key -> joinWatch(key, bucket, state));
+      joinWatchesBefore.computeIfAbsent(
+          new MembershipKey(user, bucket.id()), key -> joinWatch(key, bucket, state));
     }
 
     private JoinWatch joinWatch(MembershipKey key, BucketDefinition bucket, UserState state) {
       if (active.containsKey(key)) return new JoinWatch(bucket, -1, Optional.empty());
-      return new JoinWatch(bucket, past.getOrDefault(key, MembershipHistory.NONE).entries() + 1,
+      return new JoinWatch(
+          bucket,
+          past.getOrDefault(key, MembershipHistory.NONE).entries() + 1,
           NextFlip.joinInstant(bucket.criteria(), state, now));
     }
 
@@ -245,14 +334,17 @@ public final class MembershipEngine {
      * only makes the join late (the reconcile tick joins), never wrong.
      */
     private void joinWatchesMoved() {
-      joinWatchesBefore.forEach((key, before) -> {
-        JoinWatch after = joinWatch(key, before.bucket(), states.get(key.userId()));
-        if (after.at().isEmpty()) return;
-        Instant at = after.at().get();
-        if (after.epoch() != before.epoch() || before.at().isEmpty() || at.isBefore(before.at().get())) {
-          moved.add(new MovedDeadline(key.bucketId(), key.userId(), after.epoch(), at));
-        }
-      });
+      joinWatchesBefore.forEach(
+          (key, before) -> {
+            JoinWatch after = joinWatch(key, before.bucket(), states.get(key.userId()));
+            if (after.at().isEmpty()) return;
+            Instant at = after.at().get();
+            if (after.epoch() != before.epoch()
+                || before.at().isEmpty()
+                || at.isBefore(before.at().get())) {
+              moved.add(new MovedDeadline(key.bucketId(), key.userId(), after.epoch(), at));
+            }
+          });
     }
 
     private List<Transition> flush() {
@@ -260,7 +352,8 @@ public final class MembershipEngine {
       existingLeaves.forEach(deadlines::remove);
       store.updateDeadlines(tx, deadlines, now);
       deadlines.forEach((id, expiresAt) -> movedEarlier(loaded.get(id), expiresAt));
-      Set<Long> inserted = store.insertAll(tx, List.copyOf(newRows.values()), MembershipSource.EVENT);
+      Set<Long> inserted =
+          store.insertAll(tx, List.copyOf(newRows.values()), MembershipSource.EVENT);
       written.addAll(inserted);
       List<Transition> recorded = new ArrayList<>(tentative.size());
       IncomingEvent lastCause = null;
@@ -280,8 +373,8 @@ public final class MembershipEngine {
 
     /**
      * The events of {@link #apply} that produced at least one recorded transition (a join or leave
-     * that really happened, emitted or gated), each once, in order; empty before {@code apply}. What
-     * the event→transition latency is measured over.
+     * that really happened, emitted or gated), each once, in order; empty before {@code apply}.
+     * What the event→transition latency is measured over.
      */
     public List<IncomingEvent> transitionCauses() {
       return List.copyOf(causes);
@@ -309,14 +402,16 @@ public final class MembershipEngine {
     UserState state(String user) {
       Map<String, EventSeries> loaded = series.get(user);
       if (loaded == null) return null;
-      return states.computeIfAbsent(user, u -> {
-        ContactState c = contacts.get(u);
-        UserState state = new UserState(c == null ? null : c.properties(), loaded);
-        for (String b : referenced) {
-          if (active.containsKey(new MembershipKey(u, b))) state.setMember(b, true);
-        }
-        return state;
-      });
+      return states.computeIfAbsent(
+          user,
+          u -> {
+            ContactState c = contacts.get(u);
+            UserState state = new UserState(c == null ? null : c.properties(), loaded);
+            for (String b : referenced) {
+              if (active.containsKey(new MembershipKey(u, b))) state.setMember(b, true);
+            }
+            return state;
+          });
     }
 
     void evaluate(String user, BucketDefinition bucket, UserState state) {
@@ -343,14 +438,34 @@ public final class MembershipEngine {
       Instant expiresAt = NextFlip.deadline(bucket.criteria(), state, now).orElse(null);
       Instant maxDwellAt = bucket.maxDwell() == null ? null : now.plus(bucket.maxDwell());
       ContactState contact = contacts.get(key.userId());
-      NewRow row = new NewRow(nextTempId--, key.userId(), contact == null ? null : contact.email(), bucket.id(), now,
-          epoch, expiresAt, maxDwellAt);
+      NewRow row =
+          new NewRow(
+              nextTempId--,
+              key.userId(),
+              contact == null ? null : contact.email(),
+              bucket.id(),
+              now,
+              epoch,
+              expiresAt,
+              maxDwellAt);
       newRows.put(row.tempId, row);
-      active.put(key, new ActiveMembership(row.tempId, key.userId(), bucket.id(), now, epoch, expiresAt, maxDwellAt));
+      active.put(
+          key,
+          new ActiveMembership(
+              row.tempId, key.userId(), bucket.id(), now, epoch, expiresAt, maxDwellAt));
       past.put(key, before.joined());
-      boolean emit = EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), before.entries(), before.lastLeftAt(), now);
-      tentative.add(new Tentative(Transition.entered(bucket, key.userId(), epoch, MembershipSource.EVENT, emit, now), row.tempId,
-          applying));
+      boolean emit =
+          EntryGate.emitsJoin(
+              bucket.entryLimit(),
+              bucket.entryPeriod(),
+              before.entries(),
+              before.lastLeftAt(),
+              now);
+      tentative.add(
+          new Tentative(
+              Transition.entered(bucket, key.userId(), epoch, MembershipSource.EVENT, emit, now),
+              row.tempId,
+              applying));
     }
 
     void leaveOrDefer(MembershipKey key, BucketDefinition bucket, ActiveMembership current) {
@@ -370,8 +485,17 @@ public final class MembershipEngine {
         existingLeaves.add(current.id());
       }
       past.put(key, past.getOrDefault(key, MembershipHistory.NONE).left(now));
-      tentative.add(new Tentative(Transition.left(bucket, key.userId(), current.entryCount(), MembershipSource.EVENT,
-          LeaveReason.CRITERIA, now), current.id(), applying));
+      tentative.add(
+          new Tentative(
+              Transition.left(
+                  bucket,
+                  key.userId(),
+                  current.entryCount(),
+                  MembershipSource.EVENT,
+                  LeaveReason.CRITERIA,
+                  now),
+              current.id(),
+              applying));
     }
 
     void restamp(MembershipKey key, ActiveMembership current, Instant expiresAt) {

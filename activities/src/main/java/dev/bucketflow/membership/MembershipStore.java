@@ -1,45 +1,48 @@
 package dev.bucketflow.membership;
 
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
-import dev.bucketflow.bucket.MembershipSource;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.MembershipStatus;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.Map;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
 
 /**
- * {@code bucket_memberships}. Joins insert a fresh row guarded by the partial unique index;
- * leaves are compare-and-swap updates. Only a statement that returned a row may record a
- * transition, so concurrent writers never double-emit.
+ * {@code bucket_memberships}. Joins insert a fresh row guarded by the partial unique index; leaves
+ * are compare-and-swap updates. Only a statement that returned a row may record a transition, so
+ * concurrent writers never double-emit.
  */
 public final class MembershipStore {
 
   /** See {@link #activeOf}; parameters: the users, the active status. */
-  static final String ACTIVE_SQL = "select m.id, m.user_id, m.bucket_id, m.entered_at, m.entry_count, m.expires_at, "
-      + "m.max_dwell_at from unnest(cast(? as text[])) as u(user_id) cross join lateral (select * from bucket_memberships b "
-      + "where b.user_id = u.user_id offset 0) m where m.status = ? and m.deleted_at is null";
+  static final String ACTIVE_SQL =
+      "select m.id, m.user_id, m.bucket_id, m.entered_at, m.entry_count, m.expires_at, "
+          + "m.max_dwell_at from unnest(cast(? as text[])) as u(user_id) cross join lateral (select * from bucket_memberships b "
+          + "where b.user_id = u.user_id offset 0) m where m.status = ? and m.deleted_at is null";
 
   /** See {@link #historyOf}; parameter: the users. */
-  static final String HISTORY_SQL = "select h.user_id, h.bucket_id, max(h.entry_count), max(h.left_at) "
-      + "from unnest(cast(? as text[])) as u(user_id) cross join lateral (select user_id, bucket_id, entry_count, left_at "
-      + "from bucket_memberships b where b.user_id = u.user_id offset 0) h group by h.user_id, h.bucket_id";
+  static final String HISTORY_SQL =
+      "select h.user_id, h.bucket_id, max(h.entry_count), max(h.left_at) "
+          + "from unnest(cast(? as text[])) as u(user_id) cross join lateral (select user_id, bucket_id, entry_count, left_at "
+          + "from bucket_memberships b where b.user_id = u.user_id offset 0) h group by h.user_id, h.bucket_id";
 
   /**
    * Active rows of these users in these buckets. Fixed text with array parameters (as every
    * per-batch statement here): planned once, nothing rendered per user, and the partial unique
    * index on (user, bucket) serves it whatever the table's statistics say.
    */
-  public Map<MembershipKey, ActiveMembership> activeOf(DSLContext tx, Collection<String> users, Collection<String> buckets) {
+  public Map<MembershipKey, ActiveMembership> activeOf(
+      DSLContext tx, Collection<String> users, Collection<String> buckets) {
     Map<MembershipKey, ActiveMembership> out = new HashMap<>();
     if (users.isEmpty() || buckets.isEmpty()) return out;
     // Per user, one probe of bucket_memberships_history (led by user_id): the lateral subquery
@@ -50,59 +53,94 @@ public final class MembershipStore {
     // ingest. A user has few rows; other buckets' are dropped here.
     Set<String> wanted = buckets instanceof Set<String> set ? set : new HashSet<>(buckets);
     tx.fetch(ACTIVE_SQL, users.toArray(String[]::new), ACTIVE.db())
-        .forEach(r -> {
-          String bucket = r.get(2, String.class);
-          if (!wanted.contains(bucket)) return;
-          String user = r.get(1, String.class);
-          out.put(new MembershipKey(user, bucket), new ActiveMembership(r.get(0, Long.class), user, bucket,
-              instant(r.get(3, OffsetDateTime.class)), r.get(4, Integer.class), instant(r.get(5, OffsetDateTime.class)),
-              instant(r.get(6, OffsetDateTime.class))));
-        });
+        .forEach(
+            r -> {
+              String bucket = r.get(2, String.class);
+              if (!wanted.contains(bucket)) return;
+              String user = r.get(1, String.class);
+              out.put(
+                  new MembershipKey(user, bucket),
+                  new ActiveMembership(
+                      r.get(0, Long.class),
+                      user,
+                      bucket,
+                      instant(r.get(3, OffsetDateTime.class)),
+                      r.get(4, Integer.class),
+                      instant(r.get(5, OffsetDateTime.class)),
+                      instant(r.get(6, OffsetDateTime.class))));
+            });
     return out;
   }
 
   /** See {@link #rowsOf}; parameter: the users. */
-  static final String ROWS_SQL = "select m.id, m.user_id, m.bucket_id, m.status, m.deleted_at is null, m.entered_at, "
-      + "m.entry_count, m.expires_at, m.max_dwell_at, m.left_at from unnest(cast(? as text[])) as u(user_id) "
-      + "cross join lateral (select * from bucket_memberships b where b.user_id = u.user_id offset 0) m";
+  static final String ROWS_SQL =
+      "select m.id, m.user_id, m.bucket_id, m.status, m.deleted_at is null, m.entered_at, "
+          + "m.entry_count, m.expires_at, m.max_dwell_at, m.left_at from unnest(cast(? as text[])) as u(user_id) "
+          + "cross join lateral (select * from bucket_memberships b where b.user_id = u.user_id offset 0) m";
 
-  /** A batch's users' active rows and entry history, as {@link #activeOf} and {@link #historyOf} give them. */
-  public record Rows(Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> history) {}
+  /**
+   * A batch's users' active rows and entry history, as {@link #activeOf} and {@link #historyOf}
+   * give them.
+   */
+  public record Rows(
+      Map<MembershipKey, ActiveMembership> active, Map<MembershipKey, MembershipHistory> history) {}
 
   /**
    * {@link #activeOf}({@code users}, {@code activeBuckets}) and {@link #historyOf}({@code users},
-   * {@code historyBuckets}) from one probe per user instead of two: both read every row of the
-   * user through {@code bucket_memberships_history} (see {@link #activeOf} for why that index and
-   * the OFFSET 0 fence), so the ingest path reads each user's rows once. In {@code bench ingest}
-   * the two probes were the second- and third-fastest-growing cost of a batch. The rows travel
-   * raw, one per epoch, and are folded here: aggregating per (user, bucket) in SQL (max … FILTER
-   * for the active row) took a third longer for 440 users of bench ingest's final database
-   * (10.5 ms against 7.8 ms, transfer included).
+   * {@code historyBuckets}) from one probe per user instead of two: both read every row of the user
+   * through {@code bucket_memberships_history} (see {@link #activeOf} for why that index and the
+   * OFFSET 0 fence), so the ingest path reads each user's rows once. In {@code bench ingest} the
+   * two probes were the second- and third-fastest-growing cost of a batch. The rows travel raw, one
+   * per epoch, and are folded here: aggregating per (user, bucket) in SQL (max … FILTER for the
+   * active row) took a third longer for 440 users of bench ingest's final database (10.5 ms against
+   * 7.8 ms, transfer included).
    */
-  public Rows rowsOf(DSLContext tx, Collection<String> users, Collection<String> activeBuckets,
+  public Rows rowsOf(
+      DSLContext tx,
+      Collection<String> users,
+      Collection<String> activeBuckets,
       Collection<String> historyBuckets) {
     Map<MembershipKey, ActiveMembership> active = new HashMap<>();
     Map<MembershipKey, MembershipHistory> history = new HashMap<>();
-    if (users.isEmpty() || (activeBuckets.isEmpty() && historyBuckets.isEmpty())) return new Rows(active, history);
-    Set<String> activeWanted = activeBuckets instanceof Set<String> set ? set : new HashSet<>(activeBuckets);
-    Set<String> historyWanted = historyBuckets instanceof Set<String> set ? set : new HashSet<>(historyBuckets);
+    if (users.isEmpty() || (activeBuckets.isEmpty() && historyBuckets.isEmpty()))
+      return new Rows(active, history);
+    Set<String> activeWanted =
+        activeBuckets instanceof Set<String> set ? set : new HashSet<>(activeBuckets);
+    Set<String> historyWanted =
+        historyBuckets instanceof Set<String> set ? set : new HashSet<>(historyBuckets);
     String activeStatus = ACTIVE.db();
-    tx.fetch(ROWS_SQL, (Object) users.toArray(String[]::new)).forEach(r -> {
-      String user = r.get(1, String.class);
-      String bucket = r.get(2, String.class);
-      int entryCount = r.get(6, Integer.class);
-      if (activeWanted.contains(bucket) && activeStatus.equals(r.get(3, String.class)) && r.get(4, Boolean.class)) {
-        active.put(new MembershipKey(user, bucket), new ActiveMembership(r.get(0, Long.class), user, bucket,
-            instant(r.get(5, OffsetDateTime.class)), entryCount, instant(r.get(7, OffsetDateTime.class)),
-            instant(r.get(8, OffsetDateTime.class))));
-      }
-      if (historyWanted.contains(bucket)) {
-        // As HISTORY_SQL: max(entry_count) and max(left_at) over every row, deleted or not.
-        Instant leftAt = instant(r.get(9, OffsetDateTime.class));
-        history.merge(new MembershipKey(user, bucket), new MembershipHistory(entryCount, leftAt),
-            (a, b) -> new MembershipHistory(Math.max(a.entries(), b.entries()), later(a.lastLeftAt(), b.lastLeftAt())));
-      }
-    });
+    tx.fetch(ROWS_SQL, (Object) users.toArray(String[]::new))
+        .forEach(
+            r -> {
+              String user = r.get(1, String.class);
+              String bucket = r.get(2, String.class);
+              int entryCount = r.get(6, Integer.class);
+              if (activeWanted.contains(bucket)
+                  && activeStatus.equals(r.get(3, String.class))
+                  && r.get(4, Boolean.class)) {
+                active.put(
+                    new MembershipKey(user, bucket),
+                    new ActiveMembership(
+                        r.get(0, Long.class),
+                        user,
+                        bucket,
+                        instant(r.get(5, OffsetDateTime.class)),
+                        entryCount,
+                        instant(r.get(7, OffsetDateTime.class)),
+                        instant(r.get(8, OffsetDateTime.class))));
+              }
+              if (historyWanted.contains(bucket)) {
+                // As HISTORY_SQL: max(entry_count) and max(left_at) over every row, deleted or not.
+                Instant leftAt = instant(r.get(9, OffsetDateTime.class));
+                history.merge(
+                    new MembershipKey(user, bucket),
+                    new MembershipHistory(entryCount, leftAt),
+                    (a, b) ->
+                        new MembershipHistory(
+                            Math.max(a.entries(), b.entries()),
+                            later(a.lastLeftAt(), b.lastLeftAt())));
+              }
+            });
     return new Rows(active, history);
   }
 
@@ -112,19 +150,25 @@ public final class MembershipStore {
     return a.isAfter(b) ? a : b;
   }
 
-  /** Entries so far (= highest epoch) and the latest leave, per (user, bucket), in one statement. */
-  public Map<MembershipKey, MembershipHistory> historyOf(DSLContext tx, Collection<String> users, Collection<String> buckets) {
+  /**
+   * Entries so far (= highest epoch) and the latest leave, per (user, bucket), in one statement.
+   */
+  public Map<MembershipKey, MembershipHistory> historyOf(
+      DSLContext tx, Collection<String> users, Collection<String> buckets) {
     Map<MembershipKey, MembershipHistory> out = new HashMap<>();
     if (users.isEmpty() || buckets.isEmpty()) return out;
     // Index probes per user, as in activeOf; other buckets' epochs are dropped here.
     Set<String> wanted = buckets instanceof Set<String> set ? set : new HashSet<>(buckets);
     tx.fetch(HISTORY_SQL, (Object) users.toArray(String[]::new))
-        .forEach(r -> {
-          if (wanted.contains(r.get(1, String.class))) {
-            out.put(new MembershipKey(r.get(0, String.class), r.get(1, String.class)),
-                new MembershipHistory(r.get(2, Integer.class), instant(r.get(3, OffsetDateTime.class))));
-          }
-        });
+        .forEach(
+            r -> {
+              if (wanted.contains(r.get(1, String.class))) {
+                out.put(
+                    new MembershipKey(r.get(0, String.class), r.get(1, String.class)),
+                    new MembershipHistory(
+                        r.get(2, Integer.class), instant(r.get(3, OffsetDateTime.class))));
+              }
+            });
     return out;
   }
 
@@ -136,23 +180,50 @@ public final class MembershipStore {
    * Inserts a fresh active row unless one exists ({@code ON CONFLICT DO NOTHING} on the partial
    * unique index). Empty when another writer holds the active row: then nothing is recorded.
    */
-  public Optional<ActiveMembership> join(DSLContext tx, String userId, String email, String bucketId,
-      Instant at, int entryCount, Instant expiresAt, Instant maxDwellAt, MembershipSource source) {
+  public Optional<ActiveMembership> join(
+      DSLContext tx,
+      String userId,
+      String email,
+      String bucketId,
+      Instant at,
+      int entryCount,
+      Instant expiresAt,
+      Instant maxDwellAt,
+      MembershipSource source) {
     var m = BUCKET_MEMBERSHIPS;
-    return tx.insertInto(m, m.USER_ID, m.USER_EMAIL, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT,
-            m.MAX_DWELL_AT, m.ENTRY_COUNT, m.SOURCE, m.LAST_EVALUATED_AT)
+    return tx.insertInto(
+            m,
+            m.USER_ID,
+            m.USER_EMAIL,
+            m.BUCKET_ID,
+            m.STATUS,
+            m.ENTERED_AT,
+            m.EXPIRES_AT,
+            m.MAX_DWELL_AT,
+            m.ENTRY_COUNT,
+            m.SOURCE,
+            m.LAST_EVALUATED_AT)
         .values(userId, email, bucketId, ACTIVE, at, expiresAt, maxDwellAt, entryCount, source, at)
         .onConflictDoNothing()
         .returningResult(m.ID)
         .fetchOptional(m.ID)
-        .map(id -> new ActiveMembership(id, userId, bucketId, at, entryCount, expiresAt, maxDwellAt));
+        .map(
+            id ->
+                new ActiveMembership(id, userId, bucketId, at, entryCount, expiresAt, maxDwellAt));
   }
 
-  /** Compare-and-swap leave (a left row keeps no deadline); the epoch when this call made the change, empty otherwise. */
+  /**
+   * Compare-and-swap leave (a left row keeps no deadline); the epoch when this call made the
+   * change, empty otherwise.
+   */
   public Optional<Integer> leaveIfActive(DSLContext tx, long membershipId, Instant at) {
     var m = BUCKET_MEMBERSHIPS;
     return tx.update(m)
-        .set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, at).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
+        .set(m.STATUS, MembershipStatus.LEFT)
+        .set(m.LEFT_AT, at)
+        .setNull(m.EXPIRES_AT)
+        .set(m.LAST_EVALUATED_AT, at)
+        .set(m.UPDATED_AT, at)
         .where(m.ID.eq(membershipId).and(m.STATUS.eq(ACTIVE)))
         .returningResult(m.ENTRY_COUNT)
         .fetchOptional(m.ENTRY_COUNT);
@@ -162,16 +233,21 @@ public final class MembershipStore {
   Set<Long> leaveAllIfActive(DSLContext tx, Collection<Long> ids, Instant at) {
     if (ids.isEmpty()) return Set.of();
     var m = BUCKET_MEMBERSHIPS;
-    return new HashSet<>(tx.update(m)
-        .set(m.STATUS, MembershipStatus.LEFT).set(m.LEFT_AT, at).setNull(m.EXPIRES_AT).set(m.LAST_EVALUATED_AT, at).set(m.UPDATED_AT, at)
-        .where(m.ID.in(ids).and(m.STATUS.eq(ACTIVE)))
-        .returningResult(m.ID)
-        .fetch(m.ID));
+    return new HashSet<>(
+        tx.update(m)
+            .set(m.STATUS, MembershipStatus.LEFT)
+            .set(m.LEFT_AT, at)
+            .setNull(m.EXPIRES_AT)
+            .set(m.LAST_EVALUATED_AT, at)
+            .set(m.UPDATED_AT, at)
+            .where(m.ID.in(ids).and(m.STATUS.eq(ACTIVE)))
+            .returningResult(m.ID)
+            .fetch(m.ID));
   }
 
   /**
-   * Inserts a batch's new rows in one statement ({@code ON CONFLICT DO NOTHING}); returns the
-   * temp ids of the rows inserted — an active row that met another writer's active row is not.
+   * Inserts a batch's new rows in one statement ({@code ON CONFLICT DO NOTHING}); returns the temp
+   * ids of the rows inserted — an active row that met another writer's active row is not.
    */
   Set<Long> insertAll(DSLContext tx, List<NewRow> rows, MembershipSource source) {
     if (rows.isEmpty()) return Set.of();
@@ -204,16 +280,33 @@ public final class MembershipStore {
     }
     Set<Long> inserted = new HashSet<>();
     // One statement of fixed text whatever the row count (see TransitionWriter#write).
-    tx.fetch("insert into bucket_memberships (user_id, user_email, bucket_id, status, entered_at, left_at, expires_at, "
-            + "max_dwell_at, entry_count, source, last_evaluated_at) "
-            + "select u, e, b, st, ent, lft, exp, md, n, cast(? as text), ev from unnest(cast(? as text[]), cast(? as text[]), "
-            + "cast(? as text[]), cast(? as text[]), cast(? as timestamptz[]), cast(? as timestamptz[]), "
-            + "cast(? as timestamptz[]), cast(? as timestamptz[]), cast(? as int[]), cast(? as timestamptz[])) "
-            + "as x(u, e, b, st, ent, lft, exp, md, n, ev) "
-            + "on conflict do nothing returning user_id, bucket_id, entry_count",
-            source.db(), users, emails, buckets, statuses, entered, left, expires, maxDwell, entries, evaluated)
-        .forEach(r -> inserted.add(byKey.get(new Epoch(r.get(0, String.class), r.get(1, String.class),
-            r.get(2, Integer.class)))));
+    tx.fetch(
+            "insert into bucket_memberships (user_id, user_email, bucket_id, status, entered_at, left_at, expires_at, "
+                + "max_dwell_at, entry_count, source, last_evaluated_at) "
+                + "select u, e, b, st, ent, lft, exp, md, n, cast(? as text), ev from unnest(cast(? as text[]), cast(? as text[]), "
+                + "cast(? as text[]), cast(? as text[]), cast(? as timestamptz[]), cast(? as timestamptz[]), "
+                + "cast(? as timestamptz[]), cast(? as timestamptz[]), cast(? as int[]), cast(? as timestamptz[])) "
+                + "as x(u, e, b, st, ent, lft, exp, md, n, ev) "
+                + "on conflict do nothing returning user_id, bucket_id, entry_count",
+            source.db(),
+            users,
+            emails,
+            buckets,
+            statuses,
+            entered,
+            left,
+            expires,
+            maxDwell,
+            entries,
+            evaluated)
+        .forEach(
+            r ->
+                inserted.add(
+                    byKey.get(
+                        new Epoch(
+                            r.get(0, String.class),
+                            r.get(1, String.class),
+                            r.get(2, Integer.class)))));
     return inserted;
   }
 
@@ -225,9 +318,12 @@ public final class MembershipStore {
   public void updateDeadlines(DSLContext tx, Map<Long, Instant> expiresAtById, Instant at) {
     if (expiresAtById.isEmpty()) return;
     var m = BUCKET_MEMBERSHIPS;
-    var rows = expiresAtById.entrySet().stream()
-        .map(e -> DSL.row(DSL.val(e.getKey()), DSL.val(e.getValue(), m.EXPIRES_AT.getDataType())))
-        .toList();
+    var rows =
+        expiresAtById.entrySet().stream()
+            .map(
+                e ->
+                    DSL.row(DSL.val(e.getKey()), DSL.val(e.getValue(), m.EXPIRES_AT.getDataType())))
+            .toList();
     var v = DSL.values(rows.toArray(org.jooq.Row2[]::new)).as("v", "id", "expires_at");
     tx.update(m)
         .set(m.EXPIRES_AT, v.field("expires_at", m.EXPIRES_AT.getType()))

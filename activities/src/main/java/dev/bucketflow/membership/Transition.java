@@ -1,30 +1,64 @@
 package dev.bucketflow.membership;
 
-import dev.bucketflow.bucket.MembershipSource;
-import dev.bucketflow.bucket.TransitionKind;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.LeaveReason;
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.TransitionKind;
 import java.time.Instant;
 import java.util.Optional;
 
 /**
- * One recorded join or leave. {@code epoch} is the row's {@code entry_count}; {@code emitted}
- * false means the entryLimit gate suppressed the join's event (the row still exists); {@code reason}
- * is present exactly on leaves.
+ * One recorded join or leave. {@code epoch} is the row's {@code entry_count}; {@code emitted} false
+ * means the entryLimit gate suppressed the join's event (the row still exists); {@code reason} is
+ * present exactly on leaves.
  */
 public record Transition(
-    String bucketId, String bucketName, String userId, TransitionKind kind, int epoch, MembershipSource source, boolean emitted, Instant at,
+    String bucketId,
+    String bucketName,
+    String userId,
+    TransitionKind kind,
+    int epoch,
+    MembershipSource source,
+    boolean emitted,
+    Instant at,
     Optional<LeaveReason> reason) {
 
-  public static Transition entered(BucketDefinition bucket, String userId, int epoch, MembershipSource source, boolean emitted, Instant at) {
-    return new Transition(bucket.id(), bucket.displayName(), userId, TransitionKind.ENTERED, epoch, source, emitted, at,
+  public static Transition entered(
+      BucketDefinition bucket,
+      String userId,
+      int epoch,
+      MembershipSource source,
+      boolean emitted,
+      Instant at) {
+    return new Transition(
+        bucket.id(),
+        bucket.displayName(),
+        userId,
+        TransitionKind.ENTERED,
+        epoch,
+        source,
+        emitted,
+        at,
         Optional.empty());
   }
 
   /** Leaves always emit. */
-  public static Transition left(BucketDefinition bucket, String userId, int epoch, MembershipSource source,
-      LeaveReason reason, Instant at) {
-    return new Transition(bucket.id(), bucket.displayName(), userId, TransitionKind.LEFT, epoch, source, true, at,
+  public static Transition left(
+      BucketDefinition bucket,
+      String userId,
+      int epoch,
+      MembershipSource source,
+      LeaveReason reason,
+      Instant at) {
+    return new Transition(
+        bucket.id(),
+        bucket.displayName(),
+        userId,
+        TransitionKind.LEFT,
+        epoch,
+        source,
+        true,
+        at,
         Optional.of(reason));
   }
 

@@ -1,28 +1,24 @@
 package dev.bucketflow.membership;
 
-import dev.bucketflow.event.EventLog;
-
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.Durations;
 import dev.bucketflow.bucket.LeaveReason;
+import dev.bucketflow.db.Json;
+import dev.bucketflow.event.EventLog;
 import dev.bucketflow.event.IncomingEvent;
+import dev.bucketflow.shard.Shards;
 import java.time.Instant;
 import java.util.ArrayList;
-
-import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
-
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bucketflow.db.Json;
-import dev.bucketflow.shard.Shards;
 import java.util.List;
 import java.util.function.Predicate;
 import org.jooq.DSLContext;
 
 /**
  * Writes transitions in the caller's transaction: the outbox row ({@code bucket_transitions}) and
- * the {@code bucket:entered:<id>} / {@code bucket:left:<id>} user event with its deterministic
- * key. The generic {@code bucket:entered} / {@code bucket:left} event is written only when
- * {@code genericWanted} says a journey binds to it. Both ignore conflicts on their keys (the event through {@link EventLog}),
- * so writing the same transition twice records it once.
+ * the {@code bucket:entered:<id>} / {@code bucket:left:<id>} user event with its deterministic key.
+ * The generic {@code bucket:entered} / {@code bucket:left} event is written only when {@code
+ * genericWanted} says a journey binds to it. Both ignore conflicts on their keys (the event through
+ * {@link EventLog}), so writing the same transition twice records it once.
  */
 public final class TransitionWriter {
 
@@ -45,23 +41,29 @@ public final class TransitionWriter {
     this(genericWanted, Shards.DEFAULT_SHARDS);
   }
 
-  /** @param shards the delivery shard count: each row records its user's shard (the ingest shard function) */
+  /**
+   * @param shards the delivery shard count: each row records its user's shard (the ingest shard
+   *     function)
+   */
   public TransitionWriter(Predicate<String> genericWanted, int shards) {
     this(genericWanted, shards, JourneyEvents.NONE);
   }
 
-  /** @param journeyEvents where dwell events go to reach journeys bound to {@code bucket:dwell:<id>} */
-  public TransitionWriter(Predicate<String> genericWanted, int shards, JourneyEvents journeyEvents) {
+  /**
+   * @param journeyEvents where dwell events go to reach journeys bound to {@code bucket:dwell:<id>}
+   */
+  public TransitionWriter(
+      Predicate<String> genericWanted, int shards, JourneyEvents journeyEvents) {
     this.genericWanted = genericWanted;
     this.shards = shards;
     this.journeyEvents = journeyEvents;
   }
 
   /**
-   * Writes claimed dwell events in the caller's transaction: the user event
-   * {@code bucket:dwell:<id>} (properties {@code {"after":"P3D","entryCount":n}}, occurred at the
-   * instant the threshold was reached, deterministic key, conflict ignored) and, for those stored
-   * now, the journey outbox row. Returns how many were stored.
+   * Writes claimed dwell events in the caller's transaction: the user event {@code
+   * bucket:dwell:<id>} (properties {@code {"after":"P3D","entryCount":n}}, occurred at the instant
+   * the threshold was reached, deterministic key, conflict ignored) and, for those stored now, the
+   * journey outbox row. Returns how many were stored.
    */
   public int writeDwell(DSLContext tx, String bucketId, List<DwellEvents.Due> due, Instant now) {
     if (due.isEmpty()) return 0;
@@ -70,12 +72,20 @@ public final class TransitionWriter {
       ObjectNode p = Json.MAPPER.createObjectNode();
       p.put("after", Durations.iso(d.after()));
       p.put("entryCount", d.epoch());
-      events.add(new IncomingEvent(d.userId(), d.eventName(bucketId), p, null, d.at(), now, d.idempotencyKey(bucketId)));
+      events.add(
+          new IncomingEvent(
+              d.userId(), d.eventName(bucketId), p, null, d.at(), now, d.idempotencyKey(bucketId)));
     }
     List<EventLog.Entry> entries = new ArrayList<>(events.size());
     for (IncomingEvent ev : events) {
-      entries.add(new EventLog.Entry(ev.userId(), ev.event(), ev.properties().toString(), ev.occurredAt(),
-          ev.receivedAt(), ev.idempotencyKey()));
+      entries.add(
+          new EventLog.Entry(
+              ev.userId(),
+              ev.event(),
+              ev.properties().toString(),
+              ev.occurredAt(),
+              ev.receivedAt(),
+              ev.idempotencyKey()));
     }
     boolean[] written = EventLog.append(tx, entries);
     List<IncomingEvent> stored = new ArrayList<>(events.size());
@@ -92,9 +102,9 @@ public final class TransitionWriter {
 
   /**
    * One statement per table whatever the count: each column travels as one array parameter and
-   * {@code unnest} turns them into rows. A multi-row VALUES list would bind nine parameters per
-   * row and be rendered and planned anew for every row count (half of a reconcile chunk's time
-   * went there, {@code bench reconcile}).
+   * {@code unnest} turns them into rows. A multi-row VALUES list would bind nine parameters per row
+   * and be rendered and planned anew for every row count (half of a reconcile chunk's time went
+   * there, {@code bench reconcile}).
    */
   public void write(DSLContext tx, List<Transition> transitions) {
     if (transitions.isEmpty()) return;
@@ -120,20 +130,34 @@ public final class TransitionWriter {
       shardsOf[i] = Shards.shardOf(tr.userId(), shards);
       reasons[i] = tr.reason().map(LeaveReason::db).orElse(null);
     }
-    tx.execute("insert into bucket_transitions (bucket_id, user_id, kind, epoch, source, emitted, created_at, shard, reason) "
-        + "select * from unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::boolean[], ?::timestamptz[], "
-        + "?::int[], ?::text[]) on conflict do nothing",
-        bucketIds, userIds, kinds, epochs, sources, emitted, at, shardsOf, reasons);
+    tx.execute(
+        "insert into bucket_transitions (bucket_id, user_id, kind, epoch, source, emitted, created_at, shard, reason) "
+            + "select * from unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::boolean[], ?::timestamptz[], "
+            + "?::int[], ?::text[]) on conflict do nothing",
+        bucketIds,
+        userIds,
+        kinds,
+        epochs,
+        sources,
+        emitted,
+        at,
+        shardsOf,
+        reasons);
 
-    // Each emitted transition is also an event (bucket:entered:<id> ...), and the generic one when wanted.
+    // Each emitted transition is also an event (bucket:entered:<id> ...), and the generic one when
+    // wanted.
     List<EventLog.Entry> events = new ArrayList<>();
     for (Transition tr : transitions) {
       if (!tr.emitted()) continue;
       String props = properties(tr).toString();
-      events.add(new EventLog.Entry(tr.userId(), tr.eventName(), props, tr.at(), tr.at(), tr.idempotencyKey()));
+      events.add(
+          new EventLog.Entry(
+              tr.userId(), tr.eventName(), props, tr.at(), tr.at(), tr.idempotencyKey()));
       String generic = "bucket:" + tr.kind();
       if (genericWanted.test(generic)) {
-        events.add(new EventLog.Entry(tr.userId(), generic, props, tr.at(), tr.at(), tr.idempotencyKey() + ":generic"));
+        events.add(
+            new EventLog.Entry(
+                tr.userId(), generic, props, tr.at(), tr.at(), tr.idempotencyKey() + ":generic"));
       }
     }
     EventLog.append(tx, events);

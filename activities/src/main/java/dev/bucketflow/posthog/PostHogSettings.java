@@ -9,14 +9,15 @@ import java.util.Objects;
  * Settings of the PostHog mirror (DESIGN §11). Off unless {@code POSTHOG_API_KEY} is set.
  *
  * @param apiKey the project API key ({@code phc_...}); null or blank disables the mirror
- * @param host the PostHog ingestion host, e.g. {@code https://us.i.posthog.com},
- *     {@code https://eu.i.posthog.com} or a self-hosted URL (a path prefix is kept)
+ * @param host the PostHog ingestion host, e.g. {@code https://us.i.posthog.com}, {@code
+ *     https://eu.i.posthog.com} or a self-hosted URL (a path prefix is kept)
  * @param timeout connect and per-request timeout of one capture call
  * @param maxAttempts attempts per transition before giving up (at least 1)
- * @param initialBackoff wait before the second attempt; doubles per attempt, capped at
- *     {@link #MAX_BACKOFF} (or at {@code initialBackoff} when that is larger)
+ * @param initialBackoff wait before the second attempt; doubles per attempt, capped at {@link
+ *     #MAX_BACKOFF} (or at {@code initialBackoff} when that is larger)
  */
-public record PostHogSettings(String apiKey, URI host, Duration timeout, int maxAttempts, Duration initialBackoff) {
+public record PostHogSettings(
+    String apiKey, URI host, Duration timeout, int maxAttempts, Duration initialBackoff) {
 
   public static final String API_KEY_ENV = "POSTHOG_API_KEY";
   public static final String HOST_ENV = "POSTHOG_HOST";
@@ -29,14 +30,18 @@ public record PostHogSettings(String apiKey, URI host, Duration timeout, int max
   public PostHogSettings {
     host = host == null ? DEFAULT_HOST : host;
     String scheme = host.getScheme();
-    if (!host.isAbsolute() || host.getHost() == null
+    if (!host.isAbsolute()
+        || host.getHost() == null
         || !("http".equalsIgnoreCase(scheme) || "https".equalsIgnoreCase(scheme))) {
-      throw new IllegalArgumentException(HOST_ENV + " must be an absolute http(s) URL, got " + host);
+      throw new IllegalArgumentException(
+          HOST_ENV + " must be an absolute http(s) URL, got " + host);
     }
     Objects.requireNonNull(timeout, "timeout");
     Objects.requireNonNull(initialBackoff, "initialBackoff");
-    if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("timeout must be positive");
-    if (initialBackoff.isNegative()) throw new IllegalArgumentException("initialBackoff must not be negative");
+    if (timeout.isNegative() || timeout.isZero())
+      throw new IllegalArgumentException("timeout must be positive");
+    if (initialBackoff.isNegative())
+      throw new IllegalArgumentException("initialBackoff must not be negative");
     if (maxAttempts < 1) throw new IllegalArgumentException("maxAttempts must be at least 1");
   }
 
@@ -53,13 +58,18 @@ public record PostHogSettings(String apiKey, URI host, Duration timeout, int max
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(HOST_ENV + " is not a URL: " + host, e);
     }
-    return new PostHogSettings(key == null ? null : key.trim(), uri, DEFAULT_TIMEOUT, DEFAULT_MAX_ATTEMPTS,
+    return new PostHogSettings(
+        key == null ? null : key.trim(),
+        uri,
+        DEFAULT_TIMEOUT,
+        DEFAULT_MAX_ATTEMPTS,
         DEFAULT_INITIAL_BACKOFF);
   }
 
   /** The mirror switched off: no key. */
   public static PostHogSettings disabled() {
-    return new PostHogSettings(null, DEFAULT_HOST, DEFAULT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_INITIAL_BACKOFF);
+    return new PostHogSettings(
+        null, DEFAULT_HOST, DEFAULT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_INITIAL_BACKOFF);
   }
 
   /** Whether the mirror is on: a non-blank API key. */
@@ -74,7 +84,9 @@ public record PostHogSettings(String apiKey, URI host, Duration timeout, int max
     return URI.create(base + PostHogClient.CAPTURE_PATH);
   }
 
-  /** Backoff before attempt {@code failedAttempts + 1}: initial × 2^(failedAttempts − 1), capped. */
+  /**
+   * Backoff before attempt {@code failedAttempts + 1}: initial × 2^(failedAttempts − 1), capped.
+   */
   public Duration backoffAfter(int failedAttempts) {
     long cap = Math.max(MAX_BACKOFF.toMillis(), initialBackoff.toMillis());
     long ms = initialBackoff.toMillis();
@@ -85,7 +97,16 @@ public record PostHogSettings(String apiKey, URI host, Duration timeout, int max
   /** Never prints the key. */
   @Override
   public String toString() {
-    return "PostHogSettings[enabled=" + enabled() + ", host=" + host + ", timeout=" + timeout + ", maxAttempts="
-        + maxAttempts + ", initialBackoff=" + initialBackoff + "]";
+    return "PostHogSettings[enabled="
+        + enabled()
+        + ", host="
+        + host
+        + ", timeout="
+        + timeout
+        + ", maxAttempts="
+        + maxAttempts
+        + ", initialBackoff="
+        + initialBackoff
+        + "]";
   }
 }

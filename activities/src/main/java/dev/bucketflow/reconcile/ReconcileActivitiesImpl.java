@@ -1,8 +1,8 @@
 package dev.bucketflow.reconcile;
 
-import dev.bucketflow.event.StorageMaintenance;
-import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.activity.Heartbeat;
+import dev.bucketflow.dispatch.DeliveryWake;
+import dev.bucketflow.event.StorageMaintenance;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -29,19 +29,31 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
     int count();
   }
 
-  public ReconcileActivitiesImpl(ReconcileService service, DeliveryWake delivery, PendingOutbox pending) {
+  public ReconcileActivitiesImpl(
+      ReconcileService service, DeliveryWake delivery, PendingOutbox pending) {
     this(service, delivery, pending, ReconcileService.Budget.DEFAULT);
   }
 
-  /** @param budget how much one {@link #sweepBucketPart} call may do before it returns its cursor */
-  public ReconcileActivitiesImpl(ReconcileService service, DeliveryWake delivery, PendingOutbox pending,
+  /**
+   * @param budget how much one {@link #sweepBucketPart} call may do before it returns its cursor
+   */
+  public ReconcileActivitiesImpl(
+      ReconcileService service,
+      DeliveryWake delivery,
+      PendingOutbox pending,
       ReconcileService.Budget budget) {
     this(service, delivery, pending, budget, NO_STORAGE);
   }
 
-  /** @param storage one pass of event-storage maintenance ({@code EventPartitions::maintain}) */
-  public ReconcileActivitiesImpl(ReconcileService service, DeliveryWake delivery, PendingOutbox pending,
-      ReconcileService.Budget budget, Supplier<StorageMaintenance> storage) {
+  /**
+   * @param storage one pass of event-storage maintenance ({@code EventPartitions::maintain})
+   */
+  public ReconcileActivitiesImpl(
+      ReconcileService service,
+      DeliveryWake delivery,
+      PendingOutbox pending,
+      ReconcileService.Budget budget,
+      Supplier<StorageMaintenance> storage) {
     this.service = service;
     this.delivery = delivery;
     this.pending = pending;
@@ -57,8 +69,9 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
   @Override
   public SweepProgress sweepBucketPart(SweepStep step) {
     // A retried attempt goes on from its predecessor's last heartbeat (chunks committed, counted).
-    SweepProgress from = Heartbeat.lastDetails(SweepProgress.class)
-        .orElseGet(() -> SweepProgress.start(step.bucketId(), step.from()));
+    SweepProgress from =
+        Heartbeat.lastDetails(SweepProgress.class)
+            .orElseGet(() -> SweepProgress.start(step.bucketId(), step.from()));
     Consumer<SweepProgress> heartbeat = Heartbeat.withDetails();
     heartbeat.accept(from);
     SweepProgress progress = service.sweep(step.bucketId(), from, budget, heartbeat);
@@ -72,10 +85,12 @@ public final class ReconcileActivitiesImpl implements ReconcileActivities {
   public BucketSweep sweepBucket(String bucketId) {
     Runnable heartbeat = Heartbeat.current();
     Consumer<SweepProgress> progress = Heartbeat.withDetails();
-    SweepProgress from = Heartbeat.lastDetails(SweepProgress.class)
-        .orElseGet(() -> SweepProgress.start(bucketId, SweepCursor.start()));
+    SweepProgress from =
+        Heartbeat.lastDetails(SweepProgress.class)
+            .orElseGet(() -> SweepProgress.start(bucketId, SweepCursor.start()));
     progress.accept(from);
-    BucketSweep sweep = service.sweep(bucketId, from, ReconcileService.Budget.UNBOUNDED, progress).counts();
+    BucketSweep sweep =
+        service.sweep(bucketId, from, ReconcileService.Budget.UNBOUNDED, progress).counts();
     // Transitions just written reach their targets now rather than at the next tick.
     if (sweep.clockLeaves() + sweep.maxDwellLeaves() + sweep.absenceJoins() > 0) delivery.all();
     return sweep;

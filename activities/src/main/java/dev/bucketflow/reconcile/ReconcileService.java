@@ -1,24 +1,23 @@
 package dev.bucketflow.reconcile;
 
-import dev.bucketflow.bucket.Durations;
-import dev.bucketflow.membership.DwellEvents;
-import dev.bucketflow.membership.Dependents;
-import dev.bucketflow.membership.Transition;
-
-import dev.bucketflow.bucket.LeaveReason;
 import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
-import dev.bucketflow.criteria.CriteriaSql;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 
 import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.Durations;
 import dev.bucketflow.bucket.EntryGate;
+import dev.bucketflow.bucket.LeaveReason;
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.criteria.CriteriaSql;
 import dev.bucketflow.expiry.ExpiryArming;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.BulkMemberships;
 import dev.bucketflow.membership.ContactLocks;
+import dev.bucketflow.membership.Dependents;
+import dev.bucketflow.membership.DwellEvents;
 import dev.bucketflow.membership.MovedDeadline;
-import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.membership.Transition;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import java.time.Clock;
@@ -35,21 +34,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The clock-driven sweep of one bucket (DESIGN §8), set-based and chunked: every statement
- * touches at most {@code chunkSize} rows, each chunk is its own short transaction, and progress
- * is reported through {@code heartbeat}. Never one evaluation per member: predicates are the
- * compiled criteria ({@link CriteriaSql}) evaluated by PostgreSQL over a chunk.
+ * The clock-driven sweep of one bucket (DESIGN §8), set-based and chunked: every statement touches
+ * at most {@code chunkSize} rows, each chunk is its own short transaction, and progress is reported
+ * through {@code heartbeat}. Never one evaluation per member: predicates are the compiled criteria
+ * ({@link CriteriaSql}) evaluated by PostgreSQL over a chunk.
  *
  * <p>The phases (maxDwell leaves, clock leaves, absence joins, fast-expiry re-arming) each walk a
- * keyset; where a sweep stands is a {@link SweepCursor}. A sweep runs in bounded parts
- * ({@link Budget}): a part returns its cursor and counts ({@link SweepProgress}), heartbeats them
- * after every chunk's commit, and the next part (or a retried attempt, from its heartbeat) goes
- * on from there. Each chunk is idempotent besides (compare-and-swap leaves, conflict-guarded
- * joins), so a chunk redone after a crash before its heartbeat changes nothing twice.
+ * keyset; where a sweep stands is a {@link SweepCursor}. A sweep runs in bounded parts ({@link
+ * Budget}): a part returns its cursor and counts ({@link SweepProgress}), heartbeats them after
+ * every chunk's commit, and the next part (or a retried attempt, from its heartbeat) goes on from
+ * there. Each chunk is idempotent besides (compare-and-swap leaves, conflict-guarded joins), so a
+ * chunk redone after a crash before its heartbeat changes nothing twice.
  */
 public final class ReconcileService {
 
   private static final Logger log = LoggerFactory.getLogger(ReconcileService.class);
+
   /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
   private static final Duration REARM_HORIZON = Duration.ofMinutes(15);
 
@@ -63,8 +63,14 @@ public final class ReconcileService {
   private final Dependents dependents;
   private volatile BiConsumer<SweepCursor, SweepCursor> afterChunk = (from, to) -> {};
 
-  public ReconcileService(DSLContext dsl, BucketCatalog catalog, UserStates states, TransitionWriter transitions,
-      Clock clock, int chunkSize, ExpiryArming arming) {
+  public ReconcileService(
+      DSLContext dsl,
+      BucketCatalog catalog,
+      UserStates states,
+      TransitionWriter transitions,
+      Clock clock,
+      int chunkSize,
+      ExpiryArming arming) {
     this.dsl = dsl;
     this.catalog = catalog;
     this.clock = clock;
@@ -88,21 +94,31 @@ public final class ReconcileService {
   public record Budget(int chunks, Duration time) {
     /** The activity's default: about a minute of work, a bounded number of rows. */
     public static final Budget DEFAULT = new Budget(200, Duration.ofSeconds(60));
+
     public static final Budget UNBOUNDED = new Budget(Integer.MAX_VALUE, Duration.ofDays(365));
 
     public Budget {
-      if (chunks < 1) throw new IllegalArgumentException("chunks: must be at least 1, got " + chunks);
+      if (chunks < 1)
+        throw new IllegalArgumentException("chunks: must be at least 1, got " + chunks);
     }
   }
 
-  /** Package-private test seam: runs after each chunk's commit and heartbeat, with the cursors it went from and to. */
+  /**
+   * Package-private test seam: runs after each chunk's commit and heartbeat, with the cursors it
+   * went from and to.
+   */
   void afterChunk(BiConsumer<SweepCursor, SweepCursor> hook) {
     this.afterChunk = hook == null ? (from, to) -> {} : hook;
   }
 
   /** The whole sweep of a bucket in one call (tests, and the activity shape before parts). */
   public BucketSweep sweep(String bucketId, Consumer<SweepProgress> heartbeat) {
-    return sweep(bucketId, SweepProgress.start(bucketId, SweepCursor.start()), Budget.UNBOUNDED, heartbeat).counts();
+    return sweep(
+            bucketId,
+            SweepProgress.start(bucketId, SweepCursor.start()),
+            Budget.UNBOUNDED,
+            heartbeat)
+        .counts();
   }
 
   /**
@@ -110,15 +126,21 @@ public final class ReconcileService {
    * reporting a {@link SweepProgress} after every chunk's commit; returns the progress so far,
    * {@code from}'s counts included. Call again from the returned cursor until it is done.
    */
-  public SweepProgress sweep(String bucketId, SweepProgress from, Budget budget, Consumer<SweepProgress> heartbeat) {
-    BucketDefinition bucket = catalog.byId(bucketId)
-        .orElseThrow(() -> new IllegalArgumentException("bucketId: unknown bucket '" + bucketId + "'"));
+  public SweepProgress sweep(
+      String bucketId, SweepProgress from, Budget budget, Consumer<SweepProgress> heartbeat) {
+    BucketDefinition bucket =
+        catalog
+            .byId(bucketId)
+            .orElseThrow(
+                () -> new IllegalArgumentException("bucketId: unknown bucket '" + bucketId + "'"));
     Instant now = clock.instant();
     long until = System.nanoTime() + budget.time().toNanos();
     SweepCursor cursor = from.next();
     BucketSweep counts = from.counts();
     int chunks = 0;
-    while (!cursor.done() && chunks < budget.chunks() && (chunks == 0 || System.nanoTime() < until)) {
+    while (!cursor.done()
+        && chunks < budget.chunks()
+        && (chunks == 0 || System.nanoTime() < until)) {
       Step step = step(bucket, cursor, now);
       counts = counts.plus(step.counts());
       SweepCursor was = cursor;
@@ -130,14 +152,21 @@ public final class ReconcileService {
       afterChunk.accept(was, cursor);
     }
     if (cursor.done()) {
-      log.info("reconciled bucket={} clockLeaves={} maxDwellLeaves={} deferred={} joins={} joinsSkipped={}",
-          bucket.id(), counts.clockLeaves(), counts.maxDwellLeaves(), counts.deferred(), counts.absenceJoins(),
+      log.info(
+          "reconciled bucket={} clockLeaves={} maxDwellLeaves={} deferred={} joins={} joinsSkipped={}",
+          bucket.id(),
+          counts.clockLeaves(),
+          counts.maxDwellLeaves(),
+          counts.deferred(),
+          counts.absenceJoins(),
           counts.joinsSkipped());
     }
     return new SweepProgress(cursor, counts);
   }
 
-  /** What one step did: the cursor after it, its counts, and whether it was a chunk (database work). */
+  /**
+   * What one step did: the cursor after it, its counts, and whether it was a chunk (database work).
+   */
   private record Step(SweepCursor next, BucketSweep counts, boolean chunk) {
     static Step skip(String bucketId, SweepCursor.Phase to) {
       return new Step(SweepCursor.at(to), BucketSweep.zero(bucketId), false);
@@ -146,64 +175,97 @@ public final class ReconcileService {
 
   private Step step(BucketDefinition bucket, SweepCursor cursor, Instant now) {
     return switch (cursor.phase()) {
-      case MAX_DWELL -> bucket.maxDwell() == null
-          ? Step.skip(bucket.id(), SweepCursor.Phase.CLOCK_LEAVES) : maxDwellLeaves(bucket, cursor, now);
+      case MAX_DWELL ->
+          bucket.maxDwell() == null
+              ? Step.skip(bucket.id(), SweepCursor.Phase.CLOCK_LEAVES)
+              : maxDwellLeaves(bucket, cursor, now);
       case CLOCK_LEAVES -> clockLeaves(bucket, cursor, now);
       case ABSENCE_JOINS -> {
         if (!bucket.reconcilesJoins()) yield Step.skip(bucket.id(), SweepCursor.Phase.REARM);
         if (!firstBackfillDone(bucket.id())) {
-          yield new Step(SweepCursor.at(SweepCursor.Phase.REARM),
-              new BucketSweep(bucket.id(), 0, 0, 0, 0, true, 0, null), false);
+          yield new Step(
+              SweepCursor.at(SweepCursor.Phase.REARM),
+              new BucketSweep(bucket.id(), 0, 0, 0, 0, true, 0, null),
+              false);
         }
         yield absenceJoins(bucket, cursor, now);
       }
-      case REARM -> bucket.fastExpiry() && arming != null
-          ? rearmExpiring(bucket, cursor, now) : Step.skip(bucket.id(), SweepCursor.Phase.DWELL);
-      case DWELL -> bucket.hasDwellEvents() ? dwellEvents(bucket, cursor, now) : Step.skip(bucket.id(), SweepCursor.Phase.DONE);
+      case REARM ->
+          bucket.fastExpiry() && arming != null
+              ? rearmExpiring(bucket, cursor, now)
+              : Step.skip(bucket.id(), SweepCursor.Phase.DWELL);
+      case DWELL ->
+          bucket.hasDwellEvents()
+              ? dwellEvents(bucket, cursor, now)
+              : Step.skip(bucket.id(), SweepCursor.Phase.DONE);
       case DONE -> Step.skip(bucket.id(), SweepCursor.Phase.DONE);
     };
   }
 
-  /** The cursor after a chunk of {@code size} rows ending at {@code last}: the phase's end when the chunk was short. */
+  /**
+   * The cursor after a chunk of {@code size} rows ending at {@code last}: the phase's end when the
+   * chunk was short.
+   */
   private SweepCursor nextAfter(int size, SweepCursor.Phase then, SweepCursor last) {
     return size < chunkSize ? SweepCursor.at(then) : last;
   }
 
   /**
-   * Force-leaves members past {@code max_dwell_at}, whatever the criteria say: one chunk of the
-   * due rows in id order, in one transaction, under its users' contact locks (see
-   * {@link #clockLeaves} for why they are skipped, not waited for).
+   * Force-leaves members past {@code max_dwell_at}, whatever the criteria say: one chunk of the due
+   * rows in id order, in one transaction, under its users' contact locks (see {@link #clockLeaves}
+   * for why they are skipped, not waited for).
    */
   private Step maxDwellLeaves(BucketDefinition bucket, SweepCursor cursor, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
-    var due = dsl.select(m.ID, m.USER_ID).from(m)
-        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
-            .and(m.MAX_DWELL_AT.le(now)).and(m.ID.gt(cursor.afterId())))
-        .orderBy(m.ID).limit(chunkSize).fetch();
+    var due =
+        dsl.select(m.ID, m.USER_ID)
+            .from(m)
+            .where(
+                m.BUCKET_ID
+                    .eq(bucket.id())
+                    .and(m.STATUS.eq(ACTIVE))
+                    .and(m.DELETED_AT.isNull())
+                    .and(m.MAX_DWELL_AT.le(now))
+                    .and(m.ID.gt(cursor.afterId())))
+            .orderBy(m.ID)
+            .limit(chunkSize)
+            .fetch();
     if (due.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.CLOCK_LEAVES);
     List<Long> ids = due.getValues(m.ID);
     List<String> users = due.getValues(m.USER_ID);
-    int left = dsl.transactionResult(cfg -> {
-      DSLContext tx = cfg.dsl();
-      List<String> locked = ContactLocks.lockAvailable(tx, users);
-      if (locked.isEmpty()) return 0;
-      // A statement after the lock: it sees whatever the lock holders committed.
-      return leave(tx, bucket, anyId(idsOf(ids, users, locked)).and(m.MAX_DWELL_AT.le(now)).and(m.DELETED_AT.isNull()),
-          false, now, LeaveReason.MAX_DWELL);
-    });
-    return new Step(nextAfter(due.size(), SweepCursor.Phase.CLOCK_LEAVES, cursor.afterId(ids.get(ids.size() - 1))),
-        new BucketSweep(bucket.id(), 0, left, 0, 0, false, 0, null), true);
+    int left =
+        dsl.transactionResult(
+            cfg -> {
+              DSLContext tx = cfg.dsl();
+              List<String> locked = ContactLocks.lockAvailable(tx, users);
+              if (locked.isEmpty()) return 0;
+              // A statement after the lock: it sees whatever the lock holders committed.
+              return leave(
+                  tx,
+                  bucket,
+                  anyId(idsOf(ids, users, locked))
+                      .and(m.MAX_DWELL_AT.le(now))
+                      .and(m.DELETED_AT.isNull()),
+                  false,
+                  now,
+                  LeaveReason.MAX_DWELL);
+            });
+    return new Step(
+        nextAfter(
+            due.size(), SweepCursor.Phase.CLOCK_LEAVES, cursor.afterId(ids.get(ids.size() - 1))),
+        new BucketSweep(bucket.id(), 0, left, 0, 0, false, 0, null),
+        true);
   }
 
   /**
-   * Leaves members whose criteria no longer hold; those still inside {@code minDwell} are
-   * deferred instead (their {@code expires_at} marks when to look again). One chunk of the
-   * members in user-id order, in one transaction.
+   * Leaves members whose criteria no longer hold; those still inside {@code minDwell} are deferred
+   * instead (their {@code expires_at} marks when to look again). One chunk of the members in
+   * user-id order, in one transaction.
    *
    * <p>The chunk first locks its users' contacts with {@code SKIP LOCKED} and decides, in later
    * statements, only for the users it locked. A user skipped is held by an ingest (or another
-   * writer) right now; that writer re-evaluates what its events touch, and this bucket's next
-   * pass looks at the user again. Skipping rather than waiting keeps a chunk from ever waiting on
+   * writer) right now; that writer re-evaluates what its events touch, and this bucket's next pass
+   * looks at the user again. Skipping rather than waiting keeps a chunk from ever waiting on
    * ingest, and an ingest from waiting on a chunk that holds a thousand contacts.
    */
   private Step clockLeaves(BucketDefinition bucket, SweepCursor cursor, Instant now) {
@@ -214,44 +276,71 @@ public final class ReconcileService {
     // leave UPDATE a self-join through an IN subquery): a third less time per chunk of the count
     // bucket in bench reconcile.
     boolean readsContact = !bucket.referencedProperties().isEmpty();
-    Condition failing = DSL.not(CriteriaSql.predicate(bucket.criteria(), readsContact ? c.EXTERNAL_ID : m.USER_ID,
-        c.PROPERTIES, now));
+    Condition failing =
+        DSL.not(
+            CriteriaSql.predicate(
+                bucket.criteria(), readsContact ? c.EXTERNAL_ID : m.USER_ID, c.PROPERTIES, now));
     Instant dwellThreshold = bucket.minDwell() == null ? null : now.minus(bucket.minDwell());
-    var chunk = dsl.select(m.ID, m.USER_ID).from(m)
-        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
-            .and(m.USER_ID.gt(cursor.after())))
-        .orderBy(m.USER_ID).limit(chunkSize).fetch();
+    var chunk =
+        dsl.select(m.ID, m.USER_ID)
+            .from(m)
+            .where(
+                m.BUCKET_ID
+                    .eq(bucket.id())
+                    .and(m.STATUS.eq(ACTIVE))
+                    .and(m.DELETED_AT.isNull())
+                    .and(m.USER_ID.gt(cursor.after())))
+            .orderBy(m.USER_ID)
+            .limit(chunkSize)
+            .fetch();
     if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.ABSENCE_JOINS);
     List<Long> ids = chunk.getValues(m.ID);
     List<String> users = chunk.getValues(m.USER_ID);
     List<MovedDeadline> moved = new ArrayList<>();
-    int[] done = dsl.transactionResult(cfg -> {
-      DSLContext tx = cfg.dsl();
-      List<String> locked = ContactLocks.lockAvailable(tx, users);
-      if (locked.isEmpty()) return new int[] {0, 0};
-      // Re-checked under the lock: the chunk was read before it, and a contact deleted meanwhile
-      // keeps status 'active' with deleted_at set (DESIGN §7: excluded from all evaluation).
-      Condition mine = anyId(idsOf(ids, users, locked)).and(m.DELETED_AT.isNull());
-      var failingIds = DSL.select(m.ID).from(readsContact ? m.join(c).on(c.EXTERNAL_ID.eq(m.USER_ID)) : m)
-          .where(mine).and(failing);
-      Condition leavable = mine.and(failing);
-      // Too early to leave: stamped with when the dwell ends, once.
-      List<MovedDeadline> deferred = BulkMemberships.deferInsideMinDwell(tx, bucket, failingIds, now);
-      // The new deadline may be earlier than the one the watch sleeps toward (it ignores a later one).
-      if (bucket.fastExpiry() && arming != null) moved.addAll(deferred);
-      if (dwellThreshold != null) leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
-      return new int[] {leave(tx, bucket, leavable, readsContact, now, LeaveReason.CRITERIA), deferred.size()};
-    });
+    int[] done =
+        dsl.transactionResult(
+            cfg -> {
+              DSLContext tx = cfg.dsl();
+              List<String> locked = ContactLocks.lockAvailable(tx, users);
+              if (locked.isEmpty()) return new int[] {0, 0};
+              // Re-checked under the lock: the chunk was read before it, and a contact deleted
+              // meanwhile
+              // keeps status 'active' with deleted_at set (DESIGN §7: excluded from all
+              // evaluation).
+              Condition mine = anyId(idsOf(ids, users, locked)).and(m.DELETED_AT.isNull());
+              var failingIds =
+                  DSL.select(m.ID)
+                      .from(readsContact ? m.join(c).on(c.EXTERNAL_ID.eq(m.USER_ID)) : m)
+                      .where(mine)
+                      .and(failing);
+              Condition leavable = mine.and(failing);
+              // Too early to leave: stamped with when the dwell ends, once.
+              List<MovedDeadline> deferred =
+                  BulkMemberships.deferInsideMinDwell(tx, bucket, failingIds, now);
+              // The new deadline may be earlier than the one the watch sleeps toward (it ignores a
+              // later one).
+              if (bucket.fastExpiry() && arming != null) moved.addAll(deferred);
+              if (dwellThreshold != null) leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
+              return new int[] {
+                leave(tx, bucket, leavable, readsContact, now, LeaveReason.CRITERIA),
+                deferred.size()
+              };
+            });
     // After the chunk's commit: no signal while its row locks are held.
     if (!moved.isEmpty()) arming.deadlinesMoved(moved);
-    return new Step(nextAfter(chunk.size(), SweepCursor.Phase.ABSENCE_JOINS, cursor.after(users.get(users.size() - 1))),
-        new BucketSweep(bucket.id(), done[0], 0, done[1], 0, false, 0, null), true);
+    return new Step(
+        nextAfter(
+            chunk.size(),
+            SweepCursor.Phase.ABSENCE_JOINS,
+            cursor.after(users.get(users.size() - 1))),
+        new BucketSweep(bucket.id(), done[0], 0, done[1], 0, false, 0, null),
+        true);
   }
 
   /**
    * {@code id = ANY(?)}: a chunk's ids as one array parameter. An {@code IN} list of a thousand
-   * parameters costs PostgreSQL more to parse and plan than the statement takes to run (measured
-   * by {@code bench reconcile}: planning 23 ms against 2.5 ms with the array, on a 17 ms execution).
+   * parameters costs PostgreSQL more to parse and plan than the statement takes to run (measured by
+   * {@code bench reconcile}: planning 23 ms against 2.5 ms with the array, on a 17 ms execution).
    */
   private static Condition anyId(List<Long> ids) {
     return BUCKET_MEMBERSHIPS.ID.eq(DSL.any(ids.toArray(Long[]::new)));
@@ -278,9 +367,16 @@ public final class ReconcileService {
    * Compare-and-swap leave of the active rows matching {@code which}; one transition per row
    * changed. {@code readsContact}: {@code which} reads the membership's {@code contacts} row.
    */
-  private int leave(DSLContext tx, BucketDefinition bucket, Condition which, boolean readsContact, Instant now,
+  private int leave(
+      DSLContext tx,
+      BucketDefinition bucket,
+      Condition which,
+      boolean readsContact,
+      Instant now,
       LeaveReason reason) {
-    List<Transition> left = bulk.leaveReturning(tx, bucket, which, readsContact, now, MembershipSource.RECONCILE, reason);
+    List<Transition> left =
+        bulk.leaveReturning(
+            tx, bucket, which, readsContact, now, MembershipSource.RECONCILE, reason);
     // Buckets whose bucket conditions name this one follow in the same transaction.
     dependents.follow(tx, left, now, MembershipSource.RECONCILE);
     return left.size();
@@ -295,35 +391,55 @@ public final class ReconcileService {
   private Step absenceJoins(BucketDefinition bucket, SweepCursor cursor, Instant now) {
     var c = CONTACTS;
     String from = cursor.after();
-    List<String> range = dsl.select(c.EXTERNAL_ID).from(c)
-        .where(c.EXTERNAL_ID.gt(from).and(c.DELETED_AT.isNull()))
-        .orderBy(c.EXTERNAL_ID).limit(chunkSize).fetch(c.EXTERNAL_ID);
+    List<String> range =
+        dsl.select(c.EXTERNAL_ID)
+            .from(c)
+            .where(c.EXTERNAL_ID.gt(from).and(c.DELETED_AT.isNull()))
+            .orderBy(c.EXTERNAL_ID)
+            .limit(chunkSize)
+            .fetch(c.EXTERNAL_ID);
     if (range.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.REARM);
     String to = range.get(range.size() - 1);
     int joins = dsl.transactionResult(cfg -> joinRange(cfg.dsl(), bucket, from, to, range, now));
-    return new Step(nextAfter(range.size(), SweepCursor.Phase.REARM, cursor.after(to)),
-        new BucketSweep(bucket.id(), 0, 0, 0, joins, false, 0, null), true);
+    return new Step(
+        nextAfter(range.size(), SweepCursor.Phase.REARM, cursor.after(to)),
+        new BucketSweep(bucket.id(), 0, 0, 0, joins, false, 0, null),
+        true);
   }
-  private int joinRange(DSLContext tx, BucketDefinition bucket, String after, String upTo, List<String> ids,
+
+  private int joinRange(
+      DSLContext tx,
+      BucketDefinition bucket,
+      String after,
+      String upTo,
+      List<String> ids,
       Instant now) {
     var c = CONTACTS;
     List<String> locked = ContactLocks.lockAvailable(tx, ids);
     if (locked.isEmpty()) return 0;
-    Condition range = c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.EXTERNAL_ID.in(locked));
-    List<Transition> joined = bulk.join(tx, bucket, range, now, MembershipSource.RECONCILE,
-        (priorEntries, lastLeftAt) -> EntryGate.emitsJoin(bucket.entryLimit(), bucket.entryPeriod(), priorEntries,
-            lastLeftAt, now));
+    Condition range =
+        c.EXTERNAL_ID.gt(after).and(c.EXTERNAL_ID.le(upTo)).and(c.EXTERNAL_ID.in(locked));
+    List<Transition> joined =
+        bulk.join(
+            tx,
+            bucket,
+            range,
+            now,
+            MembershipSource.RECONCILE,
+            (priorEntries, lastLeftAt) ->
+                EntryGate.emitsJoin(
+                    bucket.entryLimit(), bucket.entryPeriod(), priorEntries, lastLeftAt, now));
     dependents.follow(tx, joined, now, MembershipSource.RECONCILE);
     return joined.size();
   }
 
   /**
    * Emits the dwell events due (DESIGN §13): for the threshold at index {@code cursor.after()}, one
-   * chunk of the members in id order that have stayed that long, have not had it, reached it at
-   * or after the bucket's {@code dwell_since}, and were not due to leave before reaching it. The
-   * claim ({@code dwell_done_ms} moved forward) and the events share one transaction under the
-   * users' contact locks (skipped when held, as {@link #clockLeaves}); runs after the leave phases
-   * of the same instant, so a member who left first gets none.
+   * chunk of the members in id order that have stayed that long, have not had it, reached it at or
+   * after the bucket's {@code dwell_since}, and were not due to leave before reaching it. The claim
+   * ({@code dwell_done_ms} moved forward) and the events share one transaction under the users'
+   * contact locks (skipped when held, as {@link #clockLeaves}); runs after the leave phases of the
+   * same instant, so a member who left first gets none.
    */
   private Step dwellEvents(BucketDefinition bucket, SweepCursor cursor, Instant now) {
     int index = cursor.after().isEmpty() ? 0 : Integer.parseInt(cursor.after());
@@ -333,28 +449,54 @@ public final class ReconcileService {
     Instant since = DwellEvents.since(dsl, bucket.id());
     var m = BUCKET_MEMBERSHIPS;
     var reachedAt = BulkMemberships.enteredPlus(after);
-    Condition due = m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
-        .and(m.DWELL_DONE_MS.lt(afterMs)).and(m.ENTERED_AT.le(now.minus(after))).and(m.ENTERED_AT.ge(since.minus(after)))
-        .and(m.EXPIRES_AT.isNull().or(m.EXPIRES_AT.gt(reachedAt)));
-    var chunk = dsl.select(m.ID, m.USER_ID).from(m).where(due.and(m.ID.gt(cursor.afterId())))
-        .orderBy(m.ID).limit(chunkSize).fetch();
-    SweepCursor nextThreshold = new SweepCursor(SweepCursor.Phase.DWELL, String.valueOf(index + 1), 0);
+    Condition due =
+        m.BUCKET_ID
+            .eq(bucket.id())
+            .and(m.STATUS.eq(ACTIVE))
+            .and(m.DELETED_AT.isNull())
+            .and(m.DWELL_DONE_MS.lt(afterMs))
+            .and(m.ENTERED_AT.le(now.minus(after)))
+            .and(m.ENTERED_AT.ge(since.minus(after)))
+            .and(m.EXPIRES_AT.isNull().or(m.EXPIRES_AT.gt(reachedAt)));
+    var chunk =
+        dsl.select(m.ID, m.USER_ID)
+            .from(m)
+            .where(due.and(m.ID.gt(cursor.afterId())))
+            .orderBy(m.ID)
+            .limit(chunkSize)
+            .fetch();
+    SweepCursor nextThreshold =
+        new SweepCursor(SweepCursor.Phase.DWELL, String.valueOf(index + 1), 0);
     if (chunk.isEmpty()) return new Step(nextThreshold, BucketSweep.zero(bucket.id()), false);
     List<Long> ids = chunk.getValues(m.ID);
     List<String> users = chunk.getValues(m.USER_ID);
-    int emitted = dsl.transactionResult(cfg -> {
-      DSLContext tx = cfg.dsl();
-      List<String> locked = ContactLocks.lockAvailable(tx, users);
-      if (locked.isEmpty()) return 0;
-      List<DwellEvents.Due> claimed = tx.update(m).set(m.DWELL_DONE_MS, afterMs).set(m.UPDATED_AT, now)
-          .where(anyId(idsOf(ids, users, locked)).and(due))
-          .returningResult(m.USER_ID, m.ENTRY_COUNT, m.ENTERED_AT).fetch()
-          .map(r -> new DwellEvents.Due(r.value1(), r.value2(), after, r.value3().plus(after)));
-      return transitions.writeDwell(tx, bucket.id(), claimed, now);
-    });
-    if (emitted > 0) log.info("dwell events bucket={} after={} emitted={}", bucket.id(), Durations.iso(after), emitted);
-    SweepCursor next = chunk.size() < chunkSize ? nextThreshold
-        : new SweepCursor(SweepCursor.Phase.DWELL, String.valueOf(index), ids.get(ids.size() - 1));
+    int emitted =
+        dsl.transactionResult(
+            cfg -> {
+              DSLContext tx = cfg.dsl();
+              List<String> locked = ContactLocks.lockAvailable(tx, users);
+              if (locked.isEmpty()) return 0;
+              List<DwellEvents.Due> claimed =
+                  tx.update(m)
+                      .set(m.DWELL_DONE_MS, afterMs)
+                      .set(m.UPDATED_AT, now)
+                      .where(anyId(idsOf(ids, users, locked)).and(due))
+                      .returningResult(m.USER_ID, m.ENTRY_COUNT, m.ENTERED_AT)
+                      .fetch()
+                      .map(
+                          r ->
+                              new DwellEvents.Due(
+                                  r.value1(), r.value2(), after, r.value3().plus(after)));
+              return transitions.writeDwell(tx, bucket.id(), claimed, now);
+            });
+    if (emitted > 0)
+      log.info(
+          "dwell events bucket={} after={} emitted={}", bucket.id(), Durations.iso(after), emitted);
+    SweepCursor next =
+        chunk.size() < chunkSize
+            ? nextThreshold
+            : new SweepCursor(
+                SweepCursor.Phase.DWELL, String.valueOf(index), ids.get(ids.size() - 1));
     return new Step(next, BucketSweep.zero(bucket.id()), true);
   }
 
@@ -364,19 +506,34 @@ public final class ReconcileService {
    */
   private Step rearmExpiring(BucketDefinition bucket, SweepCursor cursor, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
-    var deadline = DSL.least(DSL.coalesce(m.EXPIRES_AT, m.MAX_DWELL_AT), DSL.coalesce(m.MAX_DWELL_AT, m.EXPIRES_AT));
-    var chunk = dsl.select(m.ID, m.USER_ID, m.ENTRY_COUNT, deadline).from(m)
-        .where(m.BUCKET_ID.eq(bucket.id()).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull())
-            .and(m.ID.gt(cursor.afterId())).and(deadline.le(now.plus(REARM_HORIZON))))
-        .orderBy(m.ID).limit(chunkSize).fetch();
+    var deadline =
+        DSL.least(
+            DSL.coalesce(m.EXPIRES_AT, m.MAX_DWELL_AT), DSL.coalesce(m.MAX_DWELL_AT, m.EXPIRES_AT));
+    var chunk =
+        dsl.select(m.ID, m.USER_ID, m.ENTRY_COUNT, deadline)
+            .from(m)
+            .where(
+                m.BUCKET_ID
+                    .eq(bucket.id())
+                    .and(m.STATUS.eq(ACTIVE))
+                    .and(m.DELETED_AT.isNull())
+                    .and(m.ID.gt(cursor.afterId()))
+                    .and(deadline.le(now.plus(REARM_HORIZON))))
+            .orderBy(m.ID)
+            .limit(chunkSize)
+            .fetch();
     if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.DWELL);
     int started = 0;
     for (var r : chunk) {
       if (arming.arm(bucket.id(), r.value2(), r.value3(), r.value4())) started++;
     }
-    return new Step(nextAfter(chunk.size(), SweepCursor.Phase.DWELL,
+    return new Step(
+        nextAfter(
+            chunk.size(),
+            SweepCursor.Phase.DWELL,
             cursor.afterId(chunk.get(chunk.size() - 1).value1())),
-        new BucketSweep(bucket.id(), 0, 0, 0, 0, false, started, null), true);
+        new BucketSweep(bucket.id(), 0, 0, 0, 0, false, started, null),
+        true);
   }
 
   /**

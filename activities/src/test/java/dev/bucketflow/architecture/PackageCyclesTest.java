@@ -8,15 +8,16 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
 /**
- * Packages by feature, and acyclic: no feature package of the activities (nor of the workflows
- * and core packages they share names with) depends, directly or through others, on itself. A
- * class used by several features lives in a package they can all reach.
+ * Packages by feature, and acyclic: no feature package of the activities (nor of the workflows and
+ * core packages they share names with) depends, directly or through others, on itself. A class used
+ * by several features lives in a package they can all reach.
  */
 class PackageCyclesTest {
 
-  static final JavaClasses CLASSES = new ClassFileImporter()
-      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-      .importPackages("dev.bucketflow");
+  static final JavaClasses CLASSES =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .importPackages("dev.bucketflow");
 
   @Test
   void featurePackagesHaveNoCycles() {

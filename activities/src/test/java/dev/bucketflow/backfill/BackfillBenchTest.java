@@ -1,11 +1,11 @@
 package dev.bucketflow.backfill;
 
-import dev.bucketflow.bucket.BackfillKind;
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.testing.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +33,8 @@ class BackfillBenchTest {
       Files.writeString(Path.of("target", "backfill-bench.txt"), report);
       System.out.print(report);
 
-      assertThat(result.buckets()).extracting(BackfillBench.BucketRun::kind)
+      assertThat(result.buckets())
+          .extracting(BackfillBench.BucketRun::kind)
           .containsExactly(BackfillKind.FIRST_TIME, BackfillKind.FIRST_TIME, BackfillKind.REEVAL);
       for (BackfillBench.BucketRun run : result.buckets()) {
         assertThat(run.processed()).isEqualTo(contacts);
@@ -48,21 +49,33 @@ class BackfillBenchTest {
       assertThat(composite.joined()).isPositive().isLessThan(contacts);
       assertThat(reeval.joined()).isPositive();
       assertThat(reeval.left()).isPositive();
-      assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq("bench-composite").and(m.STATUS.eq(MembershipStatus.ACTIVE))))
+      assertThat(
+              dsl.fetchCount(
+                  m, m.BUCKET_ID.eq("bench-composite").and(m.STATUS.eq(MembershipStatus.ACTIVE))))
           .isEqualTo((int) composite.joined());
-      assertThat(dsl.fetchCount(m, m.BUCKET_ID.eq("bench-count").and(m.STATUS.eq(MembershipStatus.ACTIVE))))
+      assertThat(
+              dsl.fetchCount(
+                  m, m.BUCKET_ID.eq("bench-count").and(m.STATUS.eq(MembershipStatus.ACTIVE))))
           .isEqualTo((int) (count.joined() + reeval.joined() - reeval.left()));
-      assertThat(dsl.fetchCount(dev.bucketflow.schema.Tables.USER_EVENTS,
-          dev.bucketflow.schema.Tables.USER_EVENTS.EVENT.eq("bucket:left:bench-count"))).isEqualTo((int) reeval.left());
+      assertThat(
+              dsl.fetchCount(
+                  dev.bucketflow.schema.Tables.USER_EVENTS,
+                  dev.bucketflow.schema.Tables.USER_EVENTS.EVENT.eq("bucket:left:bench-count")))
+          .isEqualTo((int) reeval.left());
       // An independent count of the count bucket (the clock moved a little since: allow 2%).
-      long expected = ((Number) dsl.fetchValue("SELECT count(*) FROM (SELECT user_id FROM user_events WHERE event = 'key_action' "
-          + "AND occurred_at > now() - interval '30 days' GROUP BY user_id HAVING count(*) >= 5) s")).longValue();
+      long expected =
+          ((Number)
+                  dsl.fetchValue(
+                      "SELECT count(*) FROM (SELECT user_id FROM user_events WHERE event = 'key_action' "
+                          + "AND occurred_at > now() - interval '30 days' GROUP BY user_id HAVING count(*) >= 5) s"))
+              .longValue();
       assertThat((double) count.joined()).isCloseTo(expected, within(Math.max(2, expected * 0.02)));
       // The hot per-chunk query walks the primary key and probes the event index.
       for (BackfillBench.BucketRun run : result.buckets()) {
         String plans = String.join("\n", run.explain());
         // A partition's copy of user_events_user_event_time (PostgreSQL names it per partition).
-        assertThat(plans).contains("contacts_pkey")
+        assertThat(plans)
+            .contains("contacts_pkey")
             .containsPattern("user_events_\\w*(user_event_time|user_id_event_occurred_at_idx)");
         // At scale, never a scan of the whole events table per chunk (tiny tables may hash).
         if (contacts >= 50_000) assertThat(plans).doesNotContain("Seq Scan on user_events");

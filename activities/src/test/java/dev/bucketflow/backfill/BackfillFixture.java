@@ -1,12 +1,12 @@
 package dev.bucketflow.backfill;
 
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.Evaluator;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.membership.EventHistoryLoader;
 import dev.bucketflow.membership.TransitionWriter;
@@ -37,8 +37,9 @@ final class BackfillFixture {
   }
 
   static void reset(DSLContext dsl) {
-    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
-        + "bucket_transitions, bucket_configs, bucket_backfill_jobs, journey_states");
+    dsl.execute(
+        "TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
+            + "bucket_transitions, bucket_configs, bucket_backfill_jobs, journey_states");
   }
 
   void contact(String id, String propsJson) {
@@ -55,7 +56,8 @@ final class BackfillFixture {
   void events(String user, String event, Instant... at) {
     // Through the production writer: the all-time rollups are part of what an event leaves behind.
     List<dev.bucketflow.event.EventLog.Entry> rows = new java.util.ArrayList<>();
-    for (Instant t : at) rows.add(new dev.bucketflow.event.EventLog.Entry(user, event, "{}", t, t, null));
+    for (Instant t : at)
+      rows.add(new dev.bucketflow.event.EventLog.Entry(user, event, "{}", t, t, null));
     dev.bucketflow.event.EventLog.append(dsl, rows);
   }
 
@@ -73,18 +75,25 @@ final class BackfillFixture {
         String event = EVENTS.get(random.nextInt(EVENTS.size()));
         events(id, event, now.minus(Duration.ofMinutes(random.nextInt(45 * 24 * 60))));
       }
-      if (deleteEvery > 0 && i % deleteEvery == deleteEvery - 1) delete(id, now.minus(Duration.ofDays(1)));
+      if (deleteEvery > 0 && i % deleteEvery == deleteEvery - 1)
+        delete(id, now.minus(Duration.ofDays(1)));
     }
   }
 
   Set<String> liveContacts() {
-    return new TreeSet<>(dsl.select(CONTACTS.EXTERNAL_ID).from(CONTACTS).where(CONTACTS.DELETED_AT.isNull())
-        .fetch(CONTACTS.EXTERNAL_ID));
+    return new TreeSet<>(
+        dsl.select(CONTACTS.EXTERNAL_ID)
+            .from(CONTACTS)
+            .where(CONTACTS.DELETED_AT.isNull())
+            .fetch(CONTACTS.EXTERNAL_ID));
   }
 
   Set<String> deletedContacts() {
-    return new TreeSet<>(dsl.select(CONTACTS.EXTERNAL_ID).from(CONTACTS).where(CONTACTS.DELETED_AT.isNotNull())
-        .fetch(CONTACTS.EXTERNAL_ID));
+    return new TreeSet<>(
+        dsl.select(CONTACTS.EXTERNAL_ID)
+            .from(CONTACTS)
+            .where(CONTACTS.DELETED_AT.isNotNull())
+            .fetch(CONTACTS.EXTERNAL_ID));
   }
 
   /** States of every live contact, loaded like the engine does. */
@@ -102,28 +111,46 @@ final class BackfillFixture {
 
   Set<String> activeMembers(String bucketId) {
     var m = BUCKET_MEMBERSHIPS;
-    return new TreeSet<>(dsl.select(m.USER_ID).from(m)
-        .where(m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
-        .fetch(m.USER_ID));
+    return new TreeSet<>(
+        dsl.select(m.USER_ID)
+            .from(m)
+            .where(
+                m.BUCKET_ID
+                    .eq(bucketId)
+                    .and(m.STATUS.eq(MembershipStatus.ACTIVE))
+                    .and(m.DELETED_AT.isNull()))
+            .fetch(m.USER_ID));
   }
 
   /** Users with more than one active row in the bucket (must be none). */
   List<String> duplicateActives(String bucketId) {
     var m = BUCKET_MEMBERSHIPS;
-    return dsl.select(m.USER_ID).from(m).where(m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
-        .groupBy(m.USER_ID).having(DSL.count().gt(1)).fetch(m.USER_ID);
+    return dsl.select(m.USER_ID)
+        .from(m)
+        .where(m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
+        .groupBy(m.USER_ID)
+        .having(DSL.count().gt(1))
+        .fetch(m.USER_ID);
   }
 
   int bucketUserEvents(String like) {
     return dsl.fetchCount(USER_EVENTS, USER_EVENTS.EVENT.like(like));
   }
 
-  static BackfillService service(DSLContext dsl, List<BucketDefinition> buckets, Clock clock, int chunk) {
-    return new BackfillService(dsl, Engines.catalog(dsl, buckets), new UserStates(new EventHistoryLoader()),
-        TransitionWriter.withoutGenericEvents(), clock, chunk);
+  static BackfillService service(
+      DSLContext dsl, List<BucketDefinition> buckets, Clock clock, int chunk) {
+    return new BackfillService(
+        dsl,
+        Engines.catalog(dsl, buckets),
+        new UserStates(new EventHistoryLoader()),
+        TransitionWriter.withoutGenericEvents(),
+        clock,
+        chunk);
   }
 
-  /** Runs a job to its end through the service, as the workflow would. Returns the number of chunks. */
+  /**
+   * Runs a job to its end through the service, as the workflow would. Returns the number of chunks.
+   */
   static int runToEnd(BackfillService service, BackfillJob job) {
     int chunks = 0;
     while (true) {

@@ -1,10 +1,5 @@
 package dev.bucketflow.backfill;
 
-import dev.bucketflow.bucket.LeaveReason;
-import dev.bucketflow.bucket.BackfillStatus;
-import dev.bucketflow.bucket.MembershipSource;
-import dev.bucketflow.bucket.TransitionKind;
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -19,20 +14,25 @@ import static dev.bucketflow.testing.Events.event;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.bucketflow.bucket.BackfillKind;
 import dev.bucketflow.backfill.BackfillService.Plan;
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketJson;
+import dev.bucketflow.bucket.LeaveReason;
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.NextFlip;
+import dev.bucketflow.bucket.TransitionKind;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.membership.EventHistoryLoader;
 import dev.bucketflow.membership.MovedDeadline;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
+import dev.bucketflow.testing.DatabaseTest;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.DatabaseTest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -50,13 +50,23 @@ class BackfillServiceTest extends DatabaseTest {
   static final int CHUNK = 7;
 
   /** Count bucket with a dwell cap: exercises entry counts, expires_at and max_dwell_at. */
-  static final BucketDefinition POWER = BucketDefinition.builder("power")
-      .criteria(event("key_action").within(days(30)).atLeast(3)).maxDwell(days(60)).build();
+  static final BucketDefinition POWER =
+      BucketDefinition.builder("power")
+          .criteria(event("key_action").within(days(30)).atLeast(3))
+          .maxDwell(days(60))
+          .build();
+
   /** The same bucket after a criteria edit. */
-  static final BucketDefinition POWER_PRO = BucketDefinition.builder("power")
-      .criteria(all(prop("plan").eq("pro"), event("key_action").within(days(30)).atLeast(2))).maxDwell(days(60)).build();
-  static final BucketDefinition TRIAL_ACTIVE = BucketDefinition.builder("trial-active")
-      .criteria(all(prop("plan").eq("trial"), event("app.active").within(days(7)).exists())).build();
+  static final BucketDefinition POWER_PRO =
+      BucketDefinition.builder("power")
+          .criteria(all(prop("plan").eq("pro"), event("key_action").within(days(30)).atLeast(2)))
+          .maxDwell(days(60))
+          .build();
+
+  static final BucketDefinition TRIAL_ACTIVE =
+      BucketDefinition.builder("trial-active")
+          .criteria(all(prop("plan").eq("trial"), event("app.active").within(days(7)).exists()))
+          .build();
 
   MutableClock clock;
   BackfillFixture data;
@@ -75,19 +85,34 @@ class BackfillServiceTest extends DatabaseTest {
   /** A few users through the real ingest path, before any bucket exists (no bucket loaded). */
   void ingestSomeUsers() {
     IngestService ingest = new IngestService(dsl, Engines.engine(dsl, List.of()), clock);
-    ingest.apply(batch(NOW, // received now: events are never accepted from more than the clock skew ahead
-        at(event("ing-a", "key_action", "{\"plan\":\"pro\"}"), NOW.minus(days(3))),
-        at(event("ing-a", "key_action"), NOW.minus(days(2))),
-        at(event("ing-a", "key_action"), NOW.minus(days(1))),
-        at(event("ing-b", "key_action", "{\"plan\":\"trial\"}"), NOW.minus(days(40))),
-        at(event("ing-b", "app.active"), NOW.minus(days(1)))));
+    ingest.apply(
+        batch(
+            NOW, // received now: events are never accepted from more than the clock skew ahead
+            at(event("ing-a", "key_action", "{\"plan\":\"pro\"}"), NOW.minus(days(3))),
+            at(event("ing-a", "key_action"), NOW.minus(days(2))),
+            at(event("ing-a", "key_action"), NOW.minus(days(1))),
+            at(event("ing-b", "key_action", "{\"plan\":\"trial\"}"), NOW.minus(days(40))),
+            at(event("ing-b", "app.active"), NOW.minus(days(1)))));
   }
 
   List<String> transitions(String bucket) {
     var t = BUCKET_TRANSITIONS;
-    return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED).from(t).where(t.BUCKET_ID.eq(bucket))
-        .orderBy(t.ID).fetch()
-        .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3() + ":" + r.value4() + ":" + r.value5());
+    return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED)
+        .from(t)
+        .where(t.BUCKET_ID.eq(bucket))
+        .orderBy(t.ID)
+        .fetch()
+        .map(
+            r ->
+                r.value1()
+                    + ":"
+                    + r.value2()
+                    + ":"
+                    + r.value3()
+                    + ":"
+                    + r.value4()
+                    + ":"
+                    + r.value5());
   }
 
   BackfillJob backfill(BackfillService service, BucketDefinition bucket, BackfillKind kind) {
@@ -106,7 +131,10 @@ class BackfillServiceTest extends DatabaseTest {
     BackfillJob job = backfill(service, POWER, BackfillKind.FIRST_TIME);
 
     Set<String> expected = data.expectedMembers(POWER, NOW);
-    assertThat(expected).as("the data has matchers and non-matchers").isNotEmpty().contains("ing-a");
+    assertThat(expected)
+        .as("the data has matchers and non-matchers")
+        .isNotEmpty()
+        .contains("ing-a");
     assertThat(expected.size()).isLessThan(data.liveContacts().size());
     assertThat(data.activeMembers("power")).isEqualTo(expected);
     assertThat(data.activeMembers("trial-active")).as("other buckets untouched").isEmpty();
@@ -121,14 +149,18 @@ class BackfillServiceTest extends DatabaseTest {
       assertThat(r.getEntryCount()).isEqualTo(1);
       assertThat(r.getEnteredAt()).isEqualTo(NOW);
       assertThat(r.getMaxDwellAt()).isEqualTo(NOW.plus(days(60)));
-      assertThat(r.getUserEmail()).isEqualTo(r.getUserId().startsWith("ing-") ? null : r.getUserId() + "@example.com");
-      Instant deadline = NextFlip.deadline(POWER.criteria(), states.get(r.getUserId()), NOW).orElseThrow();
+      assertThat(r.getUserEmail())
+          .isEqualTo(r.getUserId().startsWith("ing-") ? null : r.getUserId() + "@example.com");
+      Instant deadline =
+          NextFlip.deadline(POWER.criteria(), states.get(r.getUserId()), NOW).orElseThrow();
       assertThat(r.getExpiresAt()).as("expires_at of %s", r.getUserId()).isEqualTo(deadline);
     }
 
     // No join events anywhere, outbox rows not emitted (fast expiry and PostHog still see them).
     assertThat(data.bucketUserEvents("bucket:%")).isZero();
-    assertThat(transitions("power")).hasSize(expected.size()).allMatch(t -> t.endsWith(":entered:1:backfill:false"));
+    assertThat(transitions("power"))
+        .hasSize(expected.size())
+        .allMatch(t -> t.endsWith(":entered:1:backfill:false"));
 
     // The job's books, and the hash recorded.
     assertThat(job.status()).isEqualTo(BackfillStatus.COMPLETED);
@@ -137,15 +169,20 @@ class BackfillServiceTest extends DatabaseTest {
     assertThat(job.joined()).isEqualTo(expected.size());
     assertThat(job.left()).isZero();
     assertThat(service.storedHash("power")).isEqualTo(BucketJson.fingerprint(POWER));
-    assertThat(dsl.fetchValue("select finished_at is not null from bucket_backfill_jobs where id = " + job.id()))
+    assertThat(
+            dsl.fetchValue(
+                "select finished_at is not null from bucket_backfill_jobs where id = " + job.id()))
         .isEqualTo(true);
 
     // A second run inserts nothing: the boot plan is NONE, a chunk of the completed job is a
     // no-op, and even a forced re-evaluation of the same criteria changes nothing.
     assertThat(service.plan(POWER)).isEqualTo(Plan.NONE);
-    assertThat(service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME)).isEqualTo(job);
-    assertThat(service.runChunk(job.id())).isEqualTo(new ChunkResult(job.processed(), job.totals(), 0, 0, true));
-    BackfillJob again = service.restart("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL);
+    assertThat(service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME))
+        .isEqualTo(job);
+    assertThat(service.runChunk(job.id()))
+        .isEqualTo(new ChunkResult(job.processed(), job.totals(), 0, 0, true));
+    BackfillJob again =
+        service.restart("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL);
     BackfillFixture.runToEnd(service, again);
     BackfillJob rerun = service.job(again.id()).orElseThrow();
     assertThat(rerun.joined()).isZero();
@@ -162,11 +199,19 @@ class BackfillServiceTest extends DatabaseTest {
       data.contact(id, "{}");
       data.events(id, "key_action", NOW.minus(days(1)), NOW.minus(days(2)), NOW.minus(days(3)));
     }
-    for (String id : List.of("a-deleted", "m-deleted", "z-deleted")) data.delete(id, NOW.minus(days(1)));
+    for (String id : List.of("a-deleted", "m-deleted", "z-deleted"))
+      data.delete(id, NOW.minus(days(1)));
     // A deleted contact whose membership deletion left active (never touched: no leave either).
     var m = BUCKET_MEMBERSHIPS;
     dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("m-deleted", "power-pro", MembershipStatus.ACTIVE, NOW.minus(days(5)), 1, MembershipSource.EVENT).execute();
+        .values(
+            "m-deleted",
+            "power-pro",
+            MembershipStatus.ACTIVE,
+            NOW.minus(days(5)),
+            1,
+            MembershipSource.EVENT)
+        .execute();
     BackfillService service = BackfillFixture.service(dsl, List.of(POWER, POWER_PRO_ID), clock, 2);
 
     BackfillJob first = backfill(service, POWER, BackfillKind.FIRST_TIME);
@@ -180,8 +225,10 @@ class BackfillServiceTest extends DatabaseTest {
     assertThat(data.bucketUserEvents("bucket:%")).isZero();
   }
 
-  static final BucketDefinition POWER_PRO_ID = BucketDefinition.builder("power-pro")
-      .criteria(all(prop("plan").eq("pro"), event("key_action").within(days(30)).atLeast(2))).build();
+  static final BucketDefinition POWER_PRO_ID =
+      BucketDefinition.builder("power-pro")
+          .criteria(all(prop("plan").eq("pro"), event("key_action").within(days(30)).atLeast(2)))
+          .build();
 
   @Test
   void reevaluationLeavesNonMatchersWithEventsAndJoinsNewMatchersSilently() {
@@ -198,8 +245,17 @@ class BackfillServiceTest extends DatabaseTest {
     // Some history: a new-criteria matcher who left the old bucket earlier gets entry_count 2.
     data.contact("v-returning", "{\"plan\":\"pro\"}");
     data.events("v-returning", "key_action", later.minus(days(1)), later.minus(days(2)));
-    dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("v-returning", "power", MembershipStatus.LEFT, NOW.minus(days(20)), NOW.minus(days(10)), 1, MembershipSource.EVENT).execute();
+    dsl.insertInto(
+            m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.ENTRY_COUNT, m.SOURCE)
+        .values(
+            "v-returning",
+            "power",
+            MembershipStatus.LEFT,
+            NOW.minus(days(20)),
+            NOW.minus(days(10)),
+            1,
+            MembershipSource.EVENT)
+        .execute();
 
     BackfillService after = service(POWER_PRO);
     assertThat(after.plan(POWER_PRO)).isEqualTo(Plan.REEVAL);
@@ -220,42 +276,76 @@ class BackfillServiceTest extends DatabaseTest {
     assertThat(job.joined()).isEqualTo(joiners.size());
     assertThat(job.processed()).isEqualTo(job.totals()).isEqualTo(data.liveContacts().size());
 
-    // Leavers: CAS-left rows, emitted transitions and bucket:left events with the deterministic key.
+    // Leavers: CAS-left rows, emitted transitions and bucket:left events with the deterministic
+    // key.
     var t = BUCKET_TRANSITIONS;
     for (String user : leavers) {
-      var row = dsl.selectFrom(m).where(m.BUCKET_ID.eq("power").and(m.USER_ID.eq(user))).fetchSingle();
+      var row =
+          dsl.selectFrom(m).where(m.BUCKET_ID.eq("power").and(m.USER_ID.eq(user))).fetchSingle();
       assertThat(row.getStatus()).isEqualTo(MembershipStatus.LEFT);
       assertThat(row.getLeftAt()).isEqualTo(later);
       assertThat(row.getExpiresAt()).isNull();
-      assertThat(dsl.fetchCount(t, t.BUCKET_ID.eq("power").and(t.USER_ID.eq(user)).and(t.KIND.eq(TransitionKind.LEFT))
-          .and(t.EPOCH.eq(1)).and(t.SOURCE.eq(MembershipSource.BACKFILL)).and(t.EMITTED.isTrue())
-          .and(t.REASON.eq(LeaveReason.REEVALUATION)))).isEqualTo(1);
+      assertThat(
+              dsl.fetchCount(
+                  t,
+                  t.BUCKET_ID
+                      .eq("power")
+                      .and(t.USER_ID.eq(user))
+                      .and(t.KIND.eq(TransitionKind.LEFT))
+                      .and(t.EPOCH.eq(1))
+                      .and(t.SOURCE.eq(MembershipSource.BACKFILL))
+                      .and(t.EMITTED.isTrue())
+                      .and(t.REASON.eq(LeaveReason.REEVALUATION))))
+          .isEqualTo(1);
     }
     var e = USER_EVENTS;
-    Set<String> leftEventUsers = new HashSet<>(dsl.select(e.USER_ID).from(e).where(e.EVENT.eq("bucket:left:power"))
-        .fetch(e.USER_ID));
+    Set<String> leftEventUsers =
+        new HashSet<>(
+            dsl.select(e.USER_ID).from(e).where(e.EVENT.eq("bucket:left:power")).fetch(e.USER_ID));
     assertThat(leftEventUsers).isEqualTo(leavers);
-    assertThat(dsl.fetchCount(e, e.EVENT.eq("bucket:left:power").and(e.IDEMPOTENCY_KEY.like("bucket:power:%:left:1"))))
+    assertThat(
+            dsl.fetchCount(
+                e,
+                e.EVENT
+                    .eq("bucket:left:power")
+                    .and(e.IDEMPOTENCY_KEY.like("bucket:power:%:left:1"))))
         .isEqualTo(leavers.size());
     assertThat(data.bucketUserEvents("bucket:entered%")).as("joins stay silent").isZero();
 
     // Joiners: fresh rows, epoch after their history, outbox not emitted.
     for (String user : joiners) {
-      var row = dsl.selectFrom(m).where(m.BUCKET_ID.eq("power").and(m.USER_ID.eq(user)).and(m.STATUS.eq(MembershipStatus.ACTIVE)))
-          .fetchSingle();
+      var row =
+          dsl.selectFrom(m)
+              .where(
+                  m.BUCKET_ID
+                      .eq("power")
+                      .and(m.USER_ID.eq(user))
+                      .and(m.STATUS.eq(MembershipStatus.ACTIVE)))
+              .fetchSingle();
       assertThat(row.getSource()).isEqualTo(MembershipSource.BACKFILL);
       assertThat(row.getEnteredAt()).isEqualTo(later);
       assertThat(row.getEntryCount()).isEqualTo(user.equals("v-returning") ? 2 : 1);
-      assertThat(dsl.fetchCount(t, t.BUCKET_ID.eq("power").and(t.USER_ID.eq(user)).and(t.KIND.eq(TransitionKind.ENTERED))
-          .and(t.EMITTED.isFalse()).and(t.EPOCH.eq(row.getEntryCount())))).isEqualTo(1);
+      assertThat(
+              dsl.fetchCount(
+                  t,
+                  t.BUCKET_ID
+                      .eq("power")
+                      .and(t.USER_ID.eq(user))
+                      .and(t.KIND.eq(TransitionKind.ENTERED))
+                      .and(t.EMITTED.isFalse())
+                      .and(t.EPOCH.eq(row.getEntryCount()))))
+          .isEqualTo(1);
     }
 
-    // Stayers keep their row (entered at the first backfill), with the deadline of the new criteria.
+    // Stayers keep their row (entered at the first backfill), with the deadline of the new
+    // criteria.
     Map<String, UserState> states = data.states(POWER_PRO, later);
     for (String user : stayers) {
-      var row = dsl.selectFrom(m).where(m.BUCKET_ID.eq("power").and(m.USER_ID.eq(user))).fetchSingle();
+      var row =
+          dsl.selectFrom(m).where(m.BUCKET_ID.eq("power").and(m.USER_ID.eq(user))).fetchSingle();
       assertThat(row.getEnteredAt()).isEqualTo(NOW);
-      assertThat(row.getExpiresAt()).as("expires_at of %s", user)
+      assertThat(row.getExpiresAt())
+          .as("expires_at of %s", user)
           .isEqualTo(NextFlip.deadline(POWER_PRO.criteria(), states.get(user), later).orElse(null));
     }
     assertThat(after.storedHash("power")).isEqualTo(BucketJson.fingerprint(POWER_PRO));
@@ -265,38 +355,57 @@ class BackfillServiceTest extends DatabaseTest {
 
   @Test
   void reevaluationDefersTheLeaveOfAMemberStillInsideMinDwell() {
-    BucketDefinition sticky = BucketDefinition.builder("sticky")
-        .criteria(event("ping").within(days(30)).exists()).minDwell(Duration.ofHours(6)).build();
-    BucketDefinition stickier = BucketDefinition.builder("sticky")
-        .criteria(event("pong").within(days(30)).exists()).minDwell(Duration.ofHours(6)).build();
+    BucketDefinition sticky =
+        BucketDefinition.builder("sticky")
+            .criteria(event("ping").within(days(30)).exists())
+            .minDwell(Duration.ofHours(6))
+            .build();
+    BucketDefinition stickier =
+        BucketDefinition.builder("sticky")
+            .criteria(event("pong").within(days(30)).exists())
+            .minDwell(Duration.ofHours(6))
+            .build();
     data.contact("fresh", "{}");
     data.events("fresh", "ping", NOW.minus(Duration.ofHours(1)));
     data.contact("old", "{}");
     data.events("old", "ping", NOW.minus(Duration.ofHours(1)));
     var m = BUCKET_MEMBERSHIPS;
     dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("fresh", "sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(1)), 1, MembershipSource.EVENT)
-        .values("old", "sticky", MembershipStatus.ACTIVE, NOW.minus(days(1)), 1, MembershipSource.EVENT).execute();
+        .values(
+            "fresh",
+            "sticky",
+            MembershipStatus.ACTIVE,
+            NOW.minus(Duration.ofHours(1)),
+            1,
+            MembershipSource.EVENT)
+        .values(
+            "old", "sticky", MembershipStatus.ACTIVE, NOW.minus(days(1)), 1, MembershipSource.EVENT)
+        .execute();
     BackfillService service = service(stickier);
 
     BackfillJob job = backfill(service, stickier, BackfillKind.REEVAL);
 
     assertThat(job.left()).isEqualTo(1);
     assertThat(data.activeMembers("sticky")).containsExactly("fresh");
-    assertThat(dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq("fresh")).fetchSingle(m.EXPIRES_AT))
+    assertThat(
+            dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq("fresh")).fetchSingle(m.EXPIRES_AT))
         .isEqualTo(NOW.plus(Duration.ofHours(5)));
     assertThat(transitions("sticky")).containsExactly("old:left:1:backfill:true");
   }
 
   /**
-   * A re-evaluation of a fast-expiry bucket tells the watches of the deadlines it moved earlier
-   * (a minDwell deferral, a recomputed deadline), after the chunk committed; not the unchanged or
+   * A re-evaluation of a fast-expiry bucket tells the watches of the deadlines it moved earlier (a
+   * minDwell deferral, a recomputed deadline), after the chunk committed; not the unchanged or
    * later ones.
    */
   @Test
   void reevaluationOfAFastExpiryBucketSignalsTheDeadlinesItMovedEarlierAfterItsCommit() {
-    BucketDefinition after = BucketDefinition.builder("fast-sticky").fastExpiry(true)
-        .criteria(event("pong").within(days(30)).exists()).minDwell(Duration.ofHours(6)).build();
+    BucketDefinition after =
+        BucketDefinition.builder("fast-sticky")
+            .fastExpiry(true)
+            .criteria(event("pong").within(days(30)).exists())
+            .minDwell(Duration.ofHours(6))
+            .build();
     var m = BUCKET_MEMBERSHIPS;
     data.contact("deferred", "{}");
     data.events("deferred", "ping", NOW.minus(Duration.ofHours(1)));
@@ -306,31 +415,83 @@ class BackfillServiceTest extends DatabaseTest {
     data.events("unchanged", "pong", NOW.minus(Duration.ofHours(2)));
     data.contact("later", "{}");
     data.events("later", "pong", NOW.minus(Duration.ofHours(3)));
-    dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.EXPIRES_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("deferred", "fast-sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(1)), NOW.plus(days(29)), 2, MembershipSource.EVENT)
-        .values("recomputed", "fast-sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(1)), NOW.plus(days(40)), 1, MembershipSource.EVENT)
-        .values("unchanged", "fast-sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(2)),
-            NOW.minus(Duration.ofHours(2)).plus(days(30)), 1, MembershipSource.EVENT)
-        .values("later", "fast-sticky", MembershipStatus.ACTIVE, NOW.minus(Duration.ofHours(3)), NOW.plus(days(1)), 1, MembershipSource.EVENT)
+    dsl.insertInto(
+            m,
+            m.USER_ID,
+            m.BUCKET_ID,
+            m.STATUS,
+            m.ENTERED_AT,
+            m.EXPIRES_AT,
+            m.ENTRY_COUNT,
+            m.SOURCE)
+        .values(
+            "deferred",
+            "fast-sticky",
+            MembershipStatus.ACTIVE,
+            NOW.minus(Duration.ofHours(1)),
+            NOW.plus(days(29)),
+            2,
+            MembershipSource.EVENT)
+        .values(
+            "recomputed",
+            "fast-sticky",
+            MembershipStatus.ACTIVE,
+            NOW.minus(Duration.ofHours(1)),
+            NOW.plus(days(40)),
+            1,
+            MembershipSource.EVENT)
+        .values(
+            "unchanged",
+            "fast-sticky",
+            MembershipStatus.ACTIVE,
+            NOW.minus(Duration.ofHours(2)),
+            NOW.minus(Duration.ofHours(2)).plus(days(30)),
+            1,
+            MembershipSource.EVENT)
+        .values(
+            "later",
+            "fast-sticky",
+            MembershipStatus.ACTIVE,
+            NOW.minus(Duration.ofHours(3)),
+            NOW.plus(days(1)),
+            1,
+            MembershipSource.EVENT)
         .execute();
     List<MovedDeadline> signalled = new java.util.ArrayList<>();
     Map<String, Instant> committedWhenSignalled = new java.util.HashMap<>();
-    BackfillService service = new BackfillService(dsl, Engines.catalog(dsl, List.of(after)),
-        new UserStates(new EventHistoryLoader()), TransitionWriter.withoutGenericEvents(), clock, CHUNK, moved -> {
-          signalled.addAll(moved);
-          // Read outside the chunk's transaction: only committed rows are seen.
-          moved.forEach(d -> committedWhenSignalled.put(d.userId(),
-              dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq(d.userId())).fetchSingle(m.EXPIRES_AT)));
-        });
+    BackfillService service =
+        new BackfillService(
+            dsl,
+            Engines.catalog(dsl, List.of(after)),
+            new UserStates(new EventHistoryLoader()),
+            TransitionWriter.withoutGenericEvents(),
+            clock,
+            CHUNK,
+            moved -> {
+              signalled.addAll(moved);
+              // Read outside the chunk's transaction: only committed rows are seen.
+              moved.forEach(
+                  d ->
+                      committedWhenSignalled.put(
+                          d.userId(),
+                          dsl.select(m.EXPIRES_AT)
+                              .from(m)
+                              .where(m.USER_ID.eq(d.userId()))
+                              .fetchSingle(m.EXPIRES_AT)));
+            });
 
     backfill(service, after, BackfillKind.REEVAL);
 
-    assertThat(signalled).containsExactlyInAnyOrder(
-        new MovedDeadline("fast-sticky", "deferred", 2, NOW.plus(Duration.ofHours(5))),
-        new MovedDeadline("fast-sticky", "recomputed", 1, NOW.minus(Duration.ofHours(1)).plus(days(30))));
-    assertThat(committedWhenSignalled).containsEntry("deferred", NOW.plus(Duration.ofHours(5)))
+    assertThat(signalled)
+        .containsExactlyInAnyOrder(
+            new MovedDeadline("fast-sticky", "deferred", 2, NOW.plus(Duration.ofHours(5))),
+            new MovedDeadline(
+                "fast-sticky", "recomputed", 1, NOW.minus(Duration.ofHours(1)).plus(days(30))));
+    assertThat(committedWhenSignalled)
+        .containsEntry("deferred", NOW.plus(Duration.ofHours(5)))
         .containsEntry("recomputed", NOW.minus(Duration.ofHours(1)).plus(days(30)));
-    assertThat(dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq("later")).fetchSingle(m.EXPIRES_AT))
+    assertThat(
+            dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq("later")).fetchSingle(m.EXPIRES_AT))
         .as("moved later: the watch learns it from leave-or-extend, no signal")
         .isEqualTo(NOW.minus(Duration.ofHours(3)).plus(days(30)));
   }
@@ -348,12 +509,15 @@ class BackfillServiceTest extends DatabaseTest {
     String cursorBefore = service.job(job.id()).orElseThrow().cursorUser();
 
     int[] insertedInCrashedChunk = {-1};
-    service.afterInsert(joined -> {
-      insertedInCrashedChunk[0] = joined;
-      throw new IllegalStateException("worker killed");
-    });
+    service.afterInsert(
+        joined -> {
+          insertedInCrashedChunk[0] = joined;
+          throw new IllegalStateException("worker killed");
+        });
     assertThatThrownBy(() -> service.runChunk(job.id())).hasMessageContaining("worker killed");
-    assertThat(insertedInCrashedChunk[0]).as("the crash came after the chunk's inserts").isPositive();
+    assertThat(insertedInCrashedChunk[0])
+        .as("the crash came after the chunk's inserts")
+        .isPositive();
     assertThat(dsl.fetchCount(BUCKET_MEMBERSHIPS)).as("rolled back").isEqualTo(rowsBefore);
     assertThat(dsl.fetchCount(BUCKET_TRANSITIONS)).isEqualTo(outboxBefore);
     BackfillJob afterCrash = service.job(job.id()).orElseThrow();
@@ -363,7 +527,8 @@ class BackfillServiceTest extends DatabaseTest {
     // A restarted worker opens the same job and resumes from its cursor.
     service.afterInsert(null);
     BackfillService restarted = service(POWER);
-    BackfillJob resumed = restarted.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
+    BackfillJob resumed =
+        restarted.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
     assertThat(resumed.id()).isEqualTo(job.id());
     assertThat(resumed.cursorUser()).isEqualTo(cursorBefore);
     BackfillFixture.runToEnd(restarted, resumed);
@@ -389,9 +554,11 @@ class BackfillServiceTest extends DatabaseTest {
     ChunkResult third = service.runChunk(job.id());
     assertThat(first.processed()).isEqualTo(7);
     assertThat(retried.processed()).isEqualTo(14);
-    assertThat(third).extracting(ChunkResult::processed, ChunkResult::totals, ChunkResult::done)
+    assertThat(third)
+        .extracting(ChunkResult::processed, ChunkResult::totals, ChunkResult::done)
         .containsExactly(20L, 20L, true);
-    assertThat(first.joined() + retried.joined() + third.joined()).isEqualTo(data.expectedMembers(POWER, NOW).size());
+    assertThat(first.joined() + retried.joined() + third.joined())
+        .isEqualTo(data.expectedMembers(POWER, NOW).size());
   }
 
   @Test
@@ -404,7 +571,8 @@ class BackfillServiceTest extends DatabaseTest {
     // Rows from live events but no recorded hash: re-evaluate.
     var m = BUCKET_MEMBERSHIPS;
     dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.ENTRY_COUNT, m.SOURCE)
-        .values("x", "power", MembershipStatus.LEFT, NOW, 1, MembershipSource.EVENT).execute();
+        .values("x", "power", MembershipStatus.LEFT, NOW, 1, MembershipSource.EVENT)
+        .execute();
     assertThat(service.plan(POWER)).isEqualTo(Plan.REEVAL);
 
     // An unfinished first-time job for this hash is resumed as what it was.
@@ -412,10 +580,13 @@ class BackfillServiceTest extends DatabaseTest {
     assertThat(service.plan(POWER)).isEqualTo(Plan.FIRST_TIME);
     service.fail(job.id(), "boom");
     assertThat(service.plan(POWER)).isEqualTo(Plan.FIRST_TIME);
-    BackfillJob reopened = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL);
+    BackfillJob reopened =
+        service.open("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL);
     assertThat(reopened.id()).isEqualTo(job.id());
     assertThat(reopened.status()).isEqualTo(BackfillStatus.RUNNING);
-    assertThat(reopened.kind()).as("an existing row keeps its kind").isEqualTo(BackfillKind.FIRST_TIME);
+    assertThat(reopened.kind())
+        .as("an existing row keeps its kind")
+        .isEqualTo(BackfillKind.FIRST_TIME);
     BackfillFixture.runToEnd(service, reopened);
     assertThat(service.plan(POWER)).isEqualTo(Plan.NONE);
     assertThat(service.plan(POWER_PRO)).isEqualTo(Plan.REEVAL);
@@ -451,8 +622,10 @@ class BackfillServiceTest extends DatabaseTest {
 
     BackfillService stale = service(POWER_PRO);
     assertThatThrownBy(() -> stale.runChunk(job.id()))
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining("fingerprint");
-    assertThatThrownBy(() -> service.runChunk(9_999_999L)).isInstanceOf(IllegalArgumentException.class);
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("fingerprint");
+    assertThatThrownBy(() -> service.runChunk(9_999_999L))
+        .isInstanceOf(IllegalArgumentException.class);
 
     service.fail(job.id(), "gave up");
     BackfillJob failed = service.job(job.id()).orElseThrow();
@@ -461,11 +634,13 @@ class BackfillServiceTest extends DatabaseTest {
     service.complete(job.id());
     assertThat(service.storedHash("power")).as("a failed job records no hash").isNull();
 
-    BackfillJob resumed = service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
+    BackfillJob resumed =
+        service.open("power", BucketJson.fingerprint(POWER), BackfillKind.FIRST_TIME);
     assertThat(resumed.status()).isEqualTo(BackfillStatus.RUNNING);
     assertThat(resumed.processed()).isEqualTo(7);
     assertThat(service.restart("power", BucketJson.fingerprint(POWER), BackfillKind.REEVAL))
-        .as("a running walk is never reset").isEqualTo(resumed);
+        .as("a running walk is never reset")
+        .isEqualTo(resumed);
     assertThat(resumed.cursorUser()).isEqualTo(failed.cursorUser());
     BackfillFixture.runToEnd(service, resumed);
     assertThat(data.activeMembers("power")).isEqualTo(data.expectedMembers(POWER, NOW));

@@ -24,7 +24,8 @@ class EmbeddedDatabaseRestartTest {
       pg.ensureDatabase("bucketflow"); // already there: a no-op
       try (HikariDataSource ds = Database.pool(pg.jdbcUrl("bucketflow"), "postgres", null, 2)) {
         Database.migrate(ds);
-        assertThat(Database.dsl(ds).fetchExists(CONTACTS, CONTACTS.EXTERNAL_ID.eq("kept"))).isTrue();
+        assertThat(Database.dsl(ds).fetchExists(CONTACTS, CONTACTS.EXTERNAL_ID.eq("kept")))
+            .isTrue();
       }
     }
   }

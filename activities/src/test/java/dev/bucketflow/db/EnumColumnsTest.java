@@ -39,9 +39,13 @@ class EnumColumnsTest extends DatabaseTest {
       for (MembershipSource source : MembershipSource.values()) {
         n++;
         dsl.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.ENTRY_COUNT, m.SOURCE)
-            .values("enum-user-" + n, "enum-bucket", status, T0, 1, source).execute();
-        var row = dsl.select(m.STATUS, m.SOURCE, m.STATUS.cast(String.class), m.SOURCE.cast(String.class)).from(m)
-            .where(m.USER_ID.eq("enum-user-" + n)).fetchOne();
+            .values("enum-user-" + n, "enum-bucket", status, T0, 1, source)
+            .execute();
+        var row =
+            dsl.select(m.STATUS, m.SOURCE, m.STATUS.cast(String.class), m.SOURCE.cast(String.class))
+                .from(m)
+                .where(m.USER_ID.eq("enum-user-" + n))
+                .fetchOne();
         assertThat(row.value1()).isEqualTo(status);
         assertThat(row.value2()).isEqualTo(source);
         assertThat(row.value3()).isEqualTo(status.name().toLowerCase());
@@ -56,46 +60,66 @@ class EnumColumnsTest extends DatabaseTest {
     int epoch = 0;
     for (TransitionKind kind : TransitionKind.values()) {
       dsl.insertInto(t, t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE, t.EMITTED)
-          .values("enum-bucket", "enum-user", kind, ++epoch, MembershipSource.EVENT, true).execute();
+          .values("enum-bucket", "enum-user", kind, ++epoch, MembershipSource.EVENT, true)
+          .execute();
     }
-    assertThat(dsl.select(t.KIND).from(t).where(t.USER_ID.eq("enum-user")).orderBy(t.ID).fetch(t.KIND))
+    assertThat(
+            dsl.select(t.KIND).from(t).where(t.USER_ID.eq("enum-user")).orderBy(t.ID).fetch(t.KIND))
         .containsExactly(TransitionKind.values());
 
     var j = JOURNEY_STATES;
     int entry = 0;
     for (JourneyStatus status : JourneyStatus.values()) {
-      dsl.insertInto(j, j.JOURNEY_ID, j.USER_ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.TRIGGER_EVENT)
-          .values("enum-journey", "enum-user", status, ++entry, "wf-" + entry, "go").execute();
+      dsl.insertInto(
+              j, j.JOURNEY_ID, j.USER_ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.TRIGGER_EVENT)
+          .values("enum-journey", "enum-user", status, ++entry, "wf-" + entry, "go")
+          .execute();
     }
-    assertThat(dsl.select(j.STATUS).from(j).orderBy(j.ID).fetch(j.STATUS)).containsExactly(JourneyStatus.values());
+    assertThat(dsl.select(j.STATUS).from(j).orderBy(j.ID).fetch(j.STATUS))
+        .containsExactly(JourneyStatus.values());
 
     var b = BUCKET_BACKFILL_JOBS;
-    List<BackfillStatus> stored = Arrays.stream(BackfillStatus.values()).filter(s -> s != BackfillStatus.OPENING).toList();
+    List<BackfillStatus> stored =
+        Arrays.stream(BackfillStatus.values()).filter(s -> s != BackfillStatus.OPENING).toList();
     int job = 0;
     for (BackfillKind kind : BackfillKind.values()) {
       for (BackfillStatus status : stored) {
-        dsl.insertInto(b, b.BUCKET_ID, b.CRITERIA_HASH, b.KIND, b.STATUS).values("enum-" + ++job, "h", kind, status).execute();
+        dsl.insertInto(b, b.BUCKET_ID, b.CRITERIA_HASH, b.KIND, b.STATUS)
+            .values("enum-" + ++job, "h", kind, status)
+            .execute();
       }
     }
     assertThat(dsl.fetchCount(b)).isEqualTo(BackfillKind.values().length * stored.size());
     // OPENING is a progress answer only; the column refuses it.
-    assertThatThrownBy(() -> dsl.insertInto(b, b.BUCKET_ID, b.CRITERIA_HASH, b.KIND, b.STATUS)
-        .values("enum-opening", "h", BackfillKind.REEVAL, BackfillStatus.OPENING).execute())
-        .isInstanceOf(DataAccessException.class).hasMessageContaining("check");
+    assertThatThrownBy(
+            () ->
+                dsl.insertInto(b, b.BUCKET_ID, b.CRITERIA_HASH, b.KIND, b.STATUS)
+                    .values("enum-opening", "h", BackfillKind.REEVAL, BackfillStatus.OPENING)
+                    .execute())
+        .isInstanceOf(DataAccessException.class)
+        .hasMessageContaining("check");
   }
 
   @Test
   void payloadsKeepTheLowerCaseSpellingOldHistoriesHold() throws Exception {
-    BackfillJob job = new BackfillJob(7, "b", "h", BackfillKind.FIRST_TIME, BackfillStatus.RUNNING, 1, 0, 0, 0, null);
+    BackfillJob job =
+        new BackfillJob(
+            7, "b", "h", BackfillKind.FIRST_TIME, BackfillStatus.RUNNING, 1, 0, 0, 0, null);
     String json = Json.MAPPER.writeValueAsString(job);
     assertThat(json).contains("\"kind\":\"first_time\"").contains("\"status\":\"running\"");
     assertThat(Json.MAPPER.readValue(json, BackfillJob.class)).isEqualTo(job);
     // What a history written before the enums existed holds.
-    assertThat(Json.MAPPER.readValue("{\"processed\":3,\"totals\":4,\"joined\":1,\"left\":0,\"status\":\"completed\"}",
-        BackfillProgress.class).status()).isEqualTo(BackfillStatus.COMPLETED);
+    assertThat(
+            Json.MAPPER
+                .readValue(
+                    "{\"processed\":3,\"totals\":4,\"joined\":1,\"left\":0,\"status\":\"completed\"}",
+                    BackfillProgress.class)
+                .status())
+        .isEqualTo(BackfillStatus.COMPLETED);
     // String building (event names, keys) must never see the constant's name.
     assertThat("bucket:" + TransitionKind.ENTERED + ":b").isEqualTo("bucket:entered:b");
     assertThat(MembershipSource.fromDb("reconcile")).isEqualTo(MembershipSource.RECONCILE);
-    assertThatThrownBy(() -> MembershipStatus.fromDb("ACTIVE")).hasMessageContaining("expected active or left");
+    assertThatThrownBy(() -> MembershipStatus.fromDb("ACTIVE"))
+        .hasMessageContaining("expected active or left");
   }
 }

@@ -1,12 +1,12 @@
 package dev.bucketflow.dispatch;
 
-import dev.bucketflow.bucket.TransitionKind;
-import dev.bucketflow.bucket.MembershipSource;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.DELIVERY_LEASES;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.TransitionKind;
 import dev.bucketflow.delivery.DeliveryPass;
 import dev.bucketflow.shard.Shards;
 import dev.bucketflow.testing.DatabaseTest;
@@ -42,22 +42,40 @@ class OrderedDeliveryTest extends DatabaseTest {
 
   /** An outbox row for {@code user}, in the shard the writers would give it (8 shards). */
   long row(String user, String kind, int epoch) {
-    return dsl.insertInto(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.BUCKET_ID, BUCKET_TRANSITIONS.USER_ID,
-            BUCKET_TRANSITIONS.KIND, BUCKET_TRANSITIONS.EPOCH, BUCKET_TRANSITIONS.SOURCE, BUCKET_TRANSITIONS.EMITTED,
-            BUCKET_TRANSITIONS.CREATED_AT, BUCKET_TRANSITIONS.SHARD)
-        .values("b", user, TransitionKind.fromDb(kind), epoch, MembershipSource.EVENT, true, T0, Shards.shardOf(user, 8))
-        .returningResult(BUCKET_TRANSITIONS.ID).fetchOne(BUCKET_TRANSITIONS.ID);
+    return dsl.insertInto(
+            BUCKET_TRANSITIONS,
+            BUCKET_TRANSITIONS.BUCKET_ID,
+            BUCKET_TRANSITIONS.USER_ID,
+            BUCKET_TRANSITIONS.KIND,
+            BUCKET_TRANSITIONS.EPOCH,
+            BUCKET_TRANSITIONS.SOURCE,
+            BUCKET_TRANSITIONS.EMITTED,
+            BUCKET_TRANSITIONS.CREATED_AT,
+            BUCKET_TRANSITIONS.SHARD)
+        .values(
+            "b",
+            user,
+            TransitionKind.fromDb(kind),
+            epoch,
+            MembershipSource.EVENT,
+            true,
+            T0,
+            Shards.shardOf(user, 8))
+        .returningResult(BUCKET_TRANSITIONS.ID)
+        .fetchOne(BUCKET_TRANSITIONS.ID);
   }
 
   OutboxDispatcher dispatcher(DeliverySettings settings, TransitionTarget... targets) {
-    return new OutboxDispatcher(dsl, List.of(new TransitionStream(List.of(targets))), List.of(), settings, clock);
+    return new OutboxDispatcher(
+        dsl, List.of(new TransitionStream(List.of(targets))), List.of(), settings, clock);
   }
 
   TransitionTarget recorder() {
     return r -> delivered.add(r.userId() + ":" + r.kind() + ":" + r.epoch());
   }
 
-  static final DeliverySettings FAST = DeliverySettings.DEFAULTS.withRetries(3, Duration.ofSeconds(1), Duration.ofSeconds(4));
+  static final DeliverySettings FAST =
+      DeliverySettings.DEFAULTS.withRetries(3, Duration.ofSeconds(1), Duration.ofSeconds(4));
 
   @Test
   void aUsersLaterRowsWaitBehindItsFailingRowWhileOtherUsersRowsGoOn() {
@@ -66,9 +84,14 @@ class OrderedDeliveryTest extends DatabaseTest {
     row("u2", "entered", 1);
     row("u1", "left", 1);
     row("u2", "left", 1);
-    OutboxDispatcher d = dispatcher(FAST, r -> {
-      if (failing.contains(r.id())) throw new IllegalStateException("target down for " + r.userId());
-    }, recorder());
+    OutboxDispatcher d =
+        dispatcher(
+            FAST,
+            r -> {
+              if (failing.contains(r.id()))
+                throw new IllegalStateException("target down for " + r.userId());
+            },
+            recorder());
 
     DeliveryPass first = d.deliver(0, 1, () -> {});
     assertThat(delivered).containsExactly("u2:entered:1", "u2:left:1");
@@ -83,20 +106,27 @@ class OrderedDeliveryTest extends DatabaseTest {
     clock.advance(Duration.ofSeconds(1));
     d.deliver(0, 1, () -> {});
     assertThat(delivered).containsExactly("u2:entered:1", "u2:left:1", "u1:entered:1", "u1:left:1");
-    assertThat(dsl.fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.DISPATCHED_AT.isNull())).isZero();
+    assertThat(dsl.fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.DISPATCHED_AT.isNull()))
+        .isZero();
   }
 
   @Test
-  void aHundredFailingRowsAtTheHeadNeverHoldBackTheRowsBehindAndAreParkedWithTheirErrorAfterTheBound() {
+  void
+      aHundredFailingRowsAtTheHeadNeverHoldBackTheRowsBehindAndAreParkedWithTheirErrorAfterTheBound() {
     List<String> bad = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
       bad.add("bad-" + i);
       row("bad-" + i, "entered", 1);
     }
     for (int i = 0; i < 50; i++) row("good-" + i, "entered", 1);
-    OutboxDispatcher d = dispatcher(FAST, r -> {
-      if (r.userId().startsWith("bad-") && r.entered()) throw new IllegalStateException("journey type unknown for " + r.userId());
-    }, recorder());
+    OutboxDispatcher d =
+        dispatcher(
+            FAST,
+            r -> {
+              if (r.userId().startsWith("bad-") && r.entered())
+                throw new IllegalStateException("journey type unknown for " + r.userId());
+            },
+            recorder());
 
     DeliveryPass pass = d.deliver(0, 1, () -> {});
     assertThat(delivered).hasSize(50).allMatch(s -> s.startsWith("good-"));
@@ -112,7 +142,11 @@ class OrderedDeliveryTest extends DatabaseTest {
       d.deliver(0, 1, () -> {});
     }
     var t = BUCKET_TRANSITIONS;
-    var parked = dsl.select(t.USER_ID, t.ATTEMPTS, t.LAST_ERROR).from(t).where(t.PARKED_AT.isNotNull()).fetch();
+    var parked =
+        dsl.select(t.USER_ID, t.ATTEMPTS, t.LAST_ERROR)
+            .from(t)
+            .where(t.PARKED_AT.isNotNull())
+            .fetch();
     assertThat(parked).hasSize(100);
     assertThat(parked.getValues(t.ATTEMPTS)).containsOnly(FAST.maxAttempts());
     assertThat(parked.get(0).get(t.LAST_ERROR)).contains("journey type unknown for bad-");
@@ -133,15 +167,17 @@ class OrderedDeliveryTest extends DatabaseTest {
     row(u, "left", 1);
     CountDownLatch inTarget = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    TransitionTarget gate = r -> {
-      if (r.entered()) {
-        inTarget.countDown();
-        release.await(10, TimeUnit.SECONDS);
-      }
-    };
+    TransitionTarget gate =
+        r -> {
+          if (r.entered()) {
+            inTarget.countDown();
+            release.await(10, TimeUnit.SECONDS);
+          }
+        };
     OutboxDispatcher a = dispatcher(DeliverySettings.DEFAULTS, gate, recorder());
     OutboxDispatcher b = dispatcher(DeliverySettings.DEFAULTS, recorder());
-    CompletableFuture<DeliveryPass> first = CompletableFuture.supplyAsync(() -> a.deliver(3, 8, () -> {}));
+    CompletableFuture<DeliveryPass> first =
+        CompletableFuture.supplyAsync(() -> a.deliver(3, 8, () -> {}));
     assertThat(inTarget.await(10, TimeUnit.SECONDS)).isTrue();
 
     DeliveryPass second = b.deliver(3, 8, () -> {});
@@ -161,23 +197,39 @@ class OrderedDeliveryTest extends DatabaseTest {
     String u = userOfShard(5);
     row(u, "entered", 1);
     row(u, "left", 1);
-    DeliverySettings shortLease = new DeliverySettings(3, Duration.ofSeconds(1), Duration.ofSeconds(1),
-        Duration.ofSeconds(1), Duration.ofSeconds(20), 100, Duration.ofSeconds(15));
+    DeliverySettings shortLease =
+        new DeliverySettings(
+            3,
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(20),
+            100,
+            Duration.ofSeconds(15));
     CountDownLatch inTarget = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    TransitionTarget stall = r -> {
-      if (r.entered() && inTarget.getCount() > 0) {
-        inTarget.countDown();
-        release.await(20, TimeUnit.SECONDS); // a stalled worker: its lease runs out meanwhile
-      }
-    };
+    TransitionTarget stall =
+        r -> {
+          if (r.entered() && inTarget.getCount() > 0) {
+            inTarget.countDown();
+            release.await(20, TimeUnit.SECONDS); // a stalled worker: its lease runs out meanwhile
+          }
+        };
     OutboxDispatcher stale = dispatcher(shortLease, stall, recorder());
     OutboxDispatcher successor = dispatcher(shortLease, recorder());
-    CompletableFuture<DeliveryPass> stalled = CompletableFuture.supplyAsync(() -> stale.deliver(5, 8, () -> {}));
+    CompletableFuture<DeliveryPass> stalled =
+        CompletableFuture.supplyAsync(() -> stale.deliver(5, 8, () -> {}));
     assertThat(inTarget.await(10, TimeUnit.SECONDS)).isTrue();
 
-    await().atMost(Duration.ofSeconds(10)).until(() -> dsl.fetchExists(DSL.selectOne().from(DELIVERY_LEASES)
-        .where(DELIVERY_LEASES.SHARD.eq(5)).and(DSL.condition("expires_at < clock_timestamp()"))));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                dsl.fetchExists(
+                    DSL.selectOne()
+                        .from(DELIVERY_LEASES)
+                        .where(DELIVERY_LEASES.SHARD.eq(5))
+                        .and(DSL.condition("expires_at < clock_timestamp()"))));
     DeliveryPass took = successor.deliver(5, 8, () -> {});
     assertThat(took.leaseBusy()).isFalse();
     assertThat(delivered).containsExactly(u + ":entered:1", u + ":left:1");

@@ -40,21 +40,39 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Joins of fast-expiry buckets arm watches under unambiguous, bounded ids (real PostgreSQL + Temporal). */
+/**
+ * Joins of fast-expiry buckets arm watches under unambiguous, bounded ids (real PostgreSQL +
+ * Temporal).
+ */
 class ExpiryArmingTest extends DatabaseTest {
 
   static final String QUEUE = "bucketflow";
   // Under the former encoding (bucket trial, user idle-u1) and (bucket trial-idle, user u1) both
   // armed bucketflow-expiry-trial-idle-u1-1: the second join found it "already started".
-  static final BucketDefinition TRIAL = BucketDefinition.builder("trial")
-      .criteria(event("trial.ping").within(Duration.ofHours(1)).exists()).fastExpiry(true).build();
-  static final BucketDefinition TRIAL_IDLE = BucketDefinition.builder("trial-idle")
-      .criteria(event("idle.ping").within(Duration.ofHours(1)).exists()).fastExpiry(true).build();
-  /** Stops matching on blocked=true, but stays 10 minutes at least: the deadline then moves earlier. */
-  static final BucketDefinition GATED = BucketDefinition.builder("gated")
-      .criteria(dev.bucketflow.bucket.Criteria.all(event("gated.ping").within(Duration.ofHours(1)).exists(),
-          dev.bucketflow.bucket.Criteria.prop("blocked").neq(true)))
-      .minDwell(Duration.ofMinutes(10)).fastExpiry(true).build();
+  static final BucketDefinition TRIAL =
+      BucketDefinition.builder("trial")
+          .criteria(event("trial.ping").within(Duration.ofHours(1)).exists())
+          .fastExpiry(true)
+          .build();
+  static final BucketDefinition TRIAL_IDLE =
+      BucketDefinition.builder("trial-idle")
+          .criteria(event("idle.ping").within(Duration.ofHours(1)).exists())
+          .fastExpiry(true)
+          .build();
+
+  /**
+   * Stops matching on blocked=true, but stays 10 minutes at least: the deadline then moves earlier.
+   */
+  static final BucketDefinition GATED =
+      BucketDefinition.builder("gated")
+          .criteria(
+              dev.bucketflow.bucket.Criteria.all(
+                  event("gated.ping").within(Duration.ofHours(1)).exists(),
+                  dev.bucketflow.bucket.Criteria.prop("blocked").neq(true)))
+          .minDwell(Duration.ofMinutes(10))
+          .fastExpiry(true)
+          .build();
+
   /** 256 UTF-8 bytes (the longest user id ingest accepts) in 2-byte characters. */
   static final String LONG_USER = "é".repeat(128);
 
@@ -66,7 +84,8 @@ class ExpiryArmingTest extends DatabaseTest {
 
   @BeforeEach
   void wire() {
-    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
+    dsl.execute(
+        "TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, ingest_batches, bucket_memberships, bucket_transitions, bucket_configs");
     env = TestWorkflowEnvironment.newInstance();
     client = env.getWorkflowClient();
     List<BucketDefinition> buckets = List.of(TRIAL, TRIAL_IDLE, GATED);
@@ -75,13 +94,24 @@ class ExpiryArmingTest extends DatabaseTest {
     arming = new ExpiryArming(dsl, catalog, client, QUEUE);
     Worker worker = env.newWorker(QUEUE);
     worker.registerWorkflowImplementationTypes(ExpiryWorkflowImpl.class);
-    worker.registerActivitiesImplementations(new ExpiryActivitiesImpl(
-        new ExpiryService(dsl, catalog, new UserStates(new EventHistoryLoader()), transitions, Clock.systemUTC()),
-        dev.bucketflow.dispatch.DeliveryWake.NONE, arming));
+    worker.registerActivitiesImplementations(
+        new ExpiryActivitiesImpl(
+            new ExpiryService(
+                dsl,
+                catalog,
+                new UserStates(new EventHistoryLoader()),
+                transitions,
+                Clock.systemUTC()),
+            dev.bucketflow.dispatch.DeliveryWake.NONE,
+            arming));
     env.start();
     dispatcher = OutboxDispatcher.of(dsl, List.of(arming), Clock.systemUTC());
-    ingest = new IngestService(dsl, new MembershipEngine(catalog, new MembershipStore(), new EventHistoryLoader(), transitions),
-        Clock.systemUTC());
+    ingest =
+        new IngestService(
+            dsl,
+            new MembershipEngine(
+                catalog, new MembershipStore(), new EventHistoryLoader(), transitions),
+            Clock.systemUTC());
   }
 
   @AfterEach
@@ -94,29 +124,42 @@ class ExpiryArmingTest extends DatabaseTest {
   }
 
   WorkflowExecutionInfo describe(String workflowId) {
-    return env.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(DescribeWorkflowExecutionRequest.newBuilder()
-            .setNamespace(env.getNamespace()).setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId)).build())
+    return env.getWorkflowServiceStubs()
+        .blockingStub()
+        .describeWorkflowExecution(
+            DescribeWorkflowExecutionRequest.newBuilder()
+                .setNamespace(env.getNamespace())
+                .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
+                .build())
         .getWorkflowExecutionInfo();
   }
 
   String memo(WorkflowExecutionInfo info, String key) {
-    return DefaultDataConverter.STANDARD_INSTANCE.fromPayload(info.getMemo().getFieldsOrThrow(key), String.class, String.class);
+    return DefaultDataConverter.STANDARD_INSTANCE.fromPayload(
+        info.getMemo().getFieldsOrThrow(key), String.class, String.class);
   }
 
   Instant expiresAt(String bucket, String user) {
     var m = BUCKET_MEMBERSHIPS;
-    return dsl.select(m.EXPIRES_AT).from(m).where(m.BUCKET_ID.eq(bucket).and(m.USER_ID.eq(user))).fetchOne(m.EXPIRES_AT);
+    return dsl.select(m.EXPIRES_AT)
+        .from(m)
+        .where(m.BUCKET_ID.eq(bucket).and(m.USER_ID.eq(user)))
+        .fetchOne(m.EXPIRES_AT);
   }
 
-  /** The watch under {@code workflowId} runs for exactly this member and sleeps toward its deadline. */
+  /**
+   * The watch under {@code workflowId} runs for exactly this member and sleeps toward its deadline.
+   */
   void assertWatching(String workflowId, String bucket, String user) {
     WorkflowExecutionInfo info = describe(workflowId);
-    assertThat(info.getStatus()).isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
+    assertThat(info.getStatus())
+        .isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
     assertThat(info.getType().getName()).isEqualTo(ExpiryWorkflow.TYPE);
     assertThat(memo(info, "bucketId")).isEqualTo(bucket);
     assertThat(memo(info, "userId")).isEqualTo(user);
     String deadline = client.newWorkflowStub(ExpiryWorkflow.class, workflowId).deadline();
-    assertThat(Instant.parse(deadline)).isEqualTo(expiresAt(bucket, user).truncatedTo(ChronoUnit.MILLIS));
+    assertThat(Instant.parse(deadline))
+        .isEqualTo(expiresAt(bucket, user).truncatedTo(ChronoUnit.MILLIS));
   }
 
   @Test
@@ -132,7 +175,8 @@ class ExpiryArmingTest extends DatabaseTest {
     assertWatching(first, "trial", "idle-u1");
     assertWatching(second, "trial-idle", "u1");
     assertThatThrownBy(() -> describe(WorkflowIds.legacyExpiry("trial", "idle-u1", 1)))
-        .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("NOT_FOUND");
+        .isInstanceOf(StatusRuntimeException.class)
+        .hasMessageContaining("NOT_FOUND");
   }
 
   @Test
@@ -143,7 +187,9 @@ class ExpiryArmingTest extends DatabaseTest {
 
     String id = WorkflowIds.expiry("trial", LONG_USER, 1);
     // The test server does not enforce Temporal's 1,000-byte id limit, so measure it here.
-    assertThat(WorkflowIds.utf8Length(id)).isLessThanOrEqualTo(WorkflowIds.MAX_BYTES).isLessThan(1000);
+    assertThat(WorkflowIds.utf8Length(id))
+        .isLessThanOrEqualTo(WorkflowIds.MAX_BYTES)
+        .isLessThan(1000);
     assertThat(id).startsWith("bucketflow-expiry:trial:1#sha256:");
     assertWatching(id, "trial", LONG_USER); // the memo still names the full user id
   }
@@ -154,15 +200,19 @@ class ExpiryArmingTest extends DatabaseTest {
     Instant deadline = expiresAt("trial", "u7");
     String legacy = WorkflowIds.legacyExpiry("trial", "u7", 1);
     // As armed before the id change: same type, request and task queue, former id.
-    ExpiryWorkflow old = client.newWorkflowStub(ExpiryWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId(legacy).setTaskQueue(QUEUE).build());
+    ExpiryWorkflow old =
+        client.newWorkflowStub(
+            ExpiryWorkflow.class,
+            WorkflowOptions.newBuilder().setWorkflowId(legacy).setTaskQueue(QUEUE).build());
     WorkflowClient.start(old::run, new ExpiryRequest("trial", "u7", 1, deadline.toEpochMilli()));
 
     assertThat(dispatcher.drain()).isEqualTo(1); // the join's own arming, after the upgrade
     assertThat(arming.arm("trial", "u7", 1, deadline)).isFalse(); // and a reconcile re-arm
     assertThatThrownBy(() -> describe(WorkflowIds.expiry("trial", "u7", 1)))
-        .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("NOT_FOUND");
-    assertThat(describe(legacy).getStatus()).isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
+        .isInstanceOf(StatusRuntimeException.class)
+        .hasMessageContaining("NOT_FOUND");
+    assertThat(describe(legacy).getStatus())
+        .isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
 
     // Once the old watch is gone (here: terminated), re-arming starts one under the new id.
     WorkflowStub.fromTyped(old).terminate("test: old watch lost");
@@ -177,15 +227,19 @@ class ExpiryArmingTest extends DatabaseTest {
   }
 
   @Test
-  void anIngestThatMovesADeadlineEarlierReportsItForTheWatchAndTheSignalReachesIt() throws Exception {
+  void anIngestThatMovesADeadlineEarlierReportsItForTheWatchAndTheSignalReachesIt()
+      throws Exception {
     join("g1", "gated.ping");
     assertThat(dispatcher.drain()).isEqualTo(1);
     String id = WorkflowIds.expiry("gated", "g1", 1);
     Instant armed = expiresAt("gated", "g1");
     assertThat(Instant.parse(deadlineOf(id))).isEqualTo(armed.truncatedTo(ChronoUnit.MILLIS));
 
-    IngestService.Applied applied = ingest.applyWithTransitions(
-        batch(Clock.systemUTC().instant(), Events.event("g1", "gated.block", "{\"blocked\":true}")));
+    IngestService.Applied applied =
+        ingest.applyWithTransitions(
+            batch(
+                Clock.systemUTC().instant(),
+                Events.event("g1", "gated.block", "{\"blocked\":true}")));
 
     Instant deferred = expiresAt("gated", "g1");
     assertThat(deferred).as("deferred to entered_at + minDwell").isBefore(armed);
@@ -196,8 +250,11 @@ class ExpiryArmingTest extends DatabaseTest {
     awaitDeadline(id, deferred);
 
     // A later deadline (a ping pushes expires_at on) is not reported: leave-or-extend follows it.
-    IngestService.Applied later = ingest.applyWithTransitions(
-        batch(Clock.systemUTC().instant(), Events.event("g1", "gated.ping", "{\"blocked\":false}")));
+    IngestService.Applied later =
+        ingest.applyWithTransitions(
+            batch(
+                Clock.systemUTC().instant(),
+                Events.event("g1", "gated.ping", "{\"blocked\":false}")));
     assertThat(expiresAt("gated", "g1")).isAfter(deferred);
     assertThat(later.movedDeadlines()).isEmpty();
   }
@@ -208,20 +265,26 @@ class ExpiryArmingTest extends DatabaseTest {
     String id = WorkflowIds.expiry("gated", "g2", 1);
     Instant earlier = expiresAt("gated", "g2").minus(Duration.ofMinutes(30));
 
-    arming.deadlinesMoved(List.of(new dev.bucketflow.membership.MovedDeadline("gated", "g2", 1, earlier)));
+    arming.deadlinesMoved(
+        List.of(new dev.bucketflow.membership.MovedDeadline("gated", "g2", 1, earlier)));
 
     assertWatchingToward(id, earlier);
   }
 
   @Test
   void aSignalThatCannotBeSentIsLoggedNotThrown() {
-    ExpiryArming unreachable = new ExpiryArming(dsl, Engines.catalog(dsl, List.of(GATED)), client, QUEUE);
+    ExpiryArming unreachable =
+        new ExpiryArming(dsl, Engines.catalog(dsl, List.of(GATED)), client, QUEUE);
     env.close();
     env = null;
-    unreachable.deadlinesMoved(List.of(new dev.bucketflow.membership.MovedDeadline("gated", "g3", 1, Instant.now())));
+    unreachable.deadlinesMoved(
+        List.of(new dev.bucketflow.membership.MovedDeadline("gated", "g3", 1, Instant.now())));
   }
 
-  /** The sweep's minDwell deferral moves the deadline earlier; after its chunk commits the watch hears it. */
+  /**
+   * The sweep's minDwell deferral moves the deadline earlier; after its chunk commits the watch
+   * hears it.
+   */
   @Test
   void aReconcileDeferralSignalsTheWatch() {
     join("g4", "gated.ping");
@@ -231,9 +294,19 @@ class ExpiryArmingTest extends DatabaseTest {
     assertThat(Instant.parse(deadlineOf(id))).isEqualTo(armed.truncatedTo(ChronoUnit.MILLIS));
     // A property no ingest evaluated against the bucket (written directly): the sweep finds it.
     var c = dev.bucketflow.schema.Tables.CONTACTS;
-    dsl.update(c).set(c.PROPERTIES, org.jooq.JSONB.valueOf("{\"blocked\":true}")).where(c.EXTERNAL_ID.eq("g4")).execute();
-    var reconcile = new dev.bucketflow.reconcile.ReconcileService(dsl, Engines.catalog(dsl, List.of(GATED)),
-        new UserStates(new EventHistoryLoader()), TransitionWriter.withoutGenericEvents(), Clock.systemUTC(), 100, arming);
+    dsl.update(c)
+        .set(c.PROPERTIES, org.jooq.JSONB.valueOf("{\"blocked\":true}"))
+        .where(c.EXTERNAL_ID.eq("g4"))
+        .execute();
+    var reconcile =
+        new dev.bucketflow.reconcile.ReconcileService(
+            dsl,
+            Engines.catalog(dsl, List.of(GATED)),
+            new UserStates(new EventHistoryLoader()),
+            TransitionWriter.withoutGenericEvents(),
+            Clock.systemUTC(),
+            100,
+            arming);
 
     var sweep = reconcile.sweep("gated", progress -> {});
 
@@ -244,7 +317,8 @@ class ExpiryArmingTest extends DatabaseTest {
   }
 
   void assertWatchingToward(String workflowId, Instant deadline) {
-    assertThat(describe(workflowId).getStatus()).isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
+    assertThat(describe(workflowId).getStatus())
+        .isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
     awaitDeadline(workflowId, deadline);
   }
 
@@ -253,8 +327,11 @@ class ExpiryArmingTest extends DatabaseTest {
     String expected = deadline.truncatedTo(ChronoUnit.MILLIS).toString();
     long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (!Instant.parse(deadlineOf(workflowId)).toString().equals(expected)) {
-      assertThat(System.nanoTime()).as("watch %s never slept toward %s (at %s)", workflowId, expected,
-          deadlineOf(workflowId)).isLessThan(until);
+      assertThat(System.nanoTime())
+          .as(
+              "watch %s never slept toward %s (at %s)",
+              workflowId, expected, deadlineOf(workflowId))
+          .isLessThan(until);
       try {
         Thread.sleep(20);
       } catch (InterruptedException e) {

@@ -1,7 +1,5 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.bucket.BackfillKind;
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -17,15 +15,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.backfill.BackfillJob;
 import dev.bucketflow.backfill.BackfillService;
 import dev.bucketflow.backfill.ChunkResult;
+import dev.bucketflow.bucket.BackfillKind;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.bucket.EntryLimit;
 import dev.bucketflow.bucket.Evaluator;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.UserState;
+import dev.bucketflow.db.Json;
 import dev.bucketflow.expiry.ExpiryCheck;
 import dev.bucketflow.expiry.ExpiryRequest;
 import dev.bucketflow.expiry.ExpiryService;
-import dev.bucketflow.db.Json;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.ContactLocks;
 import dev.bucketflow.membership.EventHistoryLoader;
@@ -57,12 +57,12 @@ import org.junit.jupiter.api.Test;
 /**
  * Deterministic interleavings of every clock-driven membership writer with an in-flight ingest of
  * the same user (README, "one lock discipline"). The ingest runs in its own thread and is held,
- * through {@link IngestService#afterEventsStored}, inside its transaction: contacts locked, the
- * new event stored, memberships not yet evaluated. The clock writer then runs in another thread
- * and must either skip that user (the sweeps' {@code SKIP LOCKED}) or wait for the contact lock
- * (fast expiry, backfill; checked through {@code pg_blocking_pids}, never by sleeping). Once the
- * ingest is released, the final membership equals the evaluator's verdict on the committed state
- * and the outbox holds no false {@code left} or {@code entered}.
+ * through {@link IngestService#afterEventsStored}, inside its transaction: contacts locked, the new
+ * event stored, memberships not yet evaluated. The clock writer then runs in another thread and
+ * must either skip that user (the sweeps' {@code SKIP LOCKED}) or wait for the contact lock (fast
+ * expiry, backfill; checked through {@code pg_blocking_pids}, never by sleeping). Once the ingest
+ * is released, the final membership equals the evaluator's verdict on the committed state and the
+ * outbox holds no false {@code left} or {@code entered}.
  */
 class ClockWritersUnderContactLockTest extends DatabaseTest {
 
@@ -70,26 +70,42 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
   static final Duration WAIT = Duration.ofSeconds(20);
 
   /** Reconcile clock leaves: "ping within 7 days". */
-  static final BucketDefinition RECENT = BucketDefinition.builder("recent")
-      .criteria(event("ping").within(days(7)).exists()).build();
-  /** maxDwell force-leaves. */
-  static final BucketDefinition CAPPED = BucketDefinition.builder("capped")
-      .criteria(prop("vip").eq(true)).maxDwell(days(2)).build();
-  /** Absence joins: "active once, not in the last 7 days". */
-  static final BucketDefinition DORMANT = BucketDefinition.builder("dormant")
-      .criteria(all(event("app.active").exists(), event("app.active").within(days(7)).notExists()))
-      .entryLimit(EntryLimit.ONCE).build();
-  /** Fast-expiry leaves. */
-  static final BucketDefinition FAST = BucketDefinition.builder("fast")
-      .criteria(event("tick").within(Duration.ofHours(1)).exists()).fastExpiry(true).build();
-  /** Backfill chunk joins (first time): absence-shaped. */
-  static final BucketDefinition BF_DORMANT = BucketDefinition.builder("bf-dormant")
-      .criteria(all(event("visit").exists(), event("visit").within(days(7)).notExists())).build();
-  /** Backfill chunk leaves (re-evaluation). */
-  static final BucketDefinition BF_RECENT = BucketDefinition.builder("bf-recent")
-      .criteria(event("seen").within(days(7)).exists()).build();
+  static final BucketDefinition RECENT =
+      BucketDefinition.builder("recent").criteria(event("ping").within(days(7)).exists()).build();
 
-  static final List<BucketDefinition> BUCKETS = List.of(RECENT, CAPPED, DORMANT, FAST, BF_DORMANT, BF_RECENT);
+  /** maxDwell force-leaves. */
+  static final BucketDefinition CAPPED =
+      BucketDefinition.builder("capped").criteria(prop("vip").eq(true)).maxDwell(days(2)).build();
+
+  /** Absence joins: "active once, not in the last 7 days". */
+  static final BucketDefinition DORMANT =
+      BucketDefinition.builder("dormant")
+          .criteria(
+              all(event("app.active").exists(), event("app.active").within(days(7)).notExists()))
+          .entryLimit(EntryLimit.ONCE)
+          .build();
+
+  /** Fast-expiry leaves. */
+  static final BucketDefinition FAST =
+      BucketDefinition.builder("fast")
+          .criteria(event("tick").within(Duration.ofHours(1)).exists())
+          .fastExpiry(true)
+          .build();
+
+  /** Backfill chunk joins (first time): absence-shaped. */
+  static final BucketDefinition BF_DORMANT =
+      BucketDefinition.builder("bf-dormant")
+          .criteria(all(event("visit").exists(), event("visit").within(days(7)).notExists()))
+          .build();
+
+  /** Backfill chunk leaves (re-evaluation). */
+  static final BucketDefinition BF_RECENT =
+      BucketDefinition.builder("bf-recent")
+          .criteria(event("seen").within(days(7)).exists())
+          .build();
+
+  static final List<BucketDefinition> BUCKETS =
+      List.of(RECENT, CAPPED, DORMANT, FAST, BF_DORMANT, BF_RECENT);
 
   MutableClock clock;
   BucketCatalog catalog;
@@ -99,14 +115,19 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
-        + "bucket_transitions, bucket_configs, bucket_backfill_jobs");
+    dsl.execute(
+        "TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
+            + "bucket_transitions, bucket_configs, bucket_backfill_jobs");
     clock = new MutableClock(T0);
     catalog = dev.bucketflow.testing.Engines.catalog(dsl, BUCKETS);
     EventHistoryLoader history = new EventHistoryLoader();
     states = new UserStates(history);
-    ingest = new IngestService(dsl,
-        new MembershipEngine(catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()), clock);
+    ingest =
+        new IngestService(
+            dsl,
+            new MembershipEngine(
+                catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()),
+            clock);
     threads = Executors.newFixedThreadPool(2);
   }
 
@@ -125,15 +146,19 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
 
     try (HeldIngest held = hold(event("u1", "ping"))) {
       BucketSweep sweep = finishes(() -> reconcile.sweep(RECENT.id(), p -> {}), "reconcile sweep");
-      assertThat(sweep.clockLeaves()).as("u2 leaves; u1, locked by the ingest, is left to the next pass").isEqualTo(1);
+      assertThat(sweep.clockLeaves())
+          .as("u2 leaves; u1, locked by the ingest, is left to the next pass")
+          .isEqualTo(1);
       held.release();
     }
 
     assertMembershipIsTheVerdict(RECENT, "u1", true);
     assertMembershipIsTheVerdict(RECENT, "u2", false);
-    assertThat(transitions(RECENT)).containsExactly("u1:entered:1:event", "u2:entered:1:event",
-        "u2:left:1:reconcile");
-    assertThat(reconcile.sweep(RECENT.id(), p -> {}).clockLeaves()).as("the next pass: u1 still matches").isZero();
+    assertThat(transitions(RECENT))
+        .containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:reconcile");
+    assertThat(reconcile.sweep(RECENT.id(), p -> {}).clockLeaves())
+        .as("the next pass: u1 still matches")
+        .isZero();
   }
 
   @Test
@@ -144,17 +169,23 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
 
     try (HeldIngest held = hold(event("u1", "p", "{\"vip\":true}"))) {
       BucketSweep sweep = finishes(() -> reconcile.sweep(CAPPED.id(), p -> {}), "reconcile sweep");
-      assertThat(sweep.maxDwellLeaves()).as("u2 force-leaves; u1 is locked by the ingest").isEqualTo(1);
+      assertThat(sweep.maxDwellLeaves())
+          .as("u2 force-leaves; u1 is locked by the ingest")
+          .isEqualTo(1);
       held.release();
     }
 
     // The ingest decided on the row it saw: u1 still a member, as the evaluator says.
     assertMembershipIsTheVerdict(CAPPED, "u1", true);
-    assertThat(transitions(CAPPED)).containsExactly("u1:entered:1:event", "u2:entered:1:event",
-        "u2:left:1:reconcile");
+    assertThat(transitions(CAPPED))
+        .containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:reconcile");
     assertThat(reconcile.sweep(CAPPED.id(), p -> {}).maxDwellLeaves()).isEqualTo(1);
-    assertThat(transitions(CAPPED)).containsExactly("u1:entered:1:event", "u2:entered:1:event",
-        "u2:left:1:reconcile", "u1:left:1:reconcile");
+    assertThat(transitions(CAPPED))
+        .containsExactly(
+            "u1:entered:1:event",
+            "u2:entered:1:event",
+            "u2:left:1:reconcile",
+            "u1:left:1:reconcile");
   }
 
   @Test
@@ -165,13 +196,17 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
 
     try (HeldIngest held = hold(event("u1", "app.active"))) {
       BucketSweep sweep = finishes(() -> reconcile.sweep(DORMANT.id(), p -> {}), "reconcile sweep");
-      assertThat(sweep.absenceJoins()).as("u2 joins; u1, locked by the ingest, is not joined").isEqualTo(1);
+      assertThat(sweep.absenceJoins())
+          .as("u2 joins; u1, locked by the ingest, is not joined")
+          .isEqualTo(1);
       held.release();
     }
 
     assertMembershipIsTheVerdict(DORMANT, "u1", false);
     assertMembershipIsTheVerdict(DORMANT, "u2", true);
-    assertThat(transitions(DORMANT)).as("no false absence join of u1").containsExactly("u2:entered:1:reconcile");
+    assertThat(transitions(DORMANT))
+        .as("no false absence join of u1")
+        .containsExactly("u2:entered:1:reconcile");
     assertThat(reconcile.sweep(DORMANT.id(), p -> {}).absenceJoins()).isZero();
   }
 
@@ -179,8 +214,10 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
   void fastExpiryWaitsForTheIngestAndThenExtends() throws Exception {
     send(event("u1", "tick"));
     clock.advance(Duration.ofHours(1)); // the deadline the watch slept toward
-    ExpiryService expiry = new ExpiryService(dsl, catalog, states, TransitionWriter.withoutGenericEvents(), clock);
-    ExpiryRequest armed = new ExpiryRequest(FAST.id(), "u1", 1, T0.plus(Duration.ofHours(1)).toEpochMilli());
+    ExpiryService expiry =
+        new ExpiryService(dsl, catalog, states, TransitionWriter.withoutGenericEvents(), clock);
+    ExpiryRequest armed =
+        new ExpiryRequest(FAST.id(), "u1", 1, T0.plus(Duration.ofHours(1)).toEpochMilli());
 
     ExpiryCheck check;
     try (HeldIngest held = hold(event("u1", "tick"))) {
@@ -190,7 +227,8 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
       check = leave.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
 
-    assertThat(check).isEqualTo(ExpiryCheck.extended(clock.instant().plus(Duration.ofHours(1)).toEpochMilli()));
+    assertThat(check)
+        .isEqualTo(ExpiryCheck.extended(clock.instant().plus(Duration.ofHours(1)).toEpochMilli()));
     assertMembershipIsTheVerdict(FAST, "u1", true);
     assertThat(transitions(FAST)).containsExactly("u1:entered:1:event");
   }
@@ -200,7 +238,8 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
     send(event("u1", "visit"), event("u2", "visit"));
     clock.advance(days(8));
     BackfillService backfill = backfill();
-    BackfillJob job = backfill.open(BF_DORMANT.id(), BucketJson.fingerprint(BF_DORMANT), BackfillKind.FIRST_TIME);
+    BackfillJob job =
+        backfill.open(BF_DORMANT.id(), BucketJson.fingerprint(BF_DORMANT), BackfillKind.FIRST_TIME);
 
     ChunkResult chunk;
     try (HeldIngest held = hold(event("u1", "visit"))) {
@@ -221,7 +260,8 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
     send(event("u1", "seen"), event("u2", "seen"));
     clock.advance(days(7));
     BackfillService backfill = backfill();
-    BackfillJob job = backfill.open(BF_RECENT.id(), BucketJson.fingerprint(BF_RECENT), BackfillKind.REEVAL);
+    BackfillJob job =
+        backfill.open(BF_RECENT.id(), BucketJson.fingerprint(BF_RECENT), BackfillKind.REEVAL);
 
     ChunkResult chunk;
     try (HeldIngest held = hold(event("u1", "seen"))) {
@@ -234,7 +274,8 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
     assertThat(chunk.left()).isEqualTo(1);
     assertMembershipIsTheVerdict(BF_RECENT, "u1", true);
     assertMembershipIsTheVerdict(BF_RECENT, "u2", false);
-    assertThat(transitions(BF_RECENT)).as("no false bucket:left of u1")
+    assertThat(transitions(BF_RECENT))
+        .as("no false bucket:left of u1")
         .containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:backfill");
   }
 
@@ -246,15 +287,25 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
   @Test
   void aBatchSplitByAContactOpHoldsAllItsContactsFromItsFirstRun() throws Exception {
     send(event("a-user", "ping"), event("z-user", "ping"));
-    IngestBatch split = new IngestBatch("split-batch", 0, List.of(
-        new PendingEvent(event("z-user", "ping"), clock.millis()),
-        new PendingEvent(Json.MAPPER.readTree("{\"userId\":\"a-user\"}"), clock.millis(),
-            PendingEvent.DELETE_CONTACT)));
+    IngestBatch split =
+        new IngestBatch(
+            "split-batch",
+            0,
+            List.of(
+                new PendingEvent(event("z-user", "ping"), clock.millis()),
+                new PendingEvent(
+                    Json.MAPPER.readTree("{\"userId\":\"a-user\"}"),
+                    clock.millis(),
+                    PendingEvent.DELETE_CONTACT)));
 
     List<String> free;
     try (HeldIngest held = new HeldIngest(split)) {
-      free = finishes(() -> dsl.transactionResult(
-          cfg -> ContactLocks.lockAvailable(cfg.dsl(), List.of("a-user", "z-user"))), "a SKIP LOCKED probe");
+      free =
+          finishes(
+              () ->
+                  dsl.transactionResult(
+                      cfg -> ContactLocks.lockAvailable(cfg.dsl(), List.of("a-user", "z-user"))),
+              "a SKIP LOCKED probe");
       held.release();
     }
     assertThat(free).as("contacts not held by the batch while its first run is applied").isEmpty();
@@ -267,11 +318,13 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
   }
 
   ReconcileService reconcile(int chunk) {
-    return new ReconcileService(dsl, catalog, states, TransitionWriter.withoutGenericEvents(), clock, chunk, null);
+    return new ReconcileService(
+        dsl, catalog, states, TransitionWriter.withoutGenericEvents(), clock, chunk, null);
   }
 
   BackfillService backfill() {
-    return new BackfillService(dsl, catalog, states, TransitionWriter.withoutGenericEvents(), clock, 10);
+    return new BackfillService(
+        dsl, catalog, states, TransitionWriter.withoutGenericEvents(), clock, 10);
   }
 
   /** Runs {@code writer} in another thread; it must finish (not wait) while the ingest is held. */
@@ -281,7 +334,8 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
       return f.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     } catch (TimeoutException e) {
       f.cancel(true);
-      throw new AssertionError(what + " did not finish while an ingest held a contact it does not need to wait for");
+      throw new AssertionError(
+          what + " did not finish while an ingest held a contact it does not need to wait for");
     }
   }
 
@@ -298,17 +352,20 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
     final Future<IngestService.Applied> applied;
 
     HeldIngest(IngestBatch batch) throws Exception {
-      ingest.afterEventsStored(tx -> {
-        if (!armed.compareAndSet(true, false)) return;
-        backendPid.set(tx.fetchValue(org.jooq.impl.DSL.field("pg_backend_pid()", Integer.class)));
-        paused.countDown();
-        try {
-          if (!release.await(WAIT.toSeconds() * 3, TimeUnit.SECONDS)) throw new IllegalStateException("never released");
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException(e);
-        }
-      });
+      ingest.afterEventsStored(
+          tx -> {
+            if (!armed.compareAndSet(true, false)) return;
+            backendPid.set(
+                tx.fetchValue(org.jooq.impl.DSL.field("pg_backend_pid()", Integer.class)));
+            paused.countDown();
+            try {
+              if (!release.await(WAIT.toSeconds() * 3, TimeUnit.SECONDS))
+                throw new IllegalStateException("never released");
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new IllegalStateException(e);
+            }
+          });
       applied = threads.submit(() -> ingest.applyWithTransitions(batch));
       if (!paused.await(WAIT.toSeconds(), TimeUnit.SECONDS)) {
         applied.get(1, TimeUnit.SECONDS); // surfaces the ingest's own failure, if any
@@ -317,21 +374,27 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
     }
 
     /**
-     * Waits, with a deadline, until {@code writer} waits for a lock the held ingest's backend
-     * holds (pg_blocking_pids); fails if the writer finishes first, i.e. decided without waiting.
+     * Waits, with a deadline, until {@code writer} waits for a lock the held ingest's backend holds
+     * (pg_blocking_pids); fails if the writer finishes first, i.e. decided without waiting.
      */
     void awaitWaiting(Future<?> writer, String what) throws Exception {
       long until = System.nanoTime() + WAIT.toNanos();
       while (true) {
         if (writer.isDone()) {
-          fail(what + " did not wait for the contact lock of the user being ingested; it finished with "
-              + writer.get());
+          fail(
+              what
+                  + " did not wait for the contact lock of the user being ingested; it finished with "
+                  + writer.get());
         }
-        Integer waiting = dsl.fetchValue(org.jooq.impl.DSL.field("(select count(*)::int from pg_stat_activity "
-            + "where wait_event_type = 'Lock' and {0} = any(pg_blocking_pids(pid)))", Integer.class,
-            org.jooq.impl.DSL.val(backendPid.get())));
+        Integer waiting =
+            dsl.fetchValue(
+                org.jooq.impl.DSL.field(
+                    "(select count(*)::int from pg_stat_activity "
+                        + "where wait_event_type = 'Lock' and {0} = any(pg_blocking_pids(pid)))",
+                    Integer.class, org.jooq.impl.DSL.val(backendPid.get())));
         if (waiting != null && waiting > 0) return;
-        if (System.nanoTime() > until) fail(what + " neither finished nor waited on the ingest's lock within " + WAIT);
+        if (System.nanoTime() > until)
+          fail(what + " neither finished nor waited on the ingest's lock within " + WAIT);
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
       }
     }
@@ -350,8 +413,13 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
 
   boolean isActive(BucketDefinition bucket, String user) {
     var m = BUCKET_MEMBERSHIPS;
-    return dsl.fetchExists(m, m.BUCKET_ID.eq(bucket.id()).and(m.USER_ID.eq(user)).and(m.STATUS.eq(MembershipStatus.ACTIVE))
-        .and(m.DELETED_AT.isNull()));
+    return dsl.fetchExists(
+        m,
+        m.BUCKET_ID
+            .eq(bucket.id())
+            .and(m.USER_ID.eq(user))
+            .and(m.STATUS.eq(MembershipStatus.ACTIVE))
+            .and(m.DELETED_AT.isNull()));
   }
 
   /** The in-memory evaluator's verdict on the committed state, now. */
@@ -362,13 +430,21 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
   }
 
   void assertMembershipIsTheVerdict(BucketDefinition bucket, String user, boolean expected) {
-    assertThat(verdict(bucket, user)).as("evaluator verdict for %s in %s", user, bucket.id()).isEqualTo(expected);
-    assertThat(isActive(bucket, user)).as("membership of %s in %s", user, bucket.id()).isEqualTo(expected);
+    assertThat(verdict(bucket, user))
+        .as("evaluator verdict for %s in %s", user, bucket.id())
+        .isEqualTo(expected);
+    assertThat(isActive(bucket, user))
+        .as("membership of %s in %s", user, bucket.id())
+        .isEqualTo(expected);
   }
 
   List<String> transitions(BucketDefinition bucket) {
     var t = BUCKET_TRANSITIONS;
-    return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.SOURCE).from(t).where(t.BUCKET_ID.eq(bucket.id())).orderBy(t.ID)
-        .fetch().map(r -> r.value1() + ":" + r.value2() + ":" + r.value3() + ":" + r.value4());
+    return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.SOURCE)
+        .from(t)
+        .where(t.BUCKET_ID.eq(bucket.id()))
+        .orderBy(t.ID)
+        .fetch()
+        .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3() + ":" + r.value4());
   }
 }

@@ -1,7 +1,5 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.bucket.LeaveReason;
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -17,6 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketKind;
+import dev.bucketflow.bucket.LeaveReason;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.db.Json;
 import dev.bucketflow.journey.JourneyDefinition;
 import dev.bucketflow.journey.JourneyRegistry;
@@ -29,9 +29,9 @@ import dev.bucketflow.membership.MembershipStore;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.reconcile.ReconcileService;
+import dev.bucketflow.testing.DatabaseTest;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.DatabaseTest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,10 +42,15 @@ import org.junit.jupiter.api.Test;
 class ContactOpsTest extends DatabaseTest {
 
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
-  static final BucketDefinition TRIAL = BucketDefinition.builder("trial").criteria(prop("plan").eq("trial")).build();
-  static final BucketDefinition DORMANT = BucketDefinition.builder("dormant")
-      .criteria(all(event("app.active").exists(), event("app.active").within(days(7)).notExists())).build();
-  static final BucketDefinition VIP = BucketDefinition.builder("vip").kind(BucketKind.MANUAL).build();
+  static final BucketDefinition TRIAL =
+      BucketDefinition.builder("trial").criteria(prop("plan").eq("trial")).build();
+  static final BucketDefinition DORMANT =
+      BucketDefinition.builder("dormant")
+          .criteria(
+              all(event("app.active").exists(), event("app.active").within(days(7)).notExists()))
+          .build();
+  static final BucketDefinition VIP =
+      BucketDefinition.builder("vip").kind(BucketKind.MANUAL).build();
 
   MutableClock clock;
   IngestService ingest;
@@ -54,18 +59,37 @@ class ContactOpsTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
-        + "bucket_transitions, bucket_configs, journey_outbox");
+    dsl.execute(
+        "TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
+            + "bucket_transitions, bucket_configs, journey_outbox");
     clock = new MutableClock(T0);
     BucketCatalog catalog = Engines.catalog(dsl, List.of(TRIAL, DORMANT, VIP));
-    JourneyRegistry journeys = new JourneyRegistry(List.of(JourneyDefinition.builder("welcome")
-        .triggerEvent("bucket:entered:trial").workflowType("WinbackJourney").build()));
-    JourneyOutbox outbox = new JourneyOutbox(new JourneyRouter(dsl, journeys, null, "bucketflow", clock));
+    JourneyRegistry journeys =
+        new JourneyRegistry(
+            List.of(
+                JourneyDefinition.builder("welcome")
+                    .triggerEvent("bucket:entered:trial")
+                    .workflowType("WinbackJourney")
+                    .build()));
+    JourneyOutbox outbox =
+        new JourneyOutbox(new JourneyRouter(dsl, journeys, null, "bucketflow", clock));
     EventHistoryLoader history = new EventHistoryLoader();
-    ingest = new IngestService(dsl,
-        new MembershipEngine(catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()), outbox, clock);
-    reconcile = new ReconcileService(dsl, catalog, new UserStates(history), TransitionWriter.withoutGenericEvents(),
-        clock, 100, null);
+    ingest =
+        new IngestService(
+            dsl,
+            new MembershipEngine(
+                catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()),
+            outbox,
+            clock);
+    reconcile =
+        new ReconcileService(
+            dsl,
+            catalog,
+            new UserStates(history),
+            TransitionWriter.withoutGenericEvents(),
+            clock,
+            100,
+            null);
   }
 
   static PendingEvent op(String op, String json) {
@@ -86,24 +110,51 @@ class ContactOpsTest extends DatabaseTest {
 
   List<String> transitions() {
     var t = BUCKET_TRANSITIONS;
-    return dsl.select(t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE).from(t).orderBy(t.ID).fetch()
-        .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3() + ":" + r.value4() + ":" + r.value5());
+    return dsl.select(t.BUCKET_ID, t.USER_ID, t.KIND, t.EPOCH, t.SOURCE)
+        .from(t)
+        .orderBy(t.ID)
+        .fetch()
+        .map(
+            r ->
+                r.value1()
+                    + ":"
+                    + r.value2()
+                    + ":"
+                    + r.value3()
+                    + ":"
+                    + r.value4()
+                    + ":"
+                    + r.value5());
   }
 
   @Test
   void deletingAContactSoftDeletesItsMembershipsSilentlyAndRefusesItsLaterEvents() {
     apply(ev(event("u1", "p", "{\"plan\":\"trial\"}")), ev(event("u1", "app.active")));
-    IngestOutcome deleted = apply(op(PendingEvent.DELETE_CONTACT, "{\"userId\":\"u1\"}"),
-        ev(event("u1", "p", "{\"plan\":\"pro\"}")));
+    IngestOutcome deleted =
+        apply(
+            op(PendingEvent.DELETE_CONTACT, "{\"userId\":\"u1\"}"),
+            ev(event("u1", "p", "{\"plan\":\"pro\"}")));
 
     assertThat(transitions()).containsExactly("trial:u1:entered:1:event");
     var m = BUCKET_MEMBERSHIPS;
-    assertThat(dsl.fetchCount(m, m.USER_ID.eq("u1").and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))).isZero();
-    assertThat(dsl.fetchCount(CONTACTS, CONTACTS.EXTERNAL_ID.eq("u1").and(CONTACTS.DELETED_AT.isNotNull()))).isEqualTo(1);
+    assertThat(
+            dsl.fetchCount(
+                m,
+                m.USER_ID
+                    .eq("u1")
+                    .and(m.STATUS.eq(MembershipStatus.ACTIVE))
+                    .and(m.DELETED_AT.isNull())))
+        .isZero();
+    assertThat(
+            dsl.fetchCount(
+                CONTACTS, CONTACTS.EXTERNAL_ID.eq("u1").and(CONTACTS.DELETED_AT.isNotNull())))
+        .isEqualTo(1);
     assertThat(deleted.rejected()).isEqualTo(1);
     assertThat(dsl.fetchCount(REJECTED_EVENTS, REJECTED_EVENTS.REASON.eq("deleted"))).isEqualTo(1);
     // Its running journeys are told to exit after commit.
-    assertThat(dsl.fetchCount(JOURNEY_OUTBOX, JOURNEY_OUTBOX.EVENT.eq(JourneyRouter.CONTACT_DELETED))).isEqualTo(1);
+    assertThat(
+            dsl.fetchCount(JOURNEY_OUTBOX, JOURNEY_OUTBOX.EVENT.eq(JourneyRouter.CONTACT_DELETED)))
+        .isEqualTo(1);
 
     // Not joined by a later sweep although it looks dormant.
     clock.advance(days(8));
@@ -113,34 +164,51 @@ class ContactOpsTest extends DatabaseTest {
 
   @Test
   void manualAddAndRemoveEmitOnceEachAndNoSweepOrEventTouchesThem() {
-    apply(op(PendingEvent.ADD_TO_BUCKET, "{\"bucketId\":\"vip\",\"userId\":\"u2\"}"),
+    apply(
+        op(PendingEvent.ADD_TO_BUCKET, "{\"bucketId\":\"vip\",\"userId\":\"u2\"}"),
         op(PendingEvent.ADD_TO_BUCKET, "{\"bucketId\":\"vip\",\"userId\":\"u2\"}"));
     apply(ev(event("u2", "p", "{\"plan\":\"trial\"}")));
     clock.advance(days(30));
     assertThat(reconcile.bucketsToSweep(null)).doesNotContain("vip");
-    assertThat(transitions()).containsExactly("vip:u2:entered:1:manual", "trial:u2:entered:1:event");
+    assertThat(transitions())
+        .containsExactly("vip:u2:entered:1:manual", "trial:u2:entered:1:event");
 
-    apply(op(PendingEvent.REMOVE_FROM_BUCKET, "{\"bucketId\":\"vip\",\"userId\":\"u2\"}"),
+    apply(
+        op(PendingEvent.REMOVE_FROM_BUCKET, "{\"bucketId\":\"vip\",\"userId\":\"u2\"}"),
         op(PendingEvent.REMOVE_FROM_BUCKET, "{\"bucketId\":\"vip\",\"userId\":\"u2\"}"));
-    assertThat(transitions()).containsExactly("vip:u2:entered:1:manual", "trial:u2:entered:1:event", "vip:u2:left:1:manual");
+    assertThat(transitions())
+        .containsExactly(
+            "vip:u2:entered:1:manual", "trial:u2:entered:1:event", "vip:u2:left:1:manual");
     var t = BUCKET_TRANSITIONS;
-    assertThat(dsl.select(t.REASON).from(t).where(t.BUCKET_ID.eq("vip")).orderBy(t.ID).fetch(t.REASON))
-        .as("a join has no reason; a manual removal says manual").containsExactly(null, LeaveReason.MANUAL);
-    assertThat(dsl.fetchValue("SELECT properties->>'reason' FROM user_events WHERE event = 'bucket:left:vip'"))
+    assertThat(
+            dsl.select(t.REASON).from(t).where(t.BUCKET_ID.eq("vip")).orderBy(t.ID).fetch(t.REASON))
+        .as("a join has no reason; a manual removal says manual")
+        .containsExactly(null, LeaveReason.MANUAL);
+    assertThat(
+            dsl.fetchValue(
+                "SELECT properties->>'reason' FROM user_events WHERE event = 'bucket:left:vip'"))
         .isEqualTo("manual");
   }
 
   @Test
   void malformedOperationsAreRejectedWithoutFailingTheBatch() {
-    IngestOutcome outcome = apply(
-        op(PendingEvent.ADD_TO_BUCKET, "{\"bucketId\":\"trial\",\"userId\":\"u3\"}"),
-        op(PendingEvent.ADD_TO_BUCKET, "{\"bucketId\":\"nope\",\"userId\":\"u3\"}"),
-        op(PendingEvent.DELETE_CONTACT, "{}"),
-        ev(event("u3", "p", "{\"plan\":\"trial\"}")));
+    IngestOutcome outcome =
+        apply(
+            op(PendingEvent.ADD_TO_BUCKET, "{\"bucketId\":\"trial\",\"userId\":\"u3\"}"),
+            op(PendingEvent.ADD_TO_BUCKET, "{\"bucketId\":\"nope\",\"userId\":\"u3\"}"),
+            op(PendingEvent.DELETE_CONTACT, "{}"),
+            ev(event("u3", "p", "{\"plan\":\"trial\"}")));
 
     assertThat(outcome.rejected()).isEqualTo(3);
-    assertThat(dsl.select(REJECTED_EVENTS.DETAIL).from(REJECTED_EVENTS).orderBy(REJECTED_EVENTS.ID).fetch(REJECTED_EVENTS.DETAIL))
-        .containsExactly("bucketId: 'trial' is not a manual bucket", "bucketId: no bucket 'nope'", "userId: required non-empty string");
+    assertThat(
+            dsl.select(REJECTED_EVENTS.DETAIL)
+                .from(REJECTED_EVENTS)
+                .orderBy(REJECTED_EVENTS.ID)
+                .fetch(REJECTED_EVENTS.DETAIL))
+        .containsExactly(
+            "bucketId: 'trial' is not a manual bucket",
+            "bucketId: no bucket 'nope'",
+            "userId: required non-empty string");
     assertThat(transitions()).containsExactly("trial:u3:entered:1:event");
   }
 }

@@ -1,11 +1,11 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.event.IncomingEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.event.IncomingEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,7 +47,9 @@ class EventParserTest {
 
   static Rejection refused(EventParser parser, ObjectNode e, String reason) {
     EventParser.Parsed p = parser.parse(pending(e));
-    assertThat(p).as("refused: %s", EventShape.render(e, 300)).isInstanceOf(EventParser.Refused.class);
+    assertThat(p)
+        .as("refused: %s", EventShape.render(e, 300))
+        .isInstanceOf(EventParser.Refused.class);
     Rejection r = ((EventParser.Refused) p).rejection();
     assertThat(r.reason()).as("reason, detail %s", r.detail()).isEqualTo(reason);
     return r;
@@ -143,7 +145,10 @@ class EventParserTest {
       ObjectNode e = ok();
       e.putObject("properties").put("name", "x\uD83Dy");
       Rejection r = refused(e, "invalid_text");
-      assertThat(r.detail()).startsWith("properties.name").contains("unpaired surrogate").contains("d83d");
+      assertThat(r.detail())
+          .startsWith("properties.name")
+          .contains("unpaired surrogate")
+          .contains("d83d");
     }
 
     @Test
@@ -166,8 +171,11 @@ class EventParserTest {
 
     @Test
     void validSurrogatePairIsAcceptedEverywhere() {
-      ObjectNode e = ok().put("userId", "u" + EMOJI).put("event", "smile" + EMOJI).put("userEmail", EMOJI + "@b.c")
-          .put("idempotencyKey", "k" + EMOJI);
+      ObjectNode e =
+          ok().put("userId", "u" + EMOJI)
+              .put("event", "smile" + EMOJI)
+              .put("userEmail", EMOJI + "@b.c")
+              .put("idempotencyKey", "k" + EMOJI);
       e.putObject("properties").put("face" + EMOJI, EMOJI).putArray("list").add(EMOJI + EMOJI);
       IncomingEvent in = accepted(e);
       assertThat(in.userId()).isEqualTo("u" + EMOJI);
@@ -327,17 +335,20 @@ class EventParserTest {
 
     @Test
     void theEpochItselfIsAccepted() {
-      assertThat(accepted(ok().put("occurredAt", "1970-01-01T00:00:00Z")).occurredAt()).isEqualTo(Instant.EPOCH);
+      assertThat(accepted(ok().put("occurredAt", "1970-01-01T00:00:00Z")).occurredAt())
+          .isEqualTo(Instant.EPOCH);
     }
 
     @Test
     void beyondPostgresRangeIsRefusedAsTooFarInTheFuture() {
-      assertThat(refusedAt(parser, "+294276-12-30T00:00:00Z").detail()).contains("after the time it was received");
+      assertThat(refusedAt(parser, "+294276-12-30T00:00:00Z").detail())
+          .contains("after the time it was received");
     }
 
     @Test
     void year9999IsRefusedAsTooFarInTheFuture() {
-      assertThat(refusedAt(parser, "9999-01-01T00:00:00Z").detail()).contains("after the time it was received");
+      assertThat(refusedAt(parser, "9999-01-01T00:00:00Z").detail())
+          .contains("after the time it was received");
     }
 
     @Test
@@ -348,11 +359,14 @@ class EventParserTest {
 
     @Test
     void defaultSkewAcceptsFourMinutesAndRefusesSix() {
-      assertThat(accepted(ok().put("occurredAt", RECEIVED.plus(Duration.ofMinutes(4)).toString())).occurredAt())
+      assertThat(
+              accepted(ok().put("occurredAt", RECEIVED.plus(Duration.ofMinutes(4)).toString()))
+                  .occurredAt())
           .isEqualTo(RECEIVED.plus(Duration.ofMinutes(4)));
       accepted(ok().put("occurredAt", RECEIVED.plus(Duration.ofMinutes(5)).toString()));
       assertThat(refusedAt(parser, RECEIVED.plus(Duration.ofMinutes(6)).toString()).detail())
-          .contains("PT5M").contains(RECEIVED.toString());
+          .contains("PT5M")
+          .contains(RECEIVED.toString());
     }
 
     @Test
@@ -360,7 +374,8 @@ class EventParserTest {
       EventParser hour = new EventParser(Duration.ofHours(1));
       String plus30 = RECEIVED.plus(Duration.ofMinutes(30)).toString();
       refusedAt(parser, plus30);
-      assertThat(accepted(hour, ok().put("occurredAt", plus30)).occurredAt()).isEqualTo(Instant.parse(plus30));
+      assertThat(accepted(hour, ok().put("occurredAt", plus30)).occurredAt())
+          .isEqualTo(Instant.parse(plus30));
       refusedAt(hour, RECEIVED.plus(Duration.ofMinutes(61)).toString());
     }
   }
@@ -393,7 +408,9 @@ class EventParserTest {
       ObjectNode e = ok();
       e.putObject("properties").put("blob", "x".repeat(EventShape.MAX_EVENT_BYTES));
       Rejection r = refused(e, "payload_too_large");
-      assertThat(r.detail()).startsWith("event").contains(String.valueOf(EventShape.MAX_EVENT_BYTES));
+      assertThat(r.detail())
+          .startsWith("event")
+          .contains(String.valueOf(EventShape.MAX_EVENT_BYTES));
     }
 
     @Test
@@ -442,7 +459,8 @@ class EventParserTest {
 
     @Test
     void bucketPrefixedIdempotencyKeyIsReserved() {
-      Rejection r = refused(ok().put("idempotencyKey", "bucket:ping7:carol:entered:1"), "reserved_key");
+      Rejection r =
+          refused(ok().put("idempotencyKey", "bucket:ping7:carol:entered:1"), "reserved_key");
       assertThat(r.detail()).startsWith("idempotencyKey");
     }
 
@@ -467,16 +485,20 @@ class EventParserTest {
       ObjectNode e = ok().put("userId", "u\u00001");
       e.putObject("properties").put("s", "x\uD800y").put("ok", EMOJI);
       Rejection r = refused(e, "invalid_text");
-      assertThat(r.payload()).doesNotContain("\u0000").contains("u\\u00001")
-          .doesNotContain("\uD800y").contains("x\\ud800y").contains(EMOJI);
+      assertThat(r.payload())
+          .doesNotContain("\u0000")
+          .contains("u\\u00001")
+          .doesNotContain("\uD800y")
+          .contains("x\\ud800y")
+          .contains(EMOJI);
       assertThat(StorableText.problem(r.payload())).isNull();
     }
   }
 
   /**
    * A client can send, as an ordinary event, the marker object the payload converter uses for
-   * undecodable signals. It must not smuggle an oversized item past the door's 32 KiB check, nor
-   * a reason PostgreSQL cannot store (which would fail every attempt of the batch).
+   * undecodable signals. It must not smuggle an oversized item past the door's 32 KiB check, nor a
+   * reason PostgreSQL cannot store (which would fail every attempt of the batch).
    */
   @Nested
   class ForgedUndecodableMarker {
@@ -499,11 +521,14 @@ class EventParserTest {
     @Test
     void aGenuineMarkerKeepsItsReason() {
       ObjectNode e = F.objectNode();
-      e.putObject(SignalPayloadConverter.UNDECODABLE).put("reason", "too_deep")
+      e.putObject(SignalPayloadConverter.UNDECODABLE)
+          .put("reason", "too_deep")
           .put("detail", "payload: nested deeper than the JSON reader allows (1,000 levels)")
-          .put("bytes", 5000).put("raw", "[[[[");
-      Rejection r = ((EventParser.Refused) parser.parse(PendingEvent.admit(e, RECEIVED.toEpochMilli(), null)))
-          .rejection();
+          .put("bytes", 5000)
+          .put("raw", "[[[[");
+      Rejection r =
+          ((EventParser.Refused) parser.parse(PendingEvent.admit(e, RECEIVED.toEpochMilli(), null)))
+              .rejection();
       assertThat(r.reason()).isEqualTo("too_deep");
       assertThat(r.detail()).startsWith("payload");
       assertThat(r.payload()).startsWith("[[[[").contains("5000 bytes");

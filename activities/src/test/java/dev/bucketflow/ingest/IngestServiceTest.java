@@ -12,7 +12,6 @@ import dev.bucketflow.testing.DatabaseTest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,9 +22,13 @@ class IngestServiceTest extends DatabaseTest {
 
   @BeforeEach
   void clean() {
-    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches");
-    service = new IngestService(dsl, dev.bucketflow.testing.Engines.engine(dsl, java.util.List.of()),
-        java.time.Clock.systemUTC());
+    dsl.execute(
+        "TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches");
+    service =
+        new IngestService(
+            dsl,
+            dev.bucketflow.testing.Engines.engine(dsl, java.util.List.of()),
+            java.time.Clock.systemUTC());
   }
 
   static JsonNode json(String text) {
@@ -48,10 +51,11 @@ class IngestServiceTest extends DatabaseTest {
 
   @Test
   void redeliveredBatchStoresNothingTwice() {
-    IngestBatch batch = batch(
-        "{\"userId\":\"u1\",\"event\":\"a\"}",
-        "{\"userId\":\"u1\",\"event\":\"b\",\"idempotencyKey\":\"k1\"}",
-        "{\"userId\":\"u2\",\"event\":\"a\",\"properties\":{\"n\":1}}");
+    IngestBatch batch =
+        batch(
+            "{\"userId\":\"u1\",\"event\":\"a\"}",
+            "{\"userId\":\"u1\",\"event\":\"b\",\"idempotencyKey\":\"k1\"}",
+            "{\"userId\":\"u2\",\"event\":\"a\",\"properties\":{\"n\":1}}");
     IngestOutcome first = service.apply(batch);
     IngestOutcome retry = service.apply(batch);
 
@@ -63,11 +67,15 @@ class IngestServiceTest extends DatabaseTest {
 
   @Test
   void idempotencyKeyHoldsAcrossBatchesAndWithinOne() {
-    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"idempotencyKey\":\"k\",\"properties\":{\"v\":1}}"));
-    IngestOutcome second = service.apply(batch(
-        "{\"userId\":\"u1\",\"event\":\"a\",\"idempotencyKey\":\"k\",\"properties\":{\"v\":2}}",
-        "{\"userId\":\"u1\",\"event\":\"a\",\"idempotencyKey\":\"k2\",\"properties\":{\"w\":1}}",
-        "{\"userId\":\"u1\",\"event\":\"a\",\"idempotencyKey\":\"k2\",\"properties\":{\"w\":2}}"));
+    service.apply(
+        batch(
+            "{\"userId\":\"u1\",\"event\":\"a\",\"idempotencyKey\":\"k\",\"properties\":{\"v\":1}}"));
+    IngestOutcome second =
+        service.apply(
+            batch(
+                "{\"userId\":\"u1\",\"event\":\"a\",\"idempotencyKey\":\"k\",\"properties\":{\"v\":2}}",
+                "{\"userId\":\"u1\",\"event\":\"a\",\"idempotencyKey\":\"k2\",\"properties\":{\"w\":1}}",
+                "{\"userId\":\"u1\",\"event\":\"a\",\"idempotencyKey\":\"k2\",\"properties\":{\"w\":2}}"));
 
     assertThat(second.stored()).isEqualTo(1);
     assertThat(second.duplicates()).isEqualTo(2);
@@ -77,19 +85,22 @@ class IngestServiceTest extends DatabaseTest {
   }
 
   /**
-   * A contact is written only when its email or properties change: an event without properties,
-   * or one repeating values the contact already has (even spread over two events of the batch),
-   * leaves its row untouched (same xmin, no dead row); a new value, a new key or a new email
-   * writes it.
+   * A contact is written only when its email or properties change: an event without properties, or
+   * one repeating values the contact already has (even spread over two events of the batch), leaves
+   * its row untouched (same xmin, no dead row); a new value, a new key or a new email writes it.
    */
   @Test
   void aContactIsRewrittenOnlyWhenItsEmailOrPropertiesChange() {
-    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"userEmail\":\"a@x.io\",\"properties\":{\"plan\":\"pro\",\"n\":1}}"));
+    service.apply(
+        batch(
+            "{\"userId\":\"u1\",\"event\":\"a\",\"userEmail\":\"a@x.io\",\"properties\":{\"plan\":\"pro\",\"n\":1}}"));
     String written = xmin("u1");
 
     service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\"}"));
-    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"plan\":\"pro\"}}",
-        "{\"userId\":\"u1\",\"event\":\"b\",\"userEmail\":\"a@x.io\",\"properties\":{\"n\":1}}"));
+    service.apply(
+        batch(
+            "{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"plan\":\"pro\"}}",
+            "{\"userId\":\"u1\",\"event\":\"b\",\"userEmail\":\"a@x.io\",\"properties\":{\"n\":1}}"));
     assertThat(xmin("u1")).as("nothing changed: not rewritten").isEqualTo(written);
 
     service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"n\":2}}"));
@@ -102,12 +113,15 @@ class IngestServiceTest extends DatabaseTest {
     assertThat(xmin("u1")).as("a new email").isNotEqualTo(added);
     // A value changed and changed back inside one batch nets to no change.
     String before = xmin("u1");
-    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"n\":3}}",
-        "{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"n\":2}}"));
+    service.apply(
+        batch(
+            "{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"n\":3}}",
+            "{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"n\":2}}"));
     assertThat(xmin("u1")).isEqualTo(before);
 
     assertThat(properties("u1")).isEqualTo(json("{\"plan\":\"pro\",\"n\":2,\"beta\":null}"));
-    assertThat(dsl.fetchValue("select email from contacts where external_id = 'u1'")).isEqualTo("b@x.io");
+    assertThat(dsl.fetchValue("select email from contacts where external_id = 'u1'"))
+        .isEqualTo("b@x.io");
   }
 
   private String xmin(String user) {
@@ -116,18 +130,33 @@ class IngestServiceTest extends DatabaseTest {
 
   @Test
   void propertiesMergeShallowlyLaterEventWinsPerKey() {
-    service.apply(batch("{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"plan\":\"free\",\"seats\":1,\"nested\":{\"x\":1}}}"));
-    service.apply(batch(
-        "{\"userId\":\"u1\",\"event\":\"b\",\"properties\":{\"plan\":\"trial\",\"nested\":{\"y\":2}}}",
-        "{\"userId\":\"u1\",\"event\":\"c\",\"properties\":{\"plan\":\"pro\"},\"userEmail\":\"a@b.c\"}",
-        "{\"userId\":\"u1\",\"event\":\"d\",\"properties\":{\"seats\":5}}"));
+    service.apply(
+        batch(
+            "{\"userId\":\"u1\",\"event\":\"a\",\"properties\":{\"plan\":\"free\",\"seats\":1,\"nested\":{\"x\":1}}}"));
+    service.apply(
+        batch(
+            "{\"userId\":\"u1\",\"event\":\"b\",\"properties\":{\"plan\":\"trial\",\"nested\":{\"y\":2}}}",
+            "{\"userId\":\"u1\",\"event\":\"c\",\"properties\":{\"plan\":\"pro\"},\"userEmail\":\"a@b.c\"}",
+            "{\"userId\":\"u1\",\"event\":\"d\",\"properties\":{\"seats\":5}}"));
 
-    assertThat(properties("u1")).isEqualTo(json("{\"plan\":\"pro\",\"seats\":5,\"nested\":{\"y\":2}}"));
-    assertThat(dsl.select(CONTACTS.EMAIL).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq("u1")).fetchOne(CONTACTS.EMAIL))
+    assertThat(properties("u1"))
+        .isEqualTo(json("{\"plan\":\"pro\",\"seats\":5,\"nested\":{\"y\":2}}"));
+    assertThat(
+            dsl.select(CONTACTS.EMAIL)
+                .from(CONTACTS)
+                .where(CONTACTS.EXTERNAL_ID.eq("u1"))
+                .fetchOne(CONTACTS.EMAIL))
         .isEqualTo("a@b.c");
-    // A later event without an email keeps the one stored; quotes and backslashes survive the arrays.
-    service.apply(batch("{\"userId\":\"u1\",\"event\":\"e\",\"properties\":{\"note\":\"a \\\"q\\\" \\\\ {x,y}\"}}"));
-    assertThat(dsl.select(CONTACTS.EMAIL).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq("u1")).fetchOne(CONTACTS.EMAIL))
+    // A later event without an email keeps the one stored; quotes and backslashes survive the
+    // arrays.
+    service.apply(
+        batch(
+            "{\"userId\":\"u1\",\"event\":\"e\",\"properties\":{\"note\":\"a \\\"q\\\" \\\\ {x,y}\"}}"));
+    assertThat(
+            dsl.select(CONTACTS.EMAIL)
+                .from(CONTACTS)
+                .where(CONTACTS.EXTERNAL_ID.eq("u1"))
+                .fetchOne(CONTACTS.EMAIL))
         .isEqualTo("a@b.c");
     assertThat(properties("u1").get("note").asText()).isEqualTo("a \"q\" \\ {x,y}");
   }
@@ -135,33 +164,65 @@ class IngestServiceTest extends DatabaseTest {
   @Test
   void eachRejectionReasonIsRecordedAndTheRestOfTheBatchIsStored() {
     String big = "x".repeat(EventShape.MAX_EVENT_BYTES);
-    IngestOutcome outcome = service.apply(batch(
-        "{\"userId\":\"ok1\",\"event\":\"a\"}",
-        "{\"event\":\"a\"}",
-        "{\"userId\":\"u\"}",
-        "{\"userId\":\"u\",\"event\":\"bucket:entered:x\"}",
-        "{\"userId\":\"u\",\"event\":\"a\",\"properties\":[1,2]}",
-        "{\"userId\":\"u\",\"event\":\"a\",\"properties\":{\"blob\":\"" + big + "\"}}",
-        "\"just a string\"",
-        "{\"userId\":\"u\",\"event\":\"a\",\"occurredAt\":\"yesterday\"}",
-        "{\"userId\":\"ok2\",\"event\":\"b\",\"occurredAt\":\"2026-11-20T00:00:00Z\"}"));
+    IngestOutcome outcome =
+        service.apply(
+            batch(
+                "{\"userId\":\"ok1\",\"event\":\"a\"}",
+                "{\"event\":\"a\"}",
+                "{\"userId\":\"u\"}",
+                "{\"userId\":\"u\",\"event\":\"bucket:entered:x\"}",
+                "{\"userId\":\"u\",\"event\":\"a\",\"properties\":[1,2]}",
+                "{\"userId\":\"u\",\"event\":\"a\",\"properties\":{\"blob\":\"" + big + "\"}}",
+                "\"just a string\"",
+                "{\"userId\":\"u\",\"event\":\"a\",\"occurredAt\":\"yesterday\"}",
+                "{\"userId\":\"ok2\",\"event\":\"b\",\"occurredAt\":\"2026-11-20T00:00:00Z\"}"));
 
     assertThat(outcome.stored()).isEqualTo(2);
     assertThat(outcome.rejected()).isEqualTo(7);
-    assertThat(dsl.select(USER_EVENTS.USER_ID).from(USER_EVENTS).orderBy(USER_EVENTS.ID).fetch(USER_EVENTS.USER_ID))
+    assertThat(
+            dsl.select(USER_EVENTS.USER_ID)
+                .from(USER_EVENTS)
+                .orderBy(USER_EVENTS.ID)
+                .fetch(USER_EVENTS.USER_ID))
         .containsExactly("ok1", "ok2");
-    assertThat(dsl.select(REJECTED_EVENTS.REASON).from(REJECTED_EVENTS).orderBy(REJECTED_EVENTS.ID).fetch(REJECTED_EVENTS.REASON))
-        .containsExactly("missing_user_id", "missing_event", "reserved_event", "invalid_properties",
-            "payload_too_large", "not_an_object", "invalid_field");
-    assertThat(dsl.select(REJECTED_EVENTS.PAYLOAD).from(REJECTED_EVENTS).where(REJECTED_EVENTS.REASON.eq("reserved_event"))
-        .fetchOne(REJECTED_EVENTS.PAYLOAD)).contains("bucket:entered:x");
-    assertThat(dsl.select(USER_EVENTS.OCCURRED_AT).from(USER_EVENTS).where(USER_EVENTS.USER_ID.eq("ok2"))
-        .fetchOne(USER_EVENTS.OCCURRED_AT)).isEqualTo(Instant.parse("2026-11-20T00:00:00Z"));
-    assertThat(dsl.select(USER_EVENTS.OCCURRED_AT).from(USER_EVENTS).where(USER_EVENTS.USER_ID.eq("ok1"))
-        .fetchOne(USER_EVENTS.OCCURRED_AT)).isEqualTo(Instant.parse("2026-11-26T10:00:00Z"));
+    assertThat(
+            dsl.select(REJECTED_EVENTS.REASON)
+                .from(REJECTED_EVENTS)
+                .orderBy(REJECTED_EVENTS.ID)
+                .fetch(REJECTED_EVENTS.REASON))
+        .containsExactly(
+            "missing_user_id",
+            "missing_event",
+            "reserved_event",
+            "invalid_properties",
+            "payload_too_large",
+            "not_an_object",
+            "invalid_field");
+    assertThat(
+            dsl.select(REJECTED_EVENTS.PAYLOAD)
+                .from(REJECTED_EVENTS)
+                .where(REJECTED_EVENTS.REASON.eq("reserved_event"))
+                .fetchOne(REJECTED_EVENTS.PAYLOAD))
+        .contains("bucket:entered:x");
+    assertThat(
+            dsl.select(USER_EVENTS.OCCURRED_AT)
+                .from(USER_EVENTS)
+                .where(USER_EVENTS.USER_ID.eq("ok2"))
+                .fetchOne(USER_EVENTS.OCCURRED_AT))
+        .isEqualTo(Instant.parse("2026-11-20T00:00:00Z"));
+    assertThat(
+            dsl.select(USER_EVENTS.OCCURRED_AT)
+                .from(USER_EVENTS)
+                .where(USER_EVENTS.USER_ID.eq("ok1"))
+                .fetchOne(USER_EVENTS.OCCURRED_AT))
+        .isEqualTo(Instant.parse("2026-11-26T10:00:00Z"));
   }
 
   private ObjectNode properties(String user) {
-    return Json.object(dsl.select(CONTACTS.PROPERTIES).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq(user)).fetchOne(CONTACTS.PROPERTIES));
+    return Json.object(
+        dsl.select(CONTACTS.PROPERTIES)
+            .from(CONTACTS)
+            .where(CONTACTS.EXTERNAL_ID.eq(user))
+            .fetchOne(CONTACTS.PROPERTIES));
   }
 }

@@ -9,8 +9,8 @@ import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.bucket.CountOperator;
 import dev.bucketflow.bucket.Criterion;
-import dev.bucketflow.bucket.EventSeries;
 import dev.bucketflow.bucket.Evaluator;
+import dev.bucketflow.bucket.EventSeries;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.UserState;
 import dev.bucketflow.testing.TestDatabase;
@@ -38,8 +38,8 @@ class BoundedHistoryTest {
 
   static final Instant NOW = Instant.parse("2026-06-01T00:00:00Z");
   static final List<String> EVENTS = List.of("a", "b", "c");
-  static final List<Duration> WINDOWS = List.of(Duration.ofHours(6), Duration.ofDays(1), Duration.ofDays(7),
-      Duration.ofDays(30));
+  static final List<Duration> WINDOWS =
+      List.of(Duration.ofHours(6), Duration.ofDays(1), Duration.ofDays(7), Duration.ofDays(30));
   static TestDatabase db;
   static final List<String> USERS = new ArrayList<>();
 
@@ -53,18 +53,22 @@ class BoundedHistoryTest {
       String user = "u" + u;
       USERS.add(user);
       for (String name : EVENTS) {
-        int n = switch (r.nextInt(4)) {
-          case 0 -> 0;
-          case 1 -> 1 + r.nextInt(3);
-          case 2 -> 4 + r.nextInt(8);
-          default -> 20 + r.nextInt(60);
-        };
+        int n =
+            switch (r.nextInt(4)) {
+              case 0 -> 0;
+              case 1 -> 1 + r.nextInt(3);
+              case 2 -> 4 + r.nextInt(8);
+              default -> 20 + r.nextInt(60);
+            };
         Instant last = null;
         for (int i = 0; i < n; i++) {
-          // Mostly inside 40 days, some at the same instant as the previous one, a few in the future.
-          Instant at = last != null && r.nextInt(6) == 0 ? last
-              : NOW.minusMillis((long) (r.nextDouble() * Duration.ofDays(40).toMillis()))
-                  .plusMillis(r.nextInt(20) == 0 ? Duration.ofDays(2).toMillis() : 0);
+          // Mostly inside 40 days, some at the same instant as the previous one, a few in the
+          // future.
+          Instant at =
+              last != null && r.nextInt(6) == 0
+                  ? last
+                  : NOW.minusMillis((long) (r.nextDouble() * Duration.ofDays(40).toMillis()))
+                      .plusMillis(r.nextInt(20) == 0 ? Duration.ofDays(2).toMillis() : 0);
           last = at;
           rows.add(new dev.bucketflow.event.EventLog.Entry(user, name, "{}", at, at, null));
         }
@@ -88,12 +92,15 @@ class BoundedHistoryTest {
       List<BucketDefinition> buckets = randomBuckets(r, "b" + round, 1 + r.nextInt(3));
       Map<String, Map<String, EventSeries>> full =
           loader.load(db.dsl(), USERS, BucketRegistry.widestFiniteWindowByEvent(buckets), NOW);
-      Map<String, Map<String, EventSeries>> less = loader.loadBounded(db.dsl(), USERS, buckets, NOW);
+      Map<String, Map<String, EventSeries>> less =
+          loader.loadBounded(db.dsl(), USERS, buckets, NOW);
       for (String user : USERS) {
         assertThat(less.get(user).keySet()).isEqualTo(full.get(user).keySet());
         for (String name : full.get(user).keySet()) {
-          if (less.get(user).get(name).timesNewestFirst().size() < full.get(user).get(name).timesNewestFirst().size()
-              || less.get(user).get(name).allTimeCount() < full.get(user).get(name).allTimeCount()) bounded++;
+          if (less.get(user).get(name).timesNewestFirst().size()
+                  < full.get(user).get(name).timesNewestFirst().size()
+              || less.get(user).get(name).allTimeCount() < full.get(user).get(name).allTimeCount())
+            bounded++;
         }
         UserState f = new UserState(null, full.get(user));
         UserState l = new UserState(null, less.get(user));
@@ -101,9 +108,21 @@ class BoundedHistoryTest {
           for (BucketDefinition bucket : buckets) {
             Criterion c = bucket.criteria();
             for (Instant at : List.of(NOW, NOW.plus(Duration.ofMinutes(r.nextInt(60 * 24 * 10))))) {
-              String where = user + " " + c + " at " + at + " step " + step + "\nfull " + full.get(user)
-                  + "\nbounded " + less.get(user);
-              assertThat(Evaluator.matches(c, l, at)).as(where).isEqualTo(Evaluator.matches(c, f, at));
+              String where =
+                  user
+                      + " "
+                      + c
+                      + " at "
+                      + at
+                      + " step "
+                      + step
+                      + "\nfull "
+                      + full.get(user)
+                      + "\nbounded "
+                      + less.get(user);
+              assertThat(Evaluator.matches(c, l, at))
+                  .as(where)
+                  .isEqualTo(Evaluator.matches(c, f, at));
               assertThat(NextFlip.next(c, l, at)).as(where).isEqualTo(NextFlip.next(c, f, at));
               compared++;
             }
@@ -111,7 +130,8 @@ class BoundedHistoryTest {
           // The batch records more events in memory: newer, old inside the window, before it.
           for (String name : full.get(user).keySet()) {
             for (int k = r.nextInt(3); k > 0; k--) {
-              Instant at = NOW.minusMillis((long) (r.nextDouble() * Duration.ofDays(35).toMillis()));
+              Instant at =
+                  NOW.minusMillis((long) (r.nextDouble() * Duration.ofDays(35).toMillis()));
               if (r.nextBoolean()) at = NOW.minusMillis(r.nextInt(1000));
               f.recordEvent(name, at);
               l.recordEvent(name, at);
@@ -127,8 +147,8 @@ class BoundedHistoryTest {
   /**
    * The ingest path's per-user load: each user reads only its own buckets' events (the batch's
    * other buckets widen windows and caps, never the events). Each user's series are exactly the
-   * events its buckets reference, and those buckets get the same verdicts and next flips as on
-   * the full history; a user with no event-reading bucket gets an empty (but present) map.
+   * events its buckets reference, and those buckets get the same verdicts and next flips as on the
+   * full history; a user with no event-reading bucket gets an empty (but present) map.
    */
   @Test
   void perUserBoundedHistoryAnswersEachUsersOwnBucketsAsTheFullOne() {
@@ -149,7 +169,8 @@ class BoundedHistoryTest {
       Map<String, Map<String, EventSeries>> mine = loader.loadBounded(db.dsl(), byUser, NOW);
       assertThat(mine.keySet()).isEqualTo(byUser.keySet());
       for (String user : USERS) {
-        java.util.Set<String> referenced = new java.util.TreeSet<>(EventHistoryLoader.needs(byUser.get(user)).keySet());
+        java.util.Set<String> referenced =
+            new java.util.TreeSet<>(EventHistoryLoader.needs(byUser.get(user)).keySet());
         assertThat(mine.get(user).keySet()).as(user).isEqualTo(referenced);
         if (referenced.size() < full.get(user).size()) narrowed++;
         UserState f = new UserState(null, full.get(user));
@@ -157,22 +178,29 @@ class BoundedHistoryTest {
         for (BucketDefinition bucket : byUser.get(user)) {
           for (Instant at : List.of(NOW, NOW.plus(Duration.ofMinutes(r.nextInt(60 * 24 * 10))))) {
             String where = user + " " + bucket.criteria() + " at " + at;
-            assertThat(Evaluator.matches(bucket.criteria(), l, at)).as(where).isEqualTo(Evaluator.matches(bucket.criteria(), f, at));
-            assertThat(NextFlip.next(bucket.criteria(), l, at)).as(where).isEqualTo(NextFlip.next(bucket.criteria(), f, at));
+            assertThat(Evaluator.matches(bucket.criteria(), l, at))
+                .as(where)
+                .isEqualTo(Evaluator.matches(bucket.criteria(), f, at));
+            assertThat(NextFlip.next(bucket.criteria(), l, at))
+                .as(where)
+                .isEqualTo(NextFlip.next(bucket.criteria(), f, at));
             compared++;
           }
         }
       }
     }
     assertThat(compared).isGreaterThan(1_000);
-    assertThat(narrowed).as("users really read fewer events than the batch's buckets reference").isGreaterThan(100);
+    assertThat(narrowed)
+        .as("users really read fewer events than the batch's buckets reference")
+        .isGreaterThan(100);
   }
 
   /** {@code n} buckets {@code <prefix>-0 …} with random criteria of depth 2. */
   private static List<BucketDefinition> randomBuckets(Random r, String prefix, int n) {
     List<BucketDefinition> buckets = new ArrayList<>();
     for (int b = 0; b < n; b++) {
-      buckets.add(BucketDefinition.builder(prefix + "-" + b).criteria(randomCriterion(r, 2)).build());
+      buckets.add(
+          BucketDefinition.builder(prefix + "-" + b).criteria(randomCriterion(r, 2)).build());
     }
     return buckets;
   }
@@ -189,7 +217,12 @@ class BoundedHistoryTest {
       case 0 -> leg.exists();
       case 1 -> leg.notExists();
       case 2 -> leg.count();
-      default -> leg.count(CountOperator.values()[r.nextInt(CountOperator.values().length)], r.nextBoolean() ? r.nextInt(8) : 13 + r.nextInt(8)); // thresholds past the newest few too
+      default ->
+          leg.count(
+              CountOperator.values()[r.nextInt(CountOperator.values().length)],
+              r.nextBoolean()
+                  ? r.nextInt(8)
+                  : 13 + r.nextInt(8)); // thresholds past the newest few too
     };
   }
 }

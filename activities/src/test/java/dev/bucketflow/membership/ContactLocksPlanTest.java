@@ -20,8 +20,10 @@ class ContactLocksPlanTest extends DatabaseTest {
 
   @BeforeAll
   static void contacts() {
-    dsl.execute("INSERT INTO contacts (external_id) SELECT 'u' || lpad(g::text, 6, '0') FROM generate_series(1, "
-        + CONTACTS + ") g");
+    dsl.execute(
+        "INSERT INTO contacts (external_id) SELECT 'u' || lpad(g::text, 6, '0') FROM generate_series(1, "
+            + CONTACTS
+            + ") g");
     dsl.execute("ANALYZE contacts");
   }
 
@@ -34,8 +36,11 @@ class ContactLocksPlanTest extends DatabaseTest {
   List<String> plan(boolean skipLocked, List<String> ids) {
     String sql = ContactLocks.lockQuery(dsl, ids, skipLocked).getSQL(ParamType.INLINED);
     List<String> lines = dsl.fetch("EXPLAIN " + sql).getValues(0, String.class);
-    lines.forEach(l -> System.out.println((skipLocked ? "[skip locked] " : "[blocking] ")
-        + (l.length() > 160 ? l.substring(0, 160) + "…" : l)));
+    lines.forEach(
+        l ->
+            System.out.println(
+                (skipLocked ? "[skip locked] " : "[blocking] ")
+                    + (l.length() > 160 ? l.substring(0, 160) + "…" : l)));
     return lines;
   }
 
@@ -45,8 +50,10 @@ class ContactLocksPlanTest extends DatabaseTest {
       for (int size : List.of(1, 500, 1000)) {
         List<String> lines = plan(skipLocked, chunk(7_000, size));
         assertThat(lines.get(0)).startsWith("LockRows");
-        assertThat(String.join("\n", lines)).contains("Index Scan using contacts_pkey on contacts")
-            .doesNotContain("Seq Scan").doesNotContain("Sort");
+        assertThat(String.join("\n", lines))
+            .contains("Index Scan using contacts_pkey on contacts")
+            .doesNotContain("Seq Scan")
+            .doesNotContain("Sort");
       }
     }
   }
@@ -60,19 +67,26 @@ class ContactLocksPlanTest extends DatabaseTest {
     for (boolean skipLocked : List.of(true, false)) {
       String sql = ContactLocks.lockQuery(dsl, chunk(7_000, 1000), skipLocked).getSQL();
       assertThat(sql).contains("any").doesNotContain("in (");
-      List<String> lines = dsl.transactionResult(cfg -> {
-        DSLContext tx = cfg.dsl();
-        tx.execute("set local plan_cache_mode = force_generic_plan");
-        tx.execute("prepare lock_chunk(text[]) as " + sql.replace("?", "$1"));
-        String array = "'{" + String.join(",", chunk(7_000, 1000)) + "}'";
-        List<String> plan = tx.fetch("explain execute lock_chunk(" + array + ")").getValues(0, String.class);
-        tx.execute("deallocate lock_chunk");
-        return plan;
-      });
-      lines.forEach(l -> System.out.println("[generic" + (skipLocked ? ", skip locked] " : "] ") + l));
+      List<String> lines =
+          dsl.transactionResult(
+              cfg -> {
+                DSLContext tx = cfg.dsl();
+                tx.execute("set local plan_cache_mode = force_generic_plan");
+                tx.execute("prepare lock_chunk(text[]) as " + sql.replace("?", "$1"));
+                String array = "'{" + String.join(",", chunk(7_000, 1000)) + "}'";
+                List<String> plan =
+                    tx.fetch("explain execute lock_chunk(" + array + ")")
+                        .getValues(0, String.class);
+                tx.execute("deallocate lock_chunk");
+                return plan;
+              });
+      lines.forEach(
+          l -> System.out.println("[generic" + (skipLocked ? ", skip locked] " : "] ") + l));
       assertThat(lines.get(0)).startsWith("LockRows");
-      assertThat(String.join("\n", lines)).contains("Index Scan using contacts_pkey on contacts")
-          .doesNotContain("Seq Scan").doesNotContain("Sort");
+      assertThat(String.join("\n", lines))
+          .contains("Index Scan using contacts_pkey on contacts")
+          .doesNotContain("Seq Scan")
+          .doesNotContain("Sort");
     }
   }
 
@@ -82,8 +96,9 @@ class ContactLocksPlanTest extends DatabaseTest {
     java.util.Collections.reverse(ids);
     List<String> locked = dsl.transactionResult(cfg -> ContactLocks.lock(cfg.dsl(), ids));
     assertThat(locked).isSorted().hasSize(50);
-    List<String> available = dsl.transactionResult(
-        cfg -> ContactLocks.lockAvailable(cfg.dsl(), List.of("u000001", "nobody")));
+    List<String> available =
+        dsl.transactionResult(
+            cfg -> ContactLocks.lockAvailable(cfg.dsl(), List.of("u000001", "nobody")));
     assertThat(available).containsExactly("u000001");
   }
 }

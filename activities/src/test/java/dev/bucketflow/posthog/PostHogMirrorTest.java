@@ -1,24 +1,22 @@
 package dev.bucketflow.posthog;
 
-import dev.bucketflow.bucket.LeaveReason;
-import dev.bucketflow.bucket.MembershipSource;
-import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.bucket.Criteria.prop;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.POSTHOG_MIRROR;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.LeaveReason;
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.TransitionKind;
 import dev.bucketflow.dispatch.DeliverySettings;
 import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.dispatch.TransitionStream;
-import dev.bucketflow.shard.Shards;
 import dev.bucketflow.membership.BucketCatalog;
-import dev.bucketflow.testing.TestDatabase;
-import org.jooq.DSLContext;
-import org.junit.jupiter.api.AutoClose;
+import dev.bucketflow.shard.Shards;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
+import dev.bucketflow.testing.TestDatabase;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,7 +26,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jooq.DSLContext;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -45,17 +45,26 @@ class PostHogMirrorTest {
 
   static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
   static final int SHARDS = 8;
-  static final List<BucketDefinition> BUCKETS = List.of(
-      BucketDefinition.builder("trial").criteria(prop("plan").eq("trial")).syncToPostHog(true).build(),
-      BucketDefinition.builder("vip").criteria(prop("vip").eq(true)).syncToPostHog(true).build(),
-      BucketDefinition.builder("quiet").criteria(prop("plan").eq("x")).build());
-  static final DeliverySettings RETRIES = DeliverySettings.DEFAULTS.withRetries(25, Duration.ofSeconds(1),
-      Duration.ofSeconds(20));
+  static final List<BucketDefinition> BUCKETS =
+      List.of(
+          BucketDefinition.builder("trial")
+              .criteria(prop("plan").eq("trial"))
+              .syncToPostHog(true)
+              .build(),
+          BucketDefinition.builder("vip")
+              .criteria(prop("vip").eq(true))
+              .syncToPostHog(true)
+              .build(),
+          BucketDefinition.builder("quiet").criteria(prop("plan").eq("x")).build());
+  static final DeliverySettings RETRIES =
+      DeliverySettings.DEFAULTS.withRetries(25, Duration.ofSeconds(1), Duration.ofSeconds(20));
 
   final MutableClock clock = new MutableClock(T0);
   final AtomicBoolean down = new AtomicBoolean();
+
   /** Requests PostHog acknowledged, in order: "user/property=set|unset". */
   final List<String> acknowledged = new CopyOnWriteArrayList<>();
+
   RecordingPostHog posthog;
   BucketCatalog catalog;
 
@@ -63,12 +72,16 @@ class PostHogMirrorTest {
   void start() throws Exception {
     dsl.execute("TRUNCATE bucket_transitions, posthog_mirror, delivery_leases");
     posthog = new RecordingPostHog();
-    posthog.answer(r -> {
-      if (down.get()) return 503;
-      String what = r.set() != null ? r.set().fieldNames().next() + "=set" : r.unset().get(0).asText() + "=unset";
-      acknowledged.add(r.distinctId() + "/" + what);
-      return 200;
-    });
+    posthog.answer(
+        r -> {
+          if (down.get()) return 503;
+          String what =
+              r.set() != null
+                  ? r.set().fieldNames().next() + "=set"
+                  : r.unset().get(0).asText() + "=unset";
+          acknowledged.add(r.distinctId() + "/" + what);
+          return 200;
+        });
     catalog = Engines.catalog(dsl, BUCKETS);
   }
 
@@ -79,10 +92,12 @@ class PostHogMirrorTest {
 
   /** A worker's delivery parts, built afresh: nothing survives a "restart" but the database. */
   OutboxDispatcher worker() {
-    PostHogSettings settings = new PostHogSettings("phc_test", posthog.uri(), Duration.ofSeconds(2), 1,
-        Duration.ofSeconds(1));
+    PostHogSettings settings =
+        new PostHogSettings(
+            "phc_test", posthog.uri(), Duration.ofSeconds(2), 1, Duration.ofSeconds(1));
     PostHogMirror mirror = new PostHogMirror(dsl, catalog, settings, RETRIES, clock, SHARDS);
-    return new OutboxDispatcher(dsl, List.of(new TransitionStream(List.of(mirror))), List.of(mirror), RETRIES, clock);
+    return new OutboxDispatcher(
+        dsl, List.of(new TransitionStream(List.of(mirror))), List.of(mirror), RETRIES, clock);
   }
 
   void passOverEveryShard(OutboxDispatcher d) {
@@ -90,11 +105,28 @@ class PostHogMirrorTest {
   }
 
   void transition(String user, String bucket, String kind, int epoch) {
-    dsl.insertInto(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.BUCKET_ID, BUCKET_TRANSITIONS.USER_ID, BUCKET_TRANSITIONS.KIND,
-            BUCKET_TRANSITIONS.EPOCH, BUCKET_TRANSITIONS.SOURCE, BUCKET_TRANSITIONS.EMITTED, BUCKET_TRANSITIONS.CREATED_AT,
-            BUCKET_TRANSITIONS.SHARD, BUCKET_TRANSITIONS.REASON)
-        .values(bucket, user, TransitionKind.fromDb(kind), epoch, MembershipSource.EVENT, true, clock.instant(), Shards.shardOf(user, SHARDS),
-            kind.equals("left") ? LeaveReason.CRITERIA : null).execute();
+    dsl.insertInto(
+            BUCKET_TRANSITIONS,
+            BUCKET_TRANSITIONS.BUCKET_ID,
+            BUCKET_TRANSITIONS.USER_ID,
+            BUCKET_TRANSITIONS.KIND,
+            BUCKET_TRANSITIONS.EPOCH,
+            BUCKET_TRANSITIONS.SOURCE,
+            BUCKET_TRANSITIONS.EMITTED,
+            BUCKET_TRANSITIONS.CREATED_AT,
+            BUCKET_TRANSITIONS.SHARD,
+            BUCKET_TRANSITIONS.REASON)
+        .values(
+            bucket,
+            user,
+            TransitionKind.fromDb(kind),
+            epoch,
+            MembershipSource.EVENT,
+            true,
+            clock.instant(),
+            Shards.shardOf(user, SHARDS),
+            kind.equals("left") ? LeaveReason.CRITERIA : null)
+        .execute();
   }
 
   @Test
@@ -153,7 +185,9 @@ class PostHogMirrorTest {
       sends.merge(pair, 1, Integer::sum);
     }
     for (Map.Entry<String, Boolean> e : member.entrySet()) {
-      assertThat(finalState.get(e.getKey())).as(e.getKey()).isEqualTo(e.getValue() ? "set" : "unset");
+      assertThat(finalState.get(e.getKey()))
+          .as(e.getKey())
+          .isEqualTo(e.getValue() ? "set" : "unset");
     }
     assertThat(finalState.keySet()).isEqualTo(member.keySet());
     // Only the newest state of each pair was ever sent successfully: one request per pair.
@@ -161,7 +195,8 @@ class PostHogMirrorTest {
   }
 
   @Test
-  void aStateSupersededWhileWaitingIsSentInItsNewestFormAndAnOlderRowDeliveredAgainChangesNothing() {
+  void
+      aStateSupersededWhileWaitingIsSentInItsNewestFormAndAnOlderRowDeliveredAgainChangesNothing() {
     OutboxDispatcher worker = worker();
     down.set(true);
     transition("u1", "trial", "entered", 1);
@@ -169,7 +204,9 @@ class PostHogMirrorTest {
     transition("u1", "trial", "left", 1);
     passOverEveryShard(worker);
     // The join delivered again (at-least-once) after the leave: the mirror keeps the leave.
-    dsl.update(BUCKET_TRANSITIONS).setNull(BUCKET_TRANSITIONS.DISPATCHED_AT).where(BUCKET_TRANSITIONS.KIND.eq(TransitionKind.ENTERED))
+    dsl.update(BUCKET_TRANSITIONS)
+        .setNull(BUCKET_TRANSITIONS.DISPATCHED_AT)
+        .where(BUCKET_TRANSITIONS.KIND.eq(TransitionKind.ENTERED))
         .execute();
     passOverEveryShard(worker);
     down.set(false);
@@ -177,8 +214,12 @@ class PostHogMirrorTest {
     passOverEveryShard(worker);
     assertThat(acknowledged).containsExactly("u1/hogsend_bucket_trial=unset");
     // The $unset event says why the member left.
-    assertThat(posthog.requests()).last().satisfies(r -> assertThat(r.body().path("properties").path("reason").asText())
-        .isEqualTo("criteria"));
+    assertThat(posthog.requests())
+        .last()
+        .satisfies(
+            r ->
+                assertThat(r.body().path("properties").path("reason").asText())
+                    .isEqualTo("criteria"));
     var row = dsl.selectFrom(POSTHOG_MIRROR).fetchOne();
     assertThat(row.getVersion()).isEqualTo(3L);
     assertThat(row.getSentVersion()).isEqualTo(3L);
@@ -190,12 +231,15 @@ class PostHogMirrorTest {
     passOverEveryShard(worker());
     PostHogMirror off = PostHogMirror.disabled(dsl, catalog);
     transition("u2", "trial", "entered", 1);
-    new OutboxDispatcher(dsl, List.of(new TransitionStream(List.of(off))), List.of(off), RETRIES, clock).drain();
+    new OutboxDispatcher(
+            dsl, List.of(new TransitionStream(List.of(off))), List.of(off), RETRIES, clock)
+        .drain();
     assertThat(posthog.requests()).isEmpty();
     assertThat(dsl.fetchCount(POSTHOG_MIRROR)).isZero();
   }
 
   int pendingStates() {
-    return dsl.fetchCount(POSTHOG_MIRROR, POSTHOG_MIRROR.SENT_VERSION.isDistinctFrom(POSTHOG_MIRROR.VERSION));
+    return dsl.fetchCount(
+        POSTHOG_MIRROR, POSTHOG_MIRROR.SENT_VERSION.isDistinctFrom(POSTHOG_MIRROR.VERSION));
   }
 }

@@ -23,12 +23,15 @@ class PostHogSettingsTest {
 
   @Test
   void keyAndHostComeFromTheEnvironment() {
-    PostHogSettings s = PostHogSettings.fromEnv(Map.of("POSTHOG_API_KEY", "phc_abc", "POSTHOG_HOST",
-        "https://eu.i.posthog.com/"));
+    PostHogSettings s =
+        PostHogSettings.fromEnv(
+            Map.of("POSTHOG_API_KEY", "phc_abc", "POSTHOG_HOST", "https://eu.i.posthog.com/"));
     assertThat(s.enabled()).isTrue();
     assertThat(s.apiKey()).isEqualTo("phc_abc");
     assertThat(s.captureUri()).isEqualTo(URI.create("https://eu.i.posthog.com/i/v0/e/"));
-    assertThat(PostHogSettings.fromEnv(Map.of("POSTHOG_HOST", "https://ph.example.com/ingest")).captureUri())
+    assertThat(
+            PostHogSettings.fromEnv(Map.of("POSTHOG_HOST", "https://ph.example.com/ingest"))
+                .captureUri())
         .isEqualTo(URI.create("https://ph.example.com/ingest/i/v0/e/"));
   }
 
@@ -44,18 +47,21 @@ class PostHogSettingsTest {
 
   @Test
   void backoffDoublesAndIsCapped() {
-    PostHogSettings s = new PostHogSettings("k", null, Duration.ofSeconds(1), 50, Duration.ofSeconds(1));
+    PostHogSettings s =
+        new PostHogSettings("k", null, Duration.ofSeconds(1), 50, Duration.ofSeconds(1));
     assertThat(s.backoffAfter(1)).isEqualTo(Duration.ofSeconds(1));
     assertThat(s.backoffAfter(2)).isEqualTo(Duration.ofSeconds(2));
     assertThat(s.backoffAfter(3)).isEqualTo(Duration.ofSeconds(4));
     assertThat(s.backoffAfter(40)).isEqualTo(PostHogSettings.MAX_BACKOFF);
-    PostHogSettings slow = new PostHogSettings("k", null, Duration.ofSeconds(1), 5, Duration.ofMinutes(3));
+    PostHogSettings slow =
+        new PostHogSettings("k", null, Duration.ofSeconds(1), 5, Duration.ofMinutes(3));
     assertThat(slow.backoffAfter(4)).isEqualTo(Duration.ofMinutes(3));
   }
 
   @Test
   void invalidRetrySettingsAreRejected() {
-    assertThatThrownBy(() -> new PostHogSettings("k", null, Duration.ofSeconds(1), 0, Duration.ZERO))
+    assertThatThrownBy(
+            () -> new PostHogSettings("k", null, Duration.ofSeconds(1), 0, Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new PostHogSettings("k", null, Duration.ZERO, 1, Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class);
@@ -64,17 +70,20 @@ class PostHogSettingsTest {
   @Test
   void toStringNeverShowsTheKey() {
     assertThat(PostHogSettings.fromEnv(Map.of("POSTHOG_API_KEY", "phc_secret")).toString())
-        .doesNotContain("phc_secret").contains("enabled=true");
+        .doesNotContain("phc_secret")
+        .contains("enabled=true");
   }
 
   @Test
   void bodiesFollowTheDocumentedCaptureShape() {
     Instant at = Instant.parse("2026-11-01T00:00:00Z");
-    assertThat(PostHogClient.setBody("phc", "u1", "hogsend_bucket_x", at).toString()).isEqualTo(
-        "{\"api_key\":\"phc\",\"event\":\"$set\",\"distinct_id\":\"u1\",\"timestamp\":\"2026-11-01T00:00:00Z\","
-            + "\"properties\":{\"$set\":{\"hogsend_bucket_x\":true}}}");
-    assertThat(PostHogClient.unsetBody("phc", "u1", "hogsend_bucket_x", at).toString()).isEqualTo(
-        "{\"api_key\":\"phc\",\"event\":\"$set\",\"distinct_id\":\"u1\",\"timestamp\":\"2026-11-01T00:00:00Z\","
-            + "\"properties\":{\"$unset\":[\"hogsend_bucket_x\"]}}");
+    assertThat(PostHogClient.setBody("phc", "u1", "hogsend_bucket_x", at).toString())
+        .isEqualTo(
+            "{\"api_key\":\"phc\",\"event\":\"$set\",\"distinct_id\":\"u1\",\"timestamp\":\"2026-11-01T00:00:00Z\","
+                + "\"properties\":{\"$set\":{\"hogsend_bucket_x\":true}}}");
+    assertThat(PostHogClient.unsetBody("phc", "u1", "hogsend_bucket_x", at).toString())
+        .isEqualTo(
+            "{\"api_key\":\"phc\",\"event\":\"$set\",\"distinct_id\":\"u1\",\"timestamp\":\"2026-11-01T00:00:00Z\","
+                + "\"properties\":{\"$unset\":[\"hogsend_bucket_x\"]}}");
   }
 }

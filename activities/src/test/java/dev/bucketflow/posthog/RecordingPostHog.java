@@ -95,7 +95,8 @@ final class RecordingPostHog implements AutoCloseable {
   }
 
   private void handle(HttpExchange exchange) throws IOException {
-    try (exchange; InputStream in = exchange.getRequestBody()) {
+    try (exchange;
+        InputStream in = exchange.getRequestBody()) {
       String raw = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       JsonNode body;
       try {
@@ -103,8 +104,13 @@ final class RecordingPostHog implements AutoCloseable {
       } catch (IOException e) {
         body = Json.MAPPER.getNodeFactory().textNode(raw);
       }
-      Request request = new Request(received.getAndIncrement(), exchange.getRequestMethod(),
-          exchange.getRequestURI().getPath(), exchange.getRequestHeaders().getFirst("Content-Type"), body);
+      Request request =
+          new Request(
+              received.getAndIncrement(),
+              exchange.getRequestMethod(),
+              exchange.getRequestURI().getPath(),
+              exchange.getRequestHeaders().getFirst("Content-Type"),
+              body);
       requests.add(request);
       int status;
       try {
@@ -112,8 +118,9 @@ final class RecordingPostHog implements AutoCloseable {
       } catch (Exception e) {
         status = 599;
       }
-      byte[] reply = (status / 100 == 2 ? "{\"status\":\"Ok\"}" : "{\"error\":\"test failure\"}")
-          .getBytes(StandardCharsets.UTF_8);
+      byte[] reply =
+          (status / 100 == 2 ? "{\"status\":\"Ok\"}" : "{\"error\":\"test failure\"}")
+              .getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "application/json");
       exchange.sendResponseHeaders(status, reply.length);
       exchange.getResponseBody().write(reply);

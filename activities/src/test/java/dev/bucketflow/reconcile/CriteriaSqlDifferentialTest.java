@@ -1,14 +1,9 @@
 package dev.bucketflow.reconcile;
 
-import dev.bucketflow.criteria.CriteriaSql;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import static dev.bucketflow.schema.Tables.USER_EVENT_ROLLUPS;
-import dev.bucketflow.event.EventLog;
-import dev.bucketflow.event.EventPartitions;
-import java.time.Clock;
-import java.time.ZoneOffset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -18,9 +13,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.bucket.BucketCriterion;
 import dev.bucketflow.bucket.BucketJson;
-import dev.bucketflow.bucket.MembershipCheck;
-import dev.bucketflow.bucket.MembershipSource;
-import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.CompositeCriterion;
 import dev.bucketflow.bucket.CountOperator;
 import dev.bucketflow.bucket.Criterion;
@@ -29,14 +21,22 @@ import dev.bucketflow.bucket.EventCheck;
 import dev.bucketflow.bucket.EventCriterion;
 import dev.bucketflow.bucket.EventSeries;
 import dev.bucketflow.bucket.Logic;
+import dev.bucketflow.bucket.MembershipCheck;
+import dev.bucketflow.bucket.MembershipSource;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.PropertyCriterion;
 import dev.bucketflow.bucket.PropertyOperator;
 import dev.bucketflow.bucket.UserState;
+import dev.bucketflow.criteria.CriteriaSql;
 import dev.bucketflow.db.Json;
+import dev.bucketflow.event.EventLog;
+import dev.bucketflow.event.EventPartitions;
 import dev.bucketflow.testing.TestDatabase;
 import java.math.BigDecimal;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -51,8 +51,6 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.jooq.DSLContext;
-import org.jooq.Record;
-import org.jooq.Result;
 import org.jooq.impl.DSL;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -89,46 +87,116 @@ class CriteriaSqlDifferentialTest {
   static final JsonNodeFactory F = JsonNodeFactory.instance;
 
   static final int USERS = 60;
+
   /** Event retention while the engines are compared: past the widest window (45 days). */
   static final Duration RETENTION = Duration.ofDays(46);
+
   static final int TREES = 300;
 
-  static final List<String> KEYS = List.of("plan", "score", "flag", "tags", "meta", "it's", "a.b", "q?\\x");
+  static final List<String> KEYS =
+      List.of("plan", "score", "flag", "tags", "meta", "it's", "a.b", "q?\\x");
+
   /** Property names in criteria: the user keys plus one nobody has. */
-  static final List<String> CRITERIA_KEYS = Stream.concat(KEYS.stream(), Stream.of("nope")).toList();
-  /** Properties holding instants (ISO strings, epoch ms, junk), read by the date-relative operators. */
-  /** Buckets users are members of (with former epochs); a condition may also name one nobody is in. */
+  static final List<String> CRITERIA_KEYS =
+      Stream.concat(KEYS.stream(), Stream.of("nope")).toList();
+
+  /**
+   * Properties holding instants (ISO strings, epoch ms, junk), read by the date-relative operators.
+   */
+  /**
+   * Buckets users are members of (with former epochs); a condition may also name one nobody is in.
+   */
   static final List<String> BUCKET_REFS = List.of("vip", "power-users", "churned");
-  static final List<String> CRITERIA_BUCKETS = Stream.concat(BUCKET_REFS.stream(), Stream.of("empty-bucket")).toList();
+
+  static final List<String> CRITERIA_BUCKETS =
+      Stream.concat(BUCKET_REFS.stream(), Stream.of("empty-bucket")).toList();
   static final List<String> DATE_KEYS = List.of("due", "when");
   static final List<String> EVENTS = List.of("login", "key_action", "purchase", "churn_signal");
+
   /** Event names in criteria: the generated ones plus one nobody has. */
-  static final List<String> CRITERIA_EVENTS = Stream.concat(EVENTS.stream(), Stream.of("ghost")).toList();
+  static final List<String> CRITERIA_EVENTS =
+      Stream.concat(EVENTS.stream(), Stream.of("ghost")).toList();
 
-  static final List<PropertyOperator> DATE_OPS = List.of(PropertyOperator.WITHIN_NEXT, PropertyOperator.WITHIN_LAST,
-      PropertyOperator.MORE_THAN_AGO, PropertyOperator.MORE_THAN_AHEAD);
+  static final List<PropertyOperator> DATE_OPS =
+      List.of(
+          PropertyOperator.WITHIN_NEXT,
+          PropertyOperator.WITHIN_LAST,
+          PropertyOperator.MORE_THAN_AGO,
+          PropertyOperator.MORE_THAN_AHEAD);
 
-  static final List<Duration> WINDOWS = List.of(
-      Duration.ofSeconds(3600), Duration.ofMinutes(90), Duration.ofHours(1), Duration.ofHours(6),
-      Duration.ofHours(24), Duration.ofHours(36), Duration.ofDays(1), Duration.ofDays(2), Duration.ofDays(7),
-      Duration.ofDays(14), Duration.ofDays(30), Duration.ofDays(40), Duration.ofDays(45));
+  static final List<Duration> WINDOWS =
+      List.of(
+          Duration.ofSeconds(3600),
+          Duration.ofMinutes(90),
+          Duration.ofHours(1),
+          Duration.ofHours(6),
+          Duration.ofHours(24),
+          Duration.ofHours(36),
+          Duration.ofDays(1),
+          Duration.ofDays(2),
+          Duration.ofDays(7),
+          Duration.ofDays(14),
+          Duration.ofDays(30),
+          Duration.ofDays(40),
+          Duration.ofDays(45));
 
   /** Adversarial JSON values, parsed with the production mapper (as ingest/reconcile read them). */
-  static final List<JsonNode> VALUES = Stream.concat(
-      Stream.of(
-          "3", "3.0", "\"3\"", "\"3.0\"", "true", "\"true\"", "false", "null",
-          "\"trialist\"", "\"trial\"", "\"\"", "\"Trial\"", "\" trial\"", "\"50%_off\"", "\"tri\"",
-          "[1,2]", "[1.0,2]", "[2,1]", "[3]", "[]", "[null]",
-          "{\"a\":1}", "{\"a\":1.0}", "{\"a\":1,\"b\":2}", "{\"b\":2.0,\"a\":1}", "{\"a\":\"1\"}", "{}", "{\"a\":[1,{\"b\":2.0}]}", "{\"a\":[1.0,{\"b\":2}]}",
-          "-5", "-5.0", "-0.0", "0", "2", "4", "2.5", "0.1", "1e-7", "1e20", "100000000000000000000",
-          "123456789012345678901234567890", "9223372036854775807", "-9223372036854775808", "-1e300")
-          .map(CriteriaSqlDifferentialTest::parse),
-      Stream.of(F.numberNode(new BigDecimal("2.50")), F.numberNode(3L), F.numberNode(2.5f)))
-      .toList();
+  static final List<JsonNode> VALUES =
+      Stream.concat(
+              Stream.of(
+                      "3",
+                      "3.0",
+                      "\"3\"",
+                      "\"3.0\"",
+                      "true",
+                      "\"true\"",
+                      "false",
+                      "null",
+                      "\"trialist\"",
+                      "\"trial\"",
+                      "\"\"",
+                      "\"Trial\"",
+                      "\" trial\"",
+                      "\"50%_off\"",
+                      "\"tri\"",
+                      "[1,2]",
+                      "[1.0,2]",
+                      "[2,1]",
+                      "[3]",
+                      "[]",
+                      "[null]",
+                      "{\"a\":1}",
+                      "{\"a\":1.0}",
+                      "{\"a\":1,\"b\":2}",
+                      "{\"b\":2.0,\"a\":1}",
+                      "{\"a\":\"1\"}",
+                      "{}",
+                      "{\"a\":[1,{\"b\":2.0}]}",
+                      "{\"a\":[1.0,{\"b\":2}]}",
+                      "-5",
+                      "-5.0",
+                      "-0.0",
+                      "0",
+                      "2",
+                      "4",
+                      "2.5",
+                      "0.1",
+                      "1e-7",
+                      "1e20",
+                      "100000000000000000000",
+                      "123456789012345678901234567890",
+                      "9223372036854775807",
+                      "-9223372036854775808",
+                      "-1e300")
+                  .map(CriteriaSqlDifferentialTest::parse),
+              Stream.of(F.numberNode(new BigDecimal("2.50")), F.numberNode(3L), F.numberNode(2.5f)))
+          .toList();
 
   /** Extra operands for contains: substrings and LIKE metacharacters. */
-  static final List<JsonNode> SUBSTRINGS = Stream.of("tri", "ial", "", "trial", "TRIAL", "%", "_", "3", "true", "ist")
-      .<JsonNode>map(F::textNode).toList();
+  static final List<JsonNode> SUBSTRINGS =
+      Stream.of("tri", "ial", "", "trial", "TRIAL", "%", "_", "3", "true", "ist")
+          .<JsonNode>map(F::textNode)
+          .toList();
 
   static TestDatabase db;
   static DSLContext dsl;
@@ -173,19 +241,25 @@ class CriteriaSqlDifferentialTest {
         continue;
       }
       compared++;
-      c.walk().forEach(n -> {
-        if (n instanceof PropertyCriterion p) propOps.add(p.operator());
-        if (n instanceof BucketCriterion b) bucketChecks.add(b.check() + (depthOf(c, n) > 0 ? "-nested" : ""));
-        if (n instanceof EventCriterion e) {
-          eventShapes.add(e.check().json() + (e.operator() == null ? "" : ":" + e.operator().json())
-              + (e.within() == null ? "" : "+within"));
-        }
-      });
+      c.walk()
+          .forEach(
+              n -> {
+                if (n instanceof PropertyCriterion p) propOps.add(p.operator());
+                if (n instanceof BucketCriterion b)
+                  bucketChecks.add(b.check() + (depthOf(c, n) > 0 ? "-nested" : ""));
+                if (n instanceof EventCriterion e) {
+                  eventShapes.add(
+                      e.check().json()
+                          + (e.operator() == null ? "" : ":" + e.operator().json())
+                          + (e.within() == null ? "" : "+within"));
+                }
+              });
       Set<String> expected = evaluate(c, users, NOW);
       if (!expected.isEmpty() && expected.size() < users.size()) nonTrivial++;
       Set<String> fromDbExpected = evaluateStates(c, fromDb, NOW);
       if (!fromDbExpected.equals(expected)) {
-        failures.add("evaluator disagrees with itself after a DB round trip for " + BucketJson.toJson(c));
+        failures.add(
+            "evaluator disagrees with itself after a DB round trip for " + BucketJson.toJson(c));
         continue;
       }
       String mismatch = compare(c, users, NOW, "r-");
@@ -205,8 +279,18 @@ class CriteriaSqlDifferentialTest {
         for (Instant x : List.of(before, at)) {
           boolean want = x.equals(at) != current;
           boolean eval = Evaluator.matches(c, u.getValue(), x);
-          String where = u.getKey() + " at " + x + " (flip " + at + ", now " + current + ") for " + BucketJson.toJson(c)
-              + " data " + users.get(u.getKey()).describe(c);
+          String where =
+              u.getKey()
+                  + " at "
+                  + x
+                  + " (flip "
+                  + at
+                  + ", now "
+                  + current
+                  + ") for "
+                  + BucketJson.toJson(c)
+                  + " data "
+                  + users.get(u.getKey()).describe(c);
           if (eval != want) failures.add("next-flip: evaluator says " + eval + " for " + where);
           if (sampled) {
             boolean viaSql = sqlMatches(c, u.getKey(), x);
@@ -216,23 +300,45 @@ class CriteriaSqlDifferentialTest {
       }
       if (failures.size() >= 5) break;
     }
-    System.out.printf("[CriteriaSqlDifferentialTest] seed %d: %d flip instants checked (%d joins), %d of them in SQL%n",
+    System.out.printf(
+        "[CriteriaSqlDifferentialTest] seed %d: %d flip instants checked (%d joins), %d of them in SQL%n",
         seed, flipsChecked, joinFlips, sqlFlipChecks);
 
-    System.out.printf("[CriteriaSqlDifferentialTest] seed %d: %d trees compared, %d skipped (count+op without value),"
-        + " %d with a non-trivial user set, %d disagreements%n", seed, compared, skipped, nonTrivial, failures.size());
+    System.out.printf(
+        "[CriteriaSqlDifferentialTest] seed %d: %d trees compared, %d skipped (count+op without value),"
+            + " %d with a non-trivial user set, %d disagreements%n",
+        seed, compared, skipped, nonTrivial, failures.size());
     if (!failures.isEmpty()) {
-      fail(failures.size() + " disagreement(s) between CriteriaSql and Evaluator (seed " + seed + "):\n\n"
-          + String.join("\n\n", failures));
+      fail(
+          failures.size()
+              + " disagreement(s) between CriteriaSql and Evaluator (seed "
+              + seed
+              + "):\n\n"
+              + String.join("\n\n", failures));
     }
     // The generator really covers the space (guards against a silently degenerate generator).
     assertThat(propOps).containsExactlyInAnyOrder(PropertyOperator.values());
-    assertThat(bucketChecks).as("bucket conditions, at the root and nested")
+    assertThat(bucketChecks)
+        .as("bucket conditions, at the root and nested")
         .contains("MEMBER-nested", "NOT_MEMBER-nested");
-    assertThat(eventShapes).contains("exists", "not_exists", "count", "count:gt", "count:gte", "count:lt",
-        "count:lte", "count:eq", "exists+within", "not_exists+within", "count:gte+within", "count+within");
+    assertThat(eventShapes)
+        .contains(
+            "exists",
+            "not_exists",
+            "count",
+            "count:gt",
+            "count:gte",
+            "count:lt",
+            "count:lte",
+            "count:eq",
+            "exists+within",
+            "not_exists+within",
+            "count:gte+within",
+            "count+within");
     assertThat(nonTrivial).as("trees selecting some but not all users").isGreaterThan(compared / 5);
-    assertThat(joinFlips).as("join instants (false -> true by the clock) are exercised").isGreaterThan(20);
+    assertThat(joinFlips)
+        .as("join instants (false -> true by the clock) are exercised")
+        .isGreaterThan(20);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -247,120 +353,473 @@ class CriteriaSqlDifferentialTest {
         // eq: numbers numerically, otherwise type-strict
         tc("3 eq 3.0", prop("score", PropertyOperator.EQ, "3.0"), "{\"score\":3}", none(), true),
         tc("3.0 eq 3", prop("score", PropertyOperator.EQ, "3"), "{\"score\":3.0}", none(), true),
-        tc("2.50 (decimal) eq 2.5", new PropertyCriterion("score", PropertyOperator.EQ, F.numberNode(new BigDecimal("2.50"))),
-            "{\"score\":2.5}", none(), true),
-        tc("\"3\" eq 3 is false", prop("score", PropertyOperator.EQ, "3"), "{\"score\":\"3\"}", none(), false),
-        tc("3 eq \"3\" is false", prop("score", PropertyOperator.EQ, "\"3\""), "{\"score\":3}", none(), false),
-        tc("\"true\" eq true is false", prop("flag", PropertyOperator.EQ, "true"), "{\"flag\":\"true\"}", none(), false),
-        tc("true eq true", prop("flag", PropertyOperator.EQ, "true"), "{\"flag\":true}", none(), true),
-        tc("null eq null", prop("flag", PropertyOperator.EQ, "null"), "{\"flag\":null}", none(), true),
-        tc("missing eq null is false", prop("flag", PropertyOperator.EQ, "null"), "{}", none(), false),
-        tc("[1,2] eq [1.0,2]", prop("tags", PropertyOperator.EQ, "[1.0,2]"), "{\"tags\":[1,2]}", none(), true),
-        tc("[2,1] eq [1,2] is false", prop("tags", PropertyOperator.EQ, "[1,2]"), "{\"tags\":[2,1]}", none(), false),
-        tc("[3] eq 3 is false", prop("tags", PropertyOperator.EQ, "3"), "{\"tags\":[3]}", none(), false),
-        tc("{a:1} eq {a:1.0}", prop("meta", PropertyOperator.EQ, "{\"a\":1.0}"), "{\"meta\":{\"a\":1}}", none(), true),
-        tc("{a:\"1\"} eq {a:1} is false", prop("meta", PropertyOperator.EQ, "{\"a\":1}"), "{\"meta\":{\"a\":\"1\"}}", none(), false),
-        tc("1e20 eq 100000000000000000000", prop("score", PropertyOperator.EQ, "1e20"),
-            "{\"score\":100000000000000000000}", none(), true),
-        tc("odd key name it's", prop("it's", PropertyOperator.EQ, "\"x\""), "{\"it's\":\"x\"}", none(), true),
+        tc(
+            "2.50 (decimal) eq 2.5",
+            new PropertyCriterion(
+                "score", PropertyOperator.EQ, F.numberNode(new BigDecimal("2.50"))),
+            "{\"score\":2.5}",
+            none(),
+            true),
+        tc(
+            "\"3\" eq 3 is false",
+            prop("score", PropertyOperator.EQ, "3"),
+            "{\"score\":\"3\"}",
+            none(),
+            false),
+        tc(
+            "3 eq \"3\" is false",
+            prop("score", PropertyOperator.EQ, "\"3\""),
+            "{\"score\":3}",
+            none(),
+            false),
+        tc(
+            "\"true\" eq true is false",
+            prop("flag", PropertyOperator.EQ, "true"),
+            "{\"flag\":\"true\"}",
+            none(),
+            false),
+        tc(
+            "true eq true",
+            prop("flag", PropertyOperator.EQ, "true"),
+            "{\"flag\":true}",
+            none(),
+            true),
+        tc(
+            "null eq null",
+            prop("flag", PropertyOperator.EQ, "null"),
+            "{\"flag\":null}",
+            none(),
+            true),
+        tc(
+            "missing eq null is false",
+            prop("flag", PropertyOperator.EQ, "null"),
+            "{}",
+            none(),
+            false),
+        tc(
+            "[1,2] eq [1.0,2]",
+            prop("tags", PropertyOperator.EQ, "[1.0,2]"),
+            "{\"tags\":[1,2]}",
+            none(),
+            true),
+        tc(
+            "[2,1] eq [1,2] is false",
+            prop("tags", PropertyOperator.EQ, "[1,2]"),
+            "{\"tags\":[2,1]}",
+            none(),
+            false),
+        tc(
+            "[3] eq 3 is false",
+            prop("tags", PropertyOperator.EQ, "3"),
+            "{\"tags\":[3]}",
+            none(),
+            false),
+        tc(
+            "{a:1} eq {a:1.0}",
+            prop("meta", PropertyOperator.EQ, "{\"a\":1.0}"),
+            "{\"meta\":{\"a\":1}}",
+            none(),
+            true),
+        tc(
+            "{a:\"1\"} eq {a:1} is false",
+            prop("meta", PropertyOperator.EQ, "{\"a\":1}"),
+            "{\"meta\":{\"a\":\"1\"}}",
+            none(),
+            false),
+        tc(
+            "1e20 eq 100000000000000000000",
+            prop("score", PropertyOperator.EQ, "1e20"),
+            "{\"score\":100000000000000000000}",
+            none(),
+            true),
+        tc(
+            "odd key name it's",
+            prop("it's", PropertyOperator.EQ, "\"x\""),
+            "{\"it's\":\"x\"}",
+            none(),
+            true),
         // neq
-        tc("neq on missing is true", prop("plan", PropertyOperator.NEQ, "\"trial\""), "{}", none(), true),
-        tc("neq null on missing is true", prop("plan", PropertyOperator.NEQ, "null"), "{}", none(), true),
-        tc("3 neq 3.0 is false", prop("score", PropertyOperator.NEQ, "3.0"), "{\"score\":3}", none(), false),
-        tc("\"3\" neq 3 is true", prop("score", PropertyOperator.NEQ, "3"), "{\"score\":\"3\"}", none(), true),
-        tc("null neq null is false", prop("plan", PropertyOperator.NEQ, "null"), "{\"plan\":null}", none(), false),
+        tc(
+            "neq on missing is true",
+            prop("plan", PropertyOperator.NEQ, "\"trial\""),
+            "{}",
+            none(),
+            true),
+        tc(
+            "neq null on missing is true",
+            prop("plan", PropertyOperator.NEQ, "null"),
+            "{}",
+            none(),
+            true),
+        tc(
+            "3 neq 3.0 is false",
+            prop("score", PropertyOperator.NEQ, "3.0"),
+            "{\"score\":3}",
+            none(),
+            false),
+        tc(
+            "\"3\" neq 3 is true",
+            prop("score", PropertyOperator.NEQ, "3"),
+            "{\"score\":\"3\"}",
+            none(),
+            true),
+        tc(
+            "null neq null is false",
+            prop("plan", PropertyOperator.NEQ, "null"),
+            "{\"plan\":null}",
+            none(),
+            false),
         // ordering: numbers only
-        tc("3 gt \"2\" is false", prop("score", PropertyOperator.GT, "\"2\""), "{\"score\":3}", none(), false),
-        tc("\"3\" gt 2 is false", prop("score", PropertyOperator.GT, "2"), "{\"score\":\"3\"}", none(), false),
-        tc("2.5 gte 2.50", new PropertyCriterion("score", PropertyOperator.GTE, F.numberNode(new BigDecimal("2.50"))),
-            "{\"score\":2.5}", none(), true),
-        tc("-5 lt -4.9", prop("score", PropertyOperator.LT, "-4.9"), "{\"score\":-5}", none(), true),
-        tc("huge gt 1e20", prop("score", PropertyOperator.GT, "1e20"), "{\"score\":123456789012345678901234567890}", none(), true),
-        tc("true lte 1 is false", prop("flag", PropertyOperator.LTE, "1"), "{\"flag\":true}", none(), false),
+        tc(
+            "3 gt \"2\" is false",
+            prop("score", PropertyOperator.GT, "\"2\""),
+            "{\"score\":3}",
+            none(),
+            false),
+        tc(
+            "\"3\" gt 2 is false",
+            prop("score", PropertyOperator.GT, "2"),
+            "{\"score\":\"3\"}",
+            none(),
+            false),
+        tc(
+            "2.5 gte 2.50",
+            new PropertyCriterion(
+                "score", PropertyOperator.GTE, F.numberNode(new BigDecimal("2.50"))),
+            "{\"score\":2.5}",
+            none(),
+            true),
+        tc(
+            "-5 lt -4.9",
+            prop("score", PropertyOperator.LT, "-4.9"),
+            "{\"score\":-5}",
+            none(),
+            true),
+        tc(
+            "huge gt 1e20",
+            prop("score", PropertyOperator.GT, "1e20"),
+            "{\"score\":123456789012345678901234567890}",
+            none(),
+            true),
+        tc(
+            "true lte 1 is false",
+            prop("flag", PropertyOperator.LTE, "1"),
+            "{\"flag\":true}",
+            none(),
+            false),
         tc("missing lt 1 is false", prop("score", PropertyOperator.LT, "1"), "{}", none(), false),
         // exists
-        tc("exists on JSON null is false", prop("plan", PropertyOperator.EXISTS, null), "{\"plan\":null}", none(), false),
-        tc("not_exists on JSON null is true", prop("plan", PropertyOperator.NOT_EXISTS, null), "{\"plan\":null}", none(), true),
-        tc("not_exists on missing is true", prop("plan", PropertyOperator.NOT_EXISTS, null), "{}", none(), true),
-        tc("exists on false is true", prop("flag", PropertyOperator.EXISTS, null), "{\"flag\":false}", none(), true),
+        tc(
+            "exists on JSON null is false",
+            prop("plan", PropertyOperator.EXISTS, null),
+            "{\"plan\":null}",
+            none(),
+            false),
+        tc(
+            "not_exists on JSON null is true",
+            prop("plan", PropertyOperator.NOT_EXISTS, null),
+            "{\"plan\":null}",
+            none(),
+            true),
+        tc(
+            "not_exists on missing is true",
+            prop("plan", PropertyOperator.NOT_EXISTS, null),
+            "{}",
+            none(),
+            true),
+        tc(
+            "exists on false is true",
+            prop("flag", PropertyOperator.EXISTS, null),
+            "{\"flag\":false}",
+            none(),
+            true),
         // contains: strings only, substring, literal
-        tc("contains trial in trialist", prop("plan", PropertyOperator.CONTAINS, "\"trial\""), "{\"plan\":\"trialist\"}", none(), true),
-        tc("contains is case-sensitive", prop("plan", PropertyOperator.CONTAINS, "\"TRIAL\""), "{\"plan\":\"trialist\"}", none(), false),
-        tc("contains \"\" in \"\"", prop("plan", PropertyOperator.CONTAINS, "\"\""), "{\"plan\":\"\"}", none(), true),
-        tc("contains on a number is false", prop("score", PropertyOperator.CONTAINS, "\"3\""), "{\"score\":3}", none(), false),
-        tc("contains on an array is false", prop("tags", PropertyOperator.CONTAINS, "\"trial\""), "{\"tags\":[\"trial\"]}", none(), false),
-        tc("contains on true is false", prop("flag", PropertyOperator.CONTAINS, "\"true\""), "{\"flag\":true}", none(), false),
-        tc("contains a number operand is false", prop("plan", PropertyOperator.CONTAINS, "3"), "{\"plan\":\"3\"}", none(), false),
-        tc("contains % is literal", prop("plan", PropertyOperator.CONTAINS, "\"%\""), "{\"plan\":\"trial\"}", none(), false),
+        tc(
+            "contains trial in trialist",
+            prop("plan", PropertyOperator.CONTAINS, "\"trial\""),
+            "{\"plan\":\"trialist\"}",
+            none(),
+            true),
+        tc(
+            "contains is case-sensitive",
+            prop("plan", PropertyOperator.CONTAINS, "\"TRIAL\""),
+            "{\"plan\":\"trialist\"}",
+            none(),
+            false),
+        tc(
+            "contains \"\" in \"\"",
+            prop("plan", PropertyOperator.CONTAINS, "\"\""),
+            "{\"plan\":\"\"}",
+            none(),
+            true),
+        tc(
+            "contains on a number is false",
+            prop("score", PropertyOperator.CONTAINS, "\"3\""),
+            "{\"score\":3}",
+            none(),
+            false),
+        tc(
+            "contains on an array is false",
+            prop("tags", PropertyOperator.CONTAINS, "\"trial\""),
+            "{\"tags\":[\"trial\"]}",
+            none(),
+            false),
+        tc(
+            "contains on true is false",
+            prop("flag", PropertyOperator.CONTAINS, "\"true\""),
+            "{\"flag\":true}",
+            none(),
+            false),
+        tc(
+            "contains a number operand is false",
+            prop("plan", PropertyOperator.CONTAINS, "3"),
+            "{\"plan\":\"3\"}",
+            none(),
+            false),
+        tc(
+            "contains % is literal",
+            prop("plan", PropertyOperator.CONTAINS, "\"%\""),
+            "{\"plan\":\"trial\"}",
+            none(),
+            false),
         // events: window is occurredAt > now - within, no upper bound
-        tc("boundary event is outside the window", ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(7)),
-            "{}", events("login", BOUNDARY_7D), false),
-        tc("1us after the boundary is inside", ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(7)),
-            "{}", events("login", BOUNDARY_7D.plus(Duration.ofNanos(1000))), true),
-        tc("windowed not_exists with only the boundary event", ev("login", EventCheck.NOT_EXISTS, null, null, Duration.ofDays(7)),
-            "{}", events("login", BOUNDARY_7D), true),
-        tc("future event counts (no upper bound)", ev("login", EventCheck.COUNT, CountOperator.EQ, 2L, Duration.ofHours(1)),
-            "{}", events("login", NOW.plus(Duration.ofDays(5)), NOW.minus(Duration.ofMinutes(59))), true),
-        tc("count without operator = count > 0 (one event)", ev("login", EventCheck.COUNT, null, null, null),
-            "{}", events("login", NOW.minus(Duration.ofDays(30))), true),
-        tc("count without operator = count > 0 (none)", ev("login", EventCheck.COUNT, null, null, null),
-            "{}", events("purchase", NOW), false),
-        tc("count without operator but a value = count > 0", ev("login", EventCheck.COUNT, null, 5L, null),
-            "{}", events("login", NOW), true),
-        tc("count lt 1 with no events at all", ev("login", EventCheck.COUNT, CountOperator.LT, 1L, null), "{}", none(), true),
-        tc("count eq 0 with no events at all", ev("login", EventCheck.COUNT, CountOperator.EQ, 0L, Duration.ofDays(1)), "{}", none(), true),
-        tc("count gte 0 with no events at all", ev("login", EventCheck.COUNT, CountOperator.GTE, 0L, null), "{}", none(), true),
-        tc("count lte 2 with 3 events is false", ev("login", EventCheck.COUNT, CountOperator.LTE, 2L, null),
-            "{}", events("login", NOW, NOW, NOW.minus(Duration.ofDays(39))), false),
-        tc("duplicate instants both count", ev("login", EventCheck.COUNT, CountOperator.EQ, 2L, Duration.ofDays(1)),
-            "{}", events("login", NOW.minusSeconds(5), NOW.minusSeconds(5)), true),
-        tc("count gt 1 ignores other events", ev("login", EventCheck.COUNT, CountOperator.GT, 1L, null),
-            "{}", events("login", NOW, "purchase", NOW), false),
-        tc("exists ignores a stray operator", ev("login", EventCheck.EXISTS, CountOperator.GT, 3L, null),
-            "{}", events("login", NOW), true),
+        tc(
+            "boundary event is outside the window",
+            ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(7)),
+            "{}",
+            events("login", BOUNDARY_7D),
+            false),
+        tc(
+            "1us after the boundary is inside",
+            ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(7)),
+            "{}",
+            events("login", BOUNDARY_7D.plus(Duration.ofNanos(1000))),
+            true),
+        tc(
+            "windowed not_exists with only the boundary event",
+            ev("login", EventCheck.NOT_EXISTS, null, null, Duration.ofDays(7)),
+            "{}",
+            events("login", BOUNDARY_7D),
+            true),
+        tc(
+            "future event counts (no upper bound)",
+            ev("login", EventCheck.COUNT, CountOperator.EQ, 2L, Duration.ofHours(1)),
+            "{}",
+            events("login", NOW.plus(Duration.ofDays(5)), NOW.minus(Duration.ofMinutes(59))),
+            true),
+        tc(
+            "count without operator = count > 0 (one event)",
+            ev("login", EventCheck.COUNT, null, null, null),
+            "{}",
+            events("login", NOW.minus(Duration.ofDays(30))),
+            true),
+        tc(
+            "count without operator = count > 0 (none)",
+            ev("login", EventCheck.COUNT, null, null, null),
+            "{}",
+            events("purchase", NOW),
+            false),
+        tc(
+            "count without operator but a value = count > 0",
+            ev("login", EventCheck.COUNT, null, 5L, null),
+            "{}",
+            events("login", NOW),
+            true),
+        tc(
+            "count lt 1 with no events at all",
+            ev("login", EventCheck.COUNT, CountOperator.LT, 1L, null),
+            "{}",
+            none(),
+            true),
+        tc(
+            "count eq 0 with no events at all",
+            ev("login", EventCheck.COUNT, CountOperator.EQ, 0L, Duration.ofDays(1)),
+            "{}",
+            none(),
+            true),
+        tc(
+            "count gte 0 with no events at all",
+            ev("login", EventCheck.COUNT, CountOperator.GTE, 0L, null),
+            "{}",
+            none(),
+            true),
+        tc(
+            "count lte 2 with 3 events is false",
+            ev("login", EventCheck.COUNT, CountOperator.LTE, 2L, null),
+            "{}",
+            events("login", NOW, NOW, NOW.minus(Duration.ofDays(39))),
+            false),
+        tc(
+            "duplicate instants both count",
+            ev("login", EventCheck.COUNT, CountOperator.EQ, 2L, Duration.ofDays(1)),
+            "{}",
+            events("login", NOW.minusSeconds(5), NOW.minusSeconds(5)),
+            true),
+        tc(
+            "count gt 1 ignores other events",
+            ev("login", EventCheck.COUNT, CountOperator.GT, 1L, null),
+            "{}",
+            events("login", NOW, "purchase", NOW),
+            false),
+        tc(
+            "exists ignores a stray operator",
+            ev("login", EventCheck.EXISTS, CountOperator.GT, 3L, null),
+            "{}",
+            events("login", NOW),
+            true),
         // composites
-        tc("and of property and window", new CompositeCriterion(Logic.AND, List.of(
-                prop("plan", PropertyOperator.EQ, "\"trial\""),
-                ev("key_action", EventCheck.COUNT, CountOperator.GTE, 2L, Duration.ofDays(30)))),
-            "{\"plan\":\"trial\"}", events("key_action", NOW.minus(Duration.ofDays(29)), NOW.minus(Duration.ofDays(31))), false),
-        tc("or with one true leg", new CompositeCriterion(Logic.OR, List.of(
-                prop("plan", PropertyOperator.EQ, "\"paid\""), ev("ghost", EventCheck.NOT_EXISTS, null, null, null))),
-            "{\"plan\":\"trial\"}", none(), true),
+        tc(
+            "and of property and window",
+            new CompositeCriterion(
+                Logic.AND,
+                List.of(
+                    prop("plan", PropertyOperator.EQ, "\"trial\""),
+                    ev(
+                        "key_action",
+                        EventCheck.COUNT,
+                        CountOperator.GTE,
+                        2L,
+                        Duration.ofDays(30)))),
+            "{\"plan\":\"trial\"}",
+            events("key_action", NOW.minus(Duration.ofDays(29)), NOW.minus(Duration.ofDays(31))),
+            false),
+        tc(
+            "or with one true leg",
+            new CompositeCriterion(
+                Logic.OR,
+                List.of(
+                    prop("plan", PropertyOperator.EQ, "\"paid\""),
+                    ev("ghost", EventCheck.NOT_EXISTS, null, null, null))),
+            "{\"plan\":\"trial\"}",
+            none(),
+            true),
         // date-relative: boundaries (now <= t <= now + d etc.), spellings, junk
-        tc("within_next: t = now", date("due", PropertyOperator.WITHIN_NEXT, "P3D"), dateProps(NOW.toString()), none(), true),
-        tc("within_next: t = now - 1us", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
-            dateProps(NOW.minusNanos(1000).toString()), none(), false),
-        tc("within_next: t = now + d", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
-            dateProps(NOW.plus(Duration.ofDays(3)).toString()), none(), true),
-        tc("within_next: t = now + d + 1us", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
-            dateProps(NOW.plus(Duration.ofDays(3)).plusNanos(1000).toString()), none(), false),
-        tc("within_next: 9 fraction digits truncate", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
-            "{\"due\":\"2026-03-15T12:00:00.123456999Z\"}", none(), true),
-        tc("within_next: epoch ms one ms ahead", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
-            "{\"due\":" + (NOW.toEpochMilli() + 1) + "}", none(), true),
-        tc("within_next: epoch ms truncated below now", date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
-            "{\"due\":" + NOW.toEpochMilli() + "}", none(), false),
-        tc("within_last: t = now - d", date("due", PropertyOperator.WITHIN_LAST, "PT36H"),
-            dateProps(NOW.minus(Duration.ofHours(36)).toString()), none(), true),
-        tc("within_last: offset spelling", date("due", PropertyOperator.WITHIN_LAST, "PT1H"),
-            "{\"due\":\"2026-03-15T17:00:00.123456+05:30\"}", none(), true),
-        tc("more_than_ago: exactly d ago is false", date("due", PropertyOperator.MORE_THAN_AGO, "P1D"),
-            dateProps(NOW.minus(Duration.ofDays(1)).toString()), none(), false),
-        tc("more_than_ago: 1us more", date("due", PropertyOperator.MORE_THAN_AGO, "P1D"),
-            dateProps(NOW.minus(Duration.ofDays(1)).minusNanos(1000).toString()), none(), true),
-        tc("more_than_ahead: exactly d ahead is false", date("due", PropertyOperator.MORE_THAN_AHEAD, "P1D"),
-            dateProps(NOW.plus(Duration.ofDays(1)).toString()), none(), false),
-        tc("more_than_ahead: zero duration = in the future", date("due", PropertyOperator.MORE_THAN_AHEAD, "PT0S"),
-            dateProps(NOW.plusNanos(1000).toString()), none(), true),
-        tc("Feb 30 is no instant", date("due", PropertyOperator.MORE_THAN_AGO, "PT0S"),
-            "{\"due\":\"2026-02-30T00:00:00Z\"}", none(), false),
-        tc("missing is false", date("due", PropertyOperator.MORE_THAN_AGO, "PT0S"), "{}", none(), false),
-        tc("in: 3.0 in [1, 3]", prop("score", PropertyOperator.IN, "[1,3]"), "{\"score\":3.0}", none(), true),
-        tc("in: missing in [null] is false", prop("score", PropertyOperator.IN, "[null]"), "{}", none(), false),
-        tc("in: null in [null]", prop("score", PropertyOperator.IN, "[null]"), "{\"score\":null}", none(), true),
-        tc("not_in: missing is true", prop("score", PropertyOperator.NOT_IN, "[1,3]"), "{}", none(), true),
-        tc("not_in: [] holds for all", prop("score", PropertyOperator.NOT_IN, "[]"), "{\"score\":1}", none(), true),
-        tc("(sanity) epoch + 1us", ev("login", EventCheck.EXISTS, null, null, null), "{}", events("login", usec), true));
+        tc(
+            "within_next: t = now",
+            date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            dateProps(NOW.toString()),
+            none(),
+            true),
+        tc(
+            "within_next: t = now - 1us",
+            date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            dateProps(NOW.minusNanos(1000).toString()),
+            none(),
+            false),
+        tc(
+            "within_next: t = now + d",
+            date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            dateProps(NOW.plus(Duration.ofDays(3)).toString()),
+            none(),
+            true),
+        tc(
+            "within_next: t = now + d + 1us",
+            date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            dateProps(NOW.plus(Duration.ofDays(3)).plusNanos(1000).toString()),
+            none(),
+            false),
+        tc(
+            "within_next: 9 fraction digits truncate",
+            date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            "{\"due\":\"2026-03-15T12:00:00.123456999Z\"}",
+            none(),
+            true),
+        tc(
+            "within_next: epoch ms one ms ahead",
+            date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            "{\"due\":" + (NOW.toEpochMilli() + 1) + "}",
+            none(),
+            true),
+        tc(
+            "within_next: epoch ms truncated below now",
+            date("due", PropertyOperator.WITHIN_NEXT, "P3D"),
+            "{\"due\":" + NOW.toEpochMilli() + "}",
+            none(),
+            false),
+        tc(
+            "within_last: t = now - d",
+            date("due", PropertyOperator.WITHIN_LAST, "PT36H"),
+            dateProps(NOW.minus(Duration.ofHours(36)).toString()),
+            none(),
+            true),
+        tc(
+            "within_last: offset spelling",
+            date("due", PropertyOperator.WITHIN_LAST, "PT1H"),
+            "{\"due\":\"2026-03-15T17:00:00.123456+05:30\"}",
+            none(),
+            true),
+        tc(
+            "more_than_ago: exactly d ago is false",
+            date("due", PropertyOperator.MORE_THAN_AGO, "P1D"),
+            dateProps(NOW.minus(Duration.ofDays(1)).toString()),
+            none(),
+            false),
+        tc(
+            "more_than_ago: 1us more",
+            date("due", PropertyOperator.MORE_THAN_AGO, "P1D"),
+            dateProps(NOW.minus(Duration.ofDays(1)).minusNanos(1000).toString()),
+            none(),
+            true),
+        tc(
+            "more_than_ahead: exactly d ahead is false",
+            date("due", PropertyOperator.MORE_THAN_AHEAD, "P1D"),
+            dateProps(NOW.plus(Duration.ofDays(1)).toString()),
+            none(),
+            false),
+        tc(
+            "more_than_ahead: zero duration = in the future",
+            date("due", PropertyOperator.MORE_THAN_AHEAD, "PT0S"),
+            dateProps(NOW.plusNanos(1000).toString()),
+            none(),
+            true),
+        tc(
+            "Feb 30 is no instant",
+            date("due", PropertyOperator.MORE_THAN_AGO, "PT0S"),
+            "{\"due\":\"2026-02-30T00:00:00Z\"}",
+            none(),
+            false),
+        tc(
+            "missing is false",
+            date("due", PropertyOperator.MORE_THAN_AGO, "PT0S"),
+            "{}",
+            none(),
+            false),
+        tc(
+            "in: 3.0 in [1, 3]",
+            prop("score", PropertyOperator.IN, "[1,3]"),
+            "{\"score\":3.0}",
+            none(),
+            true),
+        tc(
+            "in: missing in [null] is false",
+            prop("score", PropertyOperator.IN, "[null]"),
+            "{}",
+            none(),
+            false),
+        tc(
+            "in: null in [null]",
+            prop("score", PropertyOperator.IN, "[null]"),
+            "{\"score\":null}",
+            none(),
+            true),
+        tc(
+            "not_in: missing is true",
+            prop("score", PropertyOperator.NOT_IN, "[1,3]"),
+            "{}",
+            none(),
+            true),
+        tc(
+            "not_in: [] holds for all",
+            prop("score", PropertyOperator.NOT_IN, "[]"),
+            "{\"score\":1}",
+            none(),
+            true),
+        tc(
+            "(sanity) epoch + 1us",
+            ev("login", EventCheck.EXISTS, null, null, null),
+            "{}",
+            events("login", usec),
+            true));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -369,8 +828,12 @@ class CriteriaSqlDifferentialTest {
     String id = "t-" + Integer.toHexString(name.hashCode());
     Map<String, User> users = Map.of(id, user);
     load(users, id);
-    assertThat(Evaluator.matches(criterion, user.state(), NOW)).as("evaluator: " + name).isEqualTo(expected);
-    assertThat(sqlMatches(criterion, id, NOW)).as("SQL: " + name + " " + BucketJson.toJson(criterion)).isEqualTo(expected);
+    assertThat(Evaluator.matches(criterion, user.state(), NOW))
+        .as("evaluator: " + name)
+        .isEqualTo(expected);
+    assertThat(sqlMatches(criterion, id, NOW))
+        .as("SQL: " + name + " " + BucketJson.toJson(criterion))
+        .isEqualTo(expected);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -381,25 +844,35 @@ class CriteriaSqlDifferentialTest {
 
   @Test
   void emptyOrIsFalse() {
-    assertAgreesOnOneUser(new CompositeCriterion(Logic.OR, List.of()), "x-empty-or", "{}", none(), false);
+    assertAgreesOnOneUser(
+        new CompositeCriterion(Logic.OR, List.of()), "x-empty-or", "{}", none(), false);
   }
 
   @Test
   void emptyAndIsTrue() {
-    assertAgreesOnOneUser(new CompositeCriterion(Logic.AND, List.of()), "x-empty-and", "{}", none(), true);
+    assertAgreesOnOneUser(
+        new CompositeCriterion(Logic.AND, List.of()), "x-empty-and", "{}", none(), true);
   }
 
   @Test
   void emptyAndInsideOrIsTrue() {
-    Criterion c = new CompositeCriterion(Logic.OR, List.of(
-        prop("plan", PropertyOperator.EQ, "\"paid\""), new CompositeCriterion(Logic.AND, List.of())));
+    Criterion c =
+        new CompositeCriterion(
+            Logic.OR,
+            List.of(
+                prop("plan", PropertyOperator.EQ, "\"paid\""),
+                new CompositeCriterion(Logic.AND, List.of())));
     assertAgreesOnOneUser(c, "x-empty-and-in-or", "{}", none(), true);
   }
 
   @Test
   void emptyOrInsideAndIsFalse() {
-    Criterion c = new CompositeCriterion(Logic.AND, List.of(
-        prop("plan", PropertyOperator.NOT_EXISTS, null), new CompositeCriterion(Logic.OR, List.of())));
+    Criterion c =
+        new CompositeCriterion(
+            Logic.AND,
+            List.of(
+                prop("plan", PropertyOperator.NOT_EXISTS, null),
+                new CompositeCriterion(Logic.OR, List.of())));
     assertAgreesOnOneUser(c, "x-empty-or-in-and", "{}", none(), false);
   }
 
@@ -412,26 +885,38 @@ class CriteriaSqlDifferentialTest {
    * {@code now} comes from {@code Clock.systemUTC()}, which has nanosecond precision on Linux;
    * occurred_at is stored with microseconds. With now = 12:00:00.000000600 and within = 1 day the
    * window is {@code occurredAt > 12:00:00.000000600} the day before, so an event at
-   * 12:00:00.000001 is inside (evaluator: true). CriteriaSql binds {@code now.minus(within)},
-   * which is rounded to 12:00:00.000001 on the way to timestamptz, and {@code occurred_at > bound}
-   * then excludes the event. Fix: bind {@code now.minus(within).truncatedTo(ChronoUnit.MICROS)}
-   * (for µs-precision rows, {@code t > x} iff {@code t > floor_µs(x)}).
+   * 12:00:00.000001 is inside (evaluator: true). CriteriaSql binds {@code now.minus(within)}, which
+   * is rounded to 12:00:00.000001 on the way to timestamptz, and {@code occurred_at > bound} then
+   * excludes the event. Fix: bind {@code now.minus(within).truncatedTo(ChronoUnit.MICROS)} (for
+   * µs-precision rows, {@code t > x} iff {@code t > floor_µs(x)}).
    */
   @Test
   void regression_subMicrosecondNowKeepsEventJustInsideWindow() {
     Instant now = Instant.parse("2026-03-15T12:00:00Z").plusNanos(600);
     Instant justInside = Instant.parse("2026-03-14T12:00:00.000001Z");
-    assertAgreesAt(now, ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(1)),
-        "x-sub-us-now", "{}", events("login", justInside), true);
+    assertAgreesAt(
+        now,
+        ev("login", EventCheck.EXISTS, null, null, Duration.ofDays(1)),
+        "x-sub-us-now",
+        "{}",
+        events("login", justInside),
+        true);
   }
 
-  /** Same rounding, reached through a window with a sub-microsecond part ("PT23H59M59.9999994S"). */
+  /**
+   * Same rounding, reached through a window with a sub-microsecond part ("PT23H59M59.9999994S").
+   */
   @Test
   void regression_subMicrosecondWindowKeepsEventJustInsideWindow() {
     Instant now = Instant.parse("2026-03-15T12:00:00Z");
     Instant justInside = Instant.parse("2026-03-14T12:00:00.000001Z");
-    assertAgreesAt(now, ev("login", EventCheck.COUNT, CountOperator.EQ, 1L, Duration.ofDays(1).minusNanos(600)),
-        "x-sub-us-window", "{}", events("login", justInside), true);
+    assertAgreesAt(
+        now,
+        ev("login", EventCheck.COUNT, CountOperator.EQ, 1L, Duration.ofDays(1).minusNanos(600)),
+        "x-sub-us-window",
+        "{}",
+        events("login", justInside),
+        true);
   }
 
   /**
@@ -441,8 +926,12 @@ class CriteriaSqlDifferentialTest {
    */
   @Test
   void regression_countAgainstLongMaxValue() {
-    assertAgreesOnOneUser(ev("login", EventCheck.COUNT, CountOperator.LT, Long.MAX_VALUE, null),
-        "x-count-max", "{}", events("login", NOW), true);
+    assertAgreesOnOneUser(
+        ev("login", EventCheck.COUNT, CountOperator.LT, Long.MAX_VALUE, null),
+        "x-count-max",
+        "{}",
+        events("login", NOW),
+        true);
   }
 
   /**
@@ -451,33 +940,51 @@ class CriteriaSqlDifferentialTest {
    */
   @Test
   void regression_countAgainstNegativeValue() {
-    assertAgreesOnOneUser(ev("login", EventCheck.COUNT, CountOperator.GT, -2L, null),
-        "x-count-neg", "{}", events("login", NOW), true);
+    assertAgreesOnOneUser(
+        ev("login", EventCheck.COUNT, CountOperator.GT, -2L, null),
+        "x-count-neg",
+        "{}",
+        events("login", NOW),
+        true);
   }
 
   /**
-   * An operand with a NUL character: nobody can hold it (jsonb rejects \\u0000), so eq is false
-   * and neq true for the evaluator, but PostgreSQL rejects the {@code '"\\u0000"'::jsonb} literal
+   * An operand with a NUL character: nobody can hold it (jsonb rejects \\u0000), so eq is false and
+   * neq true for the evaluator, but PostgreSQL rejects the {@code '"\\u0000"'::jsonb} literal
    * ("unsupported Unicode escape sequence") and the whole query fails.
    */
   @Test
   void regression_neqNulStringOperand() {
-    assertAgreesOnOneUser(new PropertyCriterion("plan", PropertyOperator.NEQ, F.textNode("a\0b")),
-        "x-nul-neq", "{\"plan\":\"ab\"}", none(), true);
+    assertAgreesOnOneUser(
+        new PropertyCriterion("plan", PropertyOperator.NEQ, F.textNode("a\0b")),
+        "x-nul-neq",
+        "{\"plan\":\"ab\"}",
+        none(),
+        true);
   }
 
   /** As above for contains: the NUL in the bound text parameter is rejected by PostgreSQL. */
   @Test
   void regression_containsNulStringOperand() {
-    assertAgreesOnOneUser(new PropertyCriterion("plan", PropertyOperator.CONTAINS, F.textNode("\0")),
-        "x-nul-contains", "{\"plan\":\"ab\"}", none(), false);
+    assertAgreesOnOneUser(
+        new PropertyCriterion("plan", PropertyOperator.CONTAINS, F.textNode("\0")),
+        "x-nul-contains",
+        "{\"plan\":\"ab\"}",
+        none(),
+        false);
   }
 
-  void assertAgreesOnOneUser(Criterion c, String id, String props, Map<String, List<Instant>> events, boolean expected) {
+  void assertAgreesOnOneUser(
+      Criterion c, String id, String props, Map<String, List<Instant>> events, boolean expected) {
     assertAgreesAt(NOW, c, id, props, events, expected);
   }
 
-  void assertAgreesAt(Instant now, Criterion c, String id, String props, Map<String, List<Instant>> events,
+  void assertAgreesAt(
+      Instant now,
+      Criterion c,
+      String id,
+      String props,
+      Map<String, List<Instant>> events,
       boolean expected) {
     User user = new User(obj(props), events);
     load(Map.of(id, user), id);
@@ -486,8 +993,16 @@ class CriteriaSqlDifferentialTest {
     try {
       sql = sqlMatches(c, id, now);
     } catch (RuntimeException e) {
-      throw new AssertionError("SQL failed for " + BucketJson.toJson(c) + " at now=" + now
-          + " (evaluator says " + expected + "): " + e.getMessage(), e);
+      throw new AssertionError(
+          "SQL failed for "
+              + BucketJson.toJson(c)
+              + " at now="
+              + now
+              + " (evaluator says "
+              + expected
+              + "): "
+              + e.getMessage(),
+          e);
     }
     assertThat(sql).as("SQL for " + BucketJson.toJson(c) + " at now=" + now).isEqualTo(expected);
   }
@@ -512,12 +1027,16 @@ class CriteriaSqlDifferentialTest {
 
     /** Properties and the occurrences of the events the criterion names. */
     String describe(Criterion c) {
-      Set<String> named = c.walk().filter(n -> n instanceof EventCriterion)
-          .map(n -> ((EventCriterion) n).eventName()).collect(Collectors.toSet());
+      Set<String> named =
+          c.walk()
+              .filter(n -> n instanceof EventCriterion)
+              .map(n -> ((EventCriterion) n).eventName())
+              .collect(Collectors.toSet());
       Map<String, List<Instant>> sorted = new TreeMap<>();
-      events.forEach((k, v) -> {
-        if (named.contains(k)) sorted.put(k, v.stream().sorted().toList());
-      });
+      events.forEach(
+          (k, v) -> {
+            if (named.contains(k)) sorted.put(k, v.stream().sorted().toList());
+          });
       return properties + " events " + sorted + " member of " + new TreeSet<>(memberships);
     }
   }
@@ -543,16 +1062,18 @@ class CriteriaSqlDifferentialTest {
         if (rnd.nextInt(4) == 0) {
           // Exactly at / 1µs around a window boundary.
           Instant boundary = NOW.minus(pick(rnd, WINDOWS));
-          times.add(switch (rnd.nextInt(3)) {
-            case 0 -> boundary;
-            case 1 -> boundary.plusNanos(1000);
-            default -> boundary.minusNanos(1000);
-          });
+          times.add(
+              switch (rnd.nextInt(3)) {
+                case 0 -> boundary;
+                case 1 -> boundary.plusNanos(1000);
+                default -> boundary.minusNanos(1000);
+              });
         }
         if (!times.isEmpty() && rnd.nextInt(8) == 0) times.add(times.get(0)); // same instant twice
         // Older than the retention: only all-time legs may still see them, through the rollup.
         if (rnd.nextInt(3) == 0) {
-          for (int k = rnd.nextInt(3); k >= 0; k--) times.add(NOW.minus(Duration.ofDays(50 + rnd.nextInt(350))));
+          for (int k = rnd.nextInt(3); k >= 0; k--)
+            times.add(NOW.minus(Duration.ofDays(50 + rnd.nextInt(350))));
         }
         if (!times.isEmpty()) events.put(name, times);
       }
@@ -566,31 +1087,39 @@ class CriteriaSqlDifferentialTest {
   }
 
   /**
-   * An instant-ish property value: mostly instants near NOW (some exactly NOW ± a window, or 1µs
-   * / 1ms around it) spelled as ISO-8601 with Z, with an offset, with 9 fraction digits, or as
-   * epoch ms; sometimes a value no engine may read as an instant.
+   * An instant-ish property value: mostly instants near NOW (some exactly NOW ± a window, or 1µs /
+   * 1ms around it) spelled as ISO-8601 with Z, with an offset, with 9 fraction digits, or as epoch
+   * ms; sometimes a value no engine may read as an instant.
    */
   static JsonNode randomDateValue(Random rnd) {
-    Instant t = switch (rnd.nextInt(4)) {
-      case 0 -> randomTime(rnd);
-      case 1 -> NOW;
-      default -> {
-        Instant edge = rnd.nextBoolean() ? NOW.plus(pick(rnd, WINDOWS)) : NOW.minus(pick(rnd, WINDOWS));
-        yield switch (rnd.nextInt(5)) {
-          case 0 -> edge.plusNanos(1000);
-          case 1 -> edge.minusNanos(1000);
-          case 2 -> edge.plusMillis(1);
-          case 3 -> edge.minusMillis(1);
-          default -> edge;
+    Instant t =
+        switch (rnd.nextInt(4)) {
+          case 0 -> randomTime(rnd);
+          case 1 -> NOW;
+          default -> {
+            Instant edge =
+                rnd.nextBoolean() ? NOW.plus(pick(rnd, WINDOWS)) : NOW.minus(pick(rnd, WINDOWS));
+            yield switch (rnd.nextInt(5)) {
+              case 0 -> edge.plusNanos(1000);
+              case 1 -> edge.minusNanos(1000);
+              case 2 -> edge.plusMillis(1);
+              case 3 -> edge.minusMillis(1);
+              default -> edge;
+            };
+          }
         };
-      }
-    };
     return switch (rnd.nextInt(12)) {
       case 0, 1, 2, 3 -> F.textNode(t.toString());
-      case 4 -> F.textNode(java.time.OffsetDateTime.ofInstant(t, java.time.ZoneOffset.ofHoursMinutes(5, 30))
-          .format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-      case 5 -> F.textNode(java.time.OffsetDateTime.ofInstant(t, java.time.ZoneOffset.ofHours(-14))
-          .format(java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSSXXX")));
+      case 4 ->
+          F.textNode(
+              java.time.OffsetDateTime.ofInstant(t, java.time.ZoneOffset.ofHoursMinutes(5, 30))
+                  .format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+      case 5 ->
+          F.textNode(
+              java.time.OffsetDateTime.ofInstant(t, java.time.ZoneOffset.ofHours(-14))
+                  .format(
+                      java.time.format.DateTimeFormatter.ofPattern(
+                          "uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSSXXX")));
       case 6, 7 -> F.numberNode(t.toEpochMilli());
       case 8 -> F.numberNode((double) t.toEpochMilli());
       default -> pick(rnd, BAD_DATES);
@@ -598,13 +1127,34 @@ class CriteriaSqlDifferentialTest {
   }
 
   /** Values that are no instant for either engine (and must not make the SQL fail). */
-  static final List<JsonNode> BAD_DATES = Stream.of(
-      "\"2026-02-30T00:00:00Z\"", "\"2027-02-29T12:00:00Z\"", "\"2026-13-01T00:00:00Z\"", "\"2026-03-15T24:00:00Z\"",
-      "\"2026-03-15T23:59:60Z\"", "\"0000-01-01T00:00:00Z\"", "\"2026-03-15\"", "\"2026-03-15T12:00Z\"",
-      "\"2026-03-15 12:00:00Z\"", "\"2026-03-15T12:00:00\"", "\"2026-03-15T12:00:00+15:00\"", "\"tomorrow\"",
-      "\"\"", "1773576000123.5", "1e300", "-1e300", "253402300800000", "true", "null", "[1773576000123]",
-      "{\"at\":1773576000123}", "\"2028-02-29T00:00:00Z\"", "\"0001-01-01T00:00:00+14:00\"", "1773576000123.0")
-      .map(CriteriaSqlDifferentialTest::parse).toList();
+  static final List<JsonNode> BAD_DATES =
+      Stream.of(
+              "\"2026-02-30T00:00:00Z\"",
+              "\"2027-02-29T12:00:00Z\"",
+              "\"2026-13-01T00:00:00Z\"",
+              "\"2026-03-15T24:00:00Z\"",
+              "\"2026-03-15T23:59:60Z\"",
+              "\"0000-01-01T00:00:00Z\"",
+              "\"2026-03-15\"",
+              "\"2026-03-15T12:00Z\"",
+              "\"2026-03-15 12:00:00Z\"",
+              "\"2026-03-15T12:00:00\"",
+              "\"2026-03-15T12:00:00+15:00\"",
+              "\"tomorrow\"",
+              "\"\"",
+              "1773576000123.5",
+              "1e300",
+              "-1e300",
+              "253402300800000",
+              "true",
+              "null",
+              "[1773576000123]",
+              "{\"at\":1773576000123}",
+              "\"2028-02-29T00:00:00Z\"",
+              "\"0001-01-01T00:00:00+14:00\"",
+              "1773576000123.0")
+          .map(CriteriaSqlDifferentialTest::parse)
+          .toList();
 
   /** Uniform over ±40 days around NOW, sometimes whole seconds, else microseconds. */
   static Instant randomTime(Random rnd) {
@@ -616,70 +1166,135 @@ class CriteriaSqlDifferentialTest {
 
   /** Replaces the rows of the given users (ids starting with {@code prefix}) with {@code users}. */
   static void load(Map<String, User> users, String prefix) {
-    dsl.transaction(cfg -> {
-      DSLContext tx = cfg.dsl();
-      tx.deleteFrom(USER_EVENTS).where(USER_EVENTS.USER_ID.startsWith(prefix)).execute();
-      tx.deleteFrom(USER_EVENT_ROLLUPS).where(USER_EVENT_ROLLUPS.USER_ID.startsWith(prefix)).execute();
-      tx.deleteFrom(CONTACTS).where(CONTACTS.EXTERNAL_ID.startsWith(prefix)).execute();
-      var contacts = tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES);
-      for (var e : users.entrySet()) contacts = contacts.values(e.getKey(), Json.jsonb(e.getValue().properties()));
-      contacts.execute();
-      // Through the production writer, so the all-time rollups are what ingest would have made.
-      List<EventLog.Entry> events = new ArrayList<>();
-      for (var e : users.entrySet()) {
-        for (var series : e.getValue().events().entrySet()) {
-          for (Instant t : series.getValue()) events.add(new EventLog.Entry(e.getKey(), series.getKey(), "{}", t, t, null));
-        }
-      }
-      // Events of a user without a contact row (the correlation must not leak them).
-      events.add(new EventLog.Entry(prefix + "zz-no-contact", "login", "{}", NOW, NOW, null));
-      EventLog.append(tx, events);
-      var m = BUCKET_MEMBERSHIPS;
-      tx.deleteFrom(m).where(m.USER_ID.startsWith(prefix)).execute();
-      var rows = tx.insertInto(m, m.USER_ID, m.BUCKET_ID, m.STATUS, m.ENTERED_AT, m.LEFT_AT, m.ENTRY_COUNT, m.SOURCE,
-          m.DELETED_AT);
-      int n = 0;
-      for (var e : users.entrySet()) {
-        for (String b : BUCKET_REFS) {
-          boolean member = e.getValue().memberships().contains(b);
-          // A former epoch (left) under most; it must never read as membership.
-          if (member || (n++ % 3 != 0)) {
-            rows = rows.values(e.getKey(), b, MembershipStatus.LEFT, NOW.minus(Duration.ofDays(9)), NOW.minus(Duration.ofDays(8)),
-                1, MembershipSource.EVENT, null);
+    dsl.transaction(
+        cfg -> {
+          DSLContext tx = cfg.dsl();
+          tx.deleteFrom(USER_EVENTS).where(USER_EVENTS.USER_ID.startsWith(prefix)).execute();
+          tx.deleteFrom(USER_EVENT_ROLLUPS)
+              .where(USER_EVENT_ROLLUPS.USER_ID.startsWith(prefix))
+              .execute();
+          tx.deleteFrom(CONTACTS).where(CONTACTS.EXTERNAL_ID.startsWith(prefix)).execute();
+          var contacts = tx.insertInto(CONTACTS, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES);
+          for (var e : users.entrySet())
+            contacts = contacts.values(e.getKey(), Json.jsonb(e.getValue().properties()));
+          contacts.execute();
+          // Through the production writer, so the all-time rollups are what ingest would have made.
+          List<EventLog.Entry> events = new ArrayList<>();
+          for (var e : users.entrySet()) {
+            for (var series : e.getValue().events().entrySet()) {
+              for (Instant t : series.getValue())
+                events.add(new EventLog.Entry(e.getKey(), series.getKey(), "{}", t, t, null));
+            }
           }
-          if (member) {
-            rows = rows.values(e.getKey(), b, MembershipStatus.ACTIVE, NOW.minus(Duration.ofDays(1)), null, 2,
-                MembershipSource.EVENT, null);
+          // Events of a user without a contact row (the correlation must not leak them).
+          events.add(new EventLog.Entry(prefix + "zz-no-contact", "login", "{}", NOW, NOW, null));
+          EventLog.append(tx, events);
+          var m = BUCKET_MEMBERSHIPS;
+          tx.deleteFrom(m).where(m.USER_ID.startsWith(prefix)).execute();
+          var rows =
+              tx.insertInto(
+                  m,
+                  m.USER_ID,
+                  m.BUCKET_ID,
+                  m.STATUS,
+                  m.ENTERED_AT,
+                  m.LEFT_AT,
+                  m.ENTRY_COUNT,
+                  m.SOURCE,
+                  m.DELETED_AT);
+          int n = 0;
+          for (var e : users.entrySet()) {
+            for (String b : BUCKET_REFS) {
+              boolean member = e.getValue().memberships().contains(b);
+              // A former epoch (left) under most; it must never read as membership.
+              if (member || (n++ % 3 != 0)) {
+                rows =
+                    rows.values(
+                        e.getKey(),
+                        b,
+                        MembershipStatus.LEFT,
+                        NOW.minus(Duration.ofDays(9)),
+                        NOW.minus(Duration.ofDays(8)),
+                        1,
+                        MembershipSource.EVENT,
+                        null);
+              }
+              if (member) {
+                rows =
+                    rows.values(
+                        e.getKey(),
+                        b,
+                        MembershipStatus.ACTIVE,
+                        NOW.minus(Duration.ofDays(1)),
+                        null,
+                        2,
+                        MembershipSource.EVENT,
+                        null);
+              }
+            }
           }
-        }
-      }
-      // An active row of a deleted membership, and of another bucket id sharing a prefix: neither counts.
-      String first = users.keySet().iterator().next();
-      if (!users.get(first).memberships().contains(BUCKET_REFS.get(0))) {
-        rows = rows.values(first, BUCKET_REFS.get(0), MembershipStatus.ACTIVE, NOW, null, 3, MembershipSource.EVENT, NOW);
-      }
-      rows = rows.values(first, BUCKET_REFS.get(0) + "-x", MembershipStatus.ACTIVE, NOW, null, 1, MembershipSource.EVENT, null);
-      rows.execute();
-    });
+          // An active row of a deleted membership, and of another bucket id sharing a prefix:
+          // neither counts.
+          String first = users.keySet().iterator().next();
+          if (!users.get(first).memberships().contains(BUCKET_REFS.get(0))) {
+            rows =
+                rows.values(
+                    first,
+                    BUCKET_REFS.get(0),
+                    MembershipStatus.ACTIVE,
+                    NOW,
+                    null,
+                    3,
+                    MembershipSource.EVENT,
+                    NOW);
+          }
+          rows =
+              rows.values(
+                  first,
+                  BUCKET_REFS.get(0) + "-x",
+                  MembershipStatus.ACTIVE,
+                  NOW,
+                  null,
+                  1,
+                  MembershipSource.EVENT,
+                  null);
+          rows.execute();
+        });
     // Retention active: raw events older than RETENTION are gone; only the rollups remember them.
     new EventPartitions(dsl, Clock.fixed(NOW, ZoneOffset.UTC), RETENTION, 3).maintain();
-    assertThat(dsl.fetchCount(USER_EVENTS, USER_EVENTS.USER_ID.startsWith(prefix)
-        .and(USER_EVENTS.OCCURRED_AT.le(NOW.minus(RETENTION))))).as("retention dropped the old events").isZero();
+    assertThat(
+            dsl.fetchCount(
+                USER_EVENTS,
+                USER_EVENTS
+                    .USER_ID
+                    .startsWith(prefix)
+                    .and(USER_EVENTS.OCCURRED_AT.le(NOW.minus(RETENTION)))))
+        .as("retention dropped the old events")
+        .isZero();
   }
 
-  /** Evaluator states as production builds them: properties through Json.object, events from the table. */
+  /**
+   * Evaluator states as production builds them: properties through Json.object, events from the
+   * table.
+   */
   static Map<String, UserState> loadBack(Set<String> ids) {
     Map<String, UserState> out = new HashMap<>();
     // Every event with the widest window the trees use: all-time counts from the rollups.
     Map<String, Duration> windows = new HashMap<>();
-    CRITERIA_EVENTS.forEach(n -> windows.put(n, WINDOWS.stream().max(Duration::compareTo).orElseThrow()));
-    Map<String, Map<String, EventSeries>> loaded = new dev.bucketflow.membership.EventHistoryLoader().load(dsl, ids, windows, NOW);
-    dsl.select(CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.in(ids))
-        .forEach(r -> {
-          out.put(r.value1(), new UserState(Json.object(r.value2()), loaded.get(r.value1())));
-        });
+    CRITERIA_EVENTS.forEach(
+        n -> windows.put(n, WINDOWS.stream().max(Duration::compareTo).orElseThrow()));
+    Map<String, Map<String, EventSeries>> loaded =
+        new dev.bucketflow.membership.EventHistoryLoader().load(dsl, ids, windows, NOW);
+    dsl.select(CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES)
+        .from(CONTACTS)
+        .where(CONTACTS.EXTERNAL_ID.in(ids))
+        .forEach(
+            r -> {
+              out.put(r.value1(), new UserState(Json.object(r.value2()), loaded.get(r.value1())));
+            });
     // Memberships as production loads them for bucket conditions.
-    dev.bucketflow.membership.UserStates.loadMemberships(dsl, out, new java.util.HashSet<>(BUCKET_REFS));
+    dev.bucketflow.membership.UserStates.loadMemberships(
+        dsl, out, new java.util.HashSet<>(BUCKET_REFS));
     return out;
   }
 
@@ -696,20 +1311,32 @@ class CriteriaSqlDifferentialTest {
     }
     int leaf = rnd.nextInt(20);
     if (leaf < 3) {
-      return new BucketCriterion(pick(rnd, CRITERIA_BUCKETS), rnd.nextBoolean() ? MembershipCheck.MEMBER : MembershipCheck.NOT_MEMBER);
+      return new BucketCriterion(
+          pick(rnd, CRITERIA_BUCKETS),
+          rnd.nextBoolean() ? MembershipCheck.MEMBER : MembershipCheck.NOT_MEMBER);
     }
     return leaf < 12 ? randomProperty(rnd) : randomEvent(rnd);
   }
 
   static PropertyCriterion randomProperty(Random rnd) {
     PropertyOperator op = pick(rnd, List.of(PropertyOperator.values()));
-    if (!op.dateRelative() && rnd.nextInt(3) == 0) op = pick(rnd, DATE_OPS); // date legs are the new ground
-    String key = op.dateRelative() && rnd.nextInt(6) != 0 ? pick(rnd, DATE_KEYS) : pick(rnd, CRITERIA_KEYS);
+    if (!op.dateRelative() && rnd.nextInt(3) == 0)
+      op = pick(rnd, DATE_OPS); // date legs are the new ground
+    String key =
+        op.dateRelative() && rnd.nextInt(6) != 0 ? pick(rnd, DATE_KEYS) : pick(rnd, CRITERIA_KEYS);
     JsonNode value;
     int r = rnd.nextInt(20);
     if (op.dateRelative()) {
-      value = r == 0 ? null : r == 1 ? F.textNode("3 days") : r == 2 ? pick(rnd, VALUES)
-          : r < 6 ? F.objectNode().put("hours", rnd.nextInt(100)) : F.textNode(pick(rnd, WINDOWS).toString());
+      value =
+          r == 0
+              ? null
+              : r == 1
+                  ? F.textNode("3 days")
+                  : r == 2
+                      ? pick(rnd, VALUES)
+                      : r < 6
+                          ? F.objectNode().put("hours", rnd.nextInt(100))
+                          : F.textNode(pick(rnd, WINDOWS).toString());
     } else if (op == PropertyOperator.IN || op == PropertyOperator.NOT_IN) {
       if (r < 2) {
         value = r == 0 ? null : pick(rnd, VALUES); // not an array: validation would reject
@@ -748,10 +1375,17 @@ class CriteriaSqlDifferentialTest {
     return new EventCriterion(name, check, op, value, within);
   }
 
-  /** The evaluator throws for a count with an operator and no value; such trees are not compared. */
+  /**
+   * The evaluator throws for a count with an operator and no value; such trees are not compared.
+   */
   static boolean refusedByEvaluator(Criterion c) {
-    return c.walk().anyMatch(n -> n instanceof EventCriterion e
-        && e.check() == EventCheck.COUNT && e.operator() != null && e.value() == null);
+    return c.walk()
+        .anyMatch(
+            n ->
+                n instanceof EventCriterion e
+                    && e.check() == EventCheck.COUNT
+                    && e.operator() != null
+                    && e.value() == null);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -775,20 +1409,27 @@ class CriteriaSqlDifferentialTest {
   }
 
   static Set<String> evaluateStates(Criterion c, Map<String, UserState> states, Instant now) {
-    return states.entrySet().stream().filter(e -> Evaluator.matches(c, e.getValue(), now))
-        .map(Map.Entry::getKey).collect(Collectors.toCollection(TreeSet::new));
+    return states.entrySet().stream()
+        .filter(e -> Evaluator.matches(c, e.getValue(), now))
+        .map(Map.Entry::getKey)
+        .collect(Collectors.toCollection(TreeSet::new));
   }
 
   static Set<String> sql(Criterion c, String prefix, Instant now) {
-    return new TreeSet<>(dsl.select(CONTACTS.EXTERNAL_ID).from(CONTACTS)
-        .where(CONTACTS.EXTERNAL_ID.startsWith(prefix))
-        .and(CriteriaSql.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now))
-        .fetchSet(CONTACTS.EXTERNAL_ID));
+    return new TreeSet<>(
+        dsl.select(CONTACTS.EXTERNAL_ID)
+            .from(CONTACTS)
+            .where(CONTACTS.EXTERNAL_ID.startsWith(prefix))
+            .and(CriteriaSql.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now))
+            .fetchSet(CONTACTS.EXTERNAL_ID));
   }
 
   static boolean sqlMatches(Criterion c, String id, Instant now) {
-    return dsl.fetchExists(DSL.selectOne().from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq(id))
-        .and(CriteriaSql.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now)));
+    return dsl.fetchExists(
+        DSL.selectOne()
+            .from(CONTACTS)
+            .where(CONTACTS.EXTERNAL_ID.eq(id))
+            .and(CriteriaSql.predicate(c, CONTACTS.EXTERNAL_ID, CONTACTS.PROPERTIES, now)));
   }
 
   /** Null when SQL and evaluator agree; else a report with the smallest disagreeing subtree. */
@@ -797,14 +1438,17 @@ class CriteriaSqlDifferentialTest {
     if (problem == null) return null;
     Criterion minimal = smallestDisagreeing(c, users, now, prefix);
     StringBuilder out = new StringBuilder("criterion: ").append(BucketJson.toJson(c)).append('\n');
-    if (minimal != c) out.append("smallest disagreeing subtree: ").append(BucketJson.toJson(minimal)).append('\n');
+    if (minimal != c)
+      out.append("smallest disagreeing subtree: ").append(BucketJson.toJson(minimal)).append('\n');
     out.append(disagreement(minimal, users, now, prefix));
     return out.toString();
   }
 
-  static Criterion smallestDisagreeing(Criterion c, Map<String, User> users, Instant now, String prefix) {
+  static Criterion smallestDisagreeing(
+      Criterion c, Map<String, User> users, Instant now, String prefix) {
     for (Criterion child : c.children()) {
-      if (disagreement(child, users, now, prefix) != null) return smallestDisagreeing(child, users, now, prefix);
+      if (disagreement(child, users, now, prefix) != null)
+        return smallestDisagreeing(child, users, now, prefix);
     }
     return c;
   }
@@ -823,8 +1467,15 @@ class CriteriaSqlDifferentialTest {
       boolean e = expected.contains(id);
       boolean a = actual.contains(id);
       if (e != a) {
-        out.append("  ").append(id).append(": evaluator=").append(e).append(" sql=").append(a)
-            .append("  data ").append(users.get(id).describe(c)).append('\n');
+        out.append("  ")
+            .append(id)
+            .append(": evaluator=")
+            .append(e)
+            .append(" sql=")
+            .append(a)
+            .append("  data ")
+            .append(users.get(id).describe(c))
+            .append('\n');
       }
     }
     return out.toString();
@@ -834,7 +1485,8 @@ class CriteriaSqlDifferentialTest {
   // Helpers
   // ---------------------------------------------------------------------------------------------
 
-  static Arguments tc(String name, Criterion c, String props, Map<String, List<Instant>> events, boolean expected) {
+  static Arguments tc(
+      String name, Criterion c, String props, Map<String, List<Instant>> events, boolean expected) {
     return Arguments.of(name, c, new User(obj(props), events), expected);
   }
 
@@ -850,7 +1502,8 @@ class CriteriaSqlDifferentialTest {
     return "{\"due\":\"" + due + "\"}";
   }
 
-  static EventCriterion ev(String name, EventCheck check, CountOperator op, Long value, Duration within) {
+  static EventCriterion ev(
+      String name, EventCheck check, CountOperator op, Long value, Duration within) {
     return new EventCriterion(name, check, op, value, within);
   }
 

@@ -1,7 +1,5 @@
 package dev.bucketflow.reconcile;
 
-import dev.bucketflow.bucket.BackfillStatus;
-import dev.bucketflow.bucket.BackfillKind;
 import static dev.bucketflow.bucket.Criteria.all;
 import static dev.bucketflow.bucket.Criteria.event;
 import static dev.bucketflow.bucket.Criteria.prop;
@@ -15,6 +13,8 @@ import static dev.bucketflow.testing.Events.event;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.EntryLimit;
 import dev.bucketflow.ingest.IngestService;
@@ -24,9 +24,9 @@ import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.membership.MembershipStore;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.membership.UserStates;
+import dev.bucketflow.testing.DatabaseTest;
 import dev.bucketflow.testing.Engines;
 import dev.bucketflow.testing.MutableClock;
-import dev.bucketflow.testing.DatabaseTest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -40,23 +40,37 @@ class ReconcileServiceTest extends DatabaseTest {
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
   static final int CHUNK = 5;
 
-  static final BucketDefinition RECENT = BucketDefinition.builder("recent")
-      .criteria(event("app.active").within(days(7)).exists()).build();
-  static final BucketDefinition POWER = BucketDefinition.builder("power")
-      .criteria(event("key_action").within(days(30)).atLeast(3)).build();
-  static final BucketDefinition TRIAL_ACTIVE = BucketDefinition.builder("trial-active")
-      .criteria(all(prop("plan").eq("trial"), event("app.active").within(days(3)).exists())).build();
-  static final BucketDefinition DORMANT = BucketDefinition.builder("went-dormant")
-      .criteria(all(event("app.active").exists(), event("app.active").within(days(7)).notExists()))
-      .entryLimit(EntryLimit.ONCE).build();
-  static final BucketDefinition CAPPED = BucketDefinition.builder("capped")
-      .criteria(prop("vip").eq(true)).maxDwell(days(2)).build();
-  static final BucketDefinition STICKY = BucketDefinition.builder("sticky")
-      .criteria(event("ping").within(Duration.ofHours(1)).exists()).minDwell(Duration.ofHours(6)).build();
+  static final BucketDefinition RECENT =
+      BucketDefinition.builder("recent")
+          .criteria(event("app.active").within(days(7)).exists())
+          .build();
+  static final BucketDefinition POWER =
+      BucketDefinition.builder("power")
+          .criteria(event("key_action").within(days(30)).atLeast(3))
+          .build();
+  static final BucketDefinition TRIAL_ACTIVE =
+      BucketDefinition.builder("trial-active")
+          .criteria(all(prop("plan").eq("trial"), event("app.active").within(days(3)).exists()))
+          .build();
+  static final BucketDefinition DORMANT =
+      BucketDefinition.builder("went-dormant")
+          .criteria(
+              all(event("app.active").exists(), event("app.active").within(days(7)).notExists()))
+          .entryLimit(EntryLimit.ONCE)
+          .build();
+  static final BucketDefinition CAPPED =
+      BucketDefinition.builder("capped").criteria(prop("vip").eq(true)).maxDwell(days(2)).build();
+  static final BucketDefinition STICKY =
+      BucketDefinition.builder("sticky")
+          .criteria(event("ping").within(Duration.ofHours(1)).exists())
+          .minDwell(Duration.ofHours(6))
+          .build();
 
   /** Joins by the clock alone: nobody matches while the trial end is more than 3 days ahead. */
-  static final BucketDefinition TRIAL_ENDING = BucketDefinition.builder("trial-ending")
-      .criteria(prop("trial_ends_at").withinNext(days(3))).build();
+  static final BucketDefinition TRIAL_ENDING =
+      BucketDefinition.builder("trial-ending")
+          .criteria(prop("trial_ends_at").withinNext(days(3)))
+          .build();
 
   MutableClock clock;
   IngestService ingest;
@@ -64,16 +78,29 @@ class ReconcileServiceTest extends DatabaseTest {
 
   @BeforeEach
   void reset() {
-    dsl.execute("TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
-        + "bucket_transitions, bucket_configs, bucket_backfill_jobs");
+    dsl.execute(
+        "TRUNCATE user_events, user_event_keys, user_event_rollups, contacts, rejected_events, ingest_batches, bucket_memberships, "
+            + "bucket_transitions, bucket_configs, bucket_backfill_jobs");
     clock = new MutableClock(T0);
-    List<BucketDefinition> buckets = List.of(RECENT, POWER, TRIAL_ACTIVE, DORMANT, CAPPED, STICKY, TRIAL_ENDING);
+    List<BucketDefinition> buckets =
+        List.of(RECENT, POWER, TRIAL_ACTIVE, DORMANT, CAPPED, STICKY, TRIAL_ENDING);
     BucketCatalog catalog = Engines.catalog(dsl, buckets);
     EventHistoryLoader history = new EventHistoryLoader();
-    ingest = new IngestService(dsl,
-        new MembershipEngine(catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()), clock);
-    reconcile = new ReconcileService(dsl, catalog, new UserStates(history), TransitionWriter.withoutGenericEvents(),
-        clock, CHUNK, null);
+    ingest =
+        new IngestService(
+            dsl,
+            new MembershipEngine(
+                catalog, new MembershipStore(), history, TransitionWriter.withoutGenericEvents()),
+            clock);
+    reconcile =
+        new ReconcileService(
+            dsl,
+            catalog,
+            new UserStates(history),
+            TransitionWriter.withoutGenericEvents(),
+            clock,
+            CHUNK,
+            null);
   }
 
   void send(ObjectNode... events) {
@@ -86,7 +113,11 @@ class ReconcileServiceTest extends DatabaseTest {
 
   List<String> transitions(String bucket) {
     var t = BUCKET_TRANSITIONS;
-    return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.SOURCE).from(t).where(t.BUCKET_ID.eq(bucket)).orderBy(t.ID).fetch()
+    return dsl.select(t.USER_ID, t.KIND, t.EPOCH, t.SOURCE)
+        .from(t)
+        .where(t.BUCKET_ID.eq(bucket))
+        .orderBy(t.ID)
+        .fetch()
         .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3() + ":" + r.value4());
   }
 
@@ -111,24 +142,45 @@ class ReconcileServiceTest extends DatabaseTest {
   void aContactDeletedBetweenTheChunkReadAndItsLockIsNotLeft() {
     send(event("u1", "app.active"), event("u2", "app.active"));
     clock.advance(days(8)); // both are due to leave "recent"
-    java.util.concurrent.atomic.AtomicBoolean deleted = new java.util.concurrent.atomic.AtomicBoolean();
-    org.jooq.DSLContext staged = dsl.configuration().deriveAppending(org.jooq.ExecuteListener.onExecuteStart(ctx -> {
-      if (ctx.sql() != null && ctx.sql().contains("skip locked") && deleted.compareAndSet(false, true)) {
-        dsl.transaction(cfg -> new dev.bucketflow.ingest.ContactStore().delete(cfg.dsl(), "u1", clock.instant()));
-      }
-    })).dsl();
+    java.util.concurrent.atomic.AtomicBoolean deleted =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    org.jooq.DSLContext staged =
+        dsl.configuration()
+            .deriveAppending(
+                org.jooq.ExecuteListener.onExecuteStart(
+                    ctx -> {
+                      if (ctx.sql() != null
+                          && ctx.sql().contains("skip locked")
+                          && deleted.compareAndSet(false, true)) {
+                        dsl.transaction(
+                            cfg ->
+                                new dev.bucketflow.ingest.ContactStore()
+                                    .delete(cfg.dsl(), "u1", clock.instant()));
+                      }
+                    }))
+            .dsl();
     BucketCatalog catalog = Engines.catalog(dsl, List.of(RECENT));
-    ReconcileService racing = new ReconcileService(staged, catalog, new UserStates(new EventHistoryLoader()),
-        TransitionWriter.withoutGenericEvents(), clock, CHUNK, null);
+    ReconcileService racing =
+        new ReconcileService(
+            staged,
+            catalog,
+            new UserStates(new EventHistoryLoader()),
+            TransitionWriter.withoutGenericEvents(),
+            clock,
+            CHUNK,
+            null);
 
     assertThat(racing.sweep("recent", progress -> {}).clockLeaves()).isEqualTo(1);
     assertThat(deleted).isTrue();
-    assertThat(transitions("recent")).containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:reconcile");
+    assertThat(transitions("recent"))
+        .containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:reconcile");
   }
 
   @Test
   void countMemberLeavesWhenTheCountDecaysBelowNThoughEventsRemain() {
-    send(at(event("u1", "key_action"), T0.minus(days(20))), at(event("u1", "key_action"), T0.minus(days(10))),
+    send(
+        at(event("u1", "key_action"), T0.minus(days(20))),
+        at(event("u1", "key_action"), T0.minus(days(10))),
         event("u1", "key_action"));
     clock.advance(days(9));
     assertThat(sweep("power").clockLeaves()).isZero();
@@ -142,7 +194,8 @@ class ReconcileServiceTest extends DatabaseTest {
     send(event("u1", "app.active", "{\"plan\":\"trial\"}"));
     clock.advance(days(3));
     sweep("trial-active");
-    assertThat(transitions("trial-active")).containsExactly("u1:entered:1:event", "u1:left:1:reconcile");
+    assertThat(transitions("trial-active"))
+        .containsExactly("u1:entered:1:event", "u1:left:1:reconcile");
   }
 
   @Test
@@ -181,8 +234,13 @@ class ReconcileServiceTest extends DatabaseTest {
     sweep("went-dormant");
 
     var t = BUCKET_TRANSITIONS;
-    assertThat(dsl.select(t.KIND, t.EPOCH, t.EMITTED).from(t).where(t.BUCKET_ID.eq("went-dormant")).orderBy(t.ID).fetch()
-            .map(r -> r.value1().db() + r.value2() + r.value3()))
+    assertThat(
+            dsl.select(t.KIND, t.EPOCH, t.EMITTED)
+                .from(t)
+                .where(t.BUCKET_ID.eq("went-dormant"))
+                .orderBy(t.ID)
+                .fetch()
+                .map(r -> r.value1().db() + r.value2() + r.value3()))
         .containsExactly("entered1true", "left1true", "entered2false");
   }
 
@@ -191,7 +249,9 @@ class ReconcileServiceTest extends DatabaseTest {
     send(event("u1", "app.active"));
     clock.advance(days(8));
     var j = BUCKET_BACKFILL_JOBS;
-    dsl.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS).values("went-dormant", "h", BackfillKind.FIRST_TIME, BackfillStatus.RUNNING).execute();
+    dsl.insertInto(j, j.BUCKET_ID, j.CRITERIA_HASH, j.KIND, j.STATUS)
+        .values("went-dormant", "h", BackfillKind.FIRST_TIME, BackfillStatus.RUNNING)
+        .execute();
 
     BucketSweep sweep = sweep("went-dormant");
     assertThat(sweep.joinsSkipped()).isTrue();
@@ -220,14 +280,19 @@ class ReconcileServiceTest extends DatabaseTest {
     assertThat(early.clockLeaves()).isZero();
     assertThat(early.deferred()).isEqualTo(2);
     var m = BUCKET_MEMBERSHIPS;
-    assertThat(dsl.select(m.EXPIRES_AT).from(m).where(m.USER_ID.eq("u1").and(m.BUCKET_ID.eq("sticky"))).fetchOne(m.EXPIRES_AT))
+    assertThat(
+            dsl.select(m.EXPIRES_AT)
+                .from(m)
+                .where(m.USER_ID.eq("u1").and(m.BUCKET_ID.eq("sticky")))
+                .fetchOne(m.EXPIRES_AT))
         .isEqualTo(T0.plus(Duration.ofHours(6)));
 
     clock.advance(Duration.ofHours(4));
     send(event("u2", "ping")); // u2 qualifies again when its dwell ends
     BucketSweep late = sweep("sticky");
     assertThat(late.clockLeaves()).isEqualTo(1);
-    assertThat(transitions("sticky")).containsExactly("u1:entered:1:event", "u2:entered:1:event", "u1:left:1:reconcile");
+    assertThat(transitions("sticky"))
+        .containsExactly("u1:entered:1:event", "u2:entered:1:event", "u1:left:1:reconcile");
   }
 
   @Test
@@ -256,15 +321,27 @@ class ReconcileServiceTest extends DatabaseTest {
     sweep("trial-ending");
     assertThat(activeIn("trial-ending")).isEmpty();
     var t = BUCKET_TRANSITIONS;
-    assertThat(dsl.select(t.USER_ID, t.KIND).from(t).where(t.BUCKET_ID.eq("trial-ending")).orderBy(t.ID).fetch()
-            .map(r -> r.value1() + ":" + r.value2()))
+    assertThat(
+            dsl.select(t.USER_ID, t.KIND)
+                .from(t)
+                .where(t.BUCKET_ID.eq("trial-ending"))
+                .orderBy(t.ID)
+                .fetch()
+                .map(r -> r.value1() + ":" + r.value2()))
         .containsExactly("u1:entered", "u2:entered", "u1:left", "u2:left");
   }
 
   List<String> activeIn(String bucket) {
     var m = BUCKET_MEMBERSHIPS;
-    return dsl.select(m.USER_ID).from(m).where(m.BUCKET_ID.eq(bucket).and(m.STATUS.eq(dev.bucketflow.bucket.MembershipStatus.ACTIVE))
-        .and(m.DELETED_AT.isNull())).orderBy(m.USER_ID).fetch(m.USER_ID);
+    return dsl.select(m.USER_ID)
+        .from(m)
+        .where(
+            m.BUCKET_ID
+                .eq(bucket)
+                .and(m.STATUS.eq(dev.bucketflow.bucket.MembershipStatus.ACTIVE))
+                .and(m.DELETED_AT.isNull()))
+        .orderBy(m.USER_ID)
+        .fetch(m.USER_ID);
   }
 
   @Test
@@ -278,13 +355,31 @@ class ReconcileServiceTest extends DatabaseTest {
     sweep("recent");
 
     var t = BUCKET_TRANSITIONS;
-    assertThat(dsl.select(t.BUCKET_ID, t.USER_ID, t.REASON).from(t).where(t.KIND.eq(dev.bucketflow.bucket.TransitionKind.LEFT))
-            .orderBy(t.ID).fetch().map(r -> r.value1() + ":" + r.value2() + ":" + r.value3()))
-        .containsExactly("trial-active:u3:criteria", "capped:u1:max_dwell", "recent:u2:criteria", "recent:u3:criteria");
-    assertThat(dsl.fetch("SELECT event, properties->>'reason' AS reason FROM user_events WHERE event LIKE 'bucket:left:%' ORDER BY id")
-            .map(r -> r.get(0) + "=" + r.get(1)))
-        .containsExactly("bucket:left:trial-active=criteria", "bucket:left:capped=max_dwell", "bucket:left:recent=criteria",
+    assertThat(
+            dsl.select(t.BUCKET_ID, t.USER_ID, t.REASON)
+                .from(t)
+                .where(t.KIND.eq(dev.bucketflow.bucket.TransitionKind.LEFT))
+                .orderBy(t.ID)
+                .fetch()
+                .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3()))
+        .containsExactly(
+            "trial-active:u3:criteria",
+            "capped:u1:max_dwell",
+            "recent:u2:criteria",
+            "recent:u3:criteria");
+    assertThat(
+            dsl.fetch(
+                    "SELECT event, properties->>'reason' AS reason FROM user_events WHERE event LIKE 'bucket:left:%' ORDER BY id")
+                .map(r -> r.get(0) + "=" + r.get(1)))
+        .containsExactly(
+            "bucket:left:trial-active=criteria",
+            "bucket:left:capped=max_dwell",
+            "bucket:left:recent=criteria",
             "bucket:left:recent=criteria");
-    assertThat(dsl.fetchCount(t, t.KIND.eq(dev.bucketflow.bucket.TransitionKind.ENTERED).and(t.REASON.isNotNull()))).isZero();
+    assertThat(
+            dsl.fetchCount(
+                t,
+                t.KIND.eq(dev.bucketflow.bucket.TransitionKind.ENTERED).and(t.REASON.isNotNull())))
+        .isZero();
   }
 }

@@ -4,7 +4,10 @@ import dev.bucketflow.dispatch.DeliveryWake;
 import dev.bucketflow.dispatch.OutboxDispatcher;
 import java.util.Collection;
 
-/** A {@link DeliveryWake} that delivers at once, in the caller's thread (no delivery workflow in these tests). */
+/**
+ * A {@link DeliveryWake} that delivers at once, in the caller's thread (no delivery workflow in
+ * these tests).
+ */
 public record DrainingWake(OutboxDispatcher dispatcher) implements DeliveryWake {
 
   @Override

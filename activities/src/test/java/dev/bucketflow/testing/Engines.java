@@ -17,14 +17,18 @@ import org.jooq.DSLContext;
 public final class Engines {
 
   public static BucketCatalog catalog(DSLContext dsl, List<BucketDefinition> buckets) {
-    BucketCatalog catalog = new BucketCatalog(new BucketRegistry(buckets),
-        new EnabledSwitch(dsl, Duration.ZERO, Clock.systemUTC()));
+    BucketCatalog catalog =
+        new BucketCatalog(
+            new BucketRegistry(buckets), new EnabledSwitch(dsl, Duration.ZERO, Clock.systemUTC()));
     catalog.registerConfigs(dsl);
     return catalog;
   }
 
   public static MembershipEngine engine(DSLContext dsl, List<BucketDefinition> buckets) {
-    return new MembershipEngine(catalog(dsl, buckets), new MembershipStore(), new EventHistoryLoader(),
+    return new MembershipEngine(
+        catalog(dsl, buckets),
+        new MembershipStore(),
+        new EventHistoryLoader(),
         TransitionWriter.withoutGenericEvents());
   }
 

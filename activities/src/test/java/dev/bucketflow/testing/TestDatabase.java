@@ -7,15 +7,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jooq.DSLContext;
 
 /**
- * One embedded PostgreSQL per test JVM, a fresh migrated database per call: test classes never
- * see each other's rows, and the cluster starts once. The migrations run once per JVM, into a
- * template database; every fresh database is a file-level copy of it ({@code CREATE DATABASE …
- * TEMPLATE}), a fraction of what running seven migrations through Flyway again costs.
+ * One embedded PostgreSQL per test JVM, a fresh migrated database per call: test classes never see
+ * each other's rows, and the cluster starts once. The migrations run once per JVM, into a template
+ * database; every fresh database is a file-level copy of it ({@code CREATE DATABASE … TEMPLATE}), a
+ * fraction of what running seven migrations through Flyway again costs.
  */
 public final class TestDatabase implements AutoCloseable {
 
   private static final AtomicInteger COUNTER = new AtomicInteger();
   private static EmbeddedDatabase cluster;
+
   /** The migrated template (no connection stays open on it: PostgreSQL copies only an idle one). */
   private static String template;
 
@@ -52,13 +53,16 @@ public final class TestDatabase implements AutoCloseable {
     if (cluster != null) return;
     cluster = EmbeddedDatabase.start(null, 0);
     EmbeddedDatabase started = cluster;
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        started.close();
-      } catch (Exception ignored) {
-        // the JVM is going away
-      }
-    }));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    started.close();
+                  } catch (Exception ignored) {
+                    // the JVM is going away
+                  }
+                }));
   }
 
   /** A fresh, empty database (no schema): for tests of the migrations themselves. */

@@ -65,9 +65,11 @@ public final class GenerateJooq {
                         .withName("org.jooq.meta.postgres.PostgresDatabase")
                         .withInputSchema("public")
                         // Partitions of user_events are storage, not schema: code reads the parent.
-                        .withExcludes("flyway_schema_history|user_events_(legacy|default|p[0-9]{8})")
+                        .withExcludes(
+                            "flyway_schema_history|user_events_(legacy|default|p[0-9]{8})")
                         .withForcedTypes(forcedTypes()))
-                .withGenerate(new Generate().withJavaTimeTypes(true).withRecords(true).withPojos(false))
+                .withGenerate(
+                    new Generate().withJavaTimeTypes(true).withRecords(true).withPojos(false))
                 .withTarget(
                     new Target()
                         .withPackageName(packageName)
@@ -82,11 +84,17 @@ public final class GenerateJooq {
    */
   private static List<ForcedType> forcedTypes() {
     return List.of(
-        new ForcedType().withName("INSTANT").withIncludeTypes("(?i:timestamp\\ with\\ time\\ zone|timestamptz)"),
+        new ForcedType()
+            .withName("INSTANT")
+            .withIncludeTypes("(?i:timestamp\\ with\\ time\\ zone|timestamptz)"),
         labelled("dev.bucketflow.bucket.MembershipStatus", "bucket_memberships\\.status"),
-        labelled("dev.bucketflow.bucket.MembershipSource", "bucket_memberships\\.source|bucket_transitions\\.source"),
+        labelled(
+            "dev.bucketflow.bucket.MembershipSource",
+            "bucket_memberships\\.source|bucket_transitions\\.source"),
         labelled("dev.bucketflow.bucket.TransitionKind", "bucket_transitions\\.kind"),
-        labelled("dev.bucketflow.bucket.LeaveReason", "bucket_transitions\\.reason|posthog_mirror\\.leave_reason"),
+        labelled(
+            "dev.bucketflow.bucket.LeaveReason",
+            "bucket_transitions\\.reason|posthog_mirror\\.leave_reason"),
         labelled("dev.bucketflow.bucket.BackfillKind", "bucket_backfill_jobs\\.kind"),
         labelled("dev.bucketflow.bucket.BackfillStatus", "bucket_backfill_jobs\\.status"),
         labelled("dev.bucketflow.journey.JourneyStatus", "journey_states\\.status"));
@@ -95,7 +103,8 @@ public final class GenerateJooq {
   private static ForcedType labelled(String enumType, String columns) {
     return new ForcedType()
         .withUserType(enumType)
-        .withLambdaConverter(new LambdaConverter().withFrom(enumType + "::fromDb").withTo(enumType + "::db"))
+        .withLambdaConverter(
+            new LambdaConverter().withFrom(enumType + "::fromDb").withTo(enumType + "::db"))
         .withIncludeExpression("(?i:(public\\.)?(" + columns + "))");
   }
 

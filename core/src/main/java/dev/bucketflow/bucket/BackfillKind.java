@@ -6,7 +6,9 @@ import com.fasterxml.jackson.annotation.JsonValue;
 public enum BackfillKind {
   /** A new bucket: insert every matching live contact, {@code source=backfill}, no join events. */
   FIRST_TIME,
-  /** Changed criteria: members that no longer match leave with emission; new matchers join silently. */
+  /**
+   * Changed criteria: members that no longer match leave with emission; new matchers join silently.
+   */
   REEVAL;
 
   @JsonValue
@@ -14,7 +16,10 @@ public enum BackfillKind {
     return JsonNames.of(this);
   }
 
-  /** The stored spelling, so that string building (event names, keys, logs) can never leak {@code name()}. */
+  /**
+   * The stored spelling, so that string building (event names, keys, logs) can never leak {@code
+   * name()}.
+   */
   @Override
   public String toString() {
     return db();

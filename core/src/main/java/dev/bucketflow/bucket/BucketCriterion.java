@@ -10,12 +10,12 @@ import java.util.Objects;
  */
 public record BucketCriterion(String bucketId, MembershipCheck check) implements Criterion {
 
-    public BucketCriterion {
-        Objects.requireNonNull(bucketId, "bucketId");
-        Objects.requireNonNull(check, "check");
-    }
+  public BucketCriterion {
+    Objects.requireNonNull(bucketId, "bucketId");
+    Objects.requireNonNull(check, "check");
+  }
 
-    public boolean holdsFor(boolean member) {
-        return check == MembershipCheck.MEMBER ? member : !member;
-    }
+  public boolean holdsFor(boolean member) {
+    return check == MembershipCheck.MEMBER ? member : !member;
+  }
 }

@@ -11,8 +11,8 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Typed field access over one JSON object of a definition file (buckets, journeys) that records
- * a {@link Problem} at {@code path.field} instead of throwing, so a file reports every mistake at
+ * Typed field access over one JSON object of a definition file (buckets, journeys) that records a
+ * {@link Problem} at {@code path.field} instead of throwing, so a file reports every mistake at
  * once. Absent and JSON null both mean "not set".
  */
 public final class FieldReader {
@@ -120,18 +120,21 @@ public final class FieldReader {
     return (ObjectNode) v;
   }
 
-  public <E extends Enum<E>> E enumValue(String field, Function<String, Optional<E>> lookup, E[] values) {
+  public <E extends Enum<E>> E enumValue(
+      String field, Function<String, Optional<E>> lookup, E[] values) {
     if (!present(field)) return null;
     JsonNode v = node.get(field);
     Optional<E> e = v.isTextual() ? lookup.apply(v.textValue()) : Optional.empty();
     if (e.isEmpty()) {
-      problem(field, "unknown " + field + " " + v + " (expected " + JsonNames.expected(values) + ")");
+      problem(
+          field, "unknown " + field + " " + v + " (expected " + JsonNames.expected(values) + ")");
       return null;
     }
     return e.get();
   }
 
-  public <E extends Enum<E>> E requiredEnum(String field, Function<String, Optional<E>> lookup, E[] values) {
+  public <E extends Enum<E>> E requiredEnum(
+      String field, Function<String, Optional<E>> lookup, E[] values) {
     if (!present(field)) {
       problem(field, "is required (" + JsonNames.expected(values) + ")");
       return null;

@@ -14,7 +14,9 @@ public enum LeaveReason {
   MAX_DWELL,
   /** A manual leave (command, API, CSV import with {@code --remove}). */
   MANUAL,
-  /** The bucket's criteria changed and the member no longer matches them (backfill re-evaluation). */
+  /**
+   * The bucket's criteria changed and the member no longer matches them (backfill re-evaluation).
+   */
   REEVALUATION;
 
   @JsonValue

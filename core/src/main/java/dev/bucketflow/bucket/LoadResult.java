@@ -8,12 +8,12 @@ import java.util.List;
  * unless {@link #ok()}.
  */
 public record LoadResult(List<BucketDefinition> buckets, List<Problem> problems) {
-    public LoadResult {
-        buckets = List.copyOf(buckets);
-        problems = List.copyOf(problems);
-    }
+  public LoadResult {
+    buckets = List.copyOf(buckets);
+    problems = List.copyOf(problems);
+  }
 
-    public boolean ok() {
-        return problems.isEmpty();
-    }
+  public boolean ok() {
+    return problems.isEmpty();
+  }
 }

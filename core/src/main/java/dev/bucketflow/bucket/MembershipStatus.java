@@ -3,21 +3,26 @@ package dev.bucketflow.bucket;
 import com.fasterxml.jackson.annotation.JsonValue;
 
 /**
- * {@code bucket_memberships.status}: exactly one active row per (user, bucket); any number of left rows.
+ * {@code bucket_memberships.status}: exactly one active row per (user, bucket); any number of left
+ * rows.
  *
  * <p>Stored and serialised as the lower-case name ({@link #db()}); jOOQ maps the column to this
- * type, and Temporal payloads carry the same spelling, so histories written before the enum
- * existed still deserialise.
+ * type, and Temporal payloads carry the same spelling, so histories written before the enum existed
+ * still deserialise.
  */
 public enum MembershipStatus {
-  ACTIVE, LEFT;
+  ACTIVE,
+  LEFT;
 
   @JsonValue
   public String db() {
     return JsonNames.of(this);
   }
 
-  /** The stored spelling, so that string building (event names, keys, logs) can never leak {@code name()}. */
+  /**
+   * The stored spelling, so that string building (event names, keys, logs) can never leak {@code
+   * name()}.
+   */
   @Override
   public String toString() {
     return db();

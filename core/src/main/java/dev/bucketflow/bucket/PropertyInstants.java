@@ -11,8 +11,8 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * How a date-relative operator reads a property as an instant (README "Buckets and criteria").
- * The criteria→SQL compiler implements exactly the same rules, so the accepted spellings are
+ * How a date-relative operator reads a property as an instant (README "Buckets and criteria"). The
+ * criteria→SQL compiler implements exactly the same rules, so the accepted spellings are
  * deliberately narrow and spelled out here rather than "whatever a parser takes":
  *
  * <ul>
@@ -28,44 +28,49 @@ import java.util.regex.Pattern;
  */
 public final class PropertyInstants {
 
-    /** The accepted string form; the same text is used as a PostgreSQL regular expression. */
-    public static final String PATTERN = "^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
-            + "-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-            + "(\\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])$";
+  /** The accepted string form; the same text is used as a PostgreSQL regular expression. */
+  public static final String PATTERN =
+      "^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+          + "-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+          + "(\\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])$";
 
-    /** 0001-01-01T00:00:00Z. */
-    public static final long MIN_MILLIS = -62_135_596_800_000L;
-    /** 9999-12-31T23:59:59.999Z. */
-    public static final long MAX_MILLIS = 253_402_300_799_999L;
+  /** 0001-01-01T00:00:00Z. */
+  public static final long MIN_MILLIS = -62_135_596_800_000L;
 
-    private static final Pattern COMPILED = Pattern.compile(PATTERN);
+  /** 9999-12-31T23:59:59.999Z. */
+  public static final long MAX_MILLIS = 253_402_300_799_999L;
 
-    private PropertyInstants() {}
+  private static final Pattern COMPILED = Pattern.compile(PATTERN);
 
-    /** The instant a property value denotes, or empty (see class doc). */
-    public static Optional<Instant> read(JsonNode value) {
-        if (value == null) {
-            return Optional.empty();
-        }
-        if (value.isNumber()) {
-            BigDecimal n = value.decimalValue();
-            if (n.signum() != 0 && n.stripTrailingZeros().scale() > 0) {
-                return Optional.empty();
-            }
-            if (n.compareTo(BigDecimal.valueOf(MIN_MILLIS)) < 0 || n.compareTo(BigDecimal.valueOf(MAX_MILLIS)) > 0) {
-                return Optional.empty();
-            }
-            return Optional.of(Instant.ofEpochMilli(n.longValueExact()));
-        }
-        if (value.isTextual() && COMPILED.matcher(value.textValue()).matches()) {
-            try {
-                // ISO_OFFSET_DATE_TIME resolves strictly: a date that does not exist is refused.
-                return Optional.of(OffsetDateTime.parse(value.textValue(), DateTimeFormatter.ISO_OFFSET_DATE_TIME)
-                        .toInstant().truncatedTo(ChronoUnit.MICROS));
-            } catch (DateTimeParseException e) {
-                return Optional.empty();
-            }
-        }
-        return Optional.empty();
+  private PropertyInstants() {}
+
+  /** The instant a property value denotes, or empty (see class doc). */
+  public static Optional<Instant> read(JsonNode value) {
+    if (value == null) {
+      return Optional.empty();
     }
+    if (value.isNumber()) {
+      BigDecimal n = value.decimalValue();
+      if (n.signum() != 0 && n.stripTrailingZeros().scale() > 0) {
+        return Optional.empty();
+      }
+      if (n.compareTo(BigDecimal.valueOf(MIN_MILLIS)) < 0
+          || n.compareTo(BigDecimal.valueOf(MAX_MILLIS)) > 0) {
+        return Optional.empty();
+      }
+      return Optional.of(Instant.ofEpochMilli(n.longValueExact()));
+    }
+    if (value.isTextual() && COMPILED.matcher(value.textValue()).matches()) {
+      try {
+        // ISO_OFFSET_DATE_TIME resolves strictly: a date that does not exist is refused.
+        return Optional.of(
+            OffsetDateTime.parse(value.textValue(), DateTimeFormatter.ISO_OFFSET_DATE_TIME)
+                .toInstant()
+                .truncatedTo(ChronoUnit.MICROS));
+      } catch (DateTimeParseException e) {
+        return Optional.empty();
+      }
+    }
+    return Optional.empty();
+  }
 }

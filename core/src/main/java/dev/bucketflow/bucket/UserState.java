@@ -14,80 +14,85 @@ import java.util.Map;
  * the event, evaluate, repeat.
  */
 public final class UserState {
-    private final ObjectNode properties;
-    private final Map<String, EventSeries> events;
-    /** Ids of the buckets the user is an active member of, as far as bucket conditions need them. */
-    private final java.util.Set<String> memberships = new java.util.HashSet<>();
+  private final ObjectNode properties;
+  private final Map<String, EventSeries> events;
 
-    /** Both arguments are copied; nulls mean empty. */
-    public UserState(ObjectNode properties, Map<String, EventSeries> events) {
-        this.properties = properties == null ? JsonNodeFactory.instance.objectNode() : properties.deepCopy();
-        this.events = new HashMap<>();
-        if (events != null) {
-            events.forEach((name, series) -> this.events.put(name, series.copy()));
-        }
-    }
+  /** Ids of the buckets the user is an active member of, as far as bucket conditions need them. */
+  private final java.util.Set<String> memberships = new java.util.HashSet<>();
 
-    public static UserState empty() {
-        return new UserState(null, null);
+  /** Both arguments are copied; nulls mean empty. */
+  public UserState(ObjectNode properties, Map<String, EventSeries> events) {
+    this.properties =
+        properties == null ? JsonNodeFactory.instance.objectNode() : properties.deepCopy();
+    this.events = new HashMap<>();
+    if (events != null) {
+      events.forEach((name, series) -> this.events.put(name, series.copy()));
     }
+  }
 
-    /** The property's value, or Java {@code null} when absent (a JSON null is a {@code NullNode}). */
-    public JsonNode property(String name) {
-        return properties.get(name);
-    }
+  public static UserState empty() {
+    return new UserState(null, null);
+  }
 
-    /**
-     * The series for an event; an empty, detached series when the user has none (record
-     * occurrences with {@link #recordEvent}, not by mutating this result).
-     */
-    public EventSeries events(String name) {
-        EventSeries s = events.get(name);
-        return s != null ? s : EventSeries.empty();
-    }
+  /** The property's value, or Java {@code null} when absent (a JSON null is a {@code NullNode}). */
+  public JsonNode property(String name) {
+    return properties.get(name);
+  }
 
-    /** Shallow merge, later wins per key (DESIGN §5); a JSON null value is stored as null, not removed. */
-    public void mergeProperties(ObjectNode patch) {
-        if (patch != null) {
-            properties.setAll(patch.deepCopy());
-        }
-    }
+  /**
+   * The series for an event; an empty, detached series when the user has none (record occurrences
+   * with {@link #recordEvent}, not by mutating this result).
+   */
+  public EventSeries events(String name) {
+    EventSeries s = events.get(name);
+    return s != null ? s : EventSeries.empty();
+  }
 
-    public void recordEvent(String name, Instant at) {
-        events.computeIfAbsent(name, n -> EventSeries.empty()).add(at);
+  /**
+   * Shallow merge, later wins per key (DESIGN §5); a JSON null value is stored as null, not
+   * removed.
+   */
+  public void mergeProperties(ObjectNode patch) {
+    if (patch != null) {
+      properties.setAll(patch.deepCopy());
     }
+  }
 
-    /** A copy of the merged properties (mutate through {@link #mergeProperties}). */
-    public ObjectNode properties() {
-        return properties.deepCopy();
-    }
+  public void recordEvent(String name, Instant at) {
+    events.computeIfAbsent(name, n -> EventSeries.empty()).add(at);
+  }
 
-    public Map<String, EventSeries> eventSeries() {
-        return Collections.unmodifiableMap(events);
-    }
+  /** A copy of the merged properties (mutate through {@link #mergeProperties}). */
+  public ObjectNode properties() {
+    return properties.deepCopy();
+  }
 
-    /** Whether the user is an active member of the bucket (what bucket conditions read). */
-    public boolean isMember(String bucketId) {
-        return memberships.contains(bucketId);
-    }
+  public Map<String, EventSeries> eventSeries() {
+    return Collections.unmodifiableMap(events);
+  }
 
-    /** Records a membership the caller loaded, or a join / leave applied in memory. */
-    public void setMember(String bucketId, boolean member) {
-        if (member) {
-            memberships.add(bucketId);
-        } else {
-            memberships.remove(bucketId);
-        }
-    }
+  /** Whether the user is an active member of the bucket (what bucket conditions read). */
+  public boolean isMember(String bucketId) {
+    return memberships.contains(bucketId);
+  }
 
-    /** The buckets {@link #isMember} is true for. */
-    public java.util.Set<String> memberships() {
-        return Collections.unmodifiableSet(memberships);
+  /** Records a membership the caller loaded, or a join / leave applied in memory. */
+  public void setMember(String bucketId, boolean member) {
+    if (member) {
+      memberships.add(bucketId);
+    } else {
+      memberships.remove(bucketId);
     }
+  }
 
-    public UserState copy() {
-        UserState copy = new UserState(properties, events);
-        copy.memberships.addAll(memberships);
-        return copy;
-    }
+  /** The buckets {@link #isMember} is true for. */
+  public java.util.Set<String> memberships() {
+    return Collections.unmodifiableSet(memberships);
+  }
+
+  public UserState copy() {
+    UserState copy = new UserState(properties, events);
+    copy.memberships.addAll(memberships);
+    return copy;
+  }
 }

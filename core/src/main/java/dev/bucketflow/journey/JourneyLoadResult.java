@@ -9,12 +9,12 @@ import java.util.List;
  * {@link #ok()}.
  */
 public record JourneyLoadResult(List<JourneyDefinition> journeys, List<Problem> problems) {
-    public JourneyLoadResult {
-        journeys = List.copyOf(journeys);
-        problems = List.copyOf(problems);
-    }
+  public JourneyLoadResult {
+    journeys = List.copyOf(journeys);
+    problems = List.copyOf(problems);
+  }
 
-    public boolean ok() {
-        return problems.isEmpty();
-    }
+  public boolean ok() {
+    return problems.isEmpty();
+  }
 }

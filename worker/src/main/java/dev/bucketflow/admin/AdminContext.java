@@ -14,13 +14,27 @@ import org.jooq.DSLContext;
  *
  * @param adminToken {@code BUCKETFLOW_ADMIN_TOKEN}; null or empty = mutations are refused with 403
  */
-public record AdminContext(DSLContext dsl, BucketCatalog catalog, JourneyRegistry journeys, BackfillService backfill,
-    WorkflowClient client, String taskQueue, Clock clock, String adminToken) {
+public record AdminContext(
+    DSLContext dsl,
+    BucketCatalog catalog,
+    JourneyRegistry journeys,
+    BackfillService backfill,
+    WorkflowClient client,
+    String taskQueue,
+    Clock clock,
+    String adminToken) {
 
   /** The loaded definition, or 404 {@code unknown_bucket}. */
   BucketDefinition bucket(String id) {
-    return catalog.byId(id).orElseThrow(() -> ApiError.notFound("unknown_bucket",
-        "bucket " + ApiError.quote(id) + " is not defined on this worker (GET /api/buckets lists them)"));
+    return catalog
+        .byId(id)
+        .orElseThrow(
+            () ->
+                ApiError.notFound(
+                    "unknown_bucket",
+                    "bucket "
+                        + ApiError.quote(id)
+                        + " is not defined on this worker (GET /api/buckets lists them)"));
   }
 
   boolean tokenConfigured() {

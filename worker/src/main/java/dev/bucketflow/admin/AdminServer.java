@@ -14,18 +14,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin HTTP server (Javalin on Jetty): {@code GET /health}, the {@code /api} routes
- * ({@link AdminApi}), {@code GET /metrics} ({@link AdminMetrics}) and the dashboard at {@code /}
- * (static files from the jar's {@code admin-ui/}, charts from the ECharts WebJar under
- * {@code /webjars/}). Any error becomes JSON {@code {"error", "message"}}: 4xx for bad input, 500
- * (logged with its stack trace here, never sent) for a bug.
+ * The admin HTTP server (Javalin on Jetty): {@code GET /health}, the {@code /api} routes ({@link
+ * AdminApi}), {@code GET /metrics} ({@link AdminMetrics}) and the dashboard at {@code /} (static
+ * files from the jar's {@code admin-ui/}, charts from the ECharts WebJar under {@code /webjars/}).
+ * Any error becomes JSON {@code {"error", "message"}}: 4xx for bad input, 500 (logged with its
+ * stack trace here, never sent) for a bug.
  */
 public final class AdminServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
 
   /** What /health reports; each check must answer within a couple of seconds. */
-  public record HealthChecks(BooleanSupplier postgres, BooleanSupplier temporal, BooleanSupplier worker, String taskQueue) {}
+  public record HealthChecks(
+      BooleanSupplier postgres,
+      BooleanSupplier temporal,
+      BooleanSupplier worker,
+      String taskQueue) {}
 
   private final Javalin app;
 
@@ -42,57 +46,94 @@ public final class AdminServer implements AutoCloseable {
    * @param api the worker the API reads and drives; null serves {@code /health} only
    * @param metrics null serves no {@code /metrics}
    */
-  public static AdminServer start(String host, int port, HealthChecks checks, AdminContext api, AdminMetrics metrics)
+  public static AdminServer start(
+      String host, int port, HealthChecks checks, AdminContext api, AdminMetrics metrics)
       throws IOException {
-    Javalin app = Javalin.create(cfg -> {
-      cfg.showJavalinBanner = false;
-      cfg.startupWatcherEnabled = false;
-      cfg.jsonMapper(new JavalinJackson(AdminJson.MAPPER, false));
-      // 2-core friendly; reads are short queries.
-      cfg.jetty.threadPool = new QueuedThreadPool(16, 2, 60_000);
-      cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
-      // User ids are arbitrary text: let %00, %2F and friends reach the routes, which decode the
-      // path parameter and answer a precise 4xx (Jetty's default refuses them with a bare 400).
-      cfg.jetty.modifyHttpConfiguration(http -> http.setUriCompliance(org.eclipse.jetty.http.UriCompliance.UNSAFE));
-      cfg.staticFiles.add(files -> {
-        files.hostedPath = "/static";
-        files.directory = "/admin-ui";
-        files.location = Location.CLASSPATH;
-      });
-      cfg.staticFiles.enableWebjars();
-    });
+    Javalin app =
+        Javalin.create(
+            cfg -> {
+              cfg.showJavalinBanner = false;
+              cfg.startupWatcherEnabled = false;
+              cfg.jsonMapper(new JavalinJackson(AdminJson.MAPPER, false));
+              // 2-core friendly; reads are short queries.
+              cfg.jetty.threadPool = new QueuedThreadPool(16, 2, 60_000);
+              cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+              // User ids are arbitrary text: let %00, %2F and friends reach the routes, which
+              // decode the
+              // path parameter and answer a precise 4xx (Jetty's default refuses them with a bare
+              // 400).
+              cfg.jetty.modifyHttpConfiguration(
+                  http -> http.setUriCompliance(org.eclipse.jetty.http.UriCompliance.UNSAFE));
+              cfg.staticFiles.add(
+                  files -> {
+                    files.hostedPath = "/static";
+                    files.directory = "/admin-ui";
+                    files.location = Location.CLASSPATH;
+                  });
+              cfg.staticFiles.enableWebjars();
+            });
     app.get("/health", ctx -> health(ctx, checks));
     if (api != null) {
       new AdminApi(api).register(app);
       app.get("/", AdminServer::dashboard);
     }
     if (metrics != null) {
-      app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
+      app.get(
+          "/metrics",
+          ctx ->
+              ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
       app.get("/api/latency", ctx -> ctx.json(metrics.latencySummary()));
     }
     app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.code, e.getMessage()));
-    app.exception(Previewer.InvalidDefinition.class, (e, ctx) -> {
-      ObjectNode body = errorBody("invalid_definition", e.problems.size() + " problem(s) in the definition");
-      var problems = body.putArray("problems");
-      e.problems.forEach(p -> problems.addObject().put("path", p.path()).put("message", p.message()));
-      ctx.status(422).contentType("application/json").result(body.toString());
-    });
-    app.exception(Exception.class, (e, ctx) -> {
-      log.error("admin request {} {} failed", ctx.method(), ctx.path(), e);
-      error(ctx, 500, "internal_error", "the request failed inside the worker; the worker log has the details");
-    });
-    app.error(404, ctx -> {
-      // An ApiError 404 (unknown bucket, ...) is already JSON; Javalin's own "Endpoint ... not found" is not.
-      String type = ctx.res().getContentType();
-      if (type == null || !type.startsWith("application/json")) {
-        error(ctx, 404, "not_found", "no such path: " + ApiError.quote(ctx.path()) + " (README, Admin API, lists the paths)");
-      }
-    });
-    app.error(405, ctx -> error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ApiError.quote(ctx.path())));
+    app.exception(
+        Previewer.InvalidDefinition.class,
+        (e, ctx) -> {
+          ObjectNode body =
+              errorBody("invalid_definition", e.problems.size() + " problem(s) in the definition");
+          var problems = body.putArray("problems");
+          e.problems.forEach(
+              p -> problems.addObject().put("path", p.path()).put("message", p.message()));
+          ctx.status(422).contentType("application/json").result(body.toString());
+        });
+    app.exception(
+        Exception.class,
+        (e, ctx) -> {
+          log.error("admin request {} {} failed", ctx.method(), ctx.path(), e);
+          error(
+              ctx,
+              500,
+              "internal_error",
+              "the request failed inside the worker; the worker log has the details");
+        });
+    app.error(
+        404,
+        ctx -> {
+          // An ApiError 404 (unknown bucket, ...) is already JSON; Javalin's own "Endpoint ... not
+          // found" is not.
+          String type = ctx.res().getContentType();
+          if (type == null || !type.startsWith("application/json")) {
+            error(
+                ctx,
+                404,
+                "not_found",
+                "no such path: "
+                    + ApiError.quote(ctx.path())
+                    + " (README, Admin API, lists the paths)");
+          }
+        });
+    app.error(
+        405,
+        ctx ->
+            error(
+                ctx,
+                405,
+                "method_not_allowed",
+                ctx.method() + " is not allowed on " + ApiError.quote(ctx.path())));
     try {
       app.start(host, port);
     } catch (RuntimeException e) {
-      throw new IOException("cannot start the admin server on " + host + ":" + port + ": " + e.getMessage(), e);
+      throw new IOException(
+          "cannot start the admin server on " + host + ":" + port + ": " + e.getMessage(), e);
     }
     return new AdminServer(app);
   }
@@ -110,7 +151,9 @@ public final class AdminServer implements AutoCloseable {
     body.putObject("postgres").put("ok", pg);
     body.putObject("temporal").put("ok", temporal);
     body.putObject("worker").put("ok", worker).put("taskQueue", checks.taskQueue());
-    ctx.status(pg && temporal && worker ? 200 : 503).contentType("application/json").result(body.toString());
+    ctx.status(pg && temporal && worker ? 200 : 503)
+        .contentType("application/json")
+        .result(body.toString());
   }
 
   private static void dashboard(Context ctx) throws IOException {

@@ -1,6 +1,5 @@
 package dev.bucketflow.admin;
 
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.CONTACTS;
 import static dev.bucketflow.schema.Tables.USER_EVENT_ROLLUPS;
@@ -15,6 +14,7 @@ import dev.bucketflow.bucket.Criterion;
 import dev.bucketflow.bucket.Evaluator;
 import dev.bucketflow.bucket.EventCriterion;
 import dev.bucketflow.bucket.EventSeries;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.bucket.NextFlip;
 import dev.bucketflow.bucket.PropertyCriterion;
 import dev.bucketflow.bucket.UserState;
@@ -33,9 +33,9 @@ import java.util.Map;
  *
  * <ul>
  *   <li>property: {@code present} and the {@code value} (JSON, null when absent);
- *   <li>event: {@code count} inside the window (all time without one), {@code allTimeCount},
- *       {@code windowStart} (exclusive; null without a window) and {@code newestAt}, the newest
- *       occurrence of the event at all;
+ *   <li>event: {@code count} inside the window (all time without one), {@code allTimeCount}, {@code
+ *       windowStart} (exclusive; null without a window) and {@code newestAt}, the newest occurrence
+ *       of the event at all;
  *   <li>composite: its {@code conditions}, each explained.
  * </ul>
  *
@@ -54,14 +54,26 @@ final class Explainer {
   ObjectNode explain(BucketDefinition bucket, String userId) {
     var dsl = ctx.dsl();
     Instant now = ctx.clock().instant();
-    var contact = dsl.select(CONTACTS.DELETED_AT).from(CONTACTS).where(CONTACTS.EXTERNAL_ID.eq(userId)).fetchOptional();
+    var contact =
+        dsl.select(CONTACTS.DELETED_AT)
+            .from(CONTACTS)
+            .where(CONTACTS.EXTERNAL_ID.eq(userId))
+            .fetchOptional();
     if (contact.isEmpty()) {
-      throw ApiError.notFound("unknown_user", "userId " + ApiError.quote(userId) + ": no contact with this id");
+      throw ApiError.notFound(
+          "unknown_user", "userId " + ApiError.quote(userId) + ": no contact with this id");
     }
     var m = BUCKET_MEMBERSHIPS;
-    var active = dsl.select(m.EXPIRES_AT, m.ENTERED_AT, m.ENTRY_COUNT).from(m)
-        .where(m.USER_ID.eq(userId).and(m.BUCKET_ID.eq(bucket.id())).and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
-        .fetchOptional();
+    var active =
+        dsl.select(m.EXPIRES_AT, m.ENTERED_AT, m.ENTRY_COUNT)
+            .from(m)
+            .where(
+                m.USER_ID
+                    .eq(userId)
+                    .and(m.BUCKET_ID.eq(bucket.id()))
+                    .and(m.STATUS.eq(MembershipStatus.ACTIVE))
+                    .and(m.DELETED_AT.isNull()))
+            .fetchOptional();
     ObjectNode out = Json.MAPPER.createObjectNode();
     out.put("bucketId", bucket.id());
     out.put("userId", userId);
@@ -74,23 +86,30 @@ final class Explainer {
       out.putNull("matches");
       out.putNull("nextFlipAt");
       out.putNull("criteria");
-      out.put("note", "manual bucket: membership is set by hand, there are no criteria to evaluate");
+      out.put(
+          "note", "manual bucket: membership is set by hand, there are no criteria to evaluate");
       return out;
     }
     UserState state = states.load(dsl, List.of(userId), bucket, now).get(userId);
     // The rollup keeps the last occurrence after retention dropped the raw row.
     var r = USER_EVENT_ROLLUPS;
-    Map<String, Instant> newest = dsl.select(r.EVENT, r.LAST_AT).from(r)
-        .where(r.USER_ID.eq(userId).and(r.EVENT.in(bucket.referencedEvents())))
-        .fetchMap(r.EVENT, r.LAST_AT);
+    Map<String, Instant> newest =
+        dsl.select(r.EVENT, r.LAST_AT)
+            .from(r)
+            .where(r.USER_ID.eq(userId).and(r.EVENT.in(bucket.referencedEvents())))
+            .fetchMap(r.EVENT, r.LAST_AT);
     boolean matches = Evaluator.matches(bucket.criteria(), state, now);
     out.put("matches", matches);
-    putTime(out, "nextFlipAt", matches ? NextFlip.deadline(bucket.criteria(), state, now).orElse(null) : null);
+    putTime(
+        out,
+        "nextFlipAt",
+        matches ? NextFlip.deadline(bucket.criteria(), state, now).orElse(null) : null);
     out.set("criteria", node(bucket.criteria(), state, now, newest));
     return out;
   }
 
-  private static ObjectNode node(Criterion criterion, UserState state, Instant now, Map<String, Instant> newest) {
+  private static ObjectNode node(
+      Criterion criterion, UserState state, Instant now, Map<String, Instant> newest) {
     ObjectNode out = BucketJson.toJson(criterion);
     out.put("result", Evaluator.matches(criterion, state, now));
     if (criterion instanceof PropertyCriterion p) {

@@ -35,14 +35,21 @@ final class IngestLatencyMeters implements IngestCommitListener {
   private final Timer applied;
 
   IngestLatencyMeters(MeterRegistry registry) {
-    this.transition = timer(registry, "bucketflow_event_transition_latency",
-        "signal receipt to commit of the transition, one sample per event that made a join or leave");
-    this.applied = timer(registry, "bucketflow_event_applied_latency",
-        "signal receipt to commit, one sample per stored event");
+    this.transition =
+        timer(
+            registry,
+            "bucketflow_event_transition_latency",
+            "signal receipt to commit of the transition, one sample per event that made a join or leave");
+    this.applied =
+        timer(
+            registry,
+            "bucketflow_event_applied_latency",
+            "signal receipt to commit, one sample per stored event");
   }
 
   private static Timer timer(MeterRegistry registry, String name, String help) {
-    return Timer.builder(name).description(help)
+    return Timer.builder(name)
+        .description(help)
         .publishPercentiles(0.5, 0.9, 0.99)
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofMillis(1))
@@ -66,6 +73,7 @@ final class IngestLatencyMeters implements IngestCommitListener {
 
   private static void record(Timer timer, List<Instant> receipts, Instant committedAt) {
     long at = committedAt.toEpochMilli();
-    for (Instant r : receipts) timer.record(Math.max(0, at - r.toEpochMilli()), TimeUnit.MILLISECONDS);
+    for (Instant r : receipts)
+      timer.record(Math.max(0, at - r.toEpochMilli()), TimeUnit.MILLISECONDS);
   }
 }

@@ -22,13 +22,24 @@ final class MeteredIngestActivities implements IngestActivities {
 
   MeteredIngestActivities(IngestActivities delegate, MeterRegistry registry) {
     this.delegate = delegate;
-    this.applied = Counter.builder("bucketflow_events_applied").description("events stored and applied").register(registry);
-    this.duplicates = Counter.builder("bucketflow_events_duplicate")
-        .description("events skipped as repeats of an idempotency key").register(registry);
-    this.rejected = Counter.builder("bucketflow_ingest_rejected")
-        .description("events refused by ingest batches (by reason: bucketflow_events_rejected_total)").register(registry);
-    this.batches = Timer.builder("bucketflow_ingest_batch").description("ingest batch latency").publishPercentileHistogram()
-        .register(registry);
+    this.applied =
+        Counter.builder("bucketflow_events_applied")
+            .description("events stored and applied")
+            .register(registry);
+    this.duplicates =
+        Counter.builder("bucketflow_events_duplicate")
+            .description("events skipped as repeats of an idempotency key")
+            .register(registry);
+    this.rejected =
+        Counter.builder("bucketflow_ingest_rejected")
+            .description(
+                "events refused by ingest batches (by reason: bucketflow_events_rejected_total)")
+            .register(registry);
+    this.batches =
+        Timer.builder("bucketflow_ingest_batch")
+            .description("ingest batch latency")
+            .publishPercentileHistogram()
+            .register(registry);
   }
 
   @Override

@@ -4,7 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 
-/** Parsing and bounds of request parameters; every refusal is an {@link ApiError} naming the parameter. */
+/**
+ * Parsing and bounds of request parameters; every refusal is an {@link ApiError} naming the
+ * parameter.
+ */
 final class Params {
 
   /** As the ingest door: user ids are at most 256 UTF-8 bytes (README, input limits). */
@@ -14,10 +17,12 @@ final class Params {
 
   /** A user id from the path: non-blank, at most 256 UTF-8 bytes, no NUL or unpaired surrogate. */
   static String userId(String raw) {
-    if (raw == null || raw.isBlank()) throw ApiError.badRequest("invalid_user_id", "userId: must not be blank");
+    if (raw == null || raw.isBlank())
+      throw ApiError.badRequest("invalid_user_id", "userId: must not be blank");
     checkText("userId", raw);
     if (raw.getBytes(StandardCharsets.UTF_8).length > MAX_USER_ID_BYTES) {
-      throw ApiError.badRequest("invalid_user_id", "userId: over " + MAX_USER_ID_BYTES + " UTF-8 bytes");
+      throw ApiError.badRequest(
+          "invalid_user_id", "userId: over " + MAX_USER_ID_BYTES + " UTF-8 bytes");
     }
     return raw;
   }
@@ -27,7 +32,9 @@ final class Params {
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       if (c == 0) throw ApiError.badRequest("invalid_text", name + ": contains a NUL character");
-      if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < value.length()
+          && Character.isLowSurrogate(value.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
         throw ApiError.badRequest("invalid_text", name + ": contains an unpaired surrogate");
@@ -43,7 +50,9 @@ final class Params {
     } catch (NumberFormatException ignored) {
       // falls through to the refusal
     }
-    throw ApiError.badRequest("invalid_limit", "limit: expected an integer from 1 to " + max + ", got " + ApiError.quote(raw));
+    throw ApiError.badRequest(
+        "invalid_limit",
+        "limit: expected an integer from 1 to " + max + ", got " + ApiError.quote(raw));
   }
 
   /** An ISO-8601 instant ({@code 2026-12-01T00:00:00Z}), or {@code defaultValue} when absent. */
@@ -52,8 +61,11 @@ final class Params {
     try {
       return Instant.parse(raw);
     } catch (DateTimeParseException e) {
-      throw ApiError.badRequest("invalid_" + name, name + ": expected an ISO-8601 instant such as 2026-12-01T00:00:00Z, got "
-          + ApiError.quote(raw));
+      throw ApiError.badRequest(
+          "invalid_" + name,
+          name
+              + ": expected an ISO-8601 instant such as 2026-12-01T00:00:00Z, got "
+              + ApiError.quote(raw));
     }
   }
 }

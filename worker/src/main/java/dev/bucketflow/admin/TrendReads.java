@@ -34,7 +34,8 @@ final class TrendReads {
   }
 
   enum Interval {
-    HOUR(Duration.ofHours(1), Duration.ofHours(48)), DAY(Duration.ofDays(1), Duration.ofDays(30));
+    HOUR(Duration.ofHours(1), Duration.ofHours(48)),
+    DAY(Duration.ofDays(1), Duration.ofDays(30));
 
     final Duration step;
     final Duration defaultSpan;
@@ -47,7 +48,8 @@ final class TrendReads {
     static Interval parse(String raw) {
       if (raw == null || raw.isEmpty() || raw.equals("day")) return DAY;
       if (raw.equals("hour")) return HOUR;
-      throw ApiError.badRequest("invalid_interval", "interval: expected hour or day, got " + ApiError.quote(raw));
+      throw ApiError.badRequest(
+          "invalid_interval", "interval: expected hour or day, got " + ApiError.quote(raw));
     }
 
     String json() {
@@ -60,19 +62,33 @@ final class TrendReads {
     Instant now = ctx.clock().instant();
     Instant to = Params.instant("to", toParam, now);
     Instant from = Params.instant("from", fromParam, to.minus(interval.defaultSpan));
-    if (!from.isBefore(to)) throw ApiError.badRequest("invalid_range", "from: must be before to (" + from + " >= " + to + ")");
+    if (!from.isBefore(to))
+      throw ApiError.badRequest(
+          "invalid_range", "from: must be before to (" + from + " >= " + to + ")");
     long stepSeconds = interval.step.toSeconds();
-    Instant start = Instant.ofEpochSecond(Math.floorDiv(from.getEpochSecond(), stepSeconds) * stepSeconds);
+    Instant start =
+        Instant.ofEpochSecond(Math.floorDiv(from.getEpochSecond(), stepSeconds) * stepSeconds);
     long slots = (to.getEpochSecond() - start.getEpochSecond() + stepSeconds - 1) / stepSeconds;
     if (slots == 0) slots = 1;
     if (slots > MAX_POINTS) {
-      throw ApiError.badRequest("invalid_range", "from/to: " + slots + " " + interval.json() + "s requested, at most "
-          + MAX_POINTS + " points (narrow the range or use interval=day)");
+      throw ApiError.badRequest(
+          "invalid_range",
+          "from/to: "
+              + slots
+              + " "
+              + interval.json()
+              + "s requested, at most "
+              + MAX_POINTS
+              + " points (narrow the range or use interval=day)");
     }
     Instant end = start.plusSeconds(slots * stepSeconds);
     var m = BUCKET_MEMBERSHIPS;
     var live = m.BUCKET_ID.eq(bucketId).and(m.DELETED_AT.isNull());
-    long base = ctx.dsl().fetchCount(m, live.and(m.ENTERED_AT.lt(start)).and(m.LEFT_AT.isNull().or(m.LEFT_AT.ge(start))));
+    long base =
+        ctx.dsl()
+            .fetchCount(
+                m,
+                live.and(m.ENTERED_AT.lt(start)).and(m.LEFT_AT.isNull().or(m.LEFT_AT.ge(start))));
     Map<Instant, Long> entered = perSlot(m.ENTERED_AT, live, start, end, interval);
     Map<Instant, Long> left = perSlot(m.LEFT_AT, live, start, end, interval);
     List<TrendPoint> points = new ArrayList<>();
@@ -87,14 +103,19 @@ final class TrendReads {
     return new Trend(interval.json(), start, end, points);
   }
 
-  private Map<Instant, Long> perSlot(Field<Instant> time, org.jooq.Condition live, Instant start, Instant end,
-      Interval interval) {
-    Field<Instant> slot = DSL.field("date_bin({0}::interval, {1}, timestamptz '1970-01-01 00:00:00+00')",
-        SQLDataType.INSTANT, DSL.inline(interval == Interval.HOUR ? "1 hour" : "1 day"), time);
+  private Map<Instant, Long> perSlot(
+      Field<Instant> time, org.jooq.Condition live, Instant start, Instant end, Interval interval) {
+    Field<Instant> slot =
+        DSL.field(
+            "date_bin({0}::interval, {1}, timestamptz '1970-01-01 00:00:00+00')",
+            SQLDataType.INSTANT, DSL.inline(interval == Interval.HOUR ? "1 hour" : "1 day"), time);
     Map<Instant, Long> out = new HashMap<>();
-    ctx.dsl().select(slot, DSL.count()).from(BUCKET_MEMBERSHIPS)
+    ctx.dsl()
+        .select(slot, DSL.count())
+        .from(BUCKET_MEMBERSHIPS)
         .where(live.and(time.ge(start)).and(time.lt(end)))
-        .groupBy(slot).forEach(r -> out.put(r.value1(), (long) r.value2()));
+        .groupBy(slot)
+        .forEach(r -> out.put(r.value1(), (long) r.value2()));
     return out;
   }
 }

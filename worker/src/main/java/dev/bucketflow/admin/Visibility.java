@@ -15,16 +15,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bucketflow's custom search attributes (Keyword), set on expiry, backfill and journey workflows
- * by {@link VisibilityInterceptor} so the Temporal Web UI finds "every workflow of bucket X" or
- * "of user u1": {@code BucketflowBucketId = 'power-users'}, {@code BucketflowUserId = 'u1'}.
+ * Bucketflow's custom search attributes (Keyword), set on expiry, backfill and journey workflows by
+ * {@link VisibilityInterceptor} so the Temporal Web UI finds "every workflow of bucket X" or "of
+ * user u1": {@code BucketflowBucketId = 'power-users'}, {@code BucketflowUserId = 'u1'}.
  */
 public final class Visibility {
 
   private static final Logger log = LoggerFactory.getLogger(Visibility.class);
 
-  public static final SearchAttributeKey<String> BUCKET_ID = SearchAttributeKey.forKeyword("BucketflowBucketId");
-  public static final SearchAttributeKey<String> USER_ID = SearchAttributeKey.forKeyword("BucketflowUserId");
+  public static final SearchAttributeKey<String> BUCKET_ID =
+      SearchAttributeKey.forKeyword("BucketflowBucketId");
+  public static final SearchAttributeKey<String> USER_ID =
+      SearchAttributeKey.forKeyword("BucketflowUserId");
   static final List<String> NAMES = List.of(BUCKET_ID.getName(), USER_ID.getName());
 
   private Visibility() {}
@@ -38,27 +40,41 @@ public final class Visibility {
    *     an undefined attribute would be refused), with one warning here
    */
   public static boolean register(WorkflowServiceStubs service, String namespace) {
-    OperatorServiceStubs operator = OperatorServiceStubs.newServiceStubs(
-        OperatorServiceStubsOptions.newBuilder().setChannel(service.getRawChannel()).validateAndBuildWithDefaults());
+    OperatorServiceStubs operator =
+        OperatorServiceStubs.newServiceStubs(
+            OperatorServiceStubsOptions.newBuilder()
+                .setChannel(service.getRawChannel())
+                .validateAndBuildWithDefaults());
     try {
-      AddSearchAttributesRequest.Builder add = AddSearchAttributesRequest.newBuilder().setNamespace(namespace);
+      AddSearchAttributesRequest.Builder add =
+          AddSearchAttributesRequest.newBuilder().setNamespace(namespace);
       NAMES.forEach(n -> add.putSearchAttributes(n, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD));
       try {
-        operator.blockingStub().withDeadlineAfter(10, TimeUnit.SECONDS).addSearchAttributes(add.build());
+        operator
+            .blockingStub()
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
+            .addSearchAttributes(add.build());
         log.info("search attributes {} registered in namespace '{}'", NAMES, namespace);
         return true;
       } catch (StatusRuntimeException e) {
         if (e.getStatus().getCode() == Status.Code.ALREADY_EXISTS) return true;
         try {
-          var existing = operator.blockingStub().withDeadlineAfter(10, TimeUnit.SECONDS)
-              .listSearchAttributes(ListSearchAttributesRequest.newBuilder().setNamespace(namespace).build())
-              .getCustomAttributesMap();
+          var existing =
+              operator
+                  .blockingStub()
+                  .withDeadlineAfter(10, TimeUnit.SECONDS)
+                  .listSearchAttributes(
+                      ListSearchAttributesRequest.newBuilder().setNamespace(namespace).build())
+                  .getCustomAttributesMap();
           if (existing.keySet().containsAll(NAMES)) return true;
         } catch (StatusRuntimeException ignored) {
           // fall through to the warning
         }
-        log.warn("search attributes {} are not registered in namespace '{}' and could not be added ({}): workflows "
-            + "start without them; add them as Keyword (README, Temporal visibility)", NAMES, namespace,
+        log.warn(
+            "search attributes {} are not registered in namespace '{}' and could not be added ({}): workflows "
+                + "start without them; add them as Keyword (README, Temporal visibility)",
+            NAMES,
+            namespace,
             e.getStatus().getCode());
         return false;
       }

@@ -3,7 +3,10 @@ package dev.bucketflow.csv;
 /** RFC 4180 field quoting for what the exporter writes. */
 public final class Csv {
 
-  /** {@code value} as a CSV field: quoted (quotes doubled) only when it holds a comma, quote, CR or LF. */
+  /**
+   * {@code value} as a CSV field: quoted (quotes doubled) only when it holds a comma, quote, CR or
+   * LF.
+   */
   public static String field(String value) {
     if (value == null) return "";
     boolean plain = true;

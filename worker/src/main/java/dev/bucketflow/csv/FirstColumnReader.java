@@ -4,11 +4,12 @@ import java.io.IOException;
 import java.io.Reader;
 
 /**
- * Streams the first field of each RFC 4180 record from a reader, one record at a time, so a file
- * of any length is read in constant memory. A quoted field may hold commas, doubled quotes and
- * line breaks; the other fields of a record are skipped (their quotes still parsed, so a line break
+ * Streams the first field of each RFC 4180 record from a reader, one record at a time, so a file of
+ * any length is read in constant memory. A quoted field may hold commas, doubled quotes and line
+ * breaks; the other fields of a record are skipped (their quotes still parsed, so a line break
  * inside one does not start a record). Records end at LF, CRLF or a lone CR. A first field longer
- * than {@link #MAX_FIELD_CHARS} is cut there and flagged, so one endless line cannot exhaust the heap.
+ * than {@link #MAX_FIELD_CHARS} is cut there and flagged, so one endless line cannot exhaust the
+ * heap.
  */
 public final class FirstColumnReader implements AutoCloseable {
 
@@ -32,7 +33,9 @@ public final class FirstColumnReader implements AutoCloseable {
     this.in = in;
   }
 
-  /** The next record, or null at the end of the input (a final line break does not start a record). */
+  /**
+   * The next record, or null at the end of the input (a final line break does not start a record).
+   */
   public Record next() throws IOException {
     int c = read();
     if (!started) {
@@ -94,7 +97,9 @@ public final class FirstColumnReader implements AutoCloseable {
     return new Record(startLine, field.toString(), cut, unterminated);
   }
 
-  /** Counts a line break; a CR followed by LF is one break. Returns whether that LF was consumed. */
+  /**
+   * Counts a line break; a CR followed by LF is one break. Returns whether that LF was consumed.
+   */
   private boolean lineBreak(int c) throws IOException {
     line++;
     if (c != '\r') return false;

@@ -17,13 +17,16 @@ import java.util.Set;
  */
 public final class ImportLines implements AutoCloseable {
 
-  /** First-column spellings that make line 1 a header (exact case, surrounding whitespace ignored). */
+  /**
+   * First-column spellings that make line 1 a header (exact case, surrounding whitespace ignored).
+   */
   public static final Set<String> HEADERS = Set.of("userId", "user_id", "id");
 
   /** Why a line was not sent; {@link #text} is what the summary prints. */
   public enum Reason {
     EMPTY_ID("empty id"),
-    TOO_LONG("id over " + EventParser.MAX_USER_ID_BYTES + " UTF-8 bytes (the ingest limit for userId)"),
+    TOO_LONG(
+        "id over " + EventParser.MAX_USER_ID_BYTES + " UTF-8 bytes (the ingest limit for userId)"),
     NUL_BYTE("id contains a NUL byte"),
     INVALID_TEXT("id is not valid text (unpaired UTF-16 surrogate)"),
     INVALID_UTF8("id is not valid UTF-8 (the file is read as UTF-8)"),
@@ -36,7 +39,10 @@ public final class ImportLines implements AutoCloseable {
     }
   }
 
-  /** A classified line: exactly one of {@code userId} (send it), {@code header}, or {@code rejected} is set. */
+  /**
+   * A classified line: exactly one of {@code userId} (send it), {@code header}, or {@code rejected}
+   * is set.
+   */
   public record Line(long number, String userId, boolean header, Reason rejected) {}
 
   private final FirstColumnReader records;
@@ -53,17 +59,22 @@ public final class ImportLines implements AutoCloseable {
       return new Line(1, null, true, null);
     }
     Reason reason = r.unterminated() ? Reason.UNTERMINATED_QUOTE : check(r.first(), r.cut());
-    return reason == null ? new Line(r.line(), r.first(), false, null) : new Line(r.line(), null, false, reason);
+    return reason == null
+        ? new Line(r.line(), r.first(), false, null)
+        : new Line(r.line(), null, false, reason);
   }
 
-  /** The shards' userId rule (see {@code EventParser.checkUserId}), or null when {@code id} passes. */
+  /**
+   * The shards' userId rule (see {@code EventParser.checkUserId}), or null when {@code id} passes.
+   */
   static Reason check(String id, boolean cut) {
     if (id.isBlank()) return Reason.EMPTY_ID;
     if (id.indexOf('\0') >= 0) return Reason.NUL_BYTE;
     if (StorableText.problem(id) != null) return Reason.INVALID_TEXT;
     // The reader replaces undecodable bytes with U+FFFD; sending that would store a different id.
     if (id.indexOf('\uFFFD') >= 0) return Reason.INVALID_UTF8;
-    if (cut || id.getBytes(StandardCharsets.UTF_8).length > EventParser.MAX_USER_ID_BYTES) return Reason.TOO_LONG;
+    if (cut || id.getBytes(StandardCharsets.UTF_8).length > EventParser.MAX_USER_ID_BYTES)
+      return Reason.TOO_LONG;
     return null;
   }
 

@@ -9,6 +9,8 @@ import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.dispatch.TemporalDeliveryWake;
 import dev.bucketflow.dispatch.TransitionStream;
 import dev.bucketflow.dispatch.TransitionTarget;
+import dev.bucketflow.event.EventPartitions;
+import dev.bucketflow.event.EventRetention;
 import dev.bucketflow.expiry.ExpiryArming;
 import dev.bucketflow.expiry.ExpiryService;
 import dev.bucketflow.ingest.EventParser;
@@ -30,8 +32,6 @@ import dev.bucketflow.membership.UserStates;
 import dev.bucketflow.posthog.PostHogMirror;
 import dev.bucketflow.posthog.PostHogSettings;
 import dev.bucketflow.reconcile.ReconcileService;
-import dev.bucketflow.event.EventPartitions;
-import dev.bucketflow.event.EventRetention;
 import io.temporal.client.WorkflowClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,19 +47,41 @@ final class Assembly {
 
   private Assembly() {}
 
-  /** The membership pipeline on a database, without Temporal: nothing is delivered, no generic events. */
-  record Offline(BucketCatalog catalog, UserStates states, TransitionWriter transitions, MembershipEngine membership,
-      IngestService ingest, BackfillService backfill, ReconcileService reconcile) {}
+  /**
+   * The membership pipeline on a database, without Temporal: nothing is delivered, no generic
+   * events.
+   */
+  record Offline(
+      BucketCatalog catalog,
+      UserStates states,
+      TransitionWriter transitions,
+      MembershipEngine membership,
+      IngestService ingest,
+      BackfillService backfill,
+      ReconcileService reconcile) {}
 
-  static Offline offline(DSLContext dsl, List<BucketDefinition> buckets, Duration enabledSwitchTtl, Clock clock,
+  static Offline offline(
+      DSLContext dsl,
+      List<BucketDefinition> buckets,
+      Duration enabledSwitchTtl,
+      Clock clock,
       int chunkSize) {
-    BucketCatalog catalog = new BucketCatalog(new BucketRegistry(buckets), new EnabledSwitch(dsl, enabledSwitchTtl, clock));
+    BucketCatalog catalog =
+        new BucketCatalog(
+            new BucketRegistry(buckets), new EnabledSwitch(dsl, enabledSwitchTtl, clock));
     EventHistoryLoader history = new EventHistoryLoader();
     UserStates states = new UserStates(history);
     TransitionWriter transitions = TransitionWriter.withoutGenericEvents();
-    MembershipEngine membership = new MembershipEngine(catalog, new MembershipStore(), history, transitions);
-    // No fast-expiry arming offline: there is no Temporal to start watches on (the cron sweep is the backstop).
-    return new Offline(catalog, states, transitions, membership, new IngestService(dsl, membership, clock),
+    MembershipEngine membership =
+        new MembershipEngine(catalog, new MembershipStore(), history, transitions);
+    // No fast-expiry arming offline: there is no Temporal to start watches on (the cron sweep is
+    // the backstop).
+    return new Offline(
+        catalog,
+        states,
+        transitions,
+        membership,
+        new IngestService(dsl, membership, clock),
         new BackfillService(dsl, catalog, states, transitions, clock, chunkSize),
         new ReconcileService(dsl, catalog, states, transitions, clock, chunkSize, null));
   }
@@ -70,38 +92,78 @@ final class Assembly {
   }
 
   /** Everything the worker registers: services, targets, delivery. */
-  record Online(BucketCatalog catalog, MembershipEngine membership, IngestService ingest, JourneyOutbox journeyOutbox,
-      JourneyActivitiesImpl journeyActivities, ExpiryArming arming, PostHogMirror postHog, OutboxDispatcher dispatcher,
-      DeliveryWake wake, ReconcileService reconcile, ExpiryService expiry, BackfillService backfill,
+  record Online(
+      BucketCatalog catalog,
+      MembershipEngine membership,
+      IngestService ingest,
+      JourneyOutbox journeyOutbox,
+      JourneyActivitiesImpl journeyActivities,
+      ExpiryArming arming,
+      PostHogMirror postHog,
+      OutboxDispatcher dispatcher,
+      DeliveryWake wake,
+      ReconcileService reconcile,
+      ExpiryService expiry,
+      BackfillService backfill,
       EventPartitions eventStorage) {}
 
-  static Online online(WorkerConfig config, DSLContext dsl, WorkflowClient client, List<BucketDefinition> buckets,
-      List<JourneyDefinition> journeyDefinitions, PostHogSettings postHogSettings, Clock clock) {
-    BucketCatalog catalog = new BucketCatalog(new BucketRegistry(buckets),
-        new EnabledSwitch(dsl, config.enabledSwitchTtl(), clock));
+  static Online online(
+      WorkerConfig config,
+      DSLContext dsl,
+      WorkflowClient client,
+      List<BucketDefinition> buckets,
+      List<JourneyDefinition> journeyDefinitions,
+      PostHogSettings postHogSettings,
+      Clock clock) {
+    BucketCatalog catalog =
+        new BucketCatalog(
+            new BucketRegistry(buckets), new EnabledSwitch(dsl, config.enabledSwitchTtl(), clock));
     EventHistoryLoader history = new EventHistoryLoader();
     UserStates states = new UserStates(history);
     JourneyRegistry journeys = new JourneyRegistry(journeyDefinitions);
-    // The generic bucket:entered / bucket:left events are written only when a journey binds to them.
+    // The generic bucket:entered / bucket:left events are written only when a journey binds to
+    // them.
     JourneyRouter router = new JourneyRouter(dsl, journeys, client, config.taskQueue(), clock);
     JourneyOutbox journeyOutbox = new JourneyOutbox(router, config.shards());
     // Dwell events reach journeys through the journey outbox, like any event.
-    TransitionWriter transitions = new TransitionWriter(journeys::wantsGenericTransition, config.shards(), journeyOutbox::record);
+    TransitionWriter transitions =
+        new TransitionWriter(
+            journeys::wantsGenericTransition, config.shards(), journeyOutbox::record);
     DeliverySettings delivery = config.delivery();
-    DeliveryWake wake = new TemporalDeliveryWake(client, config.taskQueue(), config.shards(), delivery.poll());
+    DeliveryWake wake =
+        new TemporalDeliveryWake(client, config.taskQueue(), config.shards(), delivery.poll());
     ExpiryArming arming = new ExpiryArming(dsl, catalog, client, config.taskQueue());
     // Records the wanted state only; PostHog itself is called by the pass's mirror step.
-    PostHogMirror postHog = new PostHogMirror(dsl, catalog, postHogSettings, delivery, clock, config.shards());
+    PostHogMirror postHog =
+        new PostHogMirror(dsl, catalog, postHogSettings, delivery, clock, config.shards());
     List<TransitionTarget> targets = List.of(arming, new JourneyTarget(router, catalog), postHog);
-    OutboxDispatcher dispatcher = new OutboxDispatcher(dsl, List.of(new TransitionStream(targets), journeyOutbox),
-        List.of(postHog), delivery, clock);
-    MembershipEngine membership = new MembershipEngine(catalog, new MembershipStore(), history, transitions);
-    IngestService ingest = new IngestService(dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew()));
-    return new Online(catalog, membership, ingest, journeyOutbox, new JourneyActivitiesImpl(dsl, new TableEmailSender(dsl), clock),
-        arming, postHog, dispatcher, wake,
-        new ReconcileService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),
+    OutboxDispatcher dispatcher =
+        new OutboxDispatcher(
+            dsl,
+            List.of(new TransitionStream(targets), journeyOutbox),
+            List.of(postHog),
+            delivery,
+            clock);
+    MembershipEngine membership =
+        new MembershipEngine(catalog, new MembershipStore(), history, transitions);
+    IngestService ingest =
+        new IngestService(
+            dsl, membership, journeyOutbox, clock, new EventParser(config.maxFutureSkew()));
+    return new Online(
+        catalog,
+        membership,
+        ingest,
+        journeyOutbox,
+        new JourneyActivitiesImpl(dsl, new TableEmailSender(dsl), clock),
+        arming,
+        postHog,
+        dispatcher,
+        wake,
+        new ReconcileService(
+            dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),
         new ExpiryService(dsl, catalog, states, transitions, clock),
-        new BackfillService(dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),
+        new BackfillService(
+            dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),
         EventPartitions.forBuckets(dsl, clock, config.eventRetention(), buckets));
   }
 }

@@ -1,13 +1,12 @@
 package dev.bucketflow.worker;
 
-import dev.bucketflow.bucket.BackfillStatus;
-import dev.bucketflow.bucket.BackfillKind;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.bucketflow.backfill.BackfillJob;
 import dev.bucketflow.backfill.BackfillProgress;
 import dev.bucketflow.backfill.BackfillRequest;
 import dev.bucketflow.backfill.BackfillService;
 import dev.bucketflow.backfill.BackfillWorkflow;
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.db.Database;
@@ -24,10 +23,10 @@ import java.util.concurrent.Callable;
 import org.jooq.DSLContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code buckets backfill <id>}: (re)runs a bucket's backfill now through the running workers and
@@ -36,7 +35,9 @@ import picocli.CommandLine.Model.CommandSpec;
  * first-time backfill (no join events), otherwise the current criteria are walked again as a
  * re-evaluation.
  */
-@Command(name = "backfill", mixinStandardHelpOptions = true,
+@Command(
+    name = "backfill",
+    mixinStandardHelpOptions = true,
     description = "Run a bucket's backfill now (needs a running worker) and show its progress.")
 final class BackfillCommand implements Callable<Integer> {
 
@@ -45,10 +46,14 @@ final class BackfillCommand implements Callable<Integer> {
   @Mixin QueueOptions queue;
   @Mixin DatabaseOptions database;
 
-  @Parameters(index = "0", paramLabel = "BUCKET_ID") String bucketId;
+  @Parameters(index = "0", paramLabel = "BUCKET_ID")
+  String bucketId;
 
-  @Option(names = "--buckets", defaultValue = "${env:BUCKETFLOW_BUCKETS:-examples/buckets}",
-      description = "Bucket definitions the workers run (env BUCKETFLOW_BUCKETS, default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--buckets",
+      defaultValue = "${env:BUCKETFLOW_BUCKETS:-examples/buckets}",
+      description =
+          "Bucket definitions the workers run (env BUCKETFLOW_BUCKETS, default ${DEFAULT-VALUE}).")
   java.nio.file.Path buckets;
 
   @Override
@@ -56,21 +61,36 @@ final class BackfillCommand implements Callable<Integer> {
     CliDatabase.quietLibraries();
     PrintWriter out = spec.commandLine().getOut();
     List<BucketDefinition> definitions = Content.buckets(buckets, "*");
-    BucketDefinition bucket = definitions.stream().filter(b -> b.id().equals(bucketId)).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("bucket '" + bucketId + "' is not defined in " + buckets));
-    if (bucket.manual()) throw new IllegalArgumentException("bucket '" + bucketId + "' is manual: nothing to backfill");
+    BucketDefinition bucket =
+        definitions.stream()
+            .filter(b -> b.id().equals(bucketId))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "bucket '" + bucketId + "' is not defined in " + buckets));
+    if (bucket.manual())
+      throw new IllegalArgumentException(
+          "bucket '" + bucketId + "' is manual: nothing to backfill");
     String hash = BucketJson.fingerprint(bucket);
-    try (HikariDataSource ds = CliDatabase.open(database.jdbcUrl(), database.user, database.password, 2)) {
+    try (HikariDataSource ds =
+        CliDatabase.open(database.jdbcUrl(), database.user, database.password, 2)) {
       DSLContext dsl = Database.dsl(ds);
       Clock clock = Clock.systemUTC();
-      BackfillService service = Assembly.offline(dsl, definitions, Duration.ofSeconds(5), clock, 1000).backfill();
+      BackfillService service =
+          Assembly.offline(dsl, definitions, Duration.ofSeconds(5), clock, 1000).backfill();
       BackfillKind kind = service.plan(bucket).kind().orElse(BackfillKind.REEVAL);
       WorkflowServiceStubs stubs = Temporal.connect(temporal.address);
       try {
         WorkflowClient client = Temporal.client(stubs, temporal.namespace);
         String workflowId = BackfillWorkflow.workflowId(bucket.id(), hash);
-        BackfillWorkflow wf = client.newWorkflowStub(BackfillWorkflow.class,
-            WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(queue.taskQueue).build());
+        BackfillWorkflow wf =
+            client.newWorkflowStub(
+                BackfillWorkflow.class,
+                WorkflowOptions.newBuilder()
+                    .setWorkflowId(workflowId)
+                    .setTaskQueue(queue.taskQueue)
+                    .build());
         try {
           service.restart(bucket.id(), hash, kind);
           WorkflowClient.start(wf::run, BackfillRequest.of(bucket.id(), hash, kind));
@@ -85,7 +105,8 @@ final class BackfillCommand implements Callable<Integer> {
     }
   }
 
-  private int follow(WorkflowClient client, String workflowId, PrintWriter out) throws InterruptedException {
+  private int follow(WorkflowClient client, String workflowId, PrintWriter out)
+      throws InterruptedException {
     BackfillWorkflow wf = client.newWorkflowStub(BackfillWorkflow.class, workflowId);
     WorkflowStub untyped = WorkflowStub.fromTyped(wf);
     ProgressBar bar = new ProgressBar(out, System.console() != null);

@@ -45,11 +45,11 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code bench e2e}: the whole path on {@code dev}'s parts, in one run and one process: a
- * throwaway embedded PostgreSQL, Temporal's Java test server bound to a free port in real time,
- * the real worker ({@link BucketflowWorker}, so its graph comes from {@link Assembly}) with the
- * example buckets and journeys, and a client sending from its own threads through {@link
- * IngestClient}, as {@code send --file} does. Phases, after an untimed warm-up through both paths:
+ * {@code bench e2e}: the whole path on {@code dev}'s parts, in one run and one process: a throwaway
+ * embedded PostgreSQL, Temporal's Java test server bound to a free port in real time, the real
+ * worker ({@link BucketflowWorker}, so its graph comes from {@link Assembly}) with the example
+ * buckets and journeys, and a client sending from its own threads through {@link IngestClient}, as
+ * {@code send --file} does. Phases, after an untimed warm-up through both paths:
  *
  * <ul>
  *   <li>(s) the Temporal-only ceiling: the same events, signals and shard workflow ({@link
@@ -65,55 +65,96 @@ import picocli.CommandLine.Spec;
  *
  * The reconcile cron is set to once a year so that no sweep lands inside a timed phase.
  */
-@Command(name = "e2e", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"End to end on dev's parts (embedded PostgreSQL, Temporal test server, the worker, a client): "
-        + "(s) Temporal-only ceiling, (e) full path at the highest rate, (l) event->transition latency at half of (e)'s rate.",
-        "Ends with 'e2e/ceiling ratio: <x.xx>' and 'p99 event->transition at half load: <seconds> s'."})
+@Command(
+    name = "e2e",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "End to end on dev's parts (embedded PostgreSQL, Temporal test server, the worker, a client): "
+          + "(s) Temporal-only ceiling, (e) full path at the highest rate, (l) event->transition latency at half of (e)'s rate.",
+      "Ends with 'e2e/ceiling ratio: <x.xx>' and 'p99 event->transition at half load: <seconds> s'."
+    })
 final class BenchE2eCommand implements Callable<Integer> {
 
   /** The sink's task queue and workflow id prefix: nothing else polls or uses them. */
   static final String SINK_QUEUE = "bucketflow-bench-sink";
+
   static final String SINK_ID_PREFIX = "bucketflow-bench-sink-";
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--events", defaultValue = "40000", description = "Events in each of (s) and (e) (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--events",
+      defaultValue = "40000",
+      description = "Events in each of (s) and (e) (default ${DEFAULT-VALUE}).")
   int events;
 
-  @Option(names = "--users", defaultValue = "20000", description = "Distinct users (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--users",
+      defaultValue = "20000",
+      description = "Distinct users (default ${DEFAULT-VALUE}).")
   int users;
 
-  @Option(names = "--latency-seconds", defaultValue = "20", description = "Length of the paced phase (l) (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--latency-seconds",
+      defaultValue = "20",
+      description = "Length of the paced phase (l) (default ${DEFAULT-VALUE}).")
   double latencySeconds;
 
-  @Option(names = "--warmup-events", defaultValue = "5000",
-      description = "Untimed warm-up through the sink and through the full path first (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--warmup-events",
+      defaultValue = "5000",
+      description =
+          "Untimed warm-up through the sink and through the full path first (default ${DEFAULT-VALUE}).")
   int warmupEvents;
 
-  @Option(names = "--shards", defaultValue = "8", description = "Ingest shards (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--shards",
+      defaultValue = "8",
+      description = "Ingest shards (default ${DEFAULT-VALUE}).")
   int shards;
 
-  @Option(names = "--batch-size", defaultValue = "500", description = "Events per ingest activity at most (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--batch-size",
+      defaultValue = "500",
+      description = "Events per ingest activity at most (default ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--db-pool", defaultValue = "10", description = "Worker database pool size, as dev (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--db-pool",
+      defaultValue = "10",
+      description = "Worker database pool size, as dev (default ${DEFAULT-VALUE}).")
   int dbPool;
 
-  @Option(names = "--buckets", defaultValue = "examples/buckets", description = "Bucket definitions (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--buckets",
+      defaultValue = "examples/buckets",
+      description = "Bucket definitions (default ${DEFAULT-VALUE}).")
   Path buckets;
 
-  @Option(names = "--journeys", defaultValue = "examples/journeys", description = "Journey definitions (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--journeys",
+      defaultValue = "examples/journeys",
+      description = "Journey definitions (default ${DEFAULT-VALUE}).")
   Path journeys;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of the event stream (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      description = "Seed of the event stream (default ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--unpatched-test-server",
-      description = "Leave the test server's time-lock list growing, as the SDK ships it (to measure the fix; see TestServerTimeLocks).")
+  @Option(
+      names = "--unpatched-test-server",
+      description =
+          "Leave the test server's time-lock list growing, as the SDK ships it (to measure the fix; see TestServerTimeLocks).")
   boolean unpatchedTestServer;
 
-  @Option(names = "--timeout-seconds", defaultValue = "600",
-      description = "Give up when a phase has not applied everything after this long (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--timeout-seconds",
+      defaultValue = "600",
+      description =
+          "Give up when a phase has not applied everything after this long (default ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
   private PrintWriter out;
@@ -125,8 +166,10 @@ final class BenchE2eCommand implements Callable<Integer> {
     final AtomicLong transitioning = new AtomicLong();
     final CountDownLatch done = new CountDownLatch(1);
     volatile long lastNanos;
+
     /** Event→transition, milliseconds (receipts are workflow time, millisecond resolution). */
     final Histogram transition = new Histogram(TimeUnit.HOURS.toMillis(1), 3);
+
     final Histogram appliedLatency = new Histogram(TimeUnit.HOURS.toMillis(1), 3);
 
     Phase(long expected) {
@@ -140,8 +183,10 @@ final class BenchE2eCommand implements Callable<Integer> {
 
     synchronized void committed(IngestService.Applied batch, Instant at) {
       long now = at.toEpochMilli();
-      for (Instant r : batch.transitionReceipts()) transition.recordValue(clamp(now - r.toEpochMilli()));
-      for (Instant r : batch.appliedReceipts()) appliedLatency.recordValue(clamp(now - r.toEpochMilli()));
+      for (Instant r : batch.transitionReceipts())
+        transition.recordValue(clamp(now - r.toEpochMilli()));
+      for (Instant r : batch.appliedReceipts())
+        appliedLatency.recordValue(clamp(now - r.toEpochMilli()));
       transitioning.addAndGet(batch.transitionReceipts().size());
     }
 
@@ -164,8 +209,18 @@ final class BenchE2eCommand implements Callable<Integer> {
     quietWorker();
     long wallStart = System.nanoTime();
     java.util.Optional<CpuSteal> stealFrom = CpuSteal.now();
-    out.printf(Locale.ROOT, "bench e2e: %,d events per phase, %,d users, %d shards, batches of at most %d, (l) for %.0f s, "
-        + "buckets %s, journeys %s, seed %d%n", events, users, shards, batchSize, latencySeconds, buckets, journeys, seed);
+    out.printf(
+        Locale.ROOT,
+        "bench e2e: %,d events per phase, %,d users, %d shards, batches of at most %d, (l) for %.0f s, "
+            + "buckets %s, journeys %s, seed %d%n",
+        events,
+        users,
+        shards,
+        batchSize,
+        latencySeconds,
+        buckets,
+        journeys,
+        seed);
     out.flush();
     Processes processes = new Processes();
     try {
@@ -178,31 +233,61 @@ final class BenchE2eCommand implements Callable<Integer> {
       String address = "127.0.0.1:" + port;
       WorkflowServiceStubs service = Temporal.connect(address);
       processes.add(service::shutdownNow);
-      WorkerConfig config = new WorkerConfig(address, "default", "bucketflow", shards, pg.jdbcUrl("bench_e2e"),
-          "postgres", "", dbPool, buckets, journeys, "*", 0, new IngestSettings(batchSize, 2_000),
-          Duration.ofSeconds(5), "0 0 1 1 *", 1000, EventParser.DEFAULT_MAX_FUTURE_SKEW, StickyTimeout.SDK_DEFAULT);
-      IngestCommitListener listener = (batch, at) -> {
-        Phase p = current.get();
-        if (p == null) return;
-        p.committed(batch, at);
-        // Everything the batch consumed: stored, repeated or refused (the stream has none of the latter two).
-        p.absorbed(batch.outcome().stored() + batch.outcome().duplicates() + batch.outcome().rejected());
-      };
-      BucketflowWorker worker = processes.add(BucketflowWorker.start(config, service, UnaryOperator.identity(), listener));
+      WorkerConfig config =
+          new WorkerConfig(
+              address,
+              "default",
+              "bucketflow",
+              shards,
+              pg.jdbcUrl("bench_e2e"),
+              "postgres",
+              "",
+              dbPool,
+              buckets,
+              journeys,
+              "*",
+              0,
+              new IngestSettings(batchSize, 2_000),
+              Duration.ofSeconds(5),
+              "0 0 1 1 *",
+              1000,
+              EventParser.DEFAULT_MAX_FUTURE_SKEW,
+              StickyTimeout.SDK_DEFAULT);
+      IngestCommitListener listener =
+          (batch, at) -> {
+            Phase p = current.get();
+            if (p == null) return;
+            p.committed(batch, at);
+            // Everything the batch consumed: stored, repeated or refused (the stream has none of
+            // the latter two).
+            p.absorbed(
+                batch.outcome().stored()
+                    + batch.outcome().duplicates()
+                    + batch.outcome().rejected());
+          };
+      BucketflowWorker worker =
+          processes.add(
+              BucketflowWorker.start(config, service, UnaryOperator.identity(), listener));
       WorkerFactory sinkFactory = WorkerFactory.newInstance(worker.client());
-      processes.add(() -> {
-        sinkFactory.shutdownNow();
-        sinkFactory.awaitTermination(10, TimeUnit.SECONDS);
-      });
-      Worker sink = sinkFactory.newWorker(SINK_QUEUE, BucketflowWorker.workerOptions(config, worker.stickyTimeout()));
-      sink.registerWorkflowImplementationFactory(EventIngestWorkflow.class,
-          () -> new EventIngestWorkflowImpl(config.ingest()));
+      processes.add(
+          () -> {
+            sinkFactory.shutdownNow();
+            sinkFactory.awaitTermination(10, TimeUnit.SECONDS);
+          });
+      Worker sink =
+          sinkFactory.newWorker(
+              SINK_QUEUE, BucketflowWorker.workerOptions(config, worker.stickyTimeout()));
+      sink.registerWorkflowImplementationFactory(
+          EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
       sink.registerActivitiesImplementations(new SinkActivities());
       sinkFactory.start();
       IngestClient ingest = new IngestClient(worker.client(), config.taskQueue(), shards);
-      IngestClient sinkClient = new IngestClient(worker.client(), SINK_QUEUE, shards, SINK_ID_PREFIX);
-      DSLContext settled = Database.dsl(processes.add(Database.pool(pg.jdbcUrl("bench_e2e"), "postgres", "", 1)));
-      out.println("worker up: Temporal test server " + address + ", embedded PostgreSQL port " + pg.port());
+      IngestClient sinkClient =
+          new IngestClient(worker.client(), SINK_QUEUE, shards, SINK_ID_PREFIX);
+      DSLContext settled =
+          Database.dsl(processes.add(Database.pool(pg.jdbcUrl("bench_e2e"), "postgres", "", 1)));
+      out.println(
+          "worker up: Temporal test server " + address + ", embedded PostgreSQL port " + pg.port());
       out.flush();
 
       Instant now = Instant.now();
@@ -214,35 +299,70 @@ final class BenchE2eCommand implements Callable<Integer> {
       }
       out.println();
       Result s = burst(sinkClient, stream(seed, events, now), "(s) Temporal-only ceiling");
-      out.printf(Locale.ROOT, "(s) Temporal-only ceiling: %,d events in %.2f s = %,.0f events/s (first send to last batch absorbed; send took %.2f s)%n",
-          events, s.seconds(), s.rate(), s.sendSeconds());
+      out.printf(
+          Locale.ROOT,
+          "(s) Temporal-only ceiling: %,d events in %.2f s = %,.0f events/s (first send to last batch absorbed; send took %.2f s)%n",
+          events,
+          s.seconds(),
+          s.rate(),
+          s.sendSeconds());
       out.flush();
       Result e = burst(ingest, stream(seed + 1, events, now), "(e) full path");
-      out.printf(Locale.ROOT, "(e) full path: %,d events in %.2f s = %,.0f events/s (first send to last applied; send took %.2f s); "
+      out.printf(
+          Locale.ROOT,
+          "(e) full path: %,d events in %.2f s = %,.0f events/s (first send to last applied; send took %.2f s); "
               + "%,d events made transitions; event->transition p50 %.3f s, p99 %.3f s during the burst%n",
-          events, e.seconds(), e.rate(), e.sendSeconds(), e.phase().transitioning.get(),
-          e.phase().seconds(e.phase().transition, 50), e.phase().seconds(e.phase().transition, 99));
+          events,
+          e.seconds(),
+          e.rate(),
+          e.sendSeconds(),
+          e.phase().transitioning.get(),
+          e.phase().seconds(e.phase().transition, 50),
+          e.phase().seconds(e.phase().transition, 99));
       out.flush();
       settle(settled, "(e)");
       double half = e.rate() / 2;
       Result l = paced(ingest, half, now);
       Phase lp = l.phase();
-      out.printf(Locale.ROOT, "(l) half load: paced at %,.0f events/s for %.1f s (%,d events, applied at %,.0f events/s); "
-              + "%,d events made transitions%n", half, l.sendSeconds(), lp.expected, l.rate(), lp.transitioning.get());
-      out.printf(Locale.ROOT, "(l) event->transition: p50 %.3f s, p90 %.3f s, p99 %.3f s, max %.3f s; event->applied p50 %.3f s, p99 %.3f s%n",
-          lp.seconds(lp.transition, 50), lp.seconds(lp.transition, 90), lp.seconds(lp.transition, 99),
-          lp.seconds(lp.transition, 100), lp.seconds(lp.appliedLatency, 50), lp.seconds(lp.appliedLatency, 99));
-      out.printf(Locale.ROOT, "machine: %d cores, max heap %.1f GB; wall %.1f s; %s%n", Runtime.getRuntime().availableProcessors(),
-          Runtime.getRuntime().maxMemory() / 1e9, (System.nanoTime() - wallStart) / 1e9, CpuSteal.since(stealFrom));
+      out.printf(
+          Locale.ROOT,
+          "(l) half load: paced at %,.0f events/s for %.1f s (%,d events, applied at %,.0f events/s); "
+              + "%,d events made transitions%n",
+          half,
+          l.sendSeconds(),
+          lp.expected,
+          l.rate(),
+          lp.transitioning.get());
+      out.printf(
+          Locale.ROOT,
+          "(l) event->transition: p50 %.3f s, p90 %.3f s, p99 %.3f s, max %.3f s; event->applied p50 %.3f s, p99 %.3f s%n",
+          lp.seconds(lp.transition, 50),
+          lp.seconds(lp.transition, 90),
+          lp.seconds(lp.transition, 99),
+          lp.seconds(lp.transition, 100),
+          lp.seconds(lp.appliedLatency, 50),
+          lp.seconds(lp.appliedLatency, 99));
+      out.printf(
+          Locale.ROOT,
+          "machine: %d cores, max heap %.1f GB; wall %.1f s; %s%n",
+          Runtime.getRuntime().availableProcessors(),
+          Runtime.getRuntime().maxMemory() / 1e9,
+          (System.nanoTime() - wallStart) / 1e9,
+          CpuSteal.since(stealFrom));
       if (lp.transitioning.get() == 0) {
-        spec.commandLine().getErr().println("error: no event made a transition during (l); no latency to report");
+        spec.commandLine()
+            .getErr()
+            .println("error: no event made a transition during (l); no latency to report");
         return 1;
       }
       // Shut down first, so that nothing the shutdown logs can follow the two lines scripts read.
       out.flush();
       processes.closeAll();
       out.printf(Locale.ROOT, "e2e/ceiling ratio: %.2f%n", e.rate() / s.rate());
-      out.printf(Locale.ROOT, "p99 event->transition at half load: %.3f s%n", lp.seconds(lp.transition, 99));
+      out.printf(
+          Locale.ROOT,
+          "p99 event->transition at half load: %.3f s%n",
+          lp.seconds(lp.transition, 99));
       return 0;
     } catch (PhaseTimeout t) {
       spec.commandLine().getErr().println("error: " + t.getMessage());
@@ -256,10 +376,13 @@ final class BenchE2eCommand implements Callable<Integer> {
   private void check() {
     if (events < 1) throw new ParameterException(spec.commandLine(), "--events must be at least 1");
     if (users < 1) throw new ParameterException(spec.commandLine(), "--users must be at least 1");
-    if (latencySeconds <= 0) throw new ParameterException(spec.commandLine(), "--latency-seconds must be positive");
-    if (warmupEvents < 0) throw new ParameterException(spec.commandLine(), "--warmup-events must not be negative");
+    if (latencySeconds <= 0)
+      throw new ParameterException(spec.commandLine(), "--latency-seconds must be positive");
+    if (warmupEvents < 0)
+      throw new ParameterException(spec.commandLine(), "--warmup-events must not be negative");
     if (shards < 1) throw new ParameterException(spec.commandLine(), "--shards must be at least 1");
-    if (batchSize < 1) throw new ParameterException(spec.commandLine(), "--batch-size must be at least 1");
+    if (batchSize < 1)
+      throw new ParameterException(spec.commandLine(), "--batch-size must be at least 1");
   }
 
   /** The worker logs a line per continue-as-new and per journey start: noise at these rates. */
@@ -278,16 +401,28 @@ final class BenchE2eCommand implements Callable<Integer> {
   private void settle(DSLContext db, String after) throws PhaseTimeout, InterruptedException {
     long t0 = System.nanoTime();
     long deadline = t0 + TimeUnit.SECONDS.toNanos(timeoutSeconds);
-    String pending = "select (select count(*) from bucket_transitions where dispatched_at is null and parked_at is null)"
-        + " + (select count(*) from journey_outbox where dispatched_at is null and parked_at is null)";
+    String pending =
+        "select (select count(*) from bucket_transitions where dispatched_at is null and parked_at is null)"
+            + " + (select count(*) from journey_outbox where dispatched_at is null and parked_at is null)";
     long left;
     while ((left = db.fetchOne(pending).get(0, Long.class)) > 0) {
       if (System.nanoTime() > deadline) {
-        throw new PhaseTimeout("after " + after + ": " + left + " outbox rows still undelivered after " + timeoutSeconds + " s");
+        throw new PhaseTimeout(
+            "after "
+                + after
+                + ": "
+                + left
+                + " outbox rows still undelivered after "
+                + timeoutSeconds
+                + " s");
       }
       Thread.sleep(100);
     }
-    out.printf(Locale.ROOT, "  after %s: outboxes delivered in %.1f s more (untimed)%n", after, (System.nanoTime() - t0) / 1e9);
+    out.printf(
+        Locale.ROOT,
+        "  after %s: outboxes delivered in %.1f s more (untimed)%n",
+        after,
+        (System.nanoTime() - t0) / 1e9);
     out.flush();
   }
 
@@ -311,14 +446,21 @@ final class BenchE2eCommand implements Callable<Integer> {
    * before {@code now}, so windowed counts, all-time existence and dormancy all move.
    */
   private List<JsonNode> stream(long streamSeed, int count, Instant now) {
-    BenchWorkload.EventStream s = new BenchWorkload.EventStream(streamSeed, users, count,
-        now.minus(Duration.ofDays(60)), now.minus(Duration.ofMinutes(1)));
+    BenchWorkload.EventStream s =
+        new BenchWorkload.EventStream(
+            streamSeed,
+            users,
+            count,
+            now.minus(Duration.ofDays(60)),
+            now.minus(Duration.ofMinutes(1)));
     List<JsonNode> list = new ArrayList<>(count);
     while (s.hasNext()) list.add(s.next());
     return list;
   }
 
-  /** Sends everything at once (shards in parallel, as {@code send --file}) and waits until applied. */
+  /**
+   * Sends everything at once (shards in parallel, as {@code send --file}) and waits until applied.
+   */
   private Result burst(IngestClient client, List<JsonNode> list, String label) throws Exception {
     Phase phase = new Phase(list.size());
     current.set(phase);
@@ -332,8 +474,8 @@ final class BenchE2eCommand implements Callable<Integer> {
 
   /**
    * Sends at {@code rate} events/s for {@code --latency-seconds}: a pacer hands each 10 ms tick's
-   * due events, grouped by shard, to one sender thread per shard (a shard's events stay in order;
-   * a sender that fell behind sends what piled up in one go, as a real client would).
+   * due events, grouped by shard, to one sender thread per shard (a shard's events stay in order; a
+   * sender that fell behind sends what piled up in one go, as a real client would).
    */
   private Result paced(IngestClient client, double rate, Instant now) throws Exception {
     int count = (int) Math.max(1, Math.round(rate * latencySeconds));
@@ -346,28 +488,31 @@ final class BenchE2eCommand implements Callable<Integer> {
       LinkedBlockingQueue<List<JsonNode>> q = new LinkedBlockingQueue<>();
       queues.add(q);
       int shard = i;
-      Thread t = new Thread(() -> {
-        try {
-          while (true) {
-            List<JsonNode> first = q.take();
-            if (first.isEmpty()) return; // end marker
-            List<JsonNode> batch = new ArrayList<>(first);
-            List<List<JsonNode>> more = new ArrayList<>();
-            q.drainTo(more);
-            boolean end = false;
-            for (List<JsonNode> m : more) {
-              if (m.isEmpty()) end = true;
-              else batch.addAll(m);
-            }
-            client.sendShard(shard, batch);
-            if (end) return;
-          }
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-        } catch (Throwable ex) {
-          failed.compareAndSet(null, ex);
-        }
-      }, "bench-sender-" + shard);
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  while (true) {
+                    List<JsonNode> first = q.take();
+                    if (first.isEmpty()) return; // end marker
+                    List<JsonNode> batch = new ArrayList<>(first);
+                    List<List<JsonNode>> more = new ArrayList<>();
+                    q.drainTo(more);
+                    boolean end = false;
+                    for (List<JsonNode> m : more) {
+                      if (m.isEmpty()) end = true;
+                      else batch.addAll(m);
+                    }
+                    client.sendShard(shard, batch);
+                    if (end) return;
+                  }
+                } catch (InterruptedException ie) {
+                  Thread.currentThread().interrupt();
+                } catch (Throwable ex) {
+                  failed.compareAndSet(null, ex);
+                }
+              },
+              "bench-sender-" + shard);
       t.setDaemon(true);
       senders.add(t);
       t.start();
@@ -382,7 +527,8 @@ final class BenchE2eCommand implements Callable<Integer> {
         List<List<JsonNode>> byShard = new ArrayList<>();
         for (int i = 0; i < shards; i++) byShard.add(new ArrayList<>());
         for (; next < due; next++) byShard.get(client.shardOf(list.get(next))).add(list.get(next));
-        for (int i = 0; i < shards; i++) if (!byShard.get(i).isEmpty()) queues.get(i).add(byShard.get(i));
+        for (int i = 0; i < shards; i++)
+          if (!byShard.get(i).isEmpty()) queues.get(i).add(byShard.get(i));
       }
       if (failed.get() != null) throw new IllegalStateException("sending failed", failed.get());
       Thread.sleep(10);
@@ -401,12 +547,20 @@ final class BenchE2eCommand implements Callable<Integer> {
     long lastReport = System.nanoTime();
     while (!phase.done.await(1, TimeUnit.SECONDS)) {
       if (System.nanoTime() > deadline) {
-        throw new PhaseTimeout(label + ": only " + phase.applied.get() + " of " + phase.expected + " events applied after "
-            + timeoutSeconds + " s");
+        throw new PhaseTimeout(
+            label
+                + ": only "
+                + phase.applied.get()
+                + " of "
+                + phase.expected
+                + " events applied after "
+                + timeoutSeconds
+                + " s");
       }
       if (System.nanoTime() - lastReport > TimeUnit.SECONDS.toNanos(15)) {
         lastReport = System.nanoTime();
-        out.printf(Locale.ROOT, "  %s: %,d / %,d applied%n", label, phase.applied.get(), phase.expected);
+        out.printf(
+            Locale.ROOT, "  %s: %,d / %,d applied%n", label, phase.applied.get(), phase.expected);
         out.flush();
       }
     }
@@ -435,7 +589,9 @@ final class BenchE2eCommand implements Callable<Integer> {
     @Override
     public SpillSegment loadSpill(String segmentId) {
       SpillSegment s = spilled.get(segmentId);
-      return s != null ? s : new SpillSegment(segmentId, Shards.shardFromWorkflowId(segmentId), List.of());
+      return s != null
+          ? s
+          : new SpillSegment(segmentId, Shards.shardFromWorkflowId(segmentId), List.of());
     }
   }
 

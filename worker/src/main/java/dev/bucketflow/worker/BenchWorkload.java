@@ -22,27 +22,50 @@ import java.util.SplittableRandom;
 
 /**
  * The synthetic workload of {@code bench ingest}, a pure function of its parameters and seed:
- * buckets of every criteria shape the engine supports over a small vocabulary (ten event names,
- * ten property names), and an event stream in which a hot twentieth of the users sends half the
+ * buckets of every criteria shape the engine supports over a small vocabulary (ten event names, ten
+ * property names), and an event stream in which a hot twentieth of the users sends half the
  * traffic, so counts really cross thresholds and users really join and leave.
  */
 final class BenchWorkload {
 
   /** Ten event names, most frequent first (see {@link #EVENT_WEIGHTS}). */
-  static final List<String> EVENTS = List.of("app.active", "page_view", "key_action", "feature_used",
-      "purchase", "invite_sent", "support_ticket", "signup", "upgrade", "logout");
+  static final List<String> EVENTS =
+      List.of(
+          "app.active",
+          "page_view",
+          "key_action",
+          "feature_used",
+          "purchase",
+          "invite_sent",
+          "support_ticket",
+          "signup",
+          "upgrade",
+          "logout");
+
   static final int[] EVENT_WEIGHTS = {25, 20, 15, 10, 5, 5, 5, 5, 5, 5};
 
   /** Ten property names, each with a small domain so equality criteria match often enough. */
-  static final List<String> PROPERTIES = List.of("plan", "country", "trial_days_left", "seats", "converted",
-      "source", "beta", "score", "locale", "role");
+  static final List<String> PROPERTIES =
+      List.of(
+          "plan",
+          "country",
+          "trial_days_left",
+          "seats",
+          "converted",
+          "source",
+          "beta",
+          "score",
+          "locale",
+          "role");
 
   private static final String[] PLANS = {"trial", "free", "pro", "enterprise"};
   private static final String[] COUNTRIES = {"us", "de", "fr", "br", "in", "jp"};
   private static final String[] SOURCES = {"ads", "organic", "referral", "partner"};
   private static final String[] LOCALES = {"en", "de", "fr", "pt", "ja"};
   private static final String[] ROLES = {"admin", "member", "viewer"};
-  private static final String[] FREQUENT = {"app.active", "page_view", "key_action", "feature_used"};
+  private static final String[] FREQUENT = {
+    "app.active", "page_view", "key_action", "feature_used"
+  };
 
   private BenchWorkload() {}
 
@@ -50,9 +73,9 @@ final class BenchWorkload {
 
   /**
    * {@code n} valid bucket definitions cycling through eight shapes: property eq; eq + lte + neq;
-   * count ≥ k within d days; exists within d days; lapsed (all-time exists + 7-day not_exists);
-   * OR of a property and a windowed count; numeric gte + eq + neq; nested OR/AND of event legs.
-   * Entry limits cycle through unlimited, once and once per 7 days.
+   * count ≥ k within d days; exists within d days; lapsed (all-time exists + 7-day not_exists); OR
+   * of a property and a windowed count; numeric gte + eq + neq; nested OR/AND of event legs. Entry
+   * limits cycle through unlimited, once and once per 7 days.
    */
   static List<BucketDefinition> buckets(int n, long seed) {
     SplittableRandom r = new SplittableRandom(seed ^ 0x5DEECE66DL);
@@ -62,18 +85,22 @@ final class BenchWorkload {
       Criterion criteria;
       switch (i % 8) {
         case 0 -> {
-          String[] pick = switch (r.nextInt(3)) {
-            case 0 -> new String[] {"plan", pick(r, PLANS)};
-            case 1 -> new String[] {"country", pick(r, COUNTRIES)};
-            default -> new String[] {"role", pick(r, ROLES)};
-          };
+          String[] pick =
+              switch (r.nextInt(3)) {
+                case 0 -> new String[] {"plan", pick(r, PLANS)};
+                case 1 -> new String[] {"country", pick(r, COUNTRIES)};
+                default -> new String[] {"role", pick(r, ROLES)};
+              };
           shape = pick[0] + "-is-" + pick[1];
           criteria = prop(pick[0]).eq(pick[1]);
         }
         case 1 -> {
           shape = "trial-expiring";
-          criteria = all(prop("plan").eq("trial"), prop("trial_days_left").lte(2 + r.nextInt(6)),
-              prop("converted").neq(true));
+          criteria =
+              all(
+                  prop("plan").eq("trial"),
+                  prop("trial_days_left").lte(2 + r.nextInt(6)),
+                  prop("converted").neq(true));
         }
         case 2 -> {
           String e = pick(r, FREQUENT);
@@ -105,24 +132,31 @@ final class BenchWorkload {
           int score = 50 + r.nextInt(41);
           String country = pick(r, COUNTRIES);
           shape = "score-" + score + "-" + country;
-          criteria = all(prop("score").gte(score), prop("country").eq(country), prop("beta").neq(false));
+          criteria =
+              all(prop("score").gte(score), prop("country").eq(country), prop("beta").neq(false));
         }
         default -> {
           String e1 = pick(r, FREQUENT);
-          String e2 = pick(r, new String[] {"invite_sent", "upgrade", "purchase", "support_ticket"});
+          String e2 =
+              pick(r, new String[] {"invite_sent", "upgrade", "purchase", "support_ticket"});
           shape = "busy-or-admin-" + slug(e2);
-          criteria = any(event(e1).within(days(7)).atLeast(2 + r.nextInt(3)),
-              all(prop("role").eq("admin"), event(e2).within(days(30)).exists()));
+          criteria =
+              any(
+                  event(e1).within(days(7)).atLeast(2 + r.nextInt(3)),
+                  all(prop("role").eq("admin"), event(e2).within(days(30)).exists()));
         }
       }
-      BucketDefinition.Builder b = BucketDefinition.builder(String.format("bench-%02d-%s", i, shape))
-          .name("bench " + i + " " + shape).criteria(criteria);
+      BucketDefinition.Builder b =
+          BucketDefinition.builder(String.format("bench-%02d-%s", i, shape))
+              .name("bench " + i + " " + shape)
+              .criteria(criteria);
       if (i % 3 == 1) b.entryLimit(EntryLimit.ONCE);
       if (i % 3 == 2) b.oncePer(days(7));
       out.add(b.build());
     }
     List<Problem> problems = BucketValidator.validate(out);
-    if (!problems.isEmpty()) throw new IllegalStateException("synthetic buckets are invalid: " + problems);
+    if (!problems.isEmpty())
+      throw new IllegalStateException("synthetic buckets are invalid: " + problems);
     return out;
   }
 
@@ -137,16 +171,16 @@ final class BenchWorkload {
   // ------------------------------------------------------------------ events
 
   /**
-   * {@code total} events, generated lazily and identically for the same arguments, so every
-   * phase (and a phase that stops early, like the baseline) replays the same prefix. Half the
-   * events come from a hot twentieth of the users; 40% carry one or two properties.
+   * {@code total} events, generated lazily and identically for the same arguments, so every phase
+   * (and a phase that stops early, like the baseline) replays the same prefix. Half the events come
+   * from a hot twentieth of the users; 40% carry one or two properties.
    *
    * <p>Properties are sticky, as real ones are: a user's value of a property is a fixed function of
-   * (seed, user, property), except that one time in five it is a fresh random value (a plan
-   * change, a new score). Occurrence times are drawn uniformly from {@code [from, to)},
-   * independently of stream position, so that any prefix has the same mix of in-window and
-   * out-of-window events as the whole stream: the baseline's rate on a prefix is then comparable
-   * with the batched rate on the whole.
+   * (seed, user, property), except that one time in five it is a fresh random value (a plan change,
+   * a new score). Occurrence times are drawn uniformly from {@code [from, to)}, independently of
+   * stream position, so that any prefix has the same mix of in-window and out-of-window events as
+   * the whole stream: the baseline's rate on a prefix is then comparable with the batched rate on
+   * the whole.
    */
   static final class EventStream {
     private final SplittableRandom r;
@@ -188,7 +222,8 @@ final class BenchWorkload {
         for (int i = 0; i < n; i++) {
           String name = PROPERTIES.get(r.nextInt(PROPERTIES.size()));
           // Sticky: the user's own value, unless this event changes it.
-          SplittableRandom values = r.nextInt(5) == 0 ? r : new SplittableRandom(mix(seed, user, name));
+          SplittableRandom values =
+              r.nextInt(5) == 0 ? r : new SplittableRandom(mix(seed, user, name));
           putProperty(props, name, values);
         }
       }

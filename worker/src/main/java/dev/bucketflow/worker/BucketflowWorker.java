@@ -1,13 +1,13 @@
 package dev.bucketflow.worker;
 
 import com.zaxxer.hikari.HikariDataSource;
-import dev.bucketflow.bucket.BucketDefinition;
-import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.backfill.BackfillActivitiesImpl;
 import dev.bucketflow.backfill.BackfillRequest;
 import dev.bucketflow.backfill.BackfillService;
 import dev.bucketflow.backfill.BackfillWorkflow;
 import dev.bucketflow.backfill.BackfillWorkflowImpl;
+import dev.bucketflow.bucket.BucketDefinition;
+import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.db.Database;
 import dev.bucketflow.delivery.DeliveryWorkflowImpl;
 import dev.bucketflow.dispatch.DeliveryActivitiesImpl;
@@ -23,8 +23,15 @@ import dev.bucketflow.ingest.IngestActivities;
 import dev.bucketflow.ingest.IngestActivitiesImpl;
 import dev.bucketflow.ingest.IngestCommitListener;
 import dev.bucketflow.ingest.IngestService;
+import dev.bucketflow.journey.JourneyDefinition;
+import dev.bucketflow.journey.JourneyRegistry;
+import dev.bucketflow.journeys.JourneyActivitiesImpl;
+import dev.bucketflow.journeys.WinbackJourney;
+import dev.bucketflow.journeys.WinbackJourneyImpl;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.MembershipEngine;
+import dev.bucketflow.posthog.PostHogMirror;
+import dev.bucketflow.posthog.PostHogSettings;
 import dev.bucketflow.reconcile.ReconcileActivitiesImpl;
 import dev.bucketflow.reconcile.ReconcileRequest;
 import dev.bucketflow.reconcile.ReconcileService;
@@ -32,7 +39,6 @@ import dev.bucketflow.reconcile.ReconcileWorkflow;
 import dev.bucketflow.reconcile.ReconcileWorkflowImpl;
 import io.temporal.api.workflowservice.v1.GetSystemInfoRequest;
 import io.temporal.client.WorkflowClient;
-import io.temporal.client.WorkflowClientOptions;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.serviceclient.WorkflowServiceStubs;
@@ -43,13 +49,6 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import dev.bucketflow.journey.JourneyDefinition;
-import dev.bucketflow.journey.JourneyRegistry;
-import dev.bucketflow.journeys.JourneyActivitiesImpl;
-import dev.bucketflow.journeys.WinbackJourney;
-import dev.bucketflow.journeys.WinbackJourneyImpl;
-import dev.bucketflow.posthog.PostHogSettings;
-import dev.bucketflow.posthog.PostHogMirror;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.jooq.DSLContext;
@@ -91,18 +90,33 @@ public final class BucketflowWorker implements AutoCloseable {
   private final JourneyRegistry journeys;
   private final JourneyActivitiesImpl journeyActivities;
 
-  private BucketflowWorker(WorkerConfig config, WorkflowServiceStubs service, HikariDataSource dataSource,
-      List<BucketDefinition> buckets, List<JourneyDefinition> journeyDefinitions) {
+  private BucketflowWorker(
+      WorkerConfig config,
+      WorkflowServiceStubs service,
+      HikariDataSource dataSource,
+      List<BucketDefinition> buckets,
+      List<JourneyDefinition> journeyDefinitions) {
     this.config = config;
     this.service = service;
     this.dataSource = dataSource;
     this.dsl = Database.dsl(dataSource);
     // Search attributes and summaries for the Web UI, set on every start this client makes.
-    this.client = Temporal.client(service, config.namespace(), new dev.bucketflow.admin.VisibilityInterceptor(
-        dev.bucketflow.admin.Visibility.register(service, config.namespace())));
+    this.client =
+        Temporal.client(
+            service,
+            config.namespace(),
+            new dev.bucketflow.admin.VisibilityInterceptor(
+                dev.bucketflow.admin.Visibility.register(service, config.namespace())));
     this.factory = WorkerFactory.newInstance(client);
-    Assembly.Online parts = Assembly.online(config, dsl, client, buckets, journeyDefinitions,
-        PostHogSettings.fromEnv(System.getenv()), clock);
+    Assembly.Online parts =
+        Assembly.online(
+            config,
+            dsl,
+            client,
+            buckets,
+            journeyDefinitions,
+            PostHogSettings.fromEnv(System.getenv()),
+            clock);
     this.catalog = parts.catalog();
     this.membership = parts.membership();
     this.ingest = parts.ingest();
@@ -125,10 +139,12 @@ public final class BucketflowWorker implements AutoCloseable {
   }
 
   /**
-   * As {@link #start(WorkerConfig, WorkflowServiceStubs)}, registering {@code ingestSeam} applied to
-   * the ingest activities (a test seam: a worker whose activity hangs, to play a killed one).
+   * As {@link #start(WorkerConfig, WorkflowServiceStubs)}, registering {@code ingestSeam} applied
+   * to the ingest activities (a test seam: a worker whose activity hangs, to play a killed one).
    */
-  static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service,
+  static BucketflowWorker start(
+      WorkerConfig config,
+      WorkflowServiceStubs service,
       UnaryOperator<IngestActivities> ingestSeam) {
     return start(config, service, ingestSeam, IngestCommitListener.NONE);
   }
@@ -137,11 +153,16 @@ public final class BucketflowWorker implements AutoCloseable {
    * As {@link #start(WorkerConfig, WorkflowServiceStubs, UnaryOperator)}, telling {@code committed}
    * of every ingest batch this worker commits (the latency metrics, {@code bench e2e}).
    */
-  static BucketflowWorker start(WorkerConfig config, WorkflowServiceStubs service,
-      UnaryOperator<IngestActivities> ingestSeam, IngestCommitListener committed) {
+  static BucketflowWorker start(
+      WorkerConfig config,
+      WorkflowServiceStubs service,
+      UnaryOperator<IngestActivities> ingestSeam,
+      IngestCommitListener committed) {
     List<BucketDefinition> buckets = Content.buckets(config.buckets(), config.enabledBuckets());
-    List<JourneyDefinition> journeys = Content.journeys(config.journeys(), buckets, config.taskQueue(), JOURNEY_TYPES);
-    HikariDataSource ds = Database.pool(config.jdbcUrl(), config.dbUser(), config.dbPassword(), config.dbPoolSize());
+    List<JourneyDefinition> journeys =
+        Content.journeys(config.journeys(), buckets, config.taskQueue(), JOURNEY_TYPES);
+    HikariDataSource ds =
+        Database.pool(config.jdbcUrl(), config.dbUser(), config.dbPassword(), config.dbPoolSize());
     try {
       Database.migrate(ds);
       BucketflowWorker w = new BucketflowWorker(config, service, ds, buckets, journeys);
@@ -154,7 +175,10 @@ public final class BucketflowWorker implements AutoCloseable {
       w.registerReconcileCron();
       w.startDelivery();
       w.startBackfills();
-      log.info("worker polling task queue '{}' in namespace '{}'; PostHog mirror {}", config.taskQueue(), config.namespace(),
+      log.info(
+          "worker polling task queue '{}' in namespace '{}'; PostHog mirror {}",
+          config.taskQueue(),
+          config.namespace(),
           w.postHog.enabled() ? "on" : "off (no POSTHOG_API_KEY)");
       return w;
     } catch (RuntimeException e) {
@@ -163,7 +187,10 @@ public final class BucketflowWorker implements AutoCloseable {
     }
   }
 
-  /** The options {@link #register} creates the worker with; {@code stickyTimeout} resolved (never null). */
+  /**
+   * The options {@link #register} creates the worker with; {@code stickyTimeout} resolved (never
+   * null).
+   */
   static WorkerOptions workerOptions(WorkerConfig config, java.time.Duration stickyTimeout) {
     return WorkerOptions.newBuilder()
         .setMaxConcurrentActivityExecutionSize(activitySlots(config))
@@ -189,18 +216,27 @@ public final class BucketflowWorker implements AutoCloseable {
     return stickyTimeout;
   }
 
-  private void register(UnaryOperator<IngestActivities> ingestSeam, IngestCommitListener committed) {
+  private void register(
+      UnaryOperator<IngestActivities> ingestSeam, IngestCommitListener committed) {
     stickyTimeout = StickyTimeout.resolve(config.stickyTimeout(), service);
     workerOptions = workerOptions(config, stickyTimeout);
     Worker worker = factory.newWorker(config.taskQueue(), workerOptions);
     worker.registerWorkflowImplementationFactory(
         EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
-    worker.registerWorkflowImplementationTypes(ReconcileWorkflowImpl.class, ExpiryWorkflowImpl.class,
-        WinbackJourneyImpl.class, BackfillWorkflowImpl.class, DeliveryWorkflowImpl.class);
+    worker.registerWorkflowImplementationTypes(
+        ReconcileWorkflowImpl.class,
+        ExpiryWorkflowImpl.class,
+        WinbackJourneyImpl.class,
+        BackfillWorkflowImpl.class,
+        DeliveryWorkflowImpl.class);
     worker.registerActivitiesImplementations(
         ingestSeam.apply(new IngestActivitiesImpl(ingest, wake, arming, committed, clock)),
         journeyActivities,
-        new ReconcileActivitiesImpl(reconcile, wake, dispatcher::pendingCount, ReconcileService.Budget.DEFAULT,
+        new ReconcileActivitiesImpl(
+            reconcile,
+            wake,
+            dispatcher::pendingCount,
+            ReconcileService.Budget.DEFAULT,
             () -> eventStorage.maintain(dev.bucketflow.activity.Heartbeat.current())),
         new ExpiryActivitiesImpl(expiry, wake, arming),
         new BackfillActivitiesImpl(backfill, wake),
@@ -209,19 +245,30 @@ public final class BucketflowWorker implements AutoCloseable {
 
   /**
    * Starts the cron workflow {@code bucketflow-reconcile} unless it runs: however many workers
-   * start, the fixed id makes one. A changed schedule takes effect once the old cron is
-   * terminated ({@code bucketflow reconcile --reset-cron}).
+   * start, the fixed id makes one. A changed schedule takes effect once the old cron is terminated
+   * ({@code bucketflow reconcile --reset-cron}).
    */
   private void registerReconcileCron() {
-    ReconcileWorkflow cron = client.newWorkflowStub(ReconcileWorkflow.class, WorkflowOptions.newBuilder()
-        .setWorkflowId(ReconcileWorkflow.CRON_ID)
-        .setTaskQueue(config.taskQueue())
-        .setCronSchedule(config.reconcileCron())
-        .setMemo(Map.of("cron", config.reconcileCron(), "description", "Bucketflow reconcile sweep"))
-        .build());
+    ReconcileWorkflow cron =
+        client.newWorkflowStub(
+            ReconcileWorkflow.class,
+            WorkflowOptions.newBuilder()
+                .setWorkflowId(ReconcileWorkflow.CRON_ID)
+                .setTaskQueue(config.taskQueue())
+                .setCronSchedule(config.reconcileCron())
+                .setMemo(
+                    Map.of(
+                        "cron",
+                        config.reconcileCron(),
+                        "description",
+                        "Bucketflow reconcile sweep"))
+                .build());
     try {
       WorkflowClient.start(cron::run, ReconcileRequest.all());
-      log.info("registered reconcile cron '{}' as {}", config.reconcileCron(), ReconcileWorkflow.CRON_ID);
+      log.info(
+          "registered reconcile cron '{}' as {}",
+          config.reconcileCron(),
+          ReconcileWorkflow.CRON_ID);
     } catch (WorkflowExecutionAlreadyStarted e) {
       log.info("reconcile cron {} already registered", ReconcileWorkflow.CRON_ID);
     }
@@ -233,7 +280,9 @@ public final class BucketflowWorker implements AutoCloseable {
    */
   private void startDelivery() {
     int moved = dispatcher.reshardOrphans(config.shards());
-    if (moved > 0) log.warn("moved {} pending outbox row(s) of removed delivery shards onto existing ones", moved);
+    if (moved > 0)
+      log.warn(
+          "moved {} pending outbox row(s) of removed delivery shards onto existing ones", moved);
     wake.all();
   }
 
@@ -250,13 +299,20 @@ public final class BucketflowWorker implements AutoCloseable {
       if (plan.kind().isEmpty()) continue;
       String hash = BucketJson.fingerprint(bucket);
       backfill.open(bucket.id(), hash, plan.kind().get());
-      BackfillWorkflow wf = client.newWorkflowStub(BackfillWorkflow.class, WorkflowOptions.newBuilder()
-          .setWorkflowId(BackfillWorkflow.workflowId(bucket.id(), hash))
-          .setTaskQueue(config.taskQueue())
-          .build());
+      BackfillWorkflow wf =
+          client.newWorkflowStub(
+              BackfillWorkflow.class,
+              WorkflowOptions.newBuilder()
+                  .setWorkflowId(BackfillWorkflow.workflowId(bucket.id(), hash))
+                  .setTaskQueue(config.taskQueue())
+                  .build());
       try {
         WorkflowClient.start(wf::run, BackfillRequest.of(bucket.id(), hash, plan.kind().get()));
-        log.info("started {} backfill of bucket {} ({})", plan.kind().get().db(), bucket.id(), BackfillWorkflow.workflowId(bucket.id(), hash));
+        log.info(
+            "started {} backfill of bucket {} ({})",
+            plan.kind().get().db(),
+            bucket.id(),
+            BackfillWorkflow.workflowId(bucket.id(), hash));
       } catch (WorkflowExecutionAlreadyStarted e) {
         log.info("backfill of bucket {} already running", bucket.id());
       }
@@ -283,10 +339,13 @@ public final class BucketflowWorker implements AutoCloseable {
     return dsl;
   }
 
-  /** What the admin API reads and drives: this worker's own parts (see {@link dev.bucketflow.admin.AdminContext}). */
+  /**
+   * What the admin API reads and drives: this worker's own parts (see {@link
+   * dev.bucketflow.admin.AdminContext}).
+   */
   public dev.bucketflow.admin.AdminContext adminContext(String adminToken) {
-    return new dev.bucketflow.admin.AdminContext(dsl, catalog, journeys, backfill, client, config.taskQueue(), clock,
-        adminToken);
+    return new dev.bucketflow.admin.AdminContext(
+        dsl, catalog, journeys, backfill, client, config.taskQueue(), clock, adminToken);
   }
 
   public boolean running() {
@@ -303,7 +362,9 @@ public final class BucketflowWorker implements AutoCloseable {
 
   public boolean temporalUp() {
     try {
-      service.blockingStub().withDeadlineAfter(2, TimeUnit.SECONDS)
+      service
+          .blockingStub()
+          .withDeadlineAfter(2, TimeUnit.SECONDS)
           .getSystemInfo(GetSystemInfoRequest.getDefaultInstance());
       return true;
     } catch (RuntimeException e) {

@@ -1,7 +1,6 @@
 package dev.bucketflow.worker;
 
 import static dev.bucketflow.bucket.MembershipStatus.ACTIVE;
-import dev.bucketflow.bucket.TransitionKind;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
@@ -13,6 +12,7 @@ import dev.bucketflow.bucket.BucketValidator;
 import dev.bucketflow.bucket.EntryLimit;
 import dev.bucketflow.bucket.LoadResult;
 import dev.bucketflow.bucket.Problem;
+import dev.bucketflow.bucket.TransitionKind;
 import dev.bucketflow.db.Database;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -33,49 +33,59 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code bucketflow buckets ...}: check definition files, and read or flip what the database holds
- * about buckets. Database commands take {@code --db-url} (default: the dev mode's database), open
- * a pool of at most two connections, never run migrations, and turn connection and schema errors
- * into one readable line and exit code 1.
+ * about buckets. Database commands take {@code --db-url} (default: the dev mode's database), open a
+ * pool of at most two connections, never run migrations, and turn connection and schema errors into
+ * one readable line and exit code 1.
  */
-@Command(name = "buckets", mixinStandardHelpOptions = true,
-    description = "Validate bucket definitions; list buckets, their members, and flip their run-time switch.",
+@Command(
+    name = "buckets",
+    mixinStandardHelpOptions = true,
+    description =
+        "Validate bucket definitions; list buckets, their members, and flip their run-time switch.",
     subcommands = {
-        BucketsCommand.Validate.class,
-        BucketsCommand.ListBuckets.class,
-        BucketsCommand.Members.class,
-        BucketsCommand.Enable.class,
-        BucketsCommand.Disable.class,
-        ManualBucketCommands.Add.class,
-        ManualBucketCommands.Remove.class,
-        BucketCsvCommands.Import.class,
-        BucketCsvCommands.Export.class,
-        BackfillCommand.class})
+      BucketsCommand.Validate.class,
+      BucketsCommand.ListBuckets.class,
+      BucketsCommand.Members.class,
+      BucketsCommand.Enable.class,
+      BucketsCommand.Disable.class,
+      ManualBucketCommands.Add.class,
+      ManualBucketCommands.Remove.class,
+      BucketCsvCommands.Import.class,
+      BucketCsvCommands.Export.class,
+      BackfillCommand.class
+    })
 final class BucketsCommand implements Runnable {
 
   @Spec CommandSpec spec;
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(),
+    throw new ParameterException(
+        spec.commandLine(),
         "Missing subcommand: validate, list, members, enable, disable, add, remove, import, export or backfill");
   }
 
   // ------------------------------------------------------------------ validate
 
-  @Command(name = "validate", mixinStandardHelpOptions = true,
-      description = {"Check bucket definitions exactly as a worker does at boot, without a database.",
-          "Prints every problem as 'path: message' and exits 1 on any; otherwise prints 'N bucket(s) valid' and exits 0."})
+  @Command(
+      name = "validate",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Check bucket definitions exactly as a worker does at boot, without a database.",
+        "Prints every problem as 'path: message' and exits 1 on any; otherwise prints 'N bucket(s) valid' and exits 0."
+      })
   static final class Validate implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Parameters(paramLabel = "<file|dir>",
+    @Parameters(
+        paramLabel = "<file|dir>",
         description = "A JSON file (one definition or an array) or a directory of *.json files.")
     Path path;
 
@@ -91,7 +101,8 @@ final class BucketsCommand implements Runnable {
         return 1;
       }
       out.println(result.buckets().size() + " bucket(s) valid");
-      for (BucketDefinition b : result.buckets()) out.println("  " + b.id() + "  (" + summary(b) + ")");
+      for (BucketDefinition b : result.buckets())
+        out.println("  " + b.id() + "  (" + summary(b) + ")");
       out.flush();
       return 0;
     }
@@ -103,7 +114,8 @@ final class BucketsCommand implements Runnable {
       if (b.reconcilesJoins()) parts.add("clock joins");
       if (b.fastExpiry()) parts.add("fast expiry");
       String limit = b.entryLimit().json();
-      if (b.entryLimit() == EntryLimit.ONCE_PER_PERIOD && b.entryPeriod() != null) limit += " per " + human(b.entryPeriod());
+      if (b.entryLimit() == EntryLimit.ONCE_PER_PERIOD && b.entryPeriod() != null)
+        limit += " per " + human(b.entryPeriod());
       parts.add("entry " + limit);
       if (b.minDwell() != null) parts.add("min dwell " + human(b.minDwell()));
       if (b.maxDwell() != null) parts.add("max dwell " + human(b.maxDwell()));
@@ -124,7 +136,9 @@ final class BucketsCommand implements Runnable {
 
   // ------------------------------------------------------------------ database commands
 
-  /** Opens the database, runs {@link #run}, and reports failures as one line on stderr with exit 1. */
+  /**
+   * Opens the database, runs {@link #run}, and reports failures as one line on stderr with exit 1.
+   */
   abstract static class DatabaseCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -156,9 +170,13 @@ final class BucketsCommand implements Runnable {
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true,
-      description = {"Every bucket the database knows, by id: its run-time switch, active members, and the joins and leaves recorded so far.",
-          "entered/left count transition rows (joins whose event the entryLimit suppressed included)."})
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Every bucket the database knows, by id: its run-time switch, active members, and the joins and leaves recorded so far.",
+        "entered/left count transition rows (joins whose event the entryLimit suppressed included)."
+      })
   static final class ListBuckets extends DatabaseCommand {
 
     /** One row per bucket id found in bucket_configs, active memberships or transitions. */
@@ -172,37 +190,59 @@ final class BucketsCommand implements Runnable {
       var c = BUCKET_CONFIGS;
       var m = BUCKET_MEMBERSHIPS;
       var t = BUCKET_TRANSITIONS;
-      CommonTableExpression<?> act = DSL.name("act").fields("bucket_id", "active").as(
-          DSL.select(m.BUCKET_ID, DSL.count()).from(m)
-              .where(m.STATUS.eq(ACTIVE).and(m.DELETED_AT.isNull()))
-              .groupBy(m.BUCKET_ID));
-      CommonTableExpression<?> tr = DSL.name("tr").fields("bucket_id", "entered", "left_total").as(
-          DSL.select(t.BUCKET_ID,
-                  DSL.count().filterWhere(t.KIND.eq(TransitionKind.ENTERED)),
-                  DSL.count().filterWhere(t.KIND.eq(TransitionKind.LEFT)))
-              .from(t)
-              .groupBy(t.BUCKET_ID));
+      CommonTableExpression<?> act =
+          DSL.name("act")
+              .fields("bucket_id", "active")
+              .as(
+                  DSL.select(m.BUCKET_ID, DSL.count())
+                      .from(m)
+                      .where(m.STATUS.eq(ACTIVE).and(m.DELETED_AT.isNull()))
+                      .groupBy(m.BUCKET_ID));
+      CommonTableExpression<?> tr =
+          DSL.name("tr")
+              .fields("bucket_id", "entered", "left_total")
+              .as(
+                  DSL.select(
+                          t.BUCKET_ID,
+                          DSL.count().filterWhere(t.KIND.eq(TransitionKind.ENTERED)),
+                          DSL.count().filterWhere(t.KIND.eq(TransitionKind.LEFT)))
+                      .from(t)
+                      .groupBy(t.BUCKET_ID));
       Field<String> actId = act.field("bucket_id", String.class);
       Field<String> trId = tr.field("bucket_id", String.class);
-      Table<?> ids = DSL.select(c.BUCKET_ID).from(c)
-          .union(DSL.select(actId).from(act))
-          .union(DSL.select(trId).from(tr))
-          .asTable("ids", "bucket_id");
+      Table<?> ids =
+          DSL.select(c.BUCKET_ID)
+              .from(c)
+              .union(DSL.select(actId).from(act))
+              .union(DSL.select(trId).from(tr))
+              .asTable("ids", "bucket_id");
       Field<String> id = ids.field("bucket_id", String.class);
       List<Row> rows = new ArrayList<>();
-      for (Record r : dsl.with(act).with(tr)
-          .select(id, c.ENABLED,
-              DSL.coalesce(act.field("active", Integer.class), 0),
-              DSL.coalesce(tr.field("entered", Integer.class), 0),
-              DSL.coalesce(tr.field("left_total", Integer.class), 0))
-          .from(ids)
-          .leftJoin(c).on(c.BUCKET_ID.eq(id))
-          .leftJoin(act).on(actId.eq(id))
-          .leftJoin(tr).on(trId.eq(id))
-          .orderBy(id)
-          .fetch()) {
-        rows.add(new Row(r.get(0, String.class), r.get(1, Boolean.class), r.get(2, Long.class),
-            r.get(3, Long.class), r.get(4, Long.class)));
+      for (Record r :
+          dsl.with(act)
+              .with(tr)
+              .select(
+                  id,
+                  c.ENABLED,
+                  DSL.coalesce(act.field("active", Integer.class), 0),
+                  DSL.coalesce(tr.field("entered", Integer.class), 0),
+                  DSL.coalesce(tr.field("left_total", Integer.class), 0))
+              .from(ids)
+              .leftJoin(c)
+              .on(c.BUCKET_ID.eq(id))
+              .leftJoin(act)
+              .on(actId.eq(id))
+              .leftJoin(tr)
+              .on(trId.eq(id))
+              .orderBy(id)
+              .fetch()) {
+        rows.add(
+            new Row(
+                r.get(0, String.class),
+                r.get(1, Boolean.class),
+                r.get(2, Long.class),
+                r.get(3, Long.class),
+                r.get(4, Long.class)));
       }
       return rows;
     }
@@ -211,7 +251,8 @@ final class BucketsCommand implements Runnable {
     int run(DSLContext dsl, PrintWriter out) {
       List<Row> rows = fetch(dsl);
       if (rows.isEmpty()) {
-        out.println("no buckets yet (bucket_configs is empty: a worker registers its buckets when it starts)");
+        out.println(
+            "no buckets yet (bucket_configs is empty: a worker registers its buckets when it starts)");
         return 0;
       }
       TextTable table = new TextTable("BUCKET", "ENABLED", "ACTIVE", "ENTERED", "LEFT");
@@ -227,14 +268,19 @@ final class BucketsCommand implements Runnable {
     }
   }
 
-  @Command(name = "members", mixinStandardHelpOptions = true,
+  @Command(
+      name = "members",
+      mixinStandardHelpOptions = true,
       description = "Active members of a bucket, most recent joins first.")
   static final class Members extends DatabaseCommand {
 
     @Parameters(paramLabel = "<id>", description = "Bucket id.")
     String bucketId;
 
-    @Option(names = "--limit", defaultValue = "100", description = "At most this many members (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--limit",
+        defaultValue = "100",
+        description = "At most this many members (default ${DEFAULT-VALUE}).")
     int limit;
 
     @Override
@@ -245,18 +291,26 @@ final class BucketsCommand implements Runnable {
     @Override
     int run(DSLContext dsl, PrintWriter out) {
       var m = BUCKET_MEMBERSHIPS;
-      Condition active = m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull());
-      var rows = dsl.select(m.USER_ID, m.ENTERED_AT, m.ENTRY_COUNT, m.EXPIRES_AT)
-          .from(m).where(active)
-          .orderBy(m.ENTERED_AT.desc(), m.USER_ID)
-          .limit(limit)
-          .fetch();
+      Condition active =
+          m.BUCKET_ID.eq(bucketId).and(m.STATUS.eq(ACTIVE)).and(m.DELETED_AT.isNull());
+      var rows =
+          dsl.select(m.USER_ID, m.ENTERED_AT, m.ENTRY_COUNT, m.EXPIRES_AT)
+              .from(m)
+              .where(active)
+              .orderBy(m.ENTERED_AT.desc(), m.USER_ID)
+              .limit(limit)
+              .fetch();
       if (rows.isEmpty()) {
-        boolean known = dsl.fetchExists(BUCKET_CONFIGS, BUCKET_CONFIGS.BUCKET_ID.eq(bucketId))
-            || dsl.fetchExists(m, m.BUCKET_ID.eq(bucketId));
+        boolean known =
+            dsl.fetchExists(BUCKET_CONFIGS, BUCKET_CONFIGS.BUCKET_ID.eq(bucketId))
+                || dsl.fetchExists(m, m.BUCKET_ID.eq(bucketId));
         if (!known) {
-          spec.commandLine().getErr().println("error: unknown bucket '" + bucketId
-              + "' (no bucket_configs row and no memberships); see 'bucketflow buckets list'");
+          spec.commandLine()
+              .getErr()
+              .println(
+                  "error: unknown bucket '"
+                      + bucketId
+                      + "' (no bucket_configs row and no memberships); see 'bucketflow buckets list'");
           return 1;
         }
         out.println("bucket " + bucketId + " has no active members");
@@ -268,9 +322,16 @@ final class BucketsCommand implements Runnable {
       }
       table.print(out);
       int total = rows.size() < limit ? rows.size() : dsl.fetchCount(m, active);
-      out.println(total > rows.size()
-          ? "showing " + rows.size() + " of " + total + " active members (--limit " + limit + ")"
-          : total + " active member" + (total == 1 ? "" : "s"));
+      out.println(
+          total > rows.size()
+              ? "showing "
+                  + rows.size()
+                  + " of "
+                  + total
+                  + " active members (--limit "
+                  + limit
+                  + ")"
+              : total + " active member" + (total == 1 ? "" : "s"));
       return 0;
     }
   }
@@ -281,9 +342,11 @@ final class BucketsCommand implements Runnable {
     @Parameters(paramLabel = "<id>", description = "Bucket id.")
     String bucketId;
 
-    @Option(names = "--allow-unknown",
-        description = "Store the switch even when no worker has registered this bucket yet "
-            + "(without it, an unknown id is refused, so a typo cannot silently miss the bucket you meant).")
+    @Option(
+        names = "--allow-unknown",
+        description =
+            "Store the switch even when no worker has registered this bucket yet "
+                + "(without it, an unknown id is refused, so a typo cannot silently miss the bucket you meant).")
     boolean allowUnknown;
 
     abstract boolean target();
@@ -294,23 +357,39 @@ final class BucketsCommand implements Runnable {
       var c = BUCKET_CONFIGS;
       Field<Instant> now = DSL.field(DSL.raw("now()"), SQLDataType.INSTANT);
       record Outcome(Boolean before, boolean after, Instant at) {}
-      Outcome outcome = dsl.transactionResult(cfg -> {
-        DSLContext tx = cfg.dsl();
-        Boolean before = tx.select(c.ENABLED).from(c).where(c.BUCKET_ID.eq(bucketId)).forUpdate().fetchOne(c.ENABLED);
-        if (before == null && !allowUnknown) return null;
-        if (before != null && before == enabled) return new Outcome(before, enabled, null);
-        var r = tx.insertInto(c, c.BUCKET_ID, c.ENABLED, c.UPDATED_AT)
-            .values(DSL.val(bucketId), DSL.val(enabled), now)
-            .onConflict(c.BUCKET_ID).doUpdate().set(c.ENABLED, enabled).set(c.UPDATED_AT, now)
-            .returning(c.ENABLED, c.UPDATED_AT)
-            .fetchOne();
-        return new Outcome(before, r.get(c.ENABLED), r.get(c.UPDATED_AT));
-      });
+      Outcome outcome =
+          dsl.transactionResult(
+              cfg -> {
+                DSLContext tx = cfg.dsl();
+                Boolean before =
+                    tx.select(c.ENABLED)
+                        .from(c)
+                        .where(c.BUCKET_ID.eq(bucketId))
+                        .forUpdate()
+                        .fetchOne(c.ENABLED);
+                if (before == null && !allowUnknown) return null;
+                if (before != null && before == enabled) return new Outcome(before, enabled, null);
+                var r =
+                    tx.insertInto(c, c.BUCKET_ID, c.ENABLED, c.UPDATED_AT)
+                        .values(DSL.val(bucketId), DSL.val(enabled), now)
+                        .onConflict(c.BUCKET_ID)
+                        .doUpdate()
+                        .set(c.ENABLED, enabled)
+                        .set(c.UPDATED_AT, now)
+                        .returning(c.ENABLED, c.UPDATED_AT)
+                        .fetchOne();
+                return new Outcome(before, r.get(c.ENABLED), r.get(c.UPDATED_AT));
+              });
       String state = enabled ? "enabled" : "disabled";
       if (outcome == null) {
-        spec.commandLine().getErr().println("error: unknown bucket '" + bucketId + "': no bucket_configs row "
-            + "(a worker creates it when it loads the bucket); check the id with 'bucketflow buckets list', "
-            + "or pass --allow-unknown to store the switch ahead of the bucket");
+        spec.commandLine()
+            .getErr()
+            .println(
+                "error: unknown bucket '"
+                    + bucketId
+                    + "': no bucket_configs row "
+                    + "(a worker creates it when it loads the bucket); check the id with 'bucketflow buckets list', "
+                    + "or pass --allow-unknown to store the switch ahead of the bucket");
         return 1;
       }
       if (outcome.at() == null) {
@@ -318,20 +397,34 @@ final class BucketsCommand implements Runnable {
         return 0;
       }
       if (outcome.before() == null && !BucketValidator.ID_PATTERN.matcher(bucketId).matches()) {
-        out.println("warning: '" + bucketId + "' is not a valid bucket id; no definition can ever use this switch");
+        out.println(
+            "warning: '"
+                + bucketId
+                + "' is not a valid bucket id; no definition can ever use this switch");
       }
-      out.println("bucket " + bucketId + ": " + (outcome.after() ? "enabled" : "disabled")
-          + (outcome.before() == null ? " (new bucket_configs row)" : " (was " + (outcome.before() ? "enabled" : "disabled") + ")")
-          + " at " + outcome.at());
-      out.println("Running workers pick this up within their enabled-switch cache TTL "
-          + "(--enabled-switch-ttl, env BUCKETFLOW_ENABLED_TTL_SECONDS, default 5 s); "
-          + (enabled ? "events are evaluated for this bucket again from then on."
-              : "from then on events no longer evaluate this bucket."));
+      out.println(
+          "bucket "
+              + bucketId
+              + ": "
+              + (outcome.after() ? "enabled" : "disabled")
+              + (outcome.before() == null
+                  ? " (new bucket_configs row)"
+                  : " (was " + (outcome.before() ? "enabled" : "disabled") + ")")
+              + " at "
+              + outcome.at());
+      out.println(
+          "Running workers pick this up within their enabled-switch cache TTL "
+              + "(--enabled-switch-ttl, env BUCKETFLOW_ENABLED_TTL_SECONDS, default 5 s); "
+              + (enabled
+                  ? "events are evaluated for this bucket again from then on."
+                  : "from then on events no longer evaluate this bucket."));
       return 0;
     }
   }
 
-  @Command(name = "enable", mixinStandardHelpOptions = true,
+  @Command(
+      name = "enable",
+      mixinStandardHelpOptions = true,
       description = "Turn a bucket on at run time (bucket_configs.enabled = true).")
   static final class Enable extends Switch {
     @Override
@@ -340,8 +433,11 @@ final class BucketsCommand implements Runnable {
     }
   }
 
-  @Command(name = "disable", mixinStandardHelpOptions = true,
-      description = "Turn a bucket off at run time (bucket_configs.enabled = false): the kill switch.")
+  @Command(
+      name = "disable",
+      mixinStandardHelpOptions = true,
+      description =
+          "Turn a bucket off at run time (bucket_configs.enabled = false): the kill switch.")
   static final class Disable extends Switch {
     @Override
     boolean target() {

@@ -5,10 +5,10 @@ import dev.bucketflow.bucket.BucketJson;
 import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.bucket.LoadResult;
 import dev.bucketflow.bucket.Problem;
-import java.nio.file.Path;
 import dev.bucketflow.journey.JourneyDefinition;
 import dev.bucketflow.journey.JourneyJson;
 import dev.bucketflow.journey.JourneyLoadResult;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -23,8 +23,14 @@ final class Content {
   /** Thrown with every problem found, one per line. */
   static final class InvalidContent extends RuntimeException {
     InvalidContent(String what, List<Problem> problems) {
-      super(what + " failed validation (" + problems.size() + " problem" + (problems.size() == 1 ? "" : "s") + "):\n  "
-          + String.join("\n  ", problems.stream().map(Problem::toString).toList()));
+      super(
+          what
+              + " failed validation ("
+              + problems.size()
+              + " problem"
+              + (problems.size() == 1 ? "" : "s")
+              + "):\n  "
+              + String.join("\n  ", problems.stream().map(Problem::toString).toList()));
     }
   }
 
@@ -39,20 +45,32 @@ final class Content {
       for (String dependency : b.referencedBuckets()) {
         // Its bucket conditions then read a membership nobody maintains: never a member.
         if (!keptIds.contains(dependency)) {
-          log.warn("bucket {} names bucket {} in a bucket condition, but ENABLED_BUCKETS leaves {} out: "
-              + "nobody is a member of it on this worker", b.id(), dependency, dependency);
+          log.warn(
+              "bucket {} names bucket {} in a bucket condition, but ENABLED_BUCKETS leaves {} out: "
+                  + "nobody is a member of it on this worker",
+              b.id(),
+              dependency,
+              dependency);
         }
       }
     }
-    log.info("loaded {} bucket(s) from {}: {}", kept.size(), path, kept.stream().map(BucketDefinition::id).toList());
+    log.info(
+        "loaded {} bucket(s) from {}: {}",
+        kept.size(),
+        path,
+        kept.stream().map(BucketDefinition::id).toList());
     return kept;
   }
 
-  static List<JourneyDefinition> journeys(Path path, List<BucketDefinition> buckets, String ownQueue, Set<String> types) {
+  static List<JourneyDefinition> journeys(
+      Path path, List<BucketDefinition> buckets, String ownQueue, Set<String> types) {
     Set<String> bucketIds = buckets.stream().map(BucketDefinition::id).collect(Collectors.toSet());
     JourneyLoadResult result = JourneyJson.load(path, bucketIds, ownQueue, types);
     if (!result.ok()) throw new InvalidContent("journey definitions in " + path, result.problems());
-    log.info("loaded {} journey(s) from {}: {}", result.journeys().size(), path,
+    log.info(
+        "loaded {} journey(s) from {}: {}",
+        result.journeys().size(),
+        path,
         result.journeys().stream().map(JourneyDefinition::id).toList());
     return result.journeys();
   }

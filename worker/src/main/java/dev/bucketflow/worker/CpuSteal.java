@@ -50,7 +50,9 @@ record CpuSteal(long totalTicks, long stealTicks) {
     long total = end.get().totalTicks() - start.get().totalTicks();
     long steal = end.get().stealTicks() - start.get().stealTicks();
     if (total <= 0) return "cpu steal unknown";
-    return String.format(Locale.ROOT, "cpu steal %.0f %% (time the hypervisor gave to others)",
+    return String.format(
+        Locale.ROOT,
+        "cpu steal %.0f %% (time the hypervisor gave to others)",
         100.0 * steal / total);
   }
 }

@@ -5,11 +5,14 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code buckets add|remove <id> <userId...>}: manual bucket changes through the users' ingest shards. */
+/**
+ * {@code buckets add|remove <id> <userId...>}: manual bucket changes through the users' ingest
+ * shards.
+ */
 final class ManualBucketCommands {
 
   /** The shared shape: a bucket, users, and the signal to send for each. */
@@ -17,8 +20,12 @@ final class ManualBucketCommands {
     @Spec CommandSpec spec;
     @Mixin TemporalOptions temporal;
     @Mixin QueueOptions queue;
-    @Parameters(index = "0", paramLabel = "BUCKET_ID") String bucketId;
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "USER_ID") List<String> userIds;
+
+    @Parameters(index = "0", paramLabel = "BUCKET_ID")
+    String bucketId;
+
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "USER_ID")
+    List<String> userIds;
 
     abstract void send(IngestClient client, String userId);
 
@@ -26,11 +33,19 @@ final class ManualBucketCommands {
 
     @Override
     public Integer call() {
-      return Signals.each(temporal, queue, userIds, this::send, spec.commandLine().getOut(), signal() + " " + bucketId);
+      return Signals.each(
+          temporal,
+          queue,
+          userIds,
+          this::send,
+          spec.commandLine().getOut(),
+          signal() + " " + bucketId);
     }
   }
 
-  @Command(name = "add", mixinStandardHelpOptions = true,
+  @Command(
+      name = "add",
+      mixinStandardHelpOptions = true,
       description = "Add users to a manual bucket (signal addToBucket on each user's shard).")
   static final class Add extends Change {
     @Override
@@ -44,8 +59,11 @@ final class ManualBucketCommands {
     }
   }
 
-  @Command(name = "remove", mixinStandardHelpOptions = true,
-      description = "Remove users from a manual bucket (signal removeFromBucket on each user's shard).")
+  @Command(
+      name = "remove",
+      mixinStandardHelpOptions = true,
+      description =
+          "Remove users from a manual bucket (signal removeFromBucket on each user's shard).")
   static final class Remove extends Change {
     @Override
     void send(IngestClient client, String userId) {

@@ -22,11 +22,15 @@ final class Processes {
 
   /** Blocks until the JVM is asked to stop, then closes everything cleanly. */
   void awaitShutdown() throws InterruptedException {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.out.println("Shutting down...");
-      closeAll();
-      stopped.countDown();
-    }, "bucketflow-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  System.out.println("Shutting down...");
+                  closeAll();
+                  stopped.countDown();
+                },
+                "bucketflow-shutdown"));
     stopped.await();
   }
 
@@ -40,16 +44,27 @@ final class Processes {
     }
   }
 
-  /** The admin server: /health, the API and dashboard over {@code worker}, and {@code metrics} at /metrics. */
-  static AdminServer admin(String host, int port, BucketflowWorker worker, WorkerConfig config, AdminMetrics metrics)
+  /**
+   * The admin server: /health, the API and dashboard over {@code worker}, and {@code metrics} at
+   * /metrics.
+   */
+  static AdminServer admin(
+      String host, int port, BucketflowWorker worker, WorkerConfig config, AdminMetrics metrics)
       throws IOException {
     metrics.bind(worker.dsl(), worker.client(), config.shards());
-    return AdminServer.start(host, port, new AdminServer.HealthChecks(
-        worker::databaseUp, worker::temporalUp, worker::running, config.taskQueue()),
-        worker.adminContext(adminToken()), metrics);
+    return AdminServer.start(
+        host,
+        port,
+        new AdminServer.HealthChecks(
+            worker::databaseUp, worker::temporalUp, worker::running, config.taskQueue()),
+        worker.adminContext(adminToken()),
+        metrics);
   }
 
-  /** {@code BUCKETFLOW_ADMIN_TOKEN}: admin mutations need it as a bearer token; unset = mutations refused (403). */
+  /**
+   * {@code BUCKETFLOW_ADMIN_TOKEN}: admin mutations need it as a bearer token; unset = mutations
+   * refused (403).
+   */
   static String adminToken() {
     String token = System.getenv("BUCKETFLOW_ADMIN_TOKEN");
     return token == null || token.isBlank() ? null : token.trim();
@@ -59,9 +74,13 @@ final class Processes {
     System.out.print(configText(config));
   }
 
-  /** The start-up configuration block exactly as printed; credentials are masked (see {@link WorkerConfig#describe}). */
+  /**
+   * The start-up configuration block exactly as printed; credentials are masked (see {@link
+   * WorkerConfig#describe}).
+   */
   static String configText(WorkerConfig config) {
-    StringBuilder out = new StringBuilder("Bucketflow configuration:").append(System.lineSeparator());
+    StringBuilder out =
+        new StringBuilder("Bucketflow configuration:").append(System.lineSeparator());
     for (Map.Entry<String, Object> e : config.describe().entrySet()) {
       out.append(String.format("  %-30s %s%n", e.getKey(), e.getValue()));
     }

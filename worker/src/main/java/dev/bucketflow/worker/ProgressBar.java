@@ -19,10 +19,17 @@ final class ProgressBar {
   }
 
   void show(BackfillProgress p) {
-    show(p.processed(), p.totals(), "contacts", String.format("joined %,d  left %,d", p.joined(), p.left()));
+    show(
+        p.processed(),
+        p.totals(),
+        "contacts",
+        String.format("joined %,d  left %,d", p.joined(), p.left()));
   }
 
-  /** {@code done} of {@code total} {@code unit}, then {@code tail}; redrawn at most every 2 s off a terminal. */
+  /**
+   * {@code done} of {@code total} {@code unit}, then {@code tail}; redrawn at most every 2 s off a
+   * terminal.
+   */
   void show(long done, long totalHint, String unit, String tail) {
     long now = System.nanoTime();
     if (!terminal && now - lastLine < 2_000_000_000L) return;
@@ -31,8 +38,10 @@ final class ProgressBar {
     double rate = done / seconds;
     long total = Math.max(totalHint, done);
     String eta = rate > 0 && total > done ? String.format("%.0fs", (total - done) / rate) : "-";
-    String line = String.format("%s %,d/%,d %s  %,.0f/s  ETA %s  %s",
-        terminal ? bar(done, total) : "", done, total, unit, rate, eta, tail);
+    String line =
+        String.format(
+            "%s %,d/%,d %s  %,.0f/s  ETA %s  %s",
+            terminal ? bar(done, total) : "", done, total, unit, rate, eta, tail);
     if (terminal) {
       out.print("\r" + line);
     } else {
@@ -49,7 +58,9 @@ final class ProgressBar {
 
   void finish(BackfillProgress p) {
     end();
-    out.printf("backfill %s: %,d contacts, %,d joined, %,d left%n", p.status(), p.processed(), p.joined(), p.left());
+    out.printf(
+        "backfill %s: %,d contacts, %,d joined, %,d left%n",
+        p.status(), p.processed(), p.joined(), p.left());
     out.flush();
   }
 

@@ -14,13 +14,15 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** The reference client: one event from flags, or many from a JSON-lines file. */
-@Command(name = "send", mixinStandardHelpOptions = true,
+@Command(
+    name = "send",
+    mixinStandardHelpOptions = true,
     description = "Send events to Bucketflow over Temporal signals (the public wire contract).")
 final class SendCommand implements Callable<Integer> {
 
@@ -32,40 +34,64 @@ final class SendCommand implements Callable<Integer> {
   Source source;
 
   static final class Source {
-    @ArgGroup(exclusive = false) Single single;
+    @ArgGroup(exclusive = false)
+    Single single;
 
-    @Option(names = "--file", description = "JSON-lines file, one event object per line, sent in 'events' batches.")
+    @Option(
+        names = "--file",
+        description = "JSON-lines file, one event object per line, sent in 'events' batches.")
     Path file;
   }
 
   static final class Single {
-    @Option(names = "--user", required = true, description = "userId.") String user;
-    @Option(names = "--event", required = true, description = "Event name.") String event;
-    @Option(names = "--props", description = "Properties as a JSON object.") String props;
-    @Option(names = "--email", description = "userEmail.") String email;
-    @Option(names = "--occurred-at", description = "ISO-8601 instant; default: receipt time.") String occurredAt;
-    @Option(names = "--key", description = "idempotencyKey.") String key;
+    @Option(names = "--user", required = true, description = "userId.")
+    String user;
+
+    @Option(names = "--event", required = true, description = "Event name.")
+    String event;
+
+    @Option(names = "--props", description = "Properties as a JSON object.")
+    String props;
+
+    @Option(names = "--email", description = "userEmail.")
+    String email;
+
+    @Option(names = "--occurred-at", description = "ISO-8601 instant; default: receipt time.")
+    String occurredAt;
+
+    @Option(names = "--key", description = "idempotencyKey.")
+    String key;
   }
 
   private int refusedLines;
 
   @Override
   public Integer call() throws Exception {
-    List<JsonNode> events = source.file != null ? readFile(source.file) : List.of(single(source.single));
+    List<JsonNode> events =
+        source.file != null ? readFile(source.file) : List.of(single(source.single));
     WorkflowServiceStubs service = Temporal.connect(temporal.address);
     try {
-      IngestClient client = new IngestClient(Temporal.client(service, temporal.namespace), queue.taskQueue, queue.shards);
+      IngestClient client =
+          new IngestClient(
+              Temporal.client(service, temporal.namespace), queue.taskQueue, queue.shards);
       long start = System.nanoTime();
       if (source.file == null) {
         client.send(events.get(0));
-        spec.commandLine().getOut().println("sent 1 event to shard " + client.shardOf(events.get(0)));
+        spec.commandLine()
+            .getOut()
+            .println("sent 1 event to shard " + client.shardOf(events.get(0)));
       } else {
         int signals = client.sendAll(events, 8);
         double seconds = (System.nanoTime() - start) / 1e9;
-        spec.commandLine().getOut().printf("sent %d events in %d signals in %.2f s (%.0f events/s)%n",
-            events.size(), signals, seconds, events.size() / seconds);
+        spec.commandLine()
+            .getOut()
+            .printf(
+                "sent %d events in %d signals in %.2f s (%.0f events/s)%n",
+                events.size(), signals, seconds, events.size() / seconds);
         if (refusedLines > 0) {
-          spec.commandLine().getErr().println(refusedLines + " line(s) over the size limit were not sent");
+          spec.commandLine()
+              .getErr()
+              .println(refusedLines + " line(s) over the size limit were not sent");
           return 1;
         }
       }
@@ -80,7 +106,8 @@ final class SendCommand implements Callable<Integer> {
     e.put("userId", s.user).put("event", s.event);
     if (s.props != null) {
       JsonNode props = parse(s.props, "--props");
-      if (!props.isObject()) throw new ParameterException(spec.commandLine(), "--props: must be a JSON object");
+      if (!props.isObject())
+        throw new ParameterException(spec.commandLine(), "--props: must be a JSON object");
       e.set("properties", props);
     }
     if (s.email != null) e.put("userEmail", s.email);
@@ -95,7 +122,8 @@ final class SendCommand implements Callable<Integer> {
    * line number and the rest is sent; the command then exits 1.
    */
   private List<JsonNode> readFile(Path file) throws Exception {
-    if (!Files.isRegularFile(file)) throw new ParameterException(spec.commandLine(), "--file: no such file " + file);
+    if (!Files.isRegularFile(file))
+      throw new ParameterException(spec.commandLine(), "--file: no such file " + file);
     List<JsonNode> events = new ArrayList<>();
     List<String> problems = new ArrayList<>();
     int lineNo = 0;
@@ -105,8 +133,17 @@ final class SendCommand implements Callable<Integer> {
       int bytes = line.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
       if (bytes > EventShape.MAX_EVENT_BYTES) {
         refusedLines++;
-        spec.commandLine().getErr().println(file + ":" + lineNo + ": line of " + bytes + " bytes is over the "
-            + EventShape.MAX_EVENT_BYTES + "-byte event limit; not sent");
+        spec.commandLine()
+            .getErr()
+            .println(
+                file
+                    + ":"
+                    + lineNo
+                    + ": line of "
+                    + bytes
+                    + " bytes is over the "
+                    + EventShape.MAX_EVENT_BYTES
+                    + "-byte event limit; not sent");
         continue;
       }
       try {
@@ -118,8 +155,10 @@ final class SendCommand implements Callable<Integer> {
       }
     }
     if (!problems.isEmpty()) {
-      throw new ParameterException(spec.commandLine(), String.join("\n", problems.subList(0, Math.min(20, problems.size())))
-          + (problems.size() > 20 ? "\n... and " + (problems.size() - 20) + " more" : ""));
+      throw new ParameterException(
+          spec.commandLine(),
+          String.join("\n", problems.subList(0, Math.min(20, problems.size())))
+              + (problems.size() > 20 ? "\n... and " + (problems.size() - 20) + " more" : ""));
     }
     return events;
   }

@@ -60,7 +60,10 @@ final class ShardSenders implements AutoCloseable {
     }
   }
 
-  /** Queues {@code userId} for its shard (blocking while that queue is full); false once a send failed. */
+  /**
+   * Queues {@code userId} for its shard (blocking while that queue is full); false once a send
+   * failed.
+   */
   boolean submit(String userId) throws InterruptedException {
     BlockingQueue<String> q = queues.get(Shards.shardOf(userId, shards) % queues.size());
     while (failure.get() == null) {
@@ -104,7 +107,8 @@ final class ShardSenders implements AutoCloseable {
           if (userId == END) return;
           continue;
         }
-        if (failure.get() != null) continue; // keep draining so the reader never blocks on a dead thread
+        if (failure.get() != null)
+          continue; // keep draining so the reader never blocks on a dead thread
         int shard = Shards.shardOf(userId, shards);
         List<String> batch = batches.computeIfAbsent(shard, s -> new ArrayList<>());
         batch.add(userId);
@@ -134,11 +138,12 @@ final class ShardSenders implements AutoCloseable {
   /**
    * Waits until every shard that was sent something has applied all it had received when we
    * finished sending. Queries are consistent (answered after the signals already in history are
-   * processed), and a shard applies its queue in order, so once {@code applied} reaches the
-   * {@code applied + pending} it reported right after our last signal, our signals are applied,
-   * whatever other traffic the shard carries. False when {@code timeout} passes first.
+   * processed), and a shard applies its queue in order, so once {@code applied} reaches the {@code
+   * applied + pending} it reported right after our last signal, our signals are applied, whatever
+   * other traffic the shard carries. False when {@code timeout} passes first.
    */
-  boolean awaitApplied(WorkflowClient temporal, Duration timeout, ProgressBar bar) throws InterruptedException {
+  boolean awaitApplied(WorkflowClient temporal, Duration timeout, ProgressBar bar)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     long[] base = new long[shards];
     long[] target = new long[shards];
@@ -172,7 +177,11 @@ final class ShardSenders implements AutoCloseable {
         done += applied[s] - base[s];
         total += target[s] - base[s];
       }
-      bar.show(done, total, "queued operations applied", (used - open.size()) + "/" + used + " shards done");
+      bar.show(
+          done,
+          total,
+          "queued operations applied",
+          (used - open.size()) + "/" + used + " shards done");
       if (open.isEmpty()) break;
       if (System.nanoTime() > deadline) {
         bar.end();

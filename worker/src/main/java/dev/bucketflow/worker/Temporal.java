@@ -14,24 +14,41 @@ final class Temporal {
         WorkflowServiceStubsOptions.newBuilder().setTarget(address).build());
   }
 
-  /** As {@link #connect(String)}, reporting the SDK's metrics (client, worker) into {@code metrics}. */
+  /**
+   * As {@link #connect(String)}, reporting the SDK's metrics (client, worker) into {@code metrics}.
+   */
   static WorkflowServiceStubs connect(String address, com.uber.m3.tally.Scope metrics) {
     return WorkflowServiceStubs.newServiceStubs(
-        WorkflowServiceStubsOptions.newBuilder().setTarget(address).setMetricsScope(metrics).build());
+        WorkflowServiceStubsOptions.newBuilder()
+            .setTarget(address)
+            .setMetricsScope(metrics)
+            .build());
   }
 
   static WorkflowClient client(WorkflowServiceStubs service, String namespace) {
-    return WorkflowClient.newInstance(service,
-        WorkflowClientOptions.newBuilder().setNamespace(namespace)
-            .setDataConverter(SignalPayloadConverter.dataConverter()).build());
+    return WorkflowClient.newInstance(
+        service,
+        WorkflowClientOptions.newBuilder()
+            .setNamespace(namespace)
+            .setDataConverter(SignalPayloadConverter.dataConverter())
+            .build());
   }
 
-  /** As {@link #client(WorkflowServiceStubs, String)}, with client interceptors (the worker's visibility labels). */
-  static WorkflowClient client(WorkflowServiceStubs service, String namespace,
+  /**
+   * As {@link #client(WorkflowServiceStubs, String)}, with client interceptors (the worker's
+   * visibility labels).
+   */
+  static WorkflowClient client(
+      WorkflowServiceStubs service,
+      String namespace,
       io.temporal.common.interceptors.WorkflowClientInterceptor... interceptors) {
-    return WorkflowClient.newInstance(service,
-        WorkflowClientOptions.newBuilder().setNamespace(namespace)
-            .setDataConverter(SignalPayloadConverter.dataConverter()).setInterceptors(interceptors).build());
+    return WorkflowClient.newInstance(
+        service,
+        WorkflowClientOptions.newBuilder()
+            .setNamespace(namespace)
+            .setDataConverter(SignalPayloadConverter.dataConverter())
+            .setInterceptors(interceptors)
+            .build());
   }
 
   private Temporal() {}

@@ -16,17 +16,16 @@ import org.slf4j.LoggerFactory;
  * the longer it runs. Its {@code SelfAdvancingTimerImpl} keeps a debugging list of time-lock
  * events, {@code lockEvents}: every completed workflow task appends an UNLOCK entry that is never
  * removed, and every release of a lock handle (workflow task start and completion, activity
- * completion, timers, starts, signals) removes its LOCK entry with {@code LinkedList.remove},
- * a scan from the head through every UNLOCK entry recorded so far. In {@code bench e2e}'s last
- * phase that scan was half of the process's CPU samples; {@code bucketflow dev} left running
- * would only get worse.
+ * completion, timers, starts, signals) removes its LOCK entry with {@code LinkedList.remove}, a
+ * scan from the head through every UNLOCK entry recorded so far. In {@code bench e2e}'s last phase
+ * that scan was half of the process's CPU samples; {@code bucketflow dev} left running would only
+ * get worse.
  *
- * <p>The fix swaps in a list that does not keep UNLOCK entries (no code path removes or reads
- * them but the server's diagnostic dump of an unbalanced unlock) and finds a released handle's
- * LOCK entry by hash instead of by scan. Time skipping, locking and everything the server does
- * are unchanged.
- * If the server's layout is not the one expected (another SDK version), it logs and leaves the
- * server as it is.
+ * <p>The fix swaps in a list that does not keep UNLOCK entries (no code path removes or reads them
+ * but the server's diagnostic dump of an unbalanced unlock) and finds a released handle's LOCK
+ * entry by hash instead of by scan. Time skipping, locking and everything the server does are
+ * unchanged. If the server's layout is not the one expected (another SDK version), it logs and
+ * leaves the server as it is.
  */
 final class TestServerTimeLocks {
 
@@ -51,8 +50,10 @@ final class TestServerTimeLocks {
       }
       return true;
     } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("could not stop the Temporal test server's time-lock list from growing ({}); it will slow down "
-          + "the longer it runs", e.toString());
+      log.warn(
+          "could not stop the Temporal test server's time-lock list from growing ({}); it will slow down "
+              + "the longer it runs",
+          e.toString());
       return false;
     }
   }
@@ -84,8 +85,8 @@ final class TestServerTimeLocks {
   /**
    * The replacement list: UNLOCK events are dropped, LOCK events kept in an identity set, so the
    * server's {@code remove} of a released handle's event is a hash lookup, not a scan. The server
-   * only adds, removes and iterates it (its diagnostic dump); the {@code LinkedList} it extends, for
-   * the field's type, stays empty. LOCK events taken without a handle (request contexts' timer
+   * only adds, removes and iterates it (its diagnostic dump); the {@code LinkedList} it extends,
+   * for the field's type, stays empty. LOCK events taken without a handle (request contexts' timer
    * locks, one per completed workflow task) are never removed by the server and stay, as in the
    * original: a few dozen bytes each, beside the server's in-memory histories.
    */
@@ -124,7 +125,10 @@ final class TestServerTimeLocks {
     }
   }
 
-  /** The field holding the event's type (LOCK or UNLOCK), looked up once: {@code add} is on the server's hot path. */
+  /**
+   * The field holding the event's type (LOCK or UNLOCK), looked up once: {@code add} is on the
+   * server's hot path.
+   */
   private static volatile Field lockType;
 
   /** Whether a {@code LockEvent} is an UNLOCK (its type prints as "U"). */
@@ -134,7 +138,8 @@ final class TestServerTimeLocks {
     return "U".equals(String.valueOf(type.get(event)));
   }
 
-  private static Object timer(TestServer.PortBoundTestServer server) throws ReflectiveOperationException {
+  private static Object timer(TestServer.PortBoundTestServer server)
+      throws ReflectiveOperationException {
     return read(read(server, "testServicesStarter"), "selfAdvancingTimer");
   }
 

@@ -24,7 +24,8 @@ final class TextTable {
   }
 
   TextTable row(Object... cells) {
-    if (cells.length != headers.length) throw new IllegalArgumentException("expected " + headers.length + " cells");
+    if (cells.length != headers.length)
+      throw new IllegalArgumentException("expected " + headers.length + " cells");
     rows.add(cells);
     return this;
   }

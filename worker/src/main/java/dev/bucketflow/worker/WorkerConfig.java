@@ -28,7 +28,10 @@ public record WorkerConfig(
     String reconcileCron,
     int reconcileChunk,
     Duration maxFutureSkew,
-    /** Sticky schedule-to-start timeout; {@code ZERO} = sticky execution off; null = auto (see {@link StickyTimeout}). */
+    /**
+     * Sticky schedule-to-start timeout; {@code ZERO} = sticky execution off; null = auto (see
+     * {@link StickyTimeout}).
+     */
     Duration stickyTimeout,
     /** Outbox delivery: retries, parking, lease and poll ({@code BUCKETFLOW_DELIVERY_*}). */
     DeliverySettings delivery,
@@ -36,22 +39,86 @@ public record WorkerConfig(
     EventRetention eventRetention) {
 
   /** As the canonical constructor with delivery settings from the environment. */
-  public WorkerConfig(String temporalAddress, String namespace, String taskQueue, int shards, String jdbcUrl,
-      String dbUser, String dbPassword, int dbPoolSize, Path buckets, Path journeys, String enabledBuckets,
-      int adminPort, IngestSettings ingest, Duration enabledSwitchTtl, String reconcileCron, int reconcileChunk,
-      Duration maxFutureSkew, Duration stickyTimeout) {
-    this(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword, dbPoolSize, buckets, journeys,
-        enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk, maxFutureSkew, stickyTimeout,
-        DeliverySettings.fromEnv(System.getenv()), EventRetention.fromEnv(System.getenv()));
+  public WorkerConfig(
+      String temporalAddress,
+      String namespace,
+      String taskQueue,
+      int shards,
+      String jdbcUrl,
+      String dbUser,
+      String dbPassword,
+      int dbPoolSize,
+      Path buckets,
+      Path journeys,
+      String enabledBuckets,
+      int adminPort,
+      IngestSettings ingest,
+      Duration enabledSwitchTtl,
+      String reconcileCron,
+      int reconcileChunk,
+      Duration maxFutureSkew,
+      Duration stickyTimeout) {
+    this(
+        temporalAddress,
+        namespace,
+        taskQueue,
+        shards,
+        jdbcUrl,
+        dbUser,
+        dbPassword,
+        dbPoolSize,
+        buckets,
+        journeys,
+        enabledBuckets,
+        adminPort,
+        ingest,
+        enabledSwitchTtl,
+        reconcileCron,
+        reconcileChunk,
+        maxFutureSkew,
+        stickyTimeout,
+        DeliverySettings.fromEnv(System.getenv()),
+        EventRetention.fromEnv(System.getenv()));
   }
 
   /** As the canonical constructor with the sticky timeout on auto. */
-  public WorkerConfig(String temporalAddress, String namespace, String taskQueue, int shards, String jdbcUrl,
-      String dbUser, String dbPassword, int dbPoolSize, Path buckets, Path journeys, String enabledBuckets,
-      int adminPort, IngestSettings ingest, Duration enabledSwitchTtl, String reconcileCron, int reconcileChunk,
+  public WorkerConfig(
+      String temporalAddress,
+      String namespace,
+      String taskQueue,
+      int shards,
+      String jdbcUrl,
+      String dbUser,
+      String dbPassword,
+      int dbPoolSize,
+      Path buckets,
+      Path journeys,
+      String enabledBuckets,
+      int adminPort,
+      IngestSettings ingest,
+      Duration enabledSwitchTtl,
+      String reconcileCron,
+      int reconcileChunk,
       Duration maxFutureSkew) {
-    this(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword, dbPoolSize, buckets, journeys,
-        enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk, maxFutureSkew, null);
+    this(
+        temporalAddress,
+        namespace,
+        taskQueue,
+        shards,
+        jdbcUrl,
+        dbUser,
+        dbPassword,
+        dbPoolSize,
+        buckets,
+        journeys,
+        enabledBuckets,
+        adminPort,
+        ingest,
+        enabledSwitchTtl,
+        reconcileCron,
+        reconcileChunk,
+        maxFutureSkew,
+        null);
   }
 
   public WorkerConfig {
@@ -62,41 +129,139 @@ public record WorkerConfig(
     java.util.Objects.requireNonNull(eventRetention, "eventRetention");
   }
 
-  static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, IngestOptions i,
+  static WorkerConfig of(
+      TemporalOptions t,
+      QueueOptions q,
+      DatabaseOptions d,
+      ContentOptions c,
+      IngestOptions i,
       int adminPort) {
     return of(t, q, d, c, i, adminPort, null);
   }
 
-  static WorkerConfig of(TemporalOptions t, QueueOptions q, DatabaseOptions d, ContentOptions c, IngestOptions i,
-      int adminPort, Duration stickyTimeout) {
-    return new WorkerConfig(t.address, t.namespace, q.taskQueue, q.shards, d.jdbcUrl(), d.user,
-        d.password, d.poolSize, c.buckets, c.journeys, c.enabledBuckets, adminPort, i.settings(),
-        Duration.ofSeconds(c.enabledSwitchTtlSeconds), c.reconcileCron, c.reconcileChunk, i.futureSkew(),
+  static WorkerConfig of(
+      TemporalOptions t,
+      QueueOptions q,
+      DatabaseOptions d,
+      ContentOptions c,
+      IngestOptions i,
+      int adminPort,
+      Duration stickyTimeout) {
+    return new WorkerConfig(
+        t.address,
+        t.namespace,
+        q.taskQueue,
+        q.shards,
+        d.jdbcUrl(),
+        d.user,
+        d.password,
+        d.poolSize,
+        c.buckets,
+        c.journeys,
+        c.enabledBuckets,
+        adminPort,
+        i.settings(),
+        Duration.ofSeconds(c.enabledSwitchTtlSeconds),
+        c.reconcileCron,
+        c.reconcileChunk,
+        i.futureSkew(),
         stickyTimeout);
   }
 
   WorkerConfig withTemporalAddress(String address) {
-    return new WorkerConfig(address, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
-        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, stickyTimeout, delivery, eventRetention);
+    return new WorkerConfig(
+        address,
+        namespace,
+        taskQueue,
+        shards,
+        jdbcUrl,
+        dbUser,
+        dbPassword,
+        dbPoolSize,
+        buckets,
+        journeys,
+        enabledBuckets,
+        adminPort,
+        ingest,
+        enabledSwitchTtl,
+        reconcileCron,
+        reconcileChunk,
+        maxFutureSkew,
+        stickyTimeout,
+        delivery,
+        eventRetention);
   }
 
   WorkerConfig withDelivery(DeliverySettings settings) {
-    return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
-        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, stickyTimeout, settings, eventRetention);
+    return new WorkerConfig(
+        temporalAddress,
+        namespace,
+        taskQueue,
+        shards,
+        jdbcUrl,
+        dbUser,
+        dbPassword,
+        dbPoolSize,
+        buckets,
+        journeys,
+        enabledBuckets,
+        adminPort,
+        ingest,
+        enabledSwitchTtl,
+        reconcileCron,
+        reconcileChunk,
+        maxFutureSkew,
+        stickyTimeout,
+        settings,
+        eventRetention);
   }
 
   WorkerConfig withEventRetention(EventRetention retention) {
-    return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
-        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, stickyTimeout, delivery, retention);
+    return new WorkerConfig(
+        temporalAddress,
+        namespace,
+        taskQueue,
+        shards,
+        jdbcUrl,
+        dbUser,
+        dbPassword,
+        dbPoolSize,
+        buckets,
+        journeys,
+        enabledBuckets,
+        adminPort,
+        ingest,
+        enabledSwitchTtl,
+        reconcileCron,
+        reconcileChunk,
+        maxFutureSkew,
+        stickyTimeout,
+        delivery,
+        retention);
   }
 
   WorkerConfig withStickyTimeout(Duration timeout) {
-    return new WorkerConfig(temporalAddress, namespace, taskQueue, shards, jdbcUrl, dbUser, dbPassword,
-        dbPoolSize, buckets, journeys, enabledBuckets, adminPort, ingest, enabledSwitchTtl, reconcileCron, reconcileChunk,
-        maxFutureSkew, timeout, delivery, eventRetention);
+    return new WorkerConfig(
+        temporalAddress,
+        namespace,
+        taskQueue,
+        shards,
+        jdbcUrl,
+        dbUser,
+        dbPassword,
+        dbPoolSize,
+        buckets,
+        journeys,
+        enabledBuckets,
+        adminPort,
+        ingest,
+        enabledSwitchTtl,
+        reconcileCron,
+        reconcileChunk,
+        maxFutureSkew,
+        timeout,
+        delivery,
+        eventRetention);
   }
 
   /**
@@ -112,7 +277,8 @@ public record WorkerConfig(
     m.put("shards", shards);
     m.put("database.url", jdbcUrl);
     m.put("database.user", dbUser);
-    m.put("database.password", dbPassword == null || dbPassword.isEmpty() ? "(none)" : Secrets.MASK);
+    m.put(
+        "database.password", dbPassword == null || dbPassword.isEmpty() ? "(none)" : Secrets.MASK);
     m.put("database.pool-size", dbPoolSize);
     m.put("buckets", buckets);
     m.put("journeys", journeys);
@@ -129,9 +295,17 @@ public record WorkerConfig(
     m.put("delivery.max-attempts", delivery.maxAttempts());
     m.put("delivery.backoff", delivery.initialBackoff() + ".." + delivery.maxBackoff());
     m.put("delivery.poll", delivery.poll());
-    m.put("event-retention", eventRetention.configured().map(Object::toString).orElse("auto (widest window + "
-        + EventRetention.DEFAULT_MARGIN + ")"));
-    m.replaceAll((key, value) -> value == null ? null : value instanceof Number ? value : Secrets.redact(value.toString(), dbPassword));
+    m.put(
+        "event-retention",
+        eventRetention
+            .configured()
+            .map(Object::toString)
+            .orElse("auto (widest window + " + EventRetention.DEFAULT_MARGIN + ")"));
+    m.replaceAll(
+        (key, value) ->
+            value == null
+                ? null
+                : value instanceof Number ? value : Secrets.redact(value.toString(), dbPassword));
     return m;
   }
 

@@ -37,7 +37,8 @@ class ImportLinesTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"userId", "user_id", "id", "  userId\t", "\"userId\"", "id,enteredAt,entryCount"})
+  @ValueSource(
+      strings = {"userId", "user_id", "id", "  userId\t", "\"userId\"", "id,enteredAt,entryCount"})
   void aFirstLineNamingTheIdColumnIsAHeader(String header) throws IOException {
     List<Line> all = lines(header + "\nu1\nu2\n");
 
@@ -66,17 +67,20 @@ class ImportLinesTest {
 
   @Test
   void quotedFirstColumnsKeepCommasQuotesAndLineBreaks() throws IOException {
-    String file = "userId,enteredAt\n"
-        + "\"a,b\",2026-01-01T00:00:00Z\n"
-        + "\"say \"\"hi\"\"\",x\n"
-        + "\"two\nlines\",x\n"
-        + "\"crlf\r\ninside\"\r\n"
-        + "plain,\"other, \"\"column\"\"\nwith a break\"\n"
-        + "last";
+    String file =
+        "userId,enteredAt\n"
+            + "\"a,b\",2026-01-01T00:00:00Z\n"
+            + "\"say \"\"hi\"\"\",x\n"
+            + "\"two\nlines\",x\n"
+            + "\"crlf\r\ninside\"\r\n"
+            + "plain,\"other, \"\"column\"\"\nwith a break\"\n"
+            + "last";
     List<Line> all = lines(file);
 
-    assertThat(all).extracting(Line::userId)
-        .containsExactly(null, "a,b", "say \"hi\"", "two\nlines", "crlf\r\ninside", "plain", "last");
+    assertThat(all)
+        .extracting(Line::userId)
+        .containsExactly(
+            null, "a,b", "say \"hi\"", "two\nlines", "crlf\r\ninside", "plain", "last");
     // Line numbers are where each record starts, counting the breaks inside quotes.
     assertThat(all).extracting(Line::number).containsExactly(1L, 2L, 3L, 4L, 6L, 8L, 10L);
   }
@@ -91,14 +95,43 @@ class ImportLinesTest {
     String tooLong = "x".repeat(257);
     String longMultibyte = "é".repeat(129); // 258 UTF-8 bytes in 129 chars
     String justFits = "é".repeat(128);
-    String file = "u1\n\n   \n,second-column\n\"\"\n" + tooLong + "\n" + longMultibyte + "\n" + justFits + "\n"
-        + "nul\0byte\n" + "lone\uD800surrogate\n" + "y".repeat(FirstColumnReader.MAX_FIELD_CHARS + 10) + "\n" + "u2\n";
+    String file =
+        "u1\n\n   \n,second-column\n\"\"\n"
+            + tooLong
+            + "\n"
+            + longMultibyte
+            + "\n"
+            + justFits
+            + "\n"
+            + "nul\0byte\n"
+            + "lone\uD800surrogate\n"
+            + "y".repeat(FirstColumnReader.MAX_FIELD_CHARS + 10)
+            + "\n"
+            + "u2\n";
     List<Line> all = lines(file);
 
-    assertThat(all).extracting(Line::rejected).containsExactly(null, Reason.EMPTY_ID, Reason.EMPTY_ID, Reason.EMPTY_ID,
-        Reason.EMPTY_ID, Reason.TOO_LONG, Reason.TOO_LONG, null, Reason.NUL_BYTE, Reason.INVALID_TEXT, Reason.TOO_LONG, null);
-    assertThat(all).extracting(Line::number).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L);
-    assertThat(all).filteredOn(l -> l.userId() != null).extracting(Line::userId).containsExactly("u1", justFits, "u2");
+    assertThat(all)
+        .extracting(Line::rejected)
+        .containsExactly(
+            null,
+            Reason.EMPTY_ID,
+            Reason.EMPTY_ID,
+            Reason.EMPTY_ID,
+            Reason.EMPTY_ID,
+            Reason.TOO_LONG,
+            Reason.TOO_LONG,
+            null,
+            Reason.NUL_BYTE,
+            Reason.INVALID_TEXT,
+            Reason.TOO_LONG,
+            null);
+    assertThat(all)
+        .extracting(Line::number)
+        .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L);
+    assertThat(all)
+        .filteredOn(l -> l.userId() != null)
+        .extracting(Line::userId)
+        .containsExactly("u1", justFits, "u2");
     assertThat(all).filteredOn(l -> l.rejected() != null).allMatch(l -> l.userId() == null);
     assertThat(Reason.TOO_LONG.text).contains("256");
   }
@@ -130,7 +163,9 @@ class ImportLinesTest {
 
   @Test
   void whatTheExporterQuotesTheImporterReadsBack() throws IOException {
-    List<String> ids = List.of("plain", "a,b", "q\"uote", "line\nbreak", "cr\rret", "crlf\r\nboth", "\"", ",", "ünï");
+    List<String> ids =
+        List.of(
+            "plain", "a,b", "q\"uote", "line\nbreak", "cr\rret", "crlf\r\nboth", "\"", ",", "ünï");
     StringBuilder file = new StringBuilder("userId,enteredAt\n");
     for (String id : ids) file.append(Csv.field(id)).append(",2026-01-01T00:00:00Z\n");
 

@@ -1,6 +1,5 @@
 package dev.bucketflow.worker;
 
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_CONFIGS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.REJECTED_EVENTS;
@@ -10,6 +9,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.db.Json;
 import dev.bucketflow.worker.AdminHarness.Reply;
 import java.nio.file.Files;
@@ -29,18 +29,18 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The admin API (README "Admin API") against a real worker, Temporal test server and PostgreSQL:
- * every route, keyset paging across pages, explain on an AND/OR tree with a windowed count,
- * preview agreeing with the members a backfill then materializes, the token rules, 4xx JSON on
- * bad input, and /metrics moving as events flow.
+ * every route, keyset paging across pages, explain on an AND/OR tree with a windowed count, preview
+ * agreeing with the members a backfill then materializes, the token rules, 4xx JSON on bad input,
+ * and /metrics moving as events flow.
  *
  * <p>Data: 120 {@code trial-NNN} users on the trial plan, the first 10 of whom upgrade (and so
- * leave {@code trial}); alice/bob/carol for {@code engaged}; 30 {@code spend-NN} users for
- * {@code big-spenders}, which is switched off before any event flows.
+ * leave {@code trial}); alice/bob/carol for {@code engaged}; 30 {@code spend-NN} users for {@code
+ * big-spenders}, which is switched off before any event flows.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AdminApiIT {
@@ -56,7 +56,12 @@ class AdminApiIT {
   static void start() throws Exception {
     h = new AdminHarness(BUCKETS, Path.of("src/test/resources/admin-journeys"));
     // big-spenders off before anything flows: it gets no members until its backfill.
-    Reply off = h.json("PATCH", h.base() + "/api/buckets/big-spenders", "{\"enabled\": false}", AdminHarness.TOKEN);
+    Reply off =
+        h.json(
+            "PATCH",
+            h.base() + "/api/buckets/big-spenders",
+            "{\"enabled\": false}",
+            AdminHarness.TOKEN);
     assertThat(off.status()).as(off.text()).isEqualTo(200);
     assertThat(off.json().get("enabled").asBoolean()).isFalse();
     var catalog = h.context().catalog();
@@ -64,20 +69,26 @@ class AdminApiIT {
 
     now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     List<JsonNode> events = new ArrayList<>();
-    for (int i = 0; i < 120; i++) events.add(event(String.format("trial-%03d", i), "signup", null, "{\"plan\":\"trial\"}"));
-    for (int i = 0; i < 10; i++) events.add(event(String.format("trial-%03d", i), "upgrade", null, "{\"plan\":\"pro\"}"));
-    // alice: active, 4 key_actions inside the 7-day window and 2 before it, plan free -> engaged by the count.
+    for (int i = 0; i < 120; i++)
+      events.add(event(String.format("trial-%03d", i), "signup", null, "{\"plan\":\"trial\"}"));
+    for (int i = 0; i < 10; i++)
+      events.add(event(String.format("trial-%03d", i), "upgrade", null, "{\"plan\":\"pro\"}"));
+    // alice: active, 4 key_actions inside the 7-day window and 2 before it, plan free -> engaged by
+    // the count.
     events.add(event("alice", "app.active", now.minus(1, ChronoUnit.HOURS), "{\"plan\":\"free\"}"));
     aliceNewestKeyAction = now.minus(1, ChronoUnit.DAYS);
-    for (int d : new int[] {12, 10, 4, 3, 2, 1}) events.add(event("alice", "key_action", now.minus(d, ChronoUnit.DAYS), null));
+    for (int d : new int[] {12, 10, 4, 3, 2, 1})
+      events.add(event("alice", "key_action", now.minus(d, ChronoUnit.DAYS), null));
     // bob: active, only 2 inside the window (5 all time) -> not engaged.
     events.add(event("bob", "app.active", now.minus(2, ChronoUnit.HOURS), "{\"plan\":\"free\"}"));
-    for (int d : new int[] {20, 15, 9, 2, 1}) events.add(event("bob", "key_action", now.minus(d, ChronoUnit.DAYS), null));
+    for (int d : new int[] {20, 15, 9, 2, 1})
+      events.add(event("bob", "key_action", now.minus(d, ChronoUnit.DAYS), null));
     // carol: on pro -> engaged by the property.
     events.add(event("carol", "signup", null, "{\"plan\":\"pro\"}"));
     events.add(event("carol", "app.active", null, null));
     for (int i = 0; i < 30; i++) {
-      events.add(event(String.format("spend-%02d", i), "profile", null, "{\"spend\":" + (i * 10) + "}"));
+      events.add(
+          event(String.format("spend-%02d", i), "profile", null, "{\"spend\":" + (i * 10) + "}"));
       if (i % 2 == 0) events.add(event(String.format("spend-%02d", i), "purchase", null, null));
     }
     ObjectNode refused = (ObjectNode) event("alice", "x", null, null);
@@ -85,13 +96,30 @@ class AdminApiIT {
     events.add(refused);
     h.ingest().sendAll(events, 2);
     var m = BUCKET_MEMBERSHIPS;
-    await().atMost(DEADLINE).untilAsserted(() -> {
-      assertThat(h.dsl().fetchCount(USER_EVENTS, USER_EVENTS.EVENT.notLike("bucket:%"))).isEqualTo(STORED_EVENTS);
-      assertThat(h.dsl().fetchCount(REJECTED_EVENTS)).isEqualTo(1);
-      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("trial").and(m.STATUS.eq(MembershipStatus.ACTIVE)))).isEqualTo(110);
-      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("trial").and(m.STATUS.eq(MembershipStatus.LEFT)))).isEqualTo(10);
-      assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("engaged").and(m.STATUS.eq(MembershipStatus.ACTIVE)))).isEqualTo(2);
-    });
+    await()
+        .atMost(DEADLINE)
+        .untilAsserted(
+            () -> {
+              assertThat(h.dsl().fetchCount(USER_EVENTS, USER_EVENTS.EVENT.notLike("bucket:%")))
+                  .isEqualTo(STORED_EVENTS);
+              assertThat(h.dsl().fetchCount(REJECTED_EVENTS)).isEqualTo(1);
+              assertThat(
+                      h.dsl()
+                          .fetchCount(
+                              m, m.BUCKET_ID.eq("trial").and(m.STATUS.eq(MembershipStatus.ACTIVE))))
+                  .isEqualTo(110);
+              assertThat(
+                      h.dsl()
+                          .fetchCount(
+                              m, m.BUCKET_ID.eq("trial").and(m.STATUS.eq(MembershipStatus.LEFT))))
+                  .isEqualTo(10);
+              assertThat(
+                      h.dsl()
+                          .fetchCount(
+                              m,
+                              m.BUCKET_ID.eq("engaged").and(m.STATUS.eq(MembershipStatus.ACTIVE))))
+                  .isEqualTo(2);
+            });
   }
 
   @AfterAll
@@ -150,14 +178,24 @@ class AdminApiIT {
     assertThat(d.get("id").asText()).isEqualTo("engaged");
     assertThat(d.get("size").asLong()).isEqualTo(2);
     assertThat(d.get("criteria").get("operator").asText()).isEqualTo("and");
-    assertThat(d.get("criteria").get("conditions").get(1).get("conditions").get(1).get("within").asText()).isEqualTo("PT168H");
+    assertThat(
+            d.get("criteria")
+                .get("conditions")
+                .get(1)
+                .get("conditions")
+                .get(1)
+                .get("within")
+                .asText())
+        .isEqualTo("PT168H");
     assertThat(d.get("definition").get("id").asText()).isEqualTo("engaged");
     assertThat(d.get("settings").get("entryLimit").asText()).isEqualTo("unlimited");
     assertThat(d.get("journeys")).hasSize(1);
     assertThat(d.get("journeys").get(0).get("id").asText()).isEqualTo("engaged-welcome");
-    assertThat(d.get("journeys").get(0).get("triggerEvent").asText()).isEqualTo("bucket:entered:engaged");
+    assertThat(d.get("journeys").get(0).get("triggerEvent").asText())
+        .isEqualTo("bucket:entered:engaged");
     List<String> users = new ArrayList<>();
-    d.get("transitions").forEach(t -> users.add(t.get("userId").asText() + ":" + t.get("kind").asText()));
+    d.get("transitions")
+        .forEach(t -> users.add(t.get("userId").asText() + ":" + t.get("kind").asText()));
     assertThat(users).containsExactlyInAnyOrder("alice:entered", "carol:entered");
 
     JsonNode trial = ok(h.get("/api/buckets/trial"));
@@ -176,7 +214,11 @@ class AdminApiIT {
     List<Integer> pageSizes = new ArrayList<>();
     String after = null;
     do {
-      JsonNode page = ok(h.get("/api/buckets/trial/members?status=active&limit=50" + (after == null ? "" : "&after=" + after)));
+      JsonNode page =
+          ok(
+              h.get(
+                  "/api/buckets/trial/members?status=active&limit=50"
+                      + (after == null ? "" : "&after=" + after)));
       pageSizes.add(page.get("members").size());
       page.get("members").forEach(rows::add);
       after = page.get("next").isNull() ? null : page.get("next").asText();
@@ -210,13 +252,16 @@ class AdminApiIT {
     }
     assertThat(leftUsers).hasSize(10).allMatch(u -> u.compareTo("trial-010") < 0);
 
-    assertThat(ok(h.get("/api/buckets/trial/members?limit=500")).get("members")).as("all statuses").hasSize(120);
+    assertThat(ok(h.get("/api/buckets/trial/members?limit=500")).get("members"))
+        .as("all statuses")
+        .hasSize(120);
     JsonNode search = ok(h.get("/api/buckets/trial/members?q=trial-11&limit=500"));
     assertThat(search.get("members")).hasSize(10);
     search.get("members").forEach(r -> assertThat(r.get("userId").asText()).startsWith("trial-11"));
 
     // A cursor is bound to its listing.
-    String cursor = ok(h.get("/api/buckets/trial/members?status=active&limit=5")).get("next").asText();
+    String cursor =
+        ok(h.get("/api/buckets/trial/members?status=active&limit=5")).get("next").asText();
     Reply mismatched = h.get("/api/buckets/trial/members?status=left&after=" + cursor);
     assertThat(mismatched.status()).isEqualTo(400);
     assertThat(mismatched.json().get("error").asText()).isEqualTo("invalid_cursor");
@@ -241,8 +286,13 @@ class AdminApiIT {
     assertThat(points.get(points.size() - 1).get("size").asLong()).isEqualTo(110);
     assertThat(points.get(0).get("size").asLong()).isZero();
 
-    JsonNode days = ok(h.get("/api/buckets/trial/trend?interval=day&from=" + now.minus(3, ChronoUnit.DAYS)
-        + "&to=" + now.plus(1, ChronoUnit.HOURS)));
+    JsonNode days =
+        ok(
+            h.get(
+                "/api/buckets/trial/trend?interval=day&from="
+                    + now.minus(3, ChronoUnit.DAYS)
+                    + "&to="
+                    + now.plus(1, ChronoUnit.HOURS)));
     JsonNode last = days.get("points").get(days.get("points").size() - 1);
     assertThat(last.get("size").asLong()).isEqualTo(110);
     assertThat(days.get("points").size()).isBetween(4, 5);
@@ -268,13 +318,18 @@ class AdminApiIT {
     assertThat(plan.get("observed").get("value").asText()).isEqualTo("free");
     JsonNode count = or.get("conditions").get(1);
     assertThat(count.get("result").asBoolean()).isTrue();
-    assertThat(count.get("observed").get("count").asLong()).as("inside the 7-day window").isEqualTo(4);
+    assertThat(count.get("observed").get("count").asLong())
+        .as("inside the 7-day window")
+        .isEqualTo(4);
     assertThat(count.get("observed").get("allTimeCount").asLong()).isEqualTo(6);
-    assertThat(Instant.parse(count.get("observed").get("newestAt").asText())).isEqualTo(aliceNewestKeyAction);
+    assertThat(Instant.parse(count.get("observed").get("newestAt").asText()))
+        .isEqualTo(aliceNewestKeyAction);
     assertThat(Instant.parse(count.get("observed").get("windowStart").asText()))
         .isBetween(now.minus(7, ChronoUnit.DAYS), Instant.now().minus(7, ChronoUnit.DAYS));
-    // 4 in the window, 3 needed: the leg flips when the 3rd newest (3 days ago) leaves it, in 4 days.
-    assertThat(Instant.parse(alice.get("nextFlipAt").asText())).isEqualTo(now.minus(3, ChronoUnit.DAYS).plus(7, ChronoUnit.DAYS));
+    // 4 in the window, 3 needed: the leg flips when the 3rd newest (3 days ago) leaves it, in 4
+    // days.
+    assertThat(Instant.parse(alice.get("nextFlipAt").asText()))
+        .isEqualTo(now.minus(3, ChronoUnit.DAYS).plus(7, ChronoUnit.DAYS));
 
     JsonNode bob = ok(h.get("/api/buckets/engaged/explain/bob"));
     assertThat(bob.get("member").asBoolean()).isFalse();
@@ -313,12 +368,15 @@ class AdminApiIT {
     assertThat(alice.get("rejectedEvents")).hasSize(1);
     assertThat(alice.get("rejectedEvents").get(0).get("reason").asText()).isEqualTo("reserved_key");
     // The journey run starts once the outbox row is dispatched.
-    await().atMost(DEADLINE).untilAsserted(() -> {
-      JsonNode journeys = ok(h.get("/api/users/alice")).get("journeys");
-      assertThat(journeys).hasSize(1);
-      assertThat(journeys.get(0).get("journeyId").asText()).isEqualTo("engaged-welcome");
-      assertThat(journeys.get(0).get("workflowId").asText()).startsWith("journey:");
-    });
+    await()
+        .atMost(DEADLINE)
+        .untilAsserted(
+            () -> {
+              JsonNode journeys = ok(h.get("/api/users/alice")).get("journeys");
+              assertThat(journeys).hasSize(1);
+              assertThat(journeys.get(0).get("journeyId").asText()).isEqualTo("engaged-welcome");
+              assertThat(journeys.get(0).get("workflowId").asText()).startsWith("journey:");
+            });
 
     JsonNode upgraded = ok(h.get("/api/users/trial-001"));
     JsonNode past = upgraded.get("memberships").get(0);
@@ -333,41 +391,61 @@ class AdminApiIT {
 
   @Test
   void previewCountsWhatTheBackfillThenMaterializesAndSavesNothing() throws Exception {
-    JsonNode definition = Json.MAPPER.readTree(Files.readString(BUCKETS.resolve("buckets.json"))).get(2);
+    JsonNode definition =
+        Json.MAPPER.readTree(Files.readString(BUCKETS.resolve("buckets.json"))).get(2);
     assertThat(definition.get("id").asText()).isEqualTo("big-spenders");
     int configsBefore = h.dsl().fetchCount(BUCKET_CONFIGS);
     JsonNode preview = ok(h.json("POST", h.base() + "/api/preview", definition.toString(), null));
-    List<String> expected = IntStream.range(10, 30).filter(i -> i % 2 == 0).mapToObj(i -> String.format("spend-%02d", i)).toList();
+    List<String> expected =
+        IntStream.range(10, 30)
+            .filter(i -> i % 2 == 0)
+            .mapToObj(i -> String.format("spend-%02d", i))
+            .toList();
     assertThat(preview.get("count").asLong()).isEqualTo(10);
     List<String> sample = new ArrayList<>();
     preview.get("sample").forEach(s -> sample.add(s.asText()));
     assertThat(sample).containsExactlyElementsOf(expected);
     var m = BUCKET_MEMBERSHIPS;
-    assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("big-spenders"))).as("preview saves nothing").isZero();
+    assertThat(h.dsl().fetchCount(m, m.BUCKET_ID.eq("big-spenders")))
+        .as("preview saves nothing")
+        .isZero();
     assertThat(h.dsl().fetchCount(BUCKET_CONFIGS)).isEqualTo(configsBefore);
 
     // A definition of a bucket that does not exist previews too (the form's use).
-    ObjectNode other = (ObjectNode) Json.MAPPER.readTree(
-        "{\"id\":\"rich\",\"criteria\":{\"type\":\"property\",\"property\":\"spend\",\"operator\":\"gt\",\"value\":250}}");
+    ObjectNode other =
+        (ObjectNode)
+            Json.MAPPER.readTree(
+                "{\"id\":\"rich\",\"criteria\":{\"type\":\"property\",\"property\":\"spend\",\"operator\":\"gt\",\"value\":250}}");
     JsonNode rich = ok(h.json("POST", h.base() + "/api/preview", other.toString(), null));
     assertThat(rich.get("count").asLong()).isEqualTo(4); // 260, 270, 280, 290
 
-    Reply on = h.json("PATCH", h.base() + "/api/buckets/big-spenders", "{\"enabled\": true}", AdminHarness.TOKEN);
+    Reply on =
+        h.json(
+            "PATCH",
+            h.base() + "/api/buckets/big-spenders",
+            "{\"enabled\": true}",
+            AdminHarness.TOKEN);
     assertThat(on.status()).as(on.text()).isEqualTo(200);
     assertThat(on.json().get("enabled").asBoolean()).isTrue();
     var catalog = h.context().catalog();
     await().atMost(DEADLINE).until(() -> catalog.isOn(catalog.byId("big-spenders").orElseThrow()));
-    Reply started = h.json("POST", h.base() + "/api/buckets/big-spenders/backfill", "", AdminHarness.TOKEN);
+    Reply started =
+        h.json("POST", h.base() + "/api/buckets/big-spenders/backfill", "", AdminHarness.TOKEN);
     assertThat(started.status()).as(started.text()).isEqualTo(202);
-    assertThat(started.json().get("workflowId").asText()).startsWith("bucketflow-backfill-big-spenders-");
+    assertThat(started.json().get("workflowId").asText())
+        .startsWith("bucketflow-backfill-big-spenders-");
     assertThat(started.json().get("kind").asText()).isEqualTo("reeval");
-    await().atMost(DEADLINE).untilAsserted(() -> {
-      JsonNode b = ok(h.get("/api/buckets/big-spenders"));
-      assertThat(b.get("backfill").get("status").asText()).isEqualTo("completed");
-      assertThat(b.get("size").asLong()).isEqualTo(10);
-    });
+    await()
+        .atMost(DEADLINE)
+        .untilAsserted(
+            () -> {
+              JsonNode b = ok(h.get("/api/buckets/big-spenders"));
+              assertThat(b.get("backfill").get("status").asText()).isEqualTo("completed");
+              assertThat(b.get("size").asLong()).isEqualTo(10);
+            });
     List<String> members = new ArrayList<>();
-    ok(h.get("/api/buckets/big-spenders/members?status=active&limit=500")).get("members")
+    ok(h.get("/api/buckets/big-spenders/members?status=active&limit=500"))
+        .get("members")
         .forEach(r -> members.add(r.get("userId").asText()));
     assertThat(members).containsExactlyInAnyOrderElementsOf(expected);
   }
@@ -375,27 +453,47 @@ class AdminApiIT {
   @Test
   void mutationsNeedTheTokenAnd403WhenNoneIsConfigured() throws Exception {
     String noToken = "http://127.0.0.1:" + h.adminWithoutToken.port();
-    for (Reply r : List.of(
-        h.json("PATCH", noToken + "/api/buckets/trial", "{\"enabled\": false}", null),
-        h.json("PATCH", noToken + "/api/buckets/trial", "{\"enabled\": false}", AdminHarness.TOKEN),
-        h.json("POST", noToken + "/api/buckets/trial/backfill", "", AdminHarness.TOKEN))) {
+    for (Reply r :
+        List.of(
+            h.json("PATCH", noToken + "/api/buckets/trial", "{\"enabled\": false}", null),
+            h.json(
+                "PATCH",
+                noToken + "/api/buckets/trial",
+                "{\"enabled\": false}",
+                AdminHarness.TOKEN),
+            h.json("POST", noToken + "/api/buckets/trial/backfill", "", AdminHarness.TOKEN))) {
       assertThat(r.status()).as(r.text()).isEqualTo(403);
       assertThat(r.json().get("error").asText()).isEqualTo("mutations_disabled");
-      assertThat(r.json().get("message").asText()).contains("BUCKETFLOW_ADMIN_TOKEN").contains("Authorization: Bearer");
+      assertThat(r.json().get("message").asText())
+          .contains("BUCKETFLOW_ADMIN_TOKEN")
+          .contains("Authorization: Bearer");
     }
-    for (Reply r : List.of(
-        h.json("PATCH", h.base() + "/api/buckets/trial", "{\"enabled\": false}", null),
-        h.json("PATCH", h.base() + "/api/buckets/trial", "{\"enabled\": false}", "wrong-token"),
-        h.json("POST", h.base() + "/api/buckets/trial/backfill", "", null),
-        h.json("POST", h.base() + "/api/buckets/trial/backfill", "", AdminHarness.TOKEN + "x"))) {
+    for (Reply r :
+        List.of(
+            h.json("PATCH", h.base() + "/api/buckets/trial", "{\"enabled\": false}", null),
+            h.json("PATCH", h.base() + "/api/buckets/trial", "{\"enabled\": false}", "wrong-token"),
+            h.json("POST", h.base() + "/api/buckets/trial/backfill", "", null),
+            h.json(
+                "POST", h.base() + "/api/buckets/trial/backfill", "", AdminHarness.TOKEN + "x"))) {
       assertThat(r.status()).as(r.text()).isEqualTo(401);
       assertThat(r.json().get("error").asText()).isEqualTo("unauthorized");
     }
-    assertThat(h.dsl().select(BUCKET_CONFIGS.ENABLED).from(BUCKET_CONFIGS).where(BUCKET_CONFIGS.BUCKET_ID.eq("trial"))
-        .fetchSingle().value1()).as("nothing changed").isTrue();
+    assertThat(
+            h.dsl()
+                .select(BUCKET_CONFIGS.ENABLED)
+                .from(BUCKET_CONFIGS)
+                .where(BUCKET_CONFIGS.BUCKET_ID.eq("trial"))
+                .fetchSingle()
+                .value1())
+        .as("nothing changed")
+        .isTrue();
     // Reads need no token, on either server.
     assertThat(h.get("/api/buckets").status()).isEqualTo(200);
-    assertThat(h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(noToken + "/api/buckets/trial"))).status())
+    assertThat(
+            h.send(
+                    java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(noToken + "/api/buckets/trial")))
+                .status())
         .isEqualTo(200);
   }
 
@@ -403,55 +501,128 @@ class AdminApiIT {
   void badInputIsA4xxJsonErrorNamingTheProblem() throws Exception {
     String huge = "u".repeat(3 * 1024);
     record Case(Reply reply, int status, String error, String mentions) {}
-    List<Case> cases = List.of(
-        new Case(h.get("/api/buckets/nope"), 404, "unknown_bucket", "nope"),
-        new Case(h.get("/api/buckets/nope/members"), 404, "unknown_bucket", "nope"),
-        new Case(h.get("/api/buckets/" + huge + "/members"), 404, "unknown_bucket", "bucket"),
-        new Case(h.get("/api/buckets/trial/members?after=garbage"), 400, "invalid_cursor", "after"),
-        new Case(h.get("/api/buckets/trial/members?after=djF8YWxsfHh8eQ"), 400, "invalid_cursor", "after"),
-        new Case(h.get("/api/buckets/trial/members?after=%00"), 400, "invalid_text", "after"),
-        new Case(h.get("/api/buckets/trial/members?limit=0"), 400, "invalid_limit", "limit"),
-        new Case(h.get("/api/buckets/trial/members?limit=abc"), 400, "invalid_limit", "limit"),
-        new Case(h.get("/api/buckets/trial/members?status=gone"), 400, "invalid_status", "status"),
-        new Case(h.get("/api/buckets/trial/members?q=%00"), 400, "invalid_text", "q"),
-        new Case(h.get("/api/buckets/trial/trend?interval=week"), 400, "invalid_interval", "interval"),
-        new Case(h.get("/api/buckets/trial/trend?from=yesterday"), 400, "invalid_from", "from"),
-        new Case(h.get("/api/buckets/trial/trend?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z"), 400, "invalid_range", "from"),
-        new Case(h.get("/api/buckets/trial/trend?interval=hour&from=2000-01-01T00:00:00Z"), 400, "invalid_range", "points"),
-        new Case(h.get("/api/users/" + huge), 400, "invalid_user_id", "256"),
-        // Jetty refuses a NUL in the path itself, before routing: still a JSON 400 naming it.
-        new Case(h.get("/api/users/a%00b"), 400, "bad_request", "NUL (%00)"),
-        new Case(h.get("/api/users/nobody"), 404, "unknown_user", "nobody"),
-        new Case(h.get("/api/users/a%2Fb"), 404, "unknown_user", "'a/b'"),
-        new Case(h.get("/api/buckets/trial/explain/" + huge), 400, "invalid_user_id", "userId"),
-        new Case(h.get("/api/buckets/trial/explain/nobody"), 404, "unknown_user", "nobody"),
-        new Case(h.get("/api/buckets/nope/explain/alice"), 404, "unknown_bucket", "nope"),
-        new Case(h.get("/no/such/path"), 404, "not_found", "path"),
-        new Case(h.json("POST", h.base() + "/api/preview", "{\"id\": \"x\", ", null), 400, "malformed_json", "body"),
-        new Case(h.json("POST", h.base() + "/api/preview", "", null), 400, "malformed_json", "body"),
-        new Case(h.json("POST", h.base() + "/api/preview", "[]", null), 400, "invalid_body", "object"),
-        new Case(h.json("POST", h.base() + "/api/preview", "{\"id\":\"x\",\"id\":\"y\"}", null), 400, "malformed_json", "id"),
-        new Case(h.json("POST", h.base() + "/api/preview",
-            "{\"id\":\"x\",\"criteria\":{\"type\":\"property\",\"property\":\"p\",\"operator\":\"bogus\",\"value\":1}}", null),
-            422, "invalid_definition", "problem"),
-        new Case(h.json("PATCH", h.base() + "/api/buckets/trial", "{oops", AdminHarness.TOKEN), 400, "malformed_json", "body"),
-        new Case(h.json("PATCH", h.base() + "/api/buckets/trial", "{\"enabled\": \"no\"}", AdminHarness.TOKEN), 400,
-            "invalid_field", "enabled"),
-        new Case(h.json("PATCH", h.base() + "/api/buckets/trial", "{\"enabled\": false, \"size\": 3}", AdminHarness.TOKEN), 400,
-            "unknown_field", "size"),
-        new Case(h.json("PATCH", h.base() + "/api/buckets/nope", "{\"enabled\": false}", AdminHarness.TOKEN), 404,
-            "unknown_bucket", "nope"));
+    List<Case> cases =
+        List.of(
+            new Case(h.get("/api/buckets/nope"), 404, "unknown_bucket", "nope"),
+            new Case(h.get("/api/buckets/nope/members"), 404, "unknown_bucket", "nope"),
+            new Case(h.get("/api/buckets/" + huge + "/members"), 404, "unknown_bucket", "bucket"),
+            new Case(
+                h.get("/api/buckets/trial/members?after=garbage"), 400, "invalid_cursor", "after"),
+            new Case(
+                h.get("/api/buckets/trial/members?after=djF8YWxsfHh8eQ"),
+                400,
+                "invalid_cursor",
+                "after"),
+            new Case(h.get("/api/buckets/trial/members?after=%00"), 400, "invalid_text", "after"),
+            new Case(h.get("/api/buckets/trial/members?limit=0"), 400, "invalid_limit", "limit"),
+            new Case(h.get("/api/buckets/trial/members?limit=abc"), 400, "invalid_limit", "limit"),
+            new Case(
+                h.get("/api/buckets/trial/members?status=gone"), 400, "invalid_status", "status"),
+            new Case(h.get("/api/buckets/trial/members?q=%00"), 400, "invalid_text", "q"),
+            new Case(
+                h.get("/api/buckets/trial/trend?interval=week"),
+                400,
+                "invalid_interval",
+                "interval"),
+            new Case(h.get("/api/buckets/trial/trend?from=yesterday"), 400, "invalid_from", "from"),
+            new Case(
+                h.get("/api/buckets/trial/trend?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z"),
+                400,
+                "invalid_range",
+                "from"),
+            new Case(
+                h.get("/api/buckets/trial/trend?interval=hour&from=2000-01-01T00:00:00Z"),
+                400,
+                "invalid_range",
+                "points"),
+            new Case(h.get("/api/users/" + huge), 400, "invalid_user_id", "256"),
+            // Jetty refuses a NUL in the path itself, before routing: still a JSON 400 naming it.
+            new Case(h.get("/api/users/a%00b"), 400, "bad_request", "NUL (%00)"),
+            new Case(h.get("/api/users/nobody"), 404, "unknown_user", "nobody"),
+            new Case(h.get("/api/users/a%2Fb"), 404, "unknown_user", "'a/b'"),
+            new Case(h.get("/api/buckets/trial/explain/" + huge), 400, "invalid_user_id", "userId"),
+            new Case(h.get("/api/buckets/trial/explain/nobody"), 404, "unknown_user", "nobody"),
+            new Case(h.get("/api/buckets/nope/explain/alice"), 404, "unknown_bucket", "nope"),
+            new Case(h.get("/no/such/path"), 404, "not_found", "path"),
+            new Case(
+                h.json("POST", h.base() + "/api/preview", "{\"id\": \"x\", ", null),
+                400,
+                "malformed_json",
+                "body"),
+            new Case(
+                h.json("POST", h.base() + "/api/preview", "", null), 400, "malformed_json", "body"),
+            new Case(
+                h.json("POST", h.base() + "/api/preview", "[]", null),
+                400,
+                "invalid_body",
+                "object"),
+            new Case(
+                h.json("POST", h.base() + "/api/preview", "{\"id\":\"x\",\"id\":\"y\"}", null),
+                400,
+                "malformed_json",
+                "id"),
+            new Case(
+                h.json(
+                    "POST",
+                    h.base() + "/api/preview",
+                    "{\"id\":\"x\",\"criteria\":{\"type\":\"property\",\"property\":\"p\",\"operator\":\"bogus\",\"value\":1}}",
+                    null),
+                422,
+                "invalid_definition",
+                "problem"),
+            new Case(
+                h.json("PATCH", h.base() + "/api/buckets/trial", "{oops", AdminHarness.TOKEN),
+                400,
+                "malformed_json",
+                "body"),
+            new Case(
+                h.json(
+                    "PATCH",
+                    h.base() + "/api/buckets/trial",
+                    "{\"enabled\": \"no\"}",
+                    AdminHarness.TOKEN),
+                400,
+                "invalid_field",
+                "enabled"),
+            new Case(
+                h.json(
+                    "PATCH",
+                    h.base() + "/api/buckets/trial",
+                    "{\"enabled\": false, \"size\": 3}",
+                    AdminHarness.TOKEN),
+                400,
+                "unknown_field",
+                "size"),
+            new Case(
+                h.json(
+                    "PATCH",
+                    h.base() + "/api/buckets/nope",
+                    "{\"enabled\": false}",
+                    AdminHarness.TOKEN),
+                404,
+                "unknown_bucket",
+                "nope"));
     for (Case c : cases) {
       assertThat(c.reply().status()).as(c.reply().text()).isEqualTo(c.status());
       assertThat(c.reply().contentType()).as(c.reply().text()).startsWith("application/json");
       JsonNode body = c.reply().json();
       assertThat(body.get("error").asText()).as(c.reply().text()).isEqualTo(c.error());
-      assertThat(body.get("message").asText()).as(c.reply().text()).contains(c.mentions()).doesNotContain("Exception");
+      assertThat(body.get("message").asText())
+          .as(c.reply().text())
+          .contains(c.mentions())
+          .doesNotContain("Exception");
     }
-    JsonNode invalid = cases.stream().filter(c -> c.status() == 422).findFirst().orElseThrow().reply().json();
+    JsonNode invalid =
+        cases.stream().filter(c -> c.status() == 422).findFirst().orElseThrow().reply().json();
     assertThat(invalid.get("problems").get(0).get("path").asText()).contains("criteria");
-    assertThat(h.dsl().select(BUCKET_CONFIGS.ENABLED).from(BUCKET_CONFIGS).where(BUCKET_CONFIGS.BUCKET_ID.eq("trial"))
-        .fetchSingle().value1()).isTrue();
+    assertThat(
+            h.dsl()
+                .select(BUCKET_CONFIGS.ENABLED)
+                .from(BUCKET_CONFIGS)
+                .where(BUCKET_CONFIGS.BUCKET_ID.eq("trial"))
+                .fetchSingle()
+                .value1())
+        .isTrue();
   }
 
   @Test
@@ -492,51 +663,86 @@ class AdminApiIT {
   @Order(Integer.MAX_VALUE) // last: its events change bucket sizes the other tests assert
   void metricsExposeIngestTransitionsOutboxAndTemporalAndMoveWithEvents() throws Exception {
     String before = scrape();
-    assertThat(metric(before, "bucketflow_events_applied_total")).isGreaterThanOrEqualTo(STORED_EVENTS);
+    assertThat(metric(before, "bucketflow_events_applied_total"))
+        .isGreaterThanOrEqualTo(STORED_EVENTS);
     assertThat(metric(before, "bucketflow_ingest_batch_seconds_count")).isPositive();
-    assertThat(metric(before, "bucketflow_events_rejected_total", "reason=\"reserved_key\"")).isEqualTo(1);
-    assertThat(metric(before, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\"")).isEqualTo(120);
+    assertThat(metric(before, "bucketflow_events_rejected_total", "reason=\"reserved_key\""))
+        .isEqualTo(1);
+    assertThat(
+            metric(before, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\""))
+        .isEqualTo(120);
     assertThat(metric(before, "bucketflow_bucket_members", "bucket=\"trial\"")).isEqualTo(110);
-    assertThat(metric(before, "bucketflow_outbox_backlog", "outbox=\"bucket_transitions\"")).isGreaterThanOrEqualTo(0);
-    assertThat(metric(before, "bucketflow_outbox_parked", "outbox=\"bucket_transitions\"")).isZero();
+    assertThat(metric(before, "bucketflow_outbox_backlog", "outbox=\"bucket_transitions\""))
+        .isGreaterThanOrEqualTo(0);
+    assertThat(metric(before, "bucketflow_outbox_parked", "outbox=\"bucket_transitions\""))
+        .isZero();
     assertThat(metric(before, "bucketflow_outbox_backlog", "outbox=\"posthog_mirror\"")).isZero();
     assertThat(metric(before, "bucketflow_shard_pending")).isGreaterThanOrEqualTo(0);
-    assertThat(before).contains("temporal_activity_execution_latency_seconds").contains("activity_type=\"IngestBatch\"");
+    assertThat(before)
+        .contains("temporal_activity_execution_latency_seconds")
+        .contains("activity_type=\"IngestBatch\"");
     assertThat(before).contains("temporal_workflow_task_execution_latency");
     // Backfill durations: the boot backfills (and big-spenders') completed.
-    assertThat(metric(before, "temporal_workflow_endtoend_latency_seconds_count", "workflow_type=\"BucketBackfill\""))
+    assertThat(
+            metric(
+                before,
+                "temporal_workflow_endtoend_latency_seconds_count",
+                "workflow_type=\"BucketBackfill\""))
         .isGreaterThanOrEqualTo(3);
     double applied = metric(before, "bucketflow_events_applied_total");
-    double entered = metric(before, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\"");
-    double rejected = before.contains("reason=\"reserved_event\"")
-        ? metric(before, "bucketflow_events_rejected_total", "reason=\"reserved_event\"") : 0;
+    double entered =
+        metric(before, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\"");
+    double rejected =
+        before.contains("reason=\"reserved_event\"")
+            ? metric(before, "bucketflow_events_rejected_total", "reason=\"reserved_event\"")
+            : 0;
     double transitioning = metric(before, "bucketflow_event_transition_latency_seconds_count");
     double transitionSeconds = metric(before, "bucketflow_event_transition_latency_seconds_sum");
     double appliedSamples = metric(before, "bucketflow_event_applied_latency_seconds_count");
-    // A Prometheus histogram (histogram_quantile over the buckets); the percentiles are on /api/latency.
-    assertThat(before).contains("bucketflow_event_transition_latency_seconds_bucket{le=")
+    // A Prometheus histogram (histogram_quantile over the buckets); the percentiles are on
+    // /api/latency.
+    assertThat(before)
+        .contains("bucketflow_event_transition_latency_seconds_bucket{le=")
         .contains("bucketflow_event_applied_latency_seconds_bucket{le=");
     long sentAt = System.nanoTime();
 
     List<JsonNode> more = new ArrayList<>();
-    for (int i = 0; i < 5; i++) more.add(event("metric-" + i, "signup", null, "{\"plan\":\"trial\"}"));
+    for (int i = 0; i < 5; i++)
+      more.add(event("metric-" + i, "signup", null, "{\"plan\":\"trial\"}"));
     more.add(event("metric-0", "bucket:entered:trial", null, null));
     h.ingest().sendAll(more, 1);
-    await().atMost(DEADLINE).untilAsserted(() -> {
-      String after = scrape();
-      assertThat(metric(after, "bucketflow_events_applied_total")).isEqualTo(applied + 5);
-      assertThat(metric(after, "bucketflow_transitions_total", "bucket=\"trial\"", "kind=\"entered\"")).isEqualTo(entered + 5);
-      assertThat(metric(after, "bucketflow_events_rejected_total", "reason=\"reserved_event\"")).isEqualTo(rejected + 1);
-      // Five signups, each joining trial: exactly five transitioning events, five applied ones.
-      assertThat(metric(after, "bucketflow_event_transition_latency_seconds_count")).isEqualTo(transitioning + 5);
-      assertThat(metric(after, "bucketflow_event_applied_latency_seconds_count")).isEqualTo(appliedSamples + 5);
-    });
+    await()
+        .atMost(DEADLINE)
+        .untilAsserted(
+            () -> {
+              String after = scrape();
+              assertThat(metric(after, "bucketflow_events_applied_total")).isEqualTo(applied + 5);
+              assertThat(
+                      metric(
+                          after,
+                          "bucketflow_transitions_total",
+                          "bucket=\"trial\"",
+                          "kind=\"entered\""))
+                  .isEqualTo(entered + 5);
+              assertThat(
+                      metric(
+                          after, "bucketflow_events_rejected_total", "reason=\"reserved_event\""))
+                  .isEqualTo(rejected + 1);
+              // Five signups, each joining trial: exactly five transitioning events, five applied
+              // ones.
+              assertThat(metric(after, "bucketflow_event_transition_latency_seconds_count"))
+                  .isEqualTo(transitioning + 5);
+              assertThat(metric(after, "bucketflow_event_applied_latency_seconds_count"))
+                  .isEqualTo(appliedSamples + 5);
+            });
     double elapsed = (System.nanoTime() - sentAt) / 1e9;
     String after = scrape();
     // Plausible: each new sample is >= 0 and no longer than the whole send-to-scrape span.
-    double added = metric(after, "bucketflow_event_transition_latency_seconds_sum") - transitionSeconds;
+    double added =
+        metric(after, "bucketflow_event_transition_latency_seconds_sum") - transitionSeconds;
     assertThat(added).isBetween(0.0, 5 * elapsed);
-    assertThat(metric(after, "bucketflow_event_transition_latency_seconds_max")).isBetween(0.0, 600.0);
+    assertThat(metric(after, "bucketflow_event_transition_latency_seconds_max"))
+        .isBetween(0.0, 600.0);
     JsonNode latency = h.get("/api/latency").json().get("eventToTransition");
     assertThat(latency.get("count").asLong()).isEqualTo((long) transitioning + 5);
     assertThat(latency.get("p99Seconds").asDouble()).isBetween(0.0, 600.0);

@@ -48,13 +48,30 @@ final class AdminHarness implements AutoCloseable {
     // Pool 16, not WorkerHarness's 4: EnabledSwitch refreshes through the pool while an ingest
     // transaction holds its connection, so with every connection in a transaction a refresh
     // stalls for Hikari's 30 s timeout (a known issue reported with this change).
-    config = new WorkerConfig(address, "default", "bucketflow-admin-test", 8, db.url(), "postgres", "", 16,
-        buckets, journeys, "*", 0, new IngestSettings(200, 500), Duration.ofSeconds(1),
-        "0 0 1 1 *", 100, dev.bucketflow.ingest.EventParser.DEFAULT_MAX_FUTURE_SKEW);
+    config =
+        new WorkerConfig(
+            address,
+            "default",
+            "bucketflow-admin-test",
+            8,
+            db.url(),
+            "postgres",
+            "",
+            16,
+            buckets,
+            journeys,
+            "*",
+            0,
+            new IngestSettings(200, 500),
+            Duration.ofSeconds(1),
+            "0 0 1 1 *",
+            100,
+            dev.bucketflow.ingest.EventParser.DEFAULT_MAX_FUTURE_SKEW);
     worker = BucketflowWorker.start(config, service, metrics::meter, metrics.ingestLatencies());
     metrics.bind(worker.dsl(), worker.client(), config.shards());
-    AdminServer.HealthChecks checks = new AdminServer.HealthChecks(worker::databaseUp, worker::temporalUp,
-        worker::running, config.taskQueue());
+    AdminServer.HealthChecks checks =
+        new AdminServer.HealthChecks(
+            worker::databaseUp, worker::temporalUp, worker::running, config.taskQueue());
     admin = AdminServer.start("127.0.0.1", 0, checks, worker.adminContext(TOKEN), metrics);
     adminWithoutToken = AdminServer.start("127.0.0.1", 0, checks, worker.adminContext(null), null);
   }
@@ -91,13 +108,17 @@ final class AdminHarness implements AutoCloseable {
   }
 
   Reply send(HttpRequest.Builder request) throws Exception {
-    HttpResponse<String> r = http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        http.send(
+            request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
     return new Reply(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body());
   }
 
   Reply json(String method, String url, String body, String token) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
-        .method(method, HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", "application/json")
+            .method(method, HttpRequest.BodyPublishers.ofString(body));
     if (token != null) b.header("Authorization", "Bearer " + token);
     return send(b);
   }

@@ -14,8 +14,18 @@ class BenchCommandTest {
 
   @Test
   void smokeRunOnAThrowawayEmbeddedDatabaseReportsBothRatesAndTheRatio() {
-    BucketsCommandTest.Run r = BucketsCommandTest.run("bench", "ingest",
-        "--users", "50", "--events", "500", "--baseline-events", "50", "--buckets", "3");
+    BucketsCommandTest.Run r =
+        BucketsCommandTest.run(
+            "bench",
+            "ingest",
+            "--users",
+            "50",
+            "--events",
+            "500",
+            "--baseline-events",
+            "50",
+            "--buckets",
+            "3");
 
     assertThat(r.exit()).as(r.out() + r.err()).isZero();
     assertThat(r.out())
@@ -26,16 +36,34 @@ class BenchCommandTest {
         .contains("cores");
   }
 
-  /** The falling-rate measure: last against first stretch per phase, and with --sql-profile, per statement. */
+  /**
+   * The falling-rate measure: last against first stretch per phase, and with --sql-profile, per
+   * statement.
+   */
   @Test
   void reportsTheLastStretchAgainstTheFirstAndWhichStatementsGrew() {
-    BucketsCommandTest.Run r = BucketsCommandTest.run("bench", "ingest", "--sql-profile",
-        "--users", "50", "--events", "1000", "--batch-size", "100", "--baseline-events", "0", "--buckets", "3");
+    BucketsCommandTest.Run r =
+        BucketsCommandTest.run(
+            "bench",
+            "ingest",
+            "--sql-profile",
+            "--users",
+            "50",
+            "--events",
+            "1000",
+            "--batch-size",
+            "100",
+            "--baseline-events",
+            "0",
+            "--buckets",
+            "3");
 
     assertThat(r.exit()).as(r.out() + r.err()).isZero();
     assertThat(r.out())
-        .containsPattern("rate as the database grows: a0 last 500 events at [0-9,]+ events/s, [0-9]+% of its first 500")
-        .containsPattern("rate as the database grows: a last 500 events at [0-9,]+ events/s, [0-9]+% of its first 500")
+        .containsPattern(
+            "rate as the database grows: a0 last 500 events at [0-9,]+ events/s, [0-9]+% of its first 500")
+        .containsPattern(
+            "rate as the database grows: a last 500 events at [0-9,]+ events/s, [0-9]+% of its first 500")
         .contains("the first 500 events against the last 500 (ms per 1,000 events):")
         .containsPattern("[0-9.,]+ +[0-9.,]+ +[+-][0-9.,]+ +\\(all statements\\)");
   }
@@ -43,11 +71,27 @@ class BenchCommandTest {
   @Test
   void batchedAndBaselineRecordTheSameTransitionsOnTheSamePrefix() {
     try (TestDatabase db = TestDatabase.fresh()) {
-      BucketsCommandTest.Run r = BucketsCommandTest.run("bench", "ingest", "--db-url", db.url(),
-          "--users", "40", "--events", "400", "--batch-size", "50", "--baseline-events", "200", "--buckets", "8");
+      BucketsCommandTest.Run r =
+          BucketsCommandTest.run(
+              "bench",
+              "ingest",
+              "--db-url",
+              db.url(),
+              "--users",
+              "40",
+              "--events",
+              "400",
+              "--batch-size",
+              "50",
+              "--baseline-events",
+              "200",
+              "--buckets",
+              "8");
 
       assertThat(r.exit()).as(r.out() + r.err()).isZero();
-      assertThat(r.out()).containsPattern("exactness: on the first 200 events, \\(a\\) and \\(b\\) recorded the same [1-9][0-9]* transitions");
+      assertThat(r.out())
+          .containsPattern(
+              "exactness: on the first 200 events, \\(a\\) and \\(b\\) recorded the same [1-9][0-9]* transitions");
     }
   }
 
@@ -56,8 +100,20 @@ class BenchCommandTest {
     try (TestDatabase db = TestDatabase.fresh()) {
       db.dsl().insertInto(CONTACTS, CONTACTS.EXTERNAL_ID).values("someone").execute();
 
-      BucketsCommandTest.Run r = BucketsCommandTest.run("bench", "ingest", "--db-url", db.url(),
-          "--users", "5", "--events", "10", "--baseline-events", "0", "--buckets", "1");
+      BucketsCommandTest.Run r =
+          BucketsCommandTest.run(
+              "bench",
+              "ingest",
+              "--db-url",
+              db.url(),
+              "--users",
+              "5",
+              "--events",
+              "10",
+              "--baseline-events",
+              "0",
+              "--buckets",
+              "1");
 
       assertThat(r.exit()).isEqualTo(1);
       assertThat(r.err()).contains("holds Bucketflow data", "--wipe");
@@ -73,8 +129,12 @@ class BenchCommandTest {
 
     List<String> first = new ArrayList<>();
     List<String> second = new ArrayList<>();
-    var s1 = new BenchWorkload.EventStream(7, 100, 50, BenchCommand.Ingest.NOW.minusSeconds(86_400), BenchCommand.Ingest.NOW);
-    var s2 = new BenchWorkload.EventStream(7, 100, 50, BenchCommand.Ingest.NOW.minusSeconds(86_400), BenchCommand.Ingest.NOW);
+    var s1 =
+        new BenchWorkload.EventStream(
+            7, 100, 50, BenchCommand.Ingest.NOW.minusSeconds(86_400), BenchCommand.Ingest.NOW);
+    var s2 =
+        new BenchWorkload.EventStream(
+            7, 100, 50, BenchCommand.Ingest.NOW.minusSeconds(86_400), BenchCommand.Ingest.NOW);
     while (s1.hasNext()) first.add(s1.next().toString());
     while (s2.hasNext()) second.add(s2.next().toString());
     assertThat(first).hasSize(50).isEqualTo(second);

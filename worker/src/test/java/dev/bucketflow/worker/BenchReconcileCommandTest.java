@@ -17,10 +17,22 @@ import picocli.CommandLine;
 class BenchReconcileCommandTest {
 
   @Test
-  void theSweepLeavesExactlyTheMembersThePerMemberEvaluatorLeavesAndTheOutputEndsWithTheRatio() throws Exception {
+  void theSweepLeavesExactlyTheMembersThePerMemberEvaluatorLeavesAndTheOutputEndsWithTheRatio()
+      throws Exception {
     BenchReconcileCommand command = new BenchReconcileCommand();
-    new CommandLine(command).parseArgs("--members", "500", "--events", "5000", "--sample", "500", "--warmup", "20",
-        "--chunk", "64", "--explain");
+    new CommandLine(command)
+        .parseArgs(
+            "--members",
+            "500",
+            "--events",
+            "5000",
+            "--sample",
+            "500",
+            "--warmup",
+            "20",
+            "--chunk",
+            "64",
+            "--explain");
     StringWriter text = new StringWriter();
 
     BenchReconcileCommand.Report report = command.run(new PrintWriter(text, true));
@@ -41,8 +53,10 @@ class BenchReconcileCommandTest {
     List<String> lines = out.lines().toList();
     assertThat(lines.get(lines.size() - 1)).matches("set-based vs per-member: [0-9]+\\.[0-9]x");
     assertThat(out)
-        .containsPattern("check bench-count: on the 500 sampled members the sweep left exactly the [0-9]+ ")
-        .containsPattern("check bench-composite: on the 500 sampled members the sweep left exactly the [0-9]+ ")
+        .containsPattern(
+            "check bench-count: on the 500 sampled members the sweep left exactly the [0-9]+ ")
+        .containsPattern(
+            "check bench-composite: on the 500 sampled members the sweep left exactly the [0-9]+ ")
         .contains("per-member: run on every member")
         // --explain: the plan of the real leave statement, from the savepoint run.
         .containsPattern("-- update \"public\"\\.\"bucket_memberships\" set \"status\" = 'left'")
@@ -57,23 +71,41 @@ class BenchReconcileCommandTest {
       ids.append(i == 1 ? "" : ", ").append(i);
       users.append(i == 1 ? "" : ", ").append("'bench-").append(i).append("''s'");
     }
-    String sql = "update t set a = 1 where id in (" + ids + ") and u in (" + users + ") and f(1, 2)";
+    String sql =
+        "update t set a = 1 where id in (" + ids + ") and u in (" + users + ") and f(1, 2)";
 
     assertThat(BenchReconcileCommand.LeaveExplainer.abbreviate(sql))
-        .isEqualTo("update t set a = 1 where id in (1, 2, ... 4998 more) and u in ('bench-1''s', 'bench-2''s', ... 4998 more)"
-            + " and f(1, 2)");
-    assertThat(BenchReconcileCommand.LeaveExplainer.abbreviate("Index Cond: (id = ANY ('{" + ids.toString().replace(" ", "")
-        + "}'::bigint[])) and x = '{\"a\": {\"b\": 1}}'"))
-        .isEqualTo("Index Cond: (id = ANY ('{1,2,... 4998 more}'::bigint[])) and x = '{\"a\": {\"b\": 1}}'");
+        .isEqualTo(
+            "update t set a = 1 where id in (1, 2, ... 4998 more) and u in ('bench-1''s', 'bench-2''s', ... 4998 more)"
+                + " and f(1, 2)");
+    assertThat(
+            BenchReconcileCommand.LeaveExplainer.abbreviate(
+                "Index Cond: (id = ANY ('{"
+                    + ids.toString().replace(" ", "")
+                    + "}'::bigint[])) and x = '{\"a\": {\"b\": 1}}'"))
+        .isEqualTo(
+            "Index Cond: (id = ANY ('{1,2,... 4998 more}'::bigint[])) and x = '{\"a\": {\"b\": 1}}'");
   }
 
   @Test
   void aSampledRunSaysItExtrapolates() {
-    BucketsCommandTest.Run r = BucketsCommandTest.run("bench", "reconcile", "--members", "300", "--events", "2400",
-        "--sample", "50", "--warmup", "5");
+    BucketsCommandTest.Run r =
+        BucketsCommandTest.run(
+            "bench",
+            "reconcile",
+            "--members",
+            "300",
+            "--events",
+            "2400",
+            "--sample",
+            "50",
+            "--warmup",
+            "5");
 
     assertThat(r.exit()).as(r.out() + r.err()).isZero();
-    assertThat(r.out()).contains("EXTRAPOLATED to 300").containsPattern("per-member s \\(extrapolated\\)");
+    assertThat(r.out())
+        .contains("EXTRAPOLATED to 300")
+        .containsPattern("per-member s \\(extrapolated\\)");
     List<String> lines = r.lines();
     assertThat(lines.get(lines.size() - 1)).matches("set-based vs per-member: [0-9]+\\.[0-9]x");
   }

@@ -21,12 +21,15 @@ class BucketCsvCommandsTest extends DatabaseTest {
 
   @BeforeEach
   void clean() {
-    dsl.execute("TRUNCATE bucket_configs, bucket_memberships, bucket_transitions, rejected_events RESTART IDENTITY");
+    dsl.execute(
+        "TRUNCATE bucket_configs, bucket_memberships, bucket_transitions, rejected_events RESTART IDENTITY");
   }
 
   private static void seed() {
-    dsl.execute("INSERT INTO bucket_configs (bucket_id, enabled) VALUES ('vip', true), ('empty', true)");
-    dsl.execute("""
+    dsl.execute(
+        "INSERT INTO bucket_configs (bucket_id, enabled) VALUES ('vip', true), ('empty', true)");
+    dsl.execute(
+        """
         INSERT INTO bucket_memberships (user_id, bucket_id, status, entered_at, left_at, expires_at, entry_count, source)
         VALUES ('u2',          'vip', 'active', '2026-01-02T10:00:00Z', NULL, '2026-02-01T00:00:00Z', 3, 'manual'),
                ('u1',          'vip', 'active', '2026-01-01T10:00:00.5Z', NULL, NULL, 1, 'manual'),
@@ -48,7 +51,9 @@ class BucketCsvCommandsTest extends DatabaseTest {
     Run r = runDb("buckets", "export", "vip");
 
     assertThat(r.exit()).as(r.err()).isZero();
-    assertThat(r.out()).isEqualTo("""
+    assertThat(r.out())
+        .isEqualTo(
+            """
         userId,enteredAt,entryCount,expiresAt
         "a,b",2026-01-03T10:00:00Z,1,
         "say ""hi\""",2026-01-04T10:00:00Z,1,
@@ -66,10 +71,11 @@ class BucketCsvCommandsTest extends DatabaseTest {
     Run r = runDb("buckets", "export", "vip", "--status", "left");
 
     assertThat(r.exit()).as(r.err()).isZero();
-    assertThat(r.lines()).containsExactly(BucketCsvCommands.HEADER,
-        "u1,2025-12-01T10:00:00Z,1,",
-        "u3,2025-11-01T10:00:00Z,1,");
-    assertThat(runDb("buckets", "export", "vip", "--status", "active").out()).isEqualTo(runDb("buckets", "export", "vip").out());
+    assertThat(r.lines())
+        .containsExactly(
+            BucketCsvCommands.HEADER, "u1,2025-12-01T10:00:00Z,1,", "u3,2025-11-01T10:00:00Z,1,");
+    assertThat(runDb("buckets", "export", "vip", "--status", "active").out())
+        .isEqualTo(runDb("buckets", "export", "vip").out());
   }
 
   @Test
@@ -98,7 +104,8 @@ class BucketCsvCommandsTest extends DatabaseTest {
 
   @Test
   void exportStreamsMoreRowsThanOneFetch() {
-    dsl.execute("""
+    dsl.execute(
+        """
         INSERT INTO bucket_memberships (user_id, bucket_id, status, entered_at, entry_count, source)
         SELECT 'user-' || lpad(g::text, 6, '0'), 'big', 'active', '2026-01-01T00:00:00Z', 1, 'manual'
         FROM generate_series(1, 2500) g
@@ -117,15 +124,27 @@ class BucketCsvCommandsTest extends DatabaseTest {
 
   static Path definitions(Path dir) throws Exception {
     Files.writeString(dir.resolve("vip.json"), "{\"id\": \"vip\", \"kind\": \"manual\"}");
-    Files.writeString(dir.resolve("dyn.json"),
+    Files.writeString(
+        dir.resolve("dyn.json"),
         "{\"id\": \"dyn\", \"criteria\": {\"type\": \"event\", \"eventName\": \"signup\", \"check\": \"exists\"}}");
     return dir;
   }
 
-  /** An address nothing listens on: had the command tried to send, it would fail to reach Temporal instead. */
+  /**
+   * An address nothing listens on: had the command tried to send, it would fail to reach Temporal
+   * instead.
+   */
   private static Run importing(Path defs, String... args) {
-    String[] base = {"buckets", "import", "--buckets", defs.toString(), "--address", "127.0.0.1:" + WorkerHarness.freePort(),
-        "--db-url", db.url()};
+    String[] base = {
+      "buckets",
+      "import",
+      "--buckets",
+      defs.toString(),
+      "--address",
+      "127.0.0.1:" + WorkerHarness.freePort(),
+      "--db-url",
+      db.url()
+    };
     String[] all = java.util.Arrays.copyOf(base, base.length + args.length);
     System.arraycopy(args, 0, all, base.length, args.length);
     return run(all);
@@ -135,25 +154,40 @@ class BucketCsvCommandsTest extends DatabaseTest {
   void importRefusesAnUnknownBucketBeforeSending(@TempDir Path dir) throws Exception {
     Path file = Files.writeString(dir.resolve("users.csv"), "u1\n");
 
-    Run r = importing(definitions(Files.createDirectory(dir.resolve("defs"))), "vipp", file.toString());
+    Run r =
+        importing(definitions(Files.createDirectory(dir.resolve("defs"))), "vipp", file.toString());
 
     assertThat(r.exit()).isEqualTo(1);
-    assertThat(r.err()).contains("unknown bucket 'vipp'").contains("nothing was sent").doesNotContain("Temporal");
+    assertThat(r.err())
+        .contains("unknown bucket 'vipp'")
+        .contains("nothing was sent")
+        .doesNotContain("Temporal");
   }
 
   @Test
   void importRefusesADynamicBucketBeforeSending(@TempDir Path dir) throws Exception {
     Path file = Files.writeString(dir.resolve("users.csv"), "u1\n");
 
-    Run r = importing(definitions(Files.createDirectory(dir.resolve("defs"))), "dyn", file.toString(), "--remove");
+    Run r =
+        importing(
+            definitions(Files.createDirectory(dir.resolve("defs"))),
+            "dyn",
+            file.toString(),
+            "--remove");
 
     assertThat(r.exit()).isEqualTo(1);
-    assertThat(r.err()).contains("bucket 'dyn' is not a manual bucket").contains("nothing was sent");
+    assertThat(r.err())
+        .contains("bucket 'dyn' is not a manual bucket")
+        .contains("nothing was sent");
   }
 
   @Test
   void importRefusesAMissingFile(@TempDir Path dir) throws Exception {
-    Run r = importing(definitions(Files.createDirectory(dir.resolve("defs"))), "vip", dir.resolve("missing.csv").toString());
+    Run r =
+        importing(
+            definitions(Files.createDirectory(dir.resolve("defs"))),
+            "vip",
+            dir.resolve("missing.csv").toString());
 
     assertThat(r.exit()).isEqualTo(1);
     assertThat(r.err()).contains("no such file").contains("nothing was sent");

@@ -20,7 +20,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code buckets import|export} end to end: the real worker applies the signals, the summary reads what it did. */
+/**
+ * {@code buckets import|export} end to end: the real worker applies the signals, the summary reads
+ * what it did.
+ */
 class BucketCsvImportIT {
 
   static final Path BUCKETS = Path.of("src/test/resources/csv-buckets");
@@ -36,40 +39,74 @@ class BucketCsvImportIT {
     harness.close();
   }
 
-  /** Runs a command against the harness's Temporal (task queue, shard count), database and definitions, as each needs. */
+  /**
+   * Runs a command against the harness's Temporal (task queue, shard count), database and
+   * definitions, as each needs.
+   */
   static Run cli(String... args) {
     List<String> all = new ArrayList<>(List.of(args));
     String command = args[1];
     if (!command.equals("export")) {
-      all.addAll(List.of("--address", harness.config.temporalAddress(), "--task-queue", harness.config.taskQueue(),
-          "--shards", String.valueOf(harness.config.shards())));
+      all.addAll(
+          List.of(
+              "--address",
+              harness.config.temporalAddress(),
+              "--task-queue",
+              harness.config.taskQueue(),
+              "--shards",
+              String.valueOf(harness.config.shards())));
     }
-    if (command.equals("import")) all.addAll(List.of("--buckets", BUCKETS.toString(), "--wait", "60"));
-    if (command.equals("import") || command.equals("export")) all.addAll(List.of("--db-url", harness.db.url()));
+    if (command.equals("import"))
+      all.addAll(List.of("--buckets", BUCKETS.toString(), "--wait", "60"));
+    if (command.equals("import") || command.equals("export"))
+      all.addAll(List.of("--db-url", harness.db.url()));
     return BucketsCommandTest.run(all.toArray(String[]::new));
   }
 
   static List<String> activeMembers(String bucket) {
     var m = BUCKET_MEMBERSHIPS;
-    return harness.dsl().select(m.USER_ID).from(m)
-        .where(m.BUCKET_ID.eq(bucket).and(m.STATUS.eq(MembershipStatus.ACTIVE)).and(m.DELETED_AT.isNull()))
-        .orderBy(m.USER_ID).fetch(m.USER_ID);
+    return harness
+        .dsl()
+        .select(m.USER_ID)
+        .from(m)
+        .where(
+            m.BUCKET_ID
+                .eq(bucket)
+                .and(m.STATUS.eq(MembershipStatus.ACTIVE))
+                .and(m.DELETED_AT.isNull()))
+        .orderBy(m.USER_ID)
+        .fetch(m.USER_ID);
   }
 
   static String summaryLine(Run r, String label) {
-    return r.lines().stream().filter(l -> l.strip().startsWith(label)).findFirst()
-        .map(l -> l.strip().substring(label.length()).strip()).orElseThrow(() -> new AssertionError("no '" + label + "' in\n" + r.out() + r.err()));
+    return r.lines().stream()
+        .filter(l -> l.strip().startsWith(label))
+        .findFirst()
+        .map(l -> l.strip().substring(label.length()).strip())
+        .orElseThrow(() -> new AssertionError("no '" + label + "' in\n" + r.out() + r.err()));
   }
 
   @Test
   void importCountsAddedAlreadyMembersRejectedAndRefusedLines(@TempDir Path dir) throws Exception {
     assertThat(cli("buckets", "add", "vip", "pre-1").exit()).isZero();
-    harness.ingestClient().send(Json.MAPPER.readTree("{\"userId\":\"del-1\",\"event\":\"signup\"}"));
+    harness
+        .ingestClient()
+        .send(Json.MAPPER.readTree("{\"userId\":\"del-1\",\"event\":\"signup\"}"));
     assertThat(cli("contacts", "delete", "del-1").exit()).isZero();
-    await().atMost(Duration.ofSeconds(60)).until(() -> activeMembers("vip").equals(List.of("pre-1"))
-        && harness.dsl().fetchExists(CONTACTS, CONTACTS.EXTERNAL_ID.eq("del-1").and(CONTACTS.DELETED_AT.isNotNull())));
-    Path file = Files.writeString(dir.resolve("users.csv"),
-        "user_id\npre-1\nn-1\nn-2\nn-1\n\nnul\0byte\n" + "x".repeat(257) + "\ndel-1\n");
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                activeMembers("vip").equals(List.of("pre-1"))
+                    && harness
+                        .dsl()
+                        .fetchExists(
+                            CONTACTS,
+                            CONTACTS.EXTERNAL_ID.eq("del-1").and(CONTACTS.DELETED_AT.isNotNull())));
+    Path file =
+        Files.writeString(
+            dir.resolve("users.csv"),
+            "user_id\npre-1\nn-1\nn-2\nn-1\n\nnul\0byte\n" + "x".repeat(257) + "\ndel-1\n");
 
     Run r = cli("buckets", "import", "vip", file.toString());
 
@@ -80,9 +117,15 @@ class BucketCsvImportIT {
     assertThat(summaryLine(r, "added:")).isEqualTo("2");
     assertThat(summaryLine(r, "already members:")).isEqualTo("2"); // pre-1, and n-1's second line
     assertThat(summaryLine(r, "rejected lines:"))
-        .isEqualTo("3  (empty id: 1, " + ImportLines.Reason.TOO_LONG.text + ": 1, id contains a NUL byte: 1)");
-    assertThat(summaryLine(r, "refused by shards:")).isEqualTo("1  (deleted: 1) (see rejected_events)");
-    assertThat(r.err()).contains(file + ":6: empty id; not sent").contains(file + ":7: id contains a NUL byte");
+        .isEqualTo(
+            "3  (empty id: 1, "
+                + ImportLines.Reason.TOO_LONG.text
+                + ": 1, id contains a NUL byte: 1)");
+    assertThat(summaryLine(r, "refused by shards:"))
+        .isEqualTo("1  (deleted: 1) (see rejected_events)");
+    assertThat(r.err())
+        .contains(file + ":6: empty id; not sent")
+        .contains(file + ":7: id contains a NUL byte");
   }
 
   @Test
@@ -116,12 +159,19 @@ class BucketCsvImportIT {
 
   @Test
   void exportThenImportIntoAnotherBucketRoundTripsEveryId(@TempDir Path dir) throws Exception {
-    List<String> ids = List.of("plain", "a,b", "say \"hi\"", "two\nlines", "crlf\r\nid", "userId", " padded ");
+    List<String> ids =
+        List.of("plain", "a,b", "say \"hi\"", "two\nlines", "crlf\r\nid", "userId", " padded ");
     StringBuilder seed = new StringBuilder();
     for (String id : ids) seed.append(dev.bucketflow.csv.Csv.field(id)).append('\n');
-    Run seeded = cli("buckets", "import", "rt-src", Files.writeString(dir.resolve("seed.csv"), seed).toString());
+    Run seeded =
+        cli(
+            "buckets",
+            "import",
+            "rt-src",
+            Files.writeString(dir.resolve("seed.csv"), seed).toString());
     assertThat(seeded.exit()).as(seeded.out() + seeded.err()).isZero();
-    assertThat(summaryLine(seeded, "added:")).isEqualTo(String.valueOf(ids.size())); // line 1 "plain" is no header
+    assertThat(summaryLine(seeded, "added:"))
+        .isEqualTo(String.valueOf(ids.size())); // line 1 "plain" is no header
 
     Run exported = cli("buckets", "export", "rt-src");
     assertThat(exported.exit()).as(exported.err()).isZero();
@@ -140,7 +190,8 @@ class BucketCsvImportIT {
   static List<String> idsOf(String csv) throws Exception {
     List<String> ids = new ArrayList<>();
     try (ImportLines lines = new ImportLines(new StringReader(csv))) {
-      for (ImportLines.Line l = lines.next(); l != null; l = lines.next()) if (l.userId() != null) ids.add(l.userId());
+      for (ImportLines.Line l = lines.next(); l != null; l = lines.next())
+        if (l.userId() != null) ids.add(l.userId());
     }
     return ids;
   }

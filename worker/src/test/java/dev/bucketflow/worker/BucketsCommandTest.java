@@ -21,7 +21,6 @@ import picocli.CommandLine;
 /** {@code bucketflow buckets ...} run in-process against a fresh database. */
 class BucketsCommandTest extends DatabaseTest {
 
-
   record Run(int exit, String out, String err) {
     List<String> lines() {
       return out.lines().toList();
@@ -55,7 +54,9 @@ class BucketsCommandTest extends DatabaseTest {
 
   @Test
   void validateReportsEveryProblemWithItsPathAndExitsOne(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("bad.json"), """
+    Files.writeString(
+        dir.resolve("bad.json"),
+        """
         [
           {"id": "Bad_Id", "criteria": {"type": "event", "eventName": "signup", "check": "exists"}},
           {"id": "only-exclusion", "criteria": {"type": "property", "property": "plan", "operator": "neq", "value": "pro"}},
@@ -75,9 +76,12 @@ class BucketsCommandTest extends DatabaseTest {
   }
 
   @Test
-  void validateReportsAnUnparsableLegTogetherWithItsSiblingsAndTheBucketsProblems(@TempDir Path dir) throws Exception {
+  void validateReportsAnUnparsableLegTogetherWithItsSiblingsAndTheBucketsProblems(@TempDir Path dir)
+      throws Exception {
     Path file = dir.resolve("my-bucket.json");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         {"id": "my-bucket", "minDwell": {"days": 2}, "maxDwell": {"days": 1},
          "criteria": {"type": "composite", "operator": "and", "conditions": [
            {"type": "property", "property": "plan", "operator": "sorta", "value": "x"},
@@ -89,7 +93,8 @@ class BucketsCommandTest extends DatabaseTest {
     assertThat(r.exit()).isEqualTo(1);
     List<String> problems = r.lines().stream().filter(l -> l.matches("^\\S+: .+")).toList();
     assertThat(problems).hasSize(3);
-    assertThat(problems.get(0)).startsWith("my-bucket.criteria.conditions[0].operator: unknown operator");
+    assertThat(problems.get(0))
+        .startsWith("my-bucket.criteria.conditions[0].operator: unknown operator");
     assertThat(problems.get(1)).startsWith("my-bucket.criteria.conditions[1].eventName: ");
     assertThat(problems.get(2)).startsWith("my-bucket.maxDwell: ");
     assertThat(r.out()).contains("3 problems in " + file).doesNotContain("bucket(s) valid");
@@ -117,8 +122,13 @@ class BucketsCommandTest extends DatabaseTest {
   @Test
   void disableThenEnableFlipsTheSwitchAndItsTimestamp() {
     Instant long_ago = Instant.parse("2020-01-01T00:00:00Z");
-    dsl.insertInto(BUCKET_CONFIGS, BUCKET_CONFIGS.BUCKET_ID, BUCKET_CONFIGS.ENABLED, BUCKET_CONFIGS.UPDATED_AT)
-        .values("power-users", true, long_ago).execute();
+    dsl.insertInto(
+            BUCKET_CONFIGS,
+            BUCKET_CONFIGS.BUCKET_ID,
+            BUCKET_CONFIGS.ENABLED,
+            BUCKET_CONFIGS.UPDATED_AT)
+        .values("power-users", true, long_ago)
+        .execute();
 
     Run off = runDb("buckets", "disable", "power-users");
     assertThat(off.exit()).as(off.err()).isZero();
@@ -134,7 +144,8 @@ class BucketsCommandTest extends DatabaseTest {
     Run on = runDb("buckets", "enable", "power-users");
     assertThat(on.exit()).as(on.err()).isZero();
     assertThat(on.out()).contains("power-users: enabled (was disabled)");
-    assertThat(dsl.fetchValue(BUCKET_CONFIGS.ENABLED, BUCKET_CONFIGS.BUCKET_ID.eq("power-users"))).isTrue();
+    assertThat(dsl.fetchValue(BUCKET_CONFIGS.ENABLED, BUCKET_CONFIGS.BUCKET_ID.eq("power-users")))
+        .isTrue();
   }
 
   @Test
@@ -147,14 +158,18 @@ class BucketsCommandTest extends DatabaseTest {
     Run stored = runDb("buckets", "disable", "not-yet-deployed", "--allow-unknown");
     assertThat(stored.exit()).as(stored.err()).isZero();
     assertThat(stored.out()).contains("not-yet-deployed: disabled (new bucket_configs row)");
-    assertThat(dsl.fetchValue(BUCKET_CONFIGS.ENABLED, BUCKET_CONFIGS.BUCKET_ID.eq("not-yet-deployed"))).isFalse();
+    assertThat(
+            dsl.fetchValue(BUCKET_CONFIGS.ENABLED, BUCKET_CONFIGS.BUCKET_ID.eq("not-yet-deployed")))
+        .isFalse();
   }
 
   // ------------------------------------------------------------------ list / members
 
   private static void seedRows() {
-    dsl.execute("INSERT INTO bucket_configs (bucket_id, enabled) VALUES ('alpha', true), ('beta', false)");
-    dsl.execute("""
+    dsl.execute(
+        "INSERT INTO bucket_configs (bucket_id, enabled) VALUES ('alpha', true), ('beta', false)");
+    dsl.execute(
+        """
         INSERT INTO bucket_memberships (user_id, bucket_id, status, entered_at, left_at, expires_at, entry_count, source)
         VALUES ('u1', 'alpha', 'active', '2026-01-01T10:00:00Z', NULL, '2026-02-01T00:00:00Z', 2, 'event'),
                ('u1', 'alpha', 'left',   '2025-12-01T10:00:00Z', '2025-12-20T00:00:00Z', NULL, 1, 'event'),
@@ -163,7 +178,8 @@ class BucketsCommandTest extends DatabaseTest {
                ('u4', 'gamma', 'active', '2026-01-04T10:00:00Z', NULL, NULL, 1, 'backfill')
         """);
     dsl.execute("UPDATE bucket_memberships SET deleted_at = now() WHERE user_id = 'u3'");
-    dsl.execute("""
+    dsl.execute(
+        """
         INSERT INTO bucket_transitions (bucket_id, user_id, kind, epoch, source, emitted)
         VALUES ('alpha', 'u1', 'entered', 1, 'event', true),
                ('alpha', 'u1', 'left',    1, 'event', true),
@@ -204,13 +220,18 @@ class BucketsCommandTest extends DatabaseTest {
     Run all = runDb("buckets", "members", "alpha");
     assertThat(all.exit()).as(all.err()).isZero();
     List<String> lines = all.lines();
-    assertThat(lines.get(0).split("\\s+")).containsExactly("USER_ID", "ENTERED_AT", "ENTRY_COUNT", "EXPIRES_AT");
+    assertThat(lines.get(0).split("\\s+"))
+        .containsExactly("USER_ID", "ENTERED_AT", "ENTRY_COUNT", "EXPIRES_AT");
     assertThat(lines.get(1).split("\\s+")).containsExactly("u2", "2026-01-02T10:00:00Z", "1", "-");
-    assertThat(lines.get(2).split("\\s+")).containsExactly("u1", "2026-01-01T10:00:00Z", "2", "2026-02-01T00:00:00Z");
+    assertThat(lines.get(2).split("\\s+"))
+        .containsExactly("u1", "2026-01-01T10:00:00Z", "2", "2026-02-01T00:00:00Z");
     assertThat(all.out()).contains("2 active members").doesNotContain("u3");
 
     Run one = runDb("buckets", "members", "alpha", "--limit", "1");
-    assertThat(one.out()).contains("u2").doesNotContain("u1 ").contains("showing 1 of 2 active members");
+    assertThat(one.out())
+        .contains("u2")
+        .doesNotContain("u1 ")
+        .contains("showing 1 of 2 active members");
 
     Run empty = runDb("buckets", "members", "beta");
     assertThat(empty.exit()).isZero();
@@ -228,26 +249,33 @@ class BucketsCommandTest extends DatabaseTest {
     Run r = run("buckets", "list", "--db-url", "jdbc:postgresql://127.0.0.1:1/bucketflow");
 
     assertThat(r.exit()).isEqualTo(1);
-    assertThat(r.err()).startsWith("error: cannot connect to PostgreSQL at jdbc:postgresql://127.0.0.1:1/bucketflow")
+    assertThat(r.err())
+        .startsWith(
+            "error: cannot connect to PostgreSQL at jdbc:postgresql://127.0.0.1:1/bucketflow")
         .doesNotContain("\tat ");
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "--db-url=jdbc:postgresql://127.0.0.1:1/x?password=S3cret",
-      "--db-url=jdbc:postgresql://127.0.0.1:1/x?user=u&sslpassword=S3cret&ssl=true",
-      "--db-url=jdbc:postgresql://127.0.0.1:1/x?ApiToken=S3cret",
-      "--db-url=postgres://u:S3cret@127.0.0.1:1/x",
-      "--db-url=postgresql://u:S3cret@127.0.0.1:1/x",
-      // The driver does not take userinfo: Hikari's refusal quotes the URL.
-      "--db-url=jdbc:postgresql://u:S3cret@127.0.0.1:1/x",
-      // Not a URI at all: the parser's message quotes it.
-      "--db-url=postgres://u:S3cret@bad host/x",
-      "--db-password=S3cret"})
+  @ValueSource(
+      strings = {
+        "--db-url=jdbc:postgresql://127.0.0.1:1/x?password=S3cret",
+        "--db-url=jdbc:postgresql://127.0.0.1:1/x?user=u&sslpassword=S3cret&ssl=true",
+        "--db-url=jdbc:postgresql://127.0.0.1:1/x?ApiToken=S3cret",
+        "--db-url=postgres://u:S3cret@127.0.0.1:1/x",
+        "--db-url=postgresql://u:S3cret@127.0.0.1:1/x",
+        // The driver does not take userinfo: Hikari's refusal quotes the URL.
+        "--db-url=jdbc:postgresql://u:S3cret@127.0.0.1:1/x",
+        // Not a URI at all: the parser's message quotes it.
+        "--db-url=postgres://u:S3cret@bad host/x",
+        "--db-password=S3cret"
+      })
   void aConnectionFailureNeverPrintsThePassword(String credential) {
-    String[] args = credential.startsWith("--db-url")
-        ? new String[] {"buckets", "list", credential}
-        : new String[] {"buckets", "list", "--db-url", "jdbc:postgresql://127.0.0.1:1/x", credential};
+    String[] args =
+        credential.startsWith("--db-url")
+            ? new String[] {"buckets", "list", credential}
+            : new String[] {
+              "buckets", "list", "--db-url", "jdbc:postgresql://127.0.0.1:1/x", credential
+            };
 
     Run r = run(args);
 

@@ -12,7 +12,9 @@ class CpuStealTest {
   void readsTheAggregateLineOfProcStat() {
     // user nice system idle iowait irq softirq steal guest guest_nice
     Optional<CpuSteal> c = CpuSteal.parse("cpu  680872 369 79370 8358103 6164 0 12879 145693 0 0");
-    assertThat(c).contains(new CpuSteal(680872L + 369 + 79370 + 8358103 + 6164 + 0 + 12879 + 145693, 145693));
+    assertThat(c)
+        .contains(
+            new CpuSteal(680872L + 369 + 79370 + 8358103 + 6164 + 0 + 12879 + 145693, 145693));
   }
 
   @Test
@@ -34,6 +36,7 @@ class CpuStealTest {
   @Test
   void readsThisMachineWhereItIsLinux() {
     assumeTrue(System.getProperty("os.name").startsWith("Linux"), "no /proc/stat off Linux");
-    assertThat(CpuSteal.now()).hasValueSatisfying(c -> assertThat(c.totalTicks()).isGreaterThan(c.stealTicks()));
+    assertThat(CpuSteal.now())
+        .hasValueSatisfying(c -> assertThat(c.totalTicks()).isGreaterThan(c.stealTicks()));
   }
 }

@@ -1,8 +1,5 @@
 package dev.bucketflow.worker;
 
-import dev.bucketflow.bucket.BackfillStatus;
-import dev.bucketflow.bucket.BackfillKind;
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_BACKFILL_JOBS;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
@@ -11,6 +8,9 @@ import static dev.bucketflow.schema.Tables.USER_EVENTS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.BackfillStatus;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.db.Json;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,40 +52,98 @@ class CriteriaChangeIT {
 
   List<String> transitions() {
     var t = BUCKET_TRANSITIONS;
-    return harness.dsl().select(t.USER_ID, t.KIND, t.SOURCE, t.EMITTED).from(t).orderBy(t.ID).fetch()
+    return harness
+        .dsl()
+        .select(t.USER_ID, t.KIND, t.SOURCE, t.EMITTED)
+        .from(t)
+        .orderBy(t.ID)
+        .fetch()
         .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3() + ":" + r.value4());
   }
 
   String journeyStatus(String user) {
-    return harness.dsl().select(JOURNEY_STATES.STATUS).from(JOURNEY_STATES).where(JOURNEY_STATES.USER_ID.eq(user))
-        .fetchOptional(JOURNEY_STATES.STATUS).map(s -> s.db()).orElse(null);
+    return harness
+        .dsl()
+        .select(JOURNEY_STATES.STATUS)
+        .from(JOURNEY_STATES)
+        .where(JOURNEY_STATES.USER_ID.eq(user))
+        .fetchOptional(JOURNEY_STATES.STATUS)
+        .map(s -> s.db())
+        .orElse(null);
   }
 
   @Test
   void changedCriteriaReevaluateMembersAndAnUnchangedRestartDoesNothing() throws Exception {
-    await(() -> harness.dsl().fetchCount(BUCKET_BACKFILL_JOBS, BUCKET_BACKFILL_JOBS.STATUS.eq(BackfillStatus.COMPLETED)) == 1,
+    await(
+        () ->
+            harness
+                    .dsl()
+                    .fetchCount(
+                        BUCKET_BACKFILL_JOBS,
+                        BUCKET_BACKFILL_JOBS.STATUS.eq(BackfillStatus.COMPLETED))
+                == 1,
         "first-time backfill of the new bucket");
     send("c1", "trial");
     send("c2", "trial");
     send("c3", "pro");
-    await(() -> "running".equals(journeyStatus("c1")) && "running".equals(journeyStatus("c2")), "journeys of c1 and c2");
+    await(
+        () -> "running".equals(journeyStatus("c1")) && "running".equals(journeyStatus("c2")),
+        "journeys of c1 and c2");
     // c3's event too must be applied under v1 before the restart (it has its own shard).
-    await(() -> harness.dsl().fetchCount(USER_EVENTS, USER_EVENTS.USER_ID.eq("c3")) >= 1, "c3's event applied under v1");
+    await(
+        () -> harness.dsl().fetchCount(USER_EVENTS, USER_EVENTS.USER_ID.eq("c3")) >= 1,
+        "c3's event applied under v1");
 
     harness.restartWith(Path.of("src/test/resources/restart-v2"), JOURNEYS);
-    await(() -> harness.dsl().fetchCount(BUCKET_BACKFILL_JOBS, BUCKET_BACKFILL_JOBS.STATUS.eq(BackfillStatus.COMPLETED)) == 2,
+    await(
+        () ->
+            harness
+                    .dsl()
+                    .fetchCount(
+                        BUCKET_BACKFILL_JOBS,
+                        BUCKET_BACKFILL_JOBS.STATUS.eq(BackfillStatus.COMPLETED))
+                == 2,
         "re-evaluation");
-    assertThat(harness.dsl().select(BUCKET_BACKFILL_JOBS.KIND).from(BUCKET_BACKFILL_JOBS).orderBy(BUCKET_BACKFILL_JOBS.ID)
-        .fetch(BUCKET_BACKFILL_JOBS.KIND)).containsExactly(BackfillKind.FIRST_TIME, BackfillKind.REEVAL);
-    assertThat(transitions()).containsExactlyInAnyOrder(
-        "c1:entered:event:true", "c2:entered:event:true",
-        "c1:left:backfill:true", "c2:left:backfill:true", "c3:entered:backfill:false");
-    assertThat(harness.dsl().fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("bucket:left:plan-bucket"))).isEqualTo(2);
-    assertThat(harness.dsl().fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("bucket:entered:plan-bucket")
-        .and(USER_EVENTS.USER_ID.eq("c3")))).isZero();
+    assertThat(
+            harness
+                .dsl()
+                .select(BUCKET_BACKFILL_JOBS.KIND)
+                .from(BUCKET_BACKFILL_JOBS)
+                .orderBy(BUCKET_BACKFILL_JOBS.ID)
+                .fetch(BUCKET_BACKFILL_JOBS.KIND))
+        .containsExactly(BackfillKind.FIRST_TIME, BackfillKind.REEVAL);
+    assertThat(transitions())
+        .containsExactlyInAnyOrder(
+            "c1:entered:event:true",
+            "c2:entered:event:true",
+            "c1:left:backfill:true",
+            "c2:left:backfill:true",
+            "c3:entered:backfill:false");
+    assertThat(
+            harness.dsl().fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("bucket:left:plan-bucket")))
+        .isEqualTo(2);
+    assertThat(
+            harness
+                .dsl()
+                .fetchCount(
+                    USER_EVENTS,
+                    USER_EVENTS
+                        .EVENT
+                        .eq("bucket:entered:plan-bucket")
+                        .and(USER_EVENTS.USER_ID.eq("c3"))))
+        .isZero();
     var m = BUCKET_MEMBERSHIPS;
-    assertThat(harness.dsl().select(m.USER_ID).from(m).where(m.STATUS.eq(MembershipStatus.ACTIVE)).fetch(m.USER_ID)).containsExactly("c3");
-    await(() -> "exited".equals(journeyStatus("c1")) && "exited".equals(journeyStatus("c2")), "journeys exit");
+    assertThat(
+            harness
+                .dsl()
+                .select(m.USER_ID)
+                .from(m)
+                .where(m.STATUS.eq(MembershipStatus.ACTIVE))
+                .fetch(m.USER_ID))
+        .containsExactly("c3");
+    await(
+        () -> "exited".equals(journeyStatus("c1")) && "exited".equals(journeyStatus("c2")),
+        "journeys exit");
     assertThat(journeyStatus("c3")).isNull(); // a silent join starts no journey
 
     harness.restartWith(Path.of("src/test/resources/restart-v2"), JOURNEYS);

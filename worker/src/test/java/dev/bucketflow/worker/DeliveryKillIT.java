@@ -1,6 +1,5 @@
 package dev.bucketflow.worker;
 
-import dev.bucketflow.bucket.MembershipStatus;
 import static dev.bucketflow.schema.Tables.BUCKET_MEMBERSHIPS;
 import static dev.bucketflow.schema.Tables.BUCKET_TRANSITIONS;
 import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
@@ -9,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.bucket.MembershipStatus;
 import dev.bucketflow.db.Json;
 import dev.bucketflow.ingest.IngestClient;
 import dev.bucketflow.journeys.WinbackJourney;
@@ -81,10 +81,33 @@ class DeliveryKillIT {
     String java = ProcessHandle.current().info().command().orElse("java");
     File jar = new File("target/bucketflow.jar");
     assertThat(jar).as("the shaded jar built by the package phase").exists();
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-jar", jar.getPath(), "worker",
-        "--address", address, "--task-queue", QUEUE, "--shards", "8", "--db-url", db.url(), "--db-user", "postgres",
-        "--buckets", resource("kill-buckets"), "--journeys", resource("kill-journeys"), "--admin-port", "0",
-        "--sticky-timeout", "0", "--reconcile-cron", "0 0 1 1 *");
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            java,
+            "-Xmx512m",
+            "-jar",
+            jar.getPath(),
+            "worker",
+            "--address",
+            address,
+            "--task-queue",
+            QUEUE,
+            "--shards",
+            "8",
+            "--db-url",
+            db.url(),
+            "--db-user",
+            "postgres",
+            "--buckets",
+            resource("kill-buckets"),
+            "--journeys",
+            resource("kill-journeys"),
+            "--admin-port",
+            "0",
+            "--sticky-timeout",
+            "0",
+            "--reconcile-cron",
+            "0 0 1 1 *");
     pb.environment().put("BUCKETFLOW_DELIVERY_POLL", "PT2S");
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     return pb.start();
@@ -99,36 +122,45 @@ class DeliveryKillIT {
   }
 
   @Test
-  void everyTriggerStartsExactlyOneJourneyRunThoughTheWorkerIsKilledAgainAndAgain() throws Exception {
+  void everyTriggerStartsExactlyOneJourneyRunThoughTheWorkerIsKilledAgainAndAgain()
+      throws Exception {
     Path log = Path.of("target", "delivery-kill-worker.log");
     java.nio.file.Files.deleteIfExists(log);
     WorkflowClient client = Temporal.client(service, "default");
     IngestClient ingest = new IngestClient(client, QUEUE, 8);
 
-    // The events: each user's first event joins the bucket (one trigger per user), nine more follow.
+    // The events: each user's first event joins the bucket (one trigger per user), nine more
+    // follow.
     List<JsonNode> events = new ArrayList<>();
     for (int round = 0; round < EVENTS_PER_USER; round++) {
       for (int u = 0; u < USERS; u++) {
-        ObjectNode e = Json.MAPPER.createObjectNode().put("userId", "k-" + u).put("event", "app.active")
-            .put("idempotencyKey", "e-" + round);
+        ObjectNode e =
+            Json.MAPPER
+                .createObjectNode()
+                .put("userId", "k-" + u)
+                .put("event", "app.active")
+                .put("idempotencyKey", "e-" + round);
         e.putObject("properties").put("plan", "trial").put("round", round);
         events.add(e);
       }
     }
     AtomicBoolean sending = new AtomicBoolean(true);
-    Thread sender = new Thread(() -> {
-      try {
-        int slice = events.size() / 20;
-        for (int i = 0; i < events.size(); i += slice) {
-          ingest.sendAll(events.subList(i, Math.min(events.size(), i + slice)), 8);
-          Thread.sleep(500); // spread the load over the kills
-        }
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      } finally {
-        sending.set(false);
-      }
-    }, "sender");
+    Thread sender =
+        new Thread(
+            () -> {
+              try {
+                int slice = events.size() / 20;
+                for (int i = 0; i < events.size(); i += slice) {
+                  ingest.sendAll(events.subList(i, Math.min(events.size(), i + slice)), 8);
+                  Thread.sleep(500); // spread the load over the kills
+                }
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              } finally {
+                sending.set(false);
+              }
+            },
+            "sender");
 
     long t0 = System.nanoTime();
     child = startWorker(log);
@@ -139,8 +171,13 @@ class DeliveryKillIT {
     while (sending.get() || kills < 6) {
       // Let this worker get going (it applies and delivers), then kill it at a random moment.
       int before = db.dsl().fetchCount(BUCKET_TRANSITIONS);
-      await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
-          .until(() -> db.dsl().fetchCount(BUCKET_TRANSITIONS) > before || db.dsl().fetchCount(BUCKET_TRANSITIONS) == USERS);
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () ->
+                  db.dsl().fetchCount(BUCKET_TRANSITIONS) > before
+                      || db.dsl().fetchCount(BUCKET_TRANSITIONS) == USERS);
       Thread.sleep(random.nextInt(1_500));
       boolean inFlight = undelivered() > 0;
       child.destroyForcibly().waitFor(); // SIGKILL
@@ -152,14 +189,28 @@ class DeliveryKillIT {
     double killed = (System.nanoTime() - t0) / 1e9;
 
     // The last worker lives: everything is applied and delivered.
-    await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500)).until(() ->
-        db.dsl().fetchCount(BUCKET_TRANSITIONS) == USERS && undelivered() == 0
-            && db.dsl().fetchCount(JOURNEY_STATES, JOURNEY_STATES.RUN_ID.isNotNull()) == USERS);
-    System.out.printf("kills done after %.1f s, everything delivered after %.1f s%n", killed, (System.nanoTime() - t0) / 1e9);
+    await()
+        .atMost(Duration.ofMinutes(4))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                db.dsl().fetchCount(BUCKET_TRANSITIONS) == USERS
+                    && undelivered() == 0
+                    && db.dsl().fetchCount(JOURNEY_STATES, JOURNEY_STATES.RUN_ID.isNotNull())
+                        == USERS);
+    System.out.printf(
+        "kills done after %.1f s, everything delivered after %.1f s%n",
+        killed, (System.nanoTime() - t0) / 1e9);
     assertThat(kills).isGreaterThanOrEqualTo(6);
-    assertThat(killsWithRowsInFlight).as("kills that found committed rows not yet delivered").isPositive();
+    assertThat(killsWithRowsInFlight)
+        .as("kills that found committed rows not yet delivered")
+        .isPositive();
 
-    assertThat(db.dsl().fetchCount(BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq(MembershipStatus.ACTIVE))).isEqualTo(USERS);
+    assertThat(
+            db.dsl()
+                .fetchCount(
+                    BUCKET_MEMBERSHIPS, BUCKET_MEMBERSHIPS.STATUS.eq(MembershipStatus.ACTIVE)))
+        .isEqualTo(USERS);
     assertThat(db.dsl().fetchCount(BUCKET_MEMBERSHIPS)).isEqualTo(USERS);
     assertThat(db.dsl().fetchCount(JOURNEY_STATES)).isEqualTo(USERS);
 
@@ -179,9 +230,18 @@ class DeliveryKillIT {
     unexpected.removeAll(expected);
     assertThat(missing).as("journey ids without a run (of %d listed)", runsPerId.size()).isEmpty();
     assertThat(unexpected).as("runs under ids no trigger names").isEmpty();
-    assertThat(runsPerId.entrySet().stream().filter(e -> e.getValue() != 1).map(Map.Entry::getKey).toList())
-        .as("journey ids with more than one run").isEmpty();
-    System.out.println("SIGKILLs: " + kills + ", of which with committed rows undelivered: " + killsWithRowsInFlight);
+    assertThat(
+            runsPerId.entrySet().stream()
+                .filter(e -> e.getValue() != 1)
+                .map(Map.Entry::getKey)
+                .toList())
+        .as("journey ids with more than one run")
+        .isEmpty();
+    System.out.println(
+        "SIGKILLs: "
+            + kills
+            + ", of which with committed rows undelivered: "
+            + killsWithRowsInFlight);
   }
 
   /** Every open and closed run of the journey's workflow type. */
@@ -191,14 +251,26 @@ class DeliveryKillIT {
     List<WorkflowExecutionInfo> runs = new ArrayList<>();
     com.google.protobuf.ByteString token = com.google.protobuf.ByteString.EMPTY;
     do {
-      var page = stub.listOpenWorkflowExecutions(ListOpenWorkflowExecutionsRequest.newBuilder()
-          .setNamespace("default").setTypeFilter(type).setMaximumPageSize(100_000).setNextPageToken(token).build());
+      var page =
+          stub.listOpenWorkflowExecutions(
+              ListOpenWorkflowExecutionsRequest.newBuilder()
+                  .setNamespace("default")
+                  .setTypeFilter(type)
+                  .setMaximumPageSize(100_000)
+                  .setNextPageToken(token)
+                  .build());
       runs.addAll(page.getExecutionsList());
       token = page.getNextPageToken();
     } while (!token.isEmpty());
     do {
-      var page = stub.listClosedWorkflowExecutions(ListClosedWorkflowExecutionsRequest.newBuilder()
-          .setNamespace("default").setTypeFilter(type).setMaximumPageSize(100_000).setNextPageToken(token).build());
+      var page =
+          stub.listClosedWorkflowExecutions(
+              ListClosedWorkflowExecutionsRequest.newBuilder()
+                  .setNamespace("default")
+                  .setTypeFilter(type)
+                  .setMaximumPageSize(100_000)
+                  .setNextPageToken(token)
+                  .build());
       runs.addAll(page.getExecutionsList());
       token = page.getNextPageToken();
     } while (!token.isEmpty());

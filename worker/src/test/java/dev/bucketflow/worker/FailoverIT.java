@@ -24,24 +24,27 @@ import org.jooq.impl.DSL;
 import org.junit.jupiter.api.Test;
 
 /**
- * Fast failover: two workers on one port-bound test server and one database; worker A "dies"
- * while running a shard's ingest batch and worker B applies it within seconds (heartbeat timeout),
- * not after the 2-minute start-to-close timeout, and nothing is stranded on A's sticky queue.
+ * Fast failover: two workers on one port-bound test server and one database; worker A "dies" while
+ * running a shard's ingest batch and worker B applies it within seconds (heartbeat timeout), not
+ * after the 2-minute start-to-close timeout, and nothing is stranded on A's sticky queue.
  *
- * <p>A SIGKILL of an in-process worker is impossible, so A's death is simulated faithfully
- * enough: its ingest activity hangs before touching the database and ignores interrupts (it
- * never reports success or failure, and never heartbeats again), then A's factory is shut down
- * at once ({@code shutdownNow}: no more polls). The server learns nothing, exactly as with a
- * killed process; only the missing heartbeats tell it. (A separate JVM killed with
- * {@code destroyForcibly} would test the same server-side path at the cost of a second jOOQ/Flyway
- * boot on a 2-core machine.)
+ * <p>A SIGKILL of an in-process worker is impossible, so A's death is simulated faithfully enough:
+ * its ingest activity hangs before touching the database and ignores interrupts (it never reports
+ * success or failure, and never heartbeats again), then A's factory is shut down at once ({@code
+ * shutdownNow}: no more polls). The server learns nothing, exactly as with a killed process; only
+ * the missing heartbeats tell it. (A separate JVM killed with {@code destroyForcibly} would test
+ * the same server-side path at the cost of a second jOOQ/Flyway boot on a 2-core machine.)
  */
-@org.junit.jupiter.api.parallel.Isolated // it measures a failover time: no other IT shares the cores meanwhile
+@org.junit.jupiter.api.parallel
+    .Isolated // it measures a failover time: no other IT shares the cores meanwhile
 class FailoverIT {
 
   private static final String USER = "failover-user";
 
-  /** A's ingest: the first batch hangs (uninterruptibly) until the test ends; the rest never happens. */
+  /**
+   * A's ingest: the first batch hangs (uninterruptibly) until the test ends; the rest never
+   * happens.
+   */
   static final class HangingIngest implements IngestActivities {
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
@@ -123,43 +126,68 @@ class FailoverIT {
   void aShardWhoseWorkerDiedMidBatchAppliesOnTheOtherWorkerWithinSeconds() throws Exception {
     HangingIngest[] a = new HangingIngest[1];
     CountingIngest[] b = new CountingIngest[1];
-    try (WorkerHarness harness = new WorkerHarness(Path.of("src/test/resources/e2e-buckets"),
-        Path.of("src/test/resources/no-journeys"), impl -> a[0] = new HangingIngest(impl))) {
+    try (WorkerHarness harness =
+        new WorkerHarness(
+            Path.of("src/test/resources/e2e-buckets"),
+            Path.of("src/test/resources/no-journeys"),
+            impl -> a[0] = new HangingIngest(impl))) {
       // auto on the Java test server: sticky execution off, so A's sticky queue can hold nothing.
       assertThat(harness.worker.stickyTimeout()).isZero();
       assertThat(harness.worker.workerOptions().getStickyQueueScheduleToStartTimeout()).isZero();
       BucketflowWorker workerB = null;
       try {
         for (JsonNode e : events(0, 20)) harness.ingestClient().send(e);
-        assertThat(a[0].entered.await(60, TimeUnit.SECONDS)).as("worker A took the first batch").isTrue();
+        assertThat(a[0].entered.await(60, TimeUnit.SECONDS))
+            .as("worker A took the first batch")
+            .isTrue();
 
         workerB = harness.startAnotherWorker(impl -> b[0] = new CountingIngest(impl));
         long killedAt = System.nanoTime();
         harness.worker.haltForTest();
 
-        WorkerHarness.await(() -> storedEvents(harness) == 20, Duration.ofSeconds(15),
+        WorkerHarness.await(
+            () -> storedEvents(harness) == 20,
+            Duration.ofSeconds(15),
             "the batch A was running applied by B within 15 s");
         Duration failover = Duration.ofNanos(System.nanoTime() - killedAt);
         assertThat(b[0].batches.get()).as("batches applied by B").isPositive();
-        assertThat(failover).as("well under the 2-minute start-to-close timeout").isLessThan(Duration.ofSeconds(15));
+        assertThat(failover)
+            .as("well under the 2-minute start-to-close timeout")
+            .isLessThan(Duration.ofSeconds(15));
 
         // The shard keeps going on B: the next events apply, nothing waits on A's sticky queue.
         for (JsonNode e : events(20, 40)) harness.ingestClient().send(e);
-        WorkerHarness.await(() -> storedEvents(harness) == 40, Duration.ofSeconds(15), "the next batch applied on B");
+        WorkerHarness.await(
+            () -> storedEvents(harness) == 40,
+            Duration.ofSeconds(15),
+            "the next batch applied on B");
 
         // Every event stored exactly once, and the shard answers queries (served by B).
-        assertThat(harness.dsl().fetchValue(DSL.select(DSL.countDistinct(
-                DSL.field("{0}->>'i'", String.class, USER_EVENTS.PROPERTIES)))
-            .from(USER_EVENTS).where(USER_EVENTS.USER_ID.eq(USER)))).isEqualTo(40);
+        assertThat(
+                harness
+                    .dsl()
+                    .fetchValue(
+                        DSL.select(
+                                DSL.countDistinct(
+                                    DSL.field("{0}->>'i'", String.class, USER_EVENTS.PROPERTIES)))
+                            .from(USER_EVENTS)
+                            .where(USER_EVENTS.USER_ID.eq(USER))))
+            .isEqualTo(40);
         int shard = harness.ingestClient().shardOf(events(0, 1).get(0));
-        EventIngestWorkflow stub = workerB.client().newWorkflowStub(EventIngestWorkflow.class,
-            dev.bucketflow.shard.Shards.workflowId(shard));
+        EventIngestWorkflow stub =
+            workerB
+                .client()
+                .newWorkflowStub(
+                    EventIngestWorkflow.class, dev.bucketflow.shard.Shards.workflowId(shard));
         // The workflow counts a batch applied only when its activity's completion is recorded,
         // a moment after the rows commit: poll its own view rather than ask once.
-        WorkerHarness.await(() -> {
-          IngestStats s = stub.stats();
-          return s.pending() == 0 && s.applied() == 40;
-        }, Duration.ofSeconds(30), "the shard reporting 40 applied, none pending");
+        WorkerHarness.await(
+            () -> {
+              IngestStats s = stub.stats();
+              return s.pending() == 0 && s.applied() == 40;
+            },
+            Duration.ofSeconds(30),
+            "the shard reporting 40 applied, none pending");
         IngestStats stats = stub.stats();
         assertThat(stats.pending()).isZero();
         assertThat(stats.applied()).isEqualTo(40);

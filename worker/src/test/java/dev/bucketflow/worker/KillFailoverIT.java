@@ -22,11 +22,12 @@ import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Fast failover with a real SIGKILL: worker A ({@code bucketflow.jar} in its own JVM, sticky
- * execution off as README tells for workers attached to the Java test server) shares the task
- * queue with worker B while every shard ingests a steady stream; A is killed with SIGKILL; every
- * shard then applies its next events on B within 15 seconds, and none is stranded.
+ * execution off as README tells for workers attached to the Java test server) shares the task queue
+ * with worker B while every shard ingests a steady stream; A is killed with SIGKILL; every shard
+ * then applies its next events on B within 15 seconds, and none is stranded.
  */
-// Alone (after the concurrent ITs): the 15 s failover bound is measured on an otherwise quiet machine.
+// Alone (after the concurrent ITs): the 15 s failover bound is measured on an otherwise quiet
+// machine.
 @Isolated
 class KillFailoverIT {
 
@@ -48,20 +49,49 @@ class KillFailoverIT {
   }
 
   @Test
-  void theShardsOfAKilledWorkerApplyTheirNextEventsOnTheOtherWorkerWithinSeconds() throws Exception {
-    harness = new WorkerHarness(Path.of("src/test/resources/e2e-buckets"), Path.of("src/test/resources/no-journeys"));
+  void theShardsOfAKilledWorkerApplyTheirNextEventsOnTheOtherWorkerWithinSeconds()
+      throws Exception {
+    harness =
+        new WorkerHarness(
+            Path.of("src/test/resources/e2e-buckets"), Path.of("src/test/resources/no-journeys"));
     WorkerConfig c = harness.config;
     Path log = Path.of("target", "kill-failover-worker-a.log");
     Files.deleteIfExists(log);
     String java = ProcessHandle.current().info().command().orElse("java");
     assertThat(new File("target/bucketflow.jar")).exists();
-    a = new ProcessBuilder(java, "-Xmx512m", "-jar", "target/bucketflow.jar", "worker", "--address", c.temporalAddress(),
-        "--task-queue", c.taskQueue(), "--shards", String.valueOf(c.shards()), "--db-url", c.jdbcUrl(), "--db-user",
-        "postgres", "--buckets", c.buckets().toAbsolutePath().toString(), "--journeys",
-        c.journeys().toAbsolutePath().toString(), "--admin-port", "0", "--sticky-timeout", "0",
-        "--reconcile-cron", c.reconcileCron())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    await().atMost(Duration.ofSeconds(90)).until(() -> Files.readString(log).contains("worker polling task queue"));
+    a =
+        new ProcessBuilder(
+                java,
+                "-Xmx512m",
+                "-jar",
+                "target/bucketflow.jar",
+                "worker",
+                "--address",
+                c.temporalAddress(),
+                "--task-queue",
+                c.taskQueue(),
+                "--shards",
+                String.valueOf(c.shards()),
+                "--db-url",
+                c.jdbcUrl(),
+                "--db-user",
+                "postgres",
+                "--buckets",
+                c.buckets().toAbsolutePath().toString(),
+                "--journeys",
+                c.journeys().toAbsolutePath().toString(),
+                "--admin-port",
+                "0",
+                "--sticky-timeout",
+                "0",
+                "--reconcile-cron",
+                c.reconcileCron())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .until(() -> Files.readString(log).contains("worker polling task queue"));
 
     // A steady stream on every shard: one event per shard every 100 ms, numbered per shard.
     IngestClient ingest = harness.ingestClient();
@@ -69,21 +99,28 @@ class KillFailoverIT {
     for (int shard = 0; shard < 8; shard++) users.add(userOfShard(shard));
     AtomicBoolean running = new AtomicBoolean(true);
     AtomicInteger seq = new AtomicInteger();
-    Thread sender = new Thread(() -> {
-      while (running.get()) {
-        int n = seq.incrementAndGet();
-        for (String user : users) {
-          ObjectNode e = Json.MAPPER.createObjectNode().put("userId", user).put("event", "app.active")
-              .put("idempotencyKey", "s-" + n);
-          ingest.send(e);
-        }
-        try {
-          Thread.sleep(100);
-        } catch (InterruptedException ie) {
-          return;
-        }
-      }
-    }, "steady-sender");
+    Thread sender =
+        new Thread(
+            () -> {
+              while (running.get()) {
+                int n = seq.incrementAndGet();
+                for (String user : users) {
+                  ObjectNode e =
+                      Json.MAPPER
+                          .createObjectNode()
+                          .put("userId", user)
+                          .put("event", "app.active")
+                          .put("idempotencyKey", "s-" + n);
+                  ingest.send(e);
+                }
+                try {
+                  Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                  return;
+                }
+              }
+            },
+            "steady-sender");
     sender.start();
     try {
       // Both workers take work for a while (A has shards cached and activities in flight).
@@ -93,10 +130,18 @@ class KillFailoverIT {
       a.destroyForcibly().waitFor(); // SIGKILL
       // For every shard: its first event sent after the kill is applied within FAILOVER.
       String key = "s-" + (killedAt + 1);
-      await().atMost(FAILOVER.plusSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() ->
-          db(harness).fetchCount(USER_EVENTS, USER_EVENTS.IDEMPOTENCY_KEY.eq(key)) == users.size());
+      await()
+          .atMost(FAILOVER.plusSeconds(5))
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () ->
+                  db(harness).fetchCount(USER_EVENTS, USER_EVENTS.IDEMPOTENCY_KEY.eq(key))
+                      == users.size());
       Duration failover = Duration.ofNanos(System.nanoTime() - killed);
-      System.out.println("every shard applied its first post-kill event " + failover.toMillis() + " ms after the SIGKILL");
+      System.out.println(
+          "every shard applied its first post-kill event "
+              + failover.toMillis()
+              + " ms after the SIGKILL");
       assertThat(failover).isLessThan(FAILOVER);
     } finally {
       running.set(false);
@@ -104,8 +149,12 @@ class KillFailoverIT {
     }
     // None stranded: everything sent is applied.
     int sent = seq.get();
-    await().atMost(Duration.ofSeconds(60)).until(() ->
-        db(harness).fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("app.active")) == sent * users.size());
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                db(harness).fetchCount(USER_EVENTS, USER_EVENTS.EVENT.eq("app.active"))
+                    == sent * users.size());
   }
 
   static org.jooq.DSLContext db(WorkerHarness h) {

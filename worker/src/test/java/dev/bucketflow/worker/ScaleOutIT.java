@@ -29,10 +29,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Scale-out (issue 13 item 5): two workers and 16 shards on one task queue, one database. The
- * shards move between workers while events flow — worker A halts without a word in the middle
- * (its activities time out on heartbeats), worker C joins later — and every user's transitions
- * are still exactly those of applying the user's events one by one in order: no transition lost,
- * doubled or reordered, dependents (bucket conditions) included.
+ * shards move between workers while events flow — worker A halts without a word in the middle (its
+ * activities time out on heartbeats), worker C joins later — and every user's transitions are still
+ * exactly those of applying the user's events one by one in order: no transition lost, doubled or
+ * reordered, dependents (bucket conditions) included.
  */
 class ScaleOutIT {
 
@@ -59,14 +59,19 @@ class ScaleOutIT {
     AtomicInteger[] aRef = new AtomicInteger[1];
     AtomicInteger[] bRef = new AtomicInteger[1];
     AtomicInteger[] cRef = new AtomicInteger[1];
-    try (WorkerHarness harness = new WorkerHarness(buckets, Path.of("src/test/resources/no-journeys"), SHARDS, counting(aRef))) {
+    try (WorkerHarness harness =
+        new WorkerHarness(
+            buckets, Path.of("src/test/resources/no-journeys"), SHARDS, counting(aRef))) {
       BucketflowWorker workerB = harness.startAnotherWorker(counting(bRef));
       AtomicInteger a = aRef[0];
       AtomicInteger b = bRef[0];
       BucketflowWorker workerC = null;
       try {
         harness.ingestClient().sendAll(waves.get(0), 4);
-        WorkerHarness.await(() -> a.get() > 0 && b.get() > 0, Duration.ofSeconds(60), "both workers applying batches");
+        WorkerHarness.await(
+            () -> a.get() > 0 && b.get() > 0,
+            Duration.ofSeconds(60),
+            "both workers applying batches");
         harness.worker.haltForTest(); // A vanishes mid-stream: its shards move to B
         harness.ingestClient().sendAll(waves.get(1), 4);
         int bBefore = b.get();
@@ -74,13 +79,16 @@ class ScaleOutIT {
         AtomicInteger c = cRef[0];
         harness.ingestClient().sendAll(waves.get(2), 4);
         int total = USERS * EVENTS_PER_USER;
-        WorkerHarness.await(() -> storedEvents(harness) == total, Duration.ofSeconds(120), "all events applied");
+        WorkerHarness.await(
+            () -> storedEvents(harness) == total, Duration.ofSeconds(120), "all events applied");
         assertThat(b.get()).as("B took over A's shards").isGreaterThan(bBefore);
         assertThat(c.get()).as("C, started late, took shards too").isPositive();
         // Transitions are written in the batches' transactions: all there once the events are.
         Map<String, List<String>> actual = actualTransitions(harness);
         Map<String, List<String>> expected = expectedTransitions(definitions, perUser);
-        assertThat(actual.values().stream().mapToInt(List::size).sum()).as("a workload with real churn").isGreaterThan(USERS);
+        assertThat(actual.values().stream().mapToInt(List::size).sum())
+            .as("a workload with real churn")
+            .isGreaterThan(USERS);
         assertThat(actual).isEqualTo(expected);
       } finally {
         workerB.close();
@@ -102,7 +110,9 @@ class ScaleOutIT {
       for (int i = 0; i < EVENTS_PER_USER; i++) {
         ObjectNode e = Json.MAPPER.createObjectNode().put("userId", user);
         if (rnd.nextInt(3) == 0) {
-          e.put("event", "profile").putObject("properties").put("plan", rnd.nextBoolean() ? "pro" : "free");
+          e.put("event", "profile")
+              .putObject("properties")
+              .put("plan", rnd.nextBoolean() ? "pro" : "free");
         } else {
           e.put("event", "purchase").putObject("properties").put("n", i);
         }
@@ -118,47 +128,58 @@ class ScaleOutIT {
     List<List<ObjectNode>> waves = new ArrayList<>();
     for (int w = 0; w < n; w++) waves.add(new ArrayList<>());
     for (int i = 0; i < EVENTS_PER_USER; i++) {
-      for (List<ObjectNode> events : perUser.values()) waves.get(i * n / EVENTS_PER_USER).add(events.get(i));
+      for (List<ObjectNode> events : perUser.values())
+        waves.get(i * n / EVENTS_PER_USER).add(events.get(i));
     }
     return waves;
   }
 
   /**
-   * The model: each user's events applied one by one; after each, every bucket in dependency
-   * order is evaluated against the memberships so far. Epochs count per user and bucket.
+   * The model: each user's events applied one by one; after each, every bucket in dependency order
+   * is evaluated against the memberships so far. Epochs count per user and bucket.
    */
-  static Map<String, List<String>> expectedTransitions(List<BucketDefinition> definitions,
-      Map<String, List<ObjectNode>> perUser) {
+  static Map<String, List<String>> expectedTransitions(
+      List<BucketDefinition> definitions, Map<String, List<ObjectNode>> perUser) {
     BucketRegistry registry = new BucketRegistry(definitions);
-    List<BucketDefinition> ordered = definitions.stream().sorted(registry.dependencyOrder()).toList();
+    List<BucketDefinition> ordered =
+        definitions.stream().sorted(registry.dependencyOrder()).toList();
     Map<String, List<String>> out = new TreeMap<>();
     Instant now = Instant.now();
-    perUser.forEach((user, events) -> {
-      UserState state = UserState.empty();
-      Map<String, Integer> epochs = new HashMap<>();
-      List<String> transitions = new ArrayList<>();
-      for (ObjectNode e : events) {
-        state.mergeProperties((ObjectNode) e.get("properties"));
-        state.recordEvent(e.get("event").asText(), now);
-        for (BucketDefinition d : ordered) {
-          boolean member = state.isMember(d.id());
-          boolean matches = Evaluator.matches(d.criteria(), state, now);
-          if (matches == member) continue;
-          state.setMember(d.id(), matches);
-          int epoch = matches ? epochs.merge(d.id(), 1, Integer::sum) : epochs.get(d.id());
-          transitions.add(d.id() + ":" + (matches ? "entered" : "left") + ":" + epoch);
-        }
-      }
-      if (!transitions.isEmpty()) out.put(user, transitions);
-    });
+    perUser.forEach(
+        (user, events) -> {
+          UserState state = UserState.empty();
+          Map<String, Integer> epochs = new HashMap<>();
+          List<String> transitions = new ArrayList<>();
+          for (ObjectNode e : events) {
+            state.mergeProperties((ObjectNode) e.get("properties"));
+            state.recordEvent(e.get("event").asText(), now);
+            for (BucketDefinition d : ordered) {
+              boolean member = state.isMember(d.id());
+              boolean matches = Evaluator.matches(d.criteria(), state, now);
+              if (matches == member) continue;
+              state.setMember(d.id(), matches);
+              int epoch = matches ? epochs.merge(d.id(), 1, Integer::sum) : epochs.get(d.id());
+              transitions.add(d.id() + ":" + (matches ? "entered" : "left") + ":" + epoch);
+            }
+          }
+          if (!transitions.isEmpty()) out.put(user, transitions);
+        });
     return out;
   }
 
   static Map<String, List<String>> actualTransitions(WorkerHarness harness) {
     var t = BUCKET_TRANSITIONS;
     Map<String, List<String>> out = new TreeMap<>();
-    harness.dsl().select(t.USER_ID, t.BUCKET_ID, t.KIND, t.EPOCH).from(t).orderBy(t.ID).fetch()
-        .forEach(r -> out.computeIfAbsent(r.value1(), k -> new ArrayList<>()).add(r.value2() + ":" + r.value3() + ":" + r.value4()));
+    harness
+        .dsl()
+        .select(t.USER_ID, t.BUCKET_ID, t.KIND, t.EPOCH)
+        .from(t)
+        .orderBy(t.ID)
+        .fetch()
+        .forEach(
+            r ->
+                out.computeIfAbsent(r.value1(), k -> new ArrayList<>())
+                    .add(r.value2() + ":" + r.value3() + ":" + r.value4()));
     return out;
   }
 
@@ -166,6 +187,7 @@ class ScaleOutIT {
     // The workload spreads over every shard (guards the test against a degenerate user set).
     java.util.Set<Integer> shards = new java.util.HashSet<>();
     for (int u = 0; u < USERS; u++) shards.add(Shards.shardOf("scale-" + u, SHARDS));
-    if (shards.size() != SHARDS) throw new IllegalStateException("users cover only " + shards.size() + " shards");
+    if (shards.size() != SHARDS)
+      throw new IllegalStateException("users cover only " + shards.size() + " shards");
   }
 }

@@ -13,7 +13,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** {@code --sticky-timeout} / {@code BUCKETFLOW_STICKY_TIMEOUT} reach the printed configuration and WorkerOptions. */
+/**
+ * {@code --sticky-timeout} / {@code BUCKETFLOW_STICKY_TIMEOUT} reach the printed configuration and
+ * WorkerOptions.
+ */
 class StickyTimeoutTest {
 
   @Test
@@ -21,24 +24,32 @@ class StickyTimeoutTest {
     WorkerConfig config = WorkerConfigTest.config("--sticky-timeout", "0");
 
     assertThat(config.stickyTimeout()).isZero();
-    assertThat(BucketflowWorker.workerOptions(config, config.stickyTimeout()).getStickyQueueScheduleToStartTimeout())
+    assertThat(
+            BucketflowWorker.workerOptions(config, config.stickyTimeout())
+                .getStickyQueueScheduleToStartTimeout())
         .isZero();
-    assertThat(Processes.configText(config)).containsPattern("sticky-timeout\\s+0s \\(sticky execution off\\)\\R");
+    assertThat(Processes.configText(config))
+        .containsPattern("sticky-timeout\\s+0s \\(sticky execution off\\)\\R");
   }
 
   @Test
   void otherValuesAndAuto() {
     WorkerConfig twelve = WorkerConfigTest.config("--sticky-timeout", "12");
     assertThat(twelve.stickyTimeout()).isEqualTo(Duration.ofSeconds(12));
-    assertThat(BucketflowWorker.workerOptions(twelve, twelve.stickyTimeout()).getStickyQueueScheduleToStartTimeout())
+    assertThat(
+            BucketflowWorker.workerOptions(twelve, twelve.stickyTimeout())
+                .getStickyQueueScheduleToStartTimeout())
         .isEqualTo(Duration.ofSeconds(12));
     assertThat(Processes.configText(twelve)).containsPattern("sticky-timeout\\s+12\\.0s\\R");
-    assertThat(WorkerConfigTest.config("--sticky-timeout", "PT2.5S").stickyTimeout()).isEqualTo(Duration.ofMillis(2500));
-    assertThat(WorkerConfigTest.config("--sticky-timeout", "1.5").stickyTimeout()).isEqualTo(Duration.ofMillis(1500));
+    assertThat(WorkerConfigTest.config("--sticky-timeout", "PT2.5S").stickyTimeout())
+        .isEqualTo(Duration.ofMillis(2500));
+    assertThat(WorkerConfigTest.config("--sticky-timeout", "1.5").stickyTimeout())
+        .isEqualTo(Duration.ofMillis(1500));
 
     WorkerConfig auto = WorkerConfigTest.config();
     assertThat(auto.stickyTimeout()).isNull();
-    assertThat(Processes.configText(auto)).containsPattern("sticky-timeout\\s+auto \\(0s on the Java test server");
+    assertThat(Processes.configText(auto))
+        .containsPattern("sticky-timeout\\s+auto \\(0s on the Java test server");
   }
 
   @Test
@@ -52,12 +63,19 @@ class StickyTimeoutTest {
   @Test
   void theJavaTestServerIsToldFromARealServerByGetSystemInfo() {
     // The Java test server's answer (TestWorkflowService.getSystemInfo): no version, no schedules.
-    GetSystemInfoResponse testServer = GetSystemInfoResponse.newBuilder()
-        .setCapabilities(GetSystemInfoResponse.Capabilities.newBuilder().setSdkMetadata(true).setUpsertMemo(true))
-        .build();
-    GetSystemInfoResponse real = GetSystemInfoResponse.newBuilder().setServerVersion("1.27.2")
-        .setCapabilities(GetSystemInfoResponse.Capabilities.newBuilder().setSupportsSchedules(true))
-        .build();
+    GetSystemInfoResponse testServer =
+        GetSystemInfoResponse.newBuilder()
+            .setCapabilities(
+                GetSystemInfoResponse.Capabilities.newBuilder()
+                    .setSdkMetadata(true)
+                    .setUpsertMemo(true))
+            .build();
+    GetSystemInfoResponse real =
+        GetSystemInfoResponse.newBuilder()
+            .setServerVersion("1.27.2")
+            .setCapabilities(
+                GetSystemInfoResponse.Capabilities.newBuilder().setSupportsSchedules(true))
+            .build();
     assertThat(StickyTimeout.looksLikeJavaTestServer(testServer)).isTrue();
     assertThat(StickyTimeout.looksLikeJavaTestServer(real)).isFalse();
     assertThat(StickyTimeout.resolve(Duration.ofSeconds(7), null)).isEqualTo(Duration.ofSeconds(7));
@@ -73,8 +91,14 @@ class StickyTimeoutTest {
   @Test
   void theEnvironmentVariableReachesThePrintedConfiguration() throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    ProcessBuilder pb = new ProcessBuilder(List.of(java.toString(), "-cp", System.getProperty("java.class.path"),
-        PrintConfig.class.getName())).redirectErrorStream(true);
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                List.of(
+                    java.toString(),
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    PrintConfig.class.getName()))
+            .redirectErrorStream(true);
     pb.environment().put("BUCKETFLOW_STICKY_TIMEOUT", "0");
     Process p = pb.start();
     ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The test server's time-lock list: as shipped it keeps an entry per completed workflow task
- * forever; with {@link TestServerTimeLocks#stopLeak} it keeps none of those, and
- * workflows still run to completion.
+ * forever; with {@link TestServerTimeLocks#stopLeak} it keeps none of those, and workflows still
+ * run to completion.
  */
 class TestServerTimeLocksTest {
 
@@ -34,7 +34,9 @@ class TestServerTimeLocksTest {
     }
   }
 
-  /** Runs {@link #WORKFLOWS} one-task workflows to completion; returns what the list holds after. */
+  /**
+   * Runs {@link #WORKFLOWS} one-task workflows to completion; returns what the list holds after.
+   */
   static TestServerTimeLocks.Retained retainedAfterWorkflows(boolean fixed) throws Exception {
     int port = WorkerHarness.freePort();
     TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(port, true);
@@ -47,8 +49,13 @@ class TestServerTimeLocksTest {
       factory.start();
       try {
         for (int i = 0; i < WORKFLOWS; i++) {
-          Noop stub = client.newWorkflowStub(Noop.class,
-              WorkflowOptions.newBuilder().setTaskQueue("noop").setWorkflowId("noop-" + i).build());
+          Noop stub =
+              client.newWorkflowStub(
+                  Noop.class,
+                  WorkflowOptions.newBuilder()
+                      .setTaskQueue("noop")
+                      .setWorkflowId("noop-" + i)
+                      .build());
           assertThat(stub.run(i)).isEqualTo("done " + i);
         }
       } finally {

@@ -9,13 +9,21 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import picocli.CommandLine;
 
-/** The configuration block a worker prints at start never shows a password, however it was given. */
+/**
+ * The configuration block a worker prints at start never shows a password, however it was given.
+ */
 class WorkerConfigTest {
 
   static WorkerConfig config(String... args) {
     WorkerCommand cmd = new WorkerCommand();
     new CommandLine(cmd).parseArgs(args);
-    return WorkerConfig.of(cmd.temporal, cmd.queue, cmd.database, cmd.content, cmd.ingest, cmd.adminPort,
+    return WorkerConfig.of(
+        cmd.temporal,
+        cmd.queue,
+        cmd.database,
+        cmd.content,
+        cmd.ingest,
+        cmd.adminPort,
         cmd.sticky.timeout());
   }
 
@@ -31,8 +39,13 @@ class WorkerConfigTest {
         List.of("--db-url", "postgresql://u:S3cret@db.example/bf?sslmode=require"),
         List.of("--db-url", "jdbc:postgresql://u:S3cret@db.example:5432/bf"),
         List.of("--db-url", "jdbc:postgresql://db.example:5432/bf", "--db-password", "S3cret"),
-        // The same value given twice: once as the option, once hidden in an innocent-looking parameter.
-        List.of("--db-url", "jdbc:postgresql://db.example:5432/bf?options=S3cret", "--db-password", "S3cret"));
+        // The same value given twice: once as the option, once hidden in an innocent-looking
+        // parameter.
+        List.of(
+            "--db-url",
+            "jdbc:postgresql://db.example:5432/bf?options=S3cret",
+            "--db-password",
+            "S3cret"));
   }
 
   @ParameterizedTest

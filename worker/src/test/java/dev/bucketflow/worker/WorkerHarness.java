@@ -15,8 +15,8 @@ import java.util.function.UnaryOperator;
 import org.jooq.DSLContext;
 
 /**
- * The real thing, in-process: Temporal's port-bound test server in real time, a fresh database
- * on the shared embedded PostgreSQL, and the worker as {@code bucketflow worker} wires it.
+ * The real thing, in-process: Temporal's port-bound test server in real time, a fresh database on
+ * the shared embedded PostgreSQL, and the worker as {@code bucketflow worker} wires it.
  */
 final class WorkerHarness implements AutoCloseable {
 
@@ -31,13 +31,19 @@ final class WorkerHarness implements AutoCloseable {
     this(buckets, journeys, UnaryOperator.identity());
   }
 
-  /** @param ingestSeam wraps the first worker's ingest activities (see {@link BucketflowWorker#start}) */
+  /**
+   * @param ingestSeam wraps the first worker's ingest activities (see {@link
+   *     BucketflowWorker#start})
+   */
   WorkerHarness(Path buckets, Path journeys, UnaryOperator<IngestActivities> ingestSeam) {
     this(buckets, journeys, 8, ingestSeam);
   }
 
-  /** @param shards ingest shards (clients and every worker of the harness agree on it) */
-  WorkerHarness(Path buckets, Path journeys, int shards, UnaryOperator<IngestActivities> ingestSeam) {
+  /**
+   * @param shards ingest shards (clients and every worker of the harness agree on it)
+   */
+  WorkerHarness(
+      Path buckets, Path journeys, int shards, UnaryOperator<IngestActivities> ingestSeam) {
     this.shards = shards;
     db = TestDatabase.fresh();
     int port = freePort();
@@ -55,12 +61,29 @@ final class WorkerHarness implements AutoCloseable {
   }
 
   private WorkerConfig config(String address, Path buckets, Path journeys) {
-    return new WorkerConfig(address, "default", "bucketflow-test", shards, db.url(), "postgres", "", 4,
-        buckets, journeys, "*", 0, new IngestSettings(200, 500), java.time.Duration.ofSeconds(1),
-        "0 0 1 1 *", 100, dev.bucketflow.ingest.EventParser.DEFAULT_MAX_FUTURE_SKEW);
+    return new WorkerConfig(
+        address,
+        "default",
+        "bucketflow-test",
+        shards,
+        db.url(),
+        "postgres",
+        "",
+        4,
+        buckets,
+        journeys,
+        "*",
+        0,
+        new IngestSettings(200, 500),
+        java.time.Duration.ofSeconds(1),
+        "0 0 1 1 *",
+        100,
+        dev.bucketflow.ingest.EventParser.DEFAULT_MAX_FUTURE_SKEW);
   }
 
-  /** Stops the worker and boots a new one with other definitions, on the same database and Temporal. */
+  /**
+   * Stops the worker and boots a new one with other definitions, on the same database and Temporal.
+   */
   void restartWith(Path buckets, Path journeys) {
     worker.close();
     config = config(config.temporalAddress(), buckets, journeys);
@@ -75,8 +98,12 @@ final class WorkerHarness implements AutoCloseable {
     return db.dsl();
   }
 
-  /** Polls until the condition holds (the system under test works asynchronously), or fails after {@code timeout}. */
-  static void await(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+  /**
+   * Polls until the condition holds (the system under test works asynchronously), or fails after
+   * {@code timeout}.
+   */
+  static void await(BooleanSupplier condition, Duration timeout, String what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);

@@ -9,8 +9,8 @@ public interface BackfillActivities {
 
   /**
    * Creates the job row for (bucket, criteria hash) or returns the existing one. Idempotent: the
-   * row is unique on (bucket_id, criteria_hash) and created with {@code ON CONFLICT DO NOTHING},
-   * so a retry, a second worker or a continued-as-new run all get the same row and resume from its
+   * row is unique on (bucket_id, criteria_hash) and created with {@code ON CONFLICT DO NOTHING}, so
+   * a retry, a second worker or a continued-as-new run all get the same row and resume from its
    * cursor. A {@code failed} job is set back to {@code running} (resumed, not restarted).
    */
   @ActivityMethod(name = "BackfillOpen")
@@ -18,11 +18,10 @@ public interface BackfillActivities {
 
   /**
    * Processes the next chunk of live contacts after the job's cursor. Idempotent: the chunk's
-   * joins, leaves, outbox rows and the cursor advance commit in one transaction under a lock on
-   * the job row, so a chunk either happened entirely (a retry sees the advanced cursor and does
-   * the next chunk) or not at all (a retry redoes it); joins are also {@code ON CONFLICT DO
-   * NOTHING} and leaves compare-and-swap. On a job no longer running it changes nothing and
-   * reports done.
+   * joins, leaves, outbox rows and the cursor advance commit in one transaction under a lock on the
+   * job row, so a chunk either happened entirely (a retry sees the advanced cursor and does the
+   * next chunk) or not at all (a retry redoes it); joins are also {@code ON CONFLICT DO NOTHING}
+   * and leaves compare-and-swap. On a job no longer running it changes nothing and reports done.
    */
   @ActivityMethod(name = "BackfillChunk")
   ChunkResult runChunk(long jobId);

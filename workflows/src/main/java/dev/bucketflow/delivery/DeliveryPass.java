@@ -11,7 +11,8 @@ package dev.bucketflow.delivery;
  * @param leaseBusy another deliverer holds this shard's lease (a worker that is gone or still
  *     finishing): nothing was delivered, try again soon
  */
-public record DeliveryPass(int delivered, int failed, int parked, boolean more, long nextDueAtMillis, boolean leaseBusy) {
+public record DeliveryPass(
+    int delivered, int failed, int parked, boolean more, long nextDueAtMillis, boolean leaseBusy) {
 
   public static DeliveryPass busy() {
     return new DeliveryPass(0, 0, 0, false, 0, true);

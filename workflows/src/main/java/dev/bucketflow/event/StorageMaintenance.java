@@ -14,5 +14,10 @@ import java.util.List;
  * @param keysPruned idempotency keys received before the retention cutoff, deleted
  * @param skipped steps that could not take their lock in time (left for the next pass)
  */
-public record StorageMaintenance(List<String> created, List<String> dropped, long movedRows, long strayRowsDeleted,
-    long keysPruned, List<String> skipped) {}
+public record StorageMaintenance(
+    List<String> created,
+    List<String> dropped,
+    long movedRows,
+    long strayRowsDeleted,
+    long keysPruned,
+    List<String> skipped) {}

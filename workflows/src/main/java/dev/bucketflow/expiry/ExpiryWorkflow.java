@@ -9,9 +9,9 @@ import io.temporal.workflow.WorkflowMethod;
 /**
  * Per-member durable timer of a {@code fastExpiry} bucket, id {@code
  * bucketflow-expiry:<bucket>:<entry_count>:<user>} (long user ids hashed, see {@link WorkflowIds}).
- * The same shape serves three kinds of instants, all decided by the activity under the row
- * locks: the epoch's leave deadline, its dwell events, and — while the user is not yet a member
- * of that epoch — the instant the criteria turn true by the clock (a clock join).
+ * The same shape serves three kinds of instants, all decided by the activity under the row locks:
+ * the epoch's leave deadline, its dwell events, and — while the user is not yet a member of that
+ * epoch — the instant the criteria turn true by the clock (a clock join).
  */
 @WorkflowInterface
 public interface ExpiryWorkflow {

@@ -19,14 +19,18 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
   /** Version gate of the signal-aware sleep; runs started before it keep their plain sleep. */
   static final String FOLLOW_EARLIER_DEADLINE = "follow-earlier-deadline";
 
-  private final ExpiryActivities activities = Workflow.newActivityStub(ExpiryActivities.class,
-      ActivityOptions.newBuilder()
-          .setStartToCloseTimeout(Duration.ofSeconds(30))
-          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
-          .setRetryOptions(RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(1)).build())
-          .build());
+  private final ExpiryActivities activities =
+      Workflow.newActivityStub(
+          ExpiryActivities.class,
+          ActivityOptions.newBuilder()
+              .setStartToCloseTimeout(Duration.ofSeconds(30))
+              .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
+              .setRetryOptions(
+                  RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(1)).build())
+              .build());
 
   private long deadlineMillis;
+
   /** The earliest deadline signalled and not yet slept toward; MAX_VALUE when none. */
   private long signalledMillis = Long.MAX_VALUE;
 
@@ -34,13 +38,17 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
   public void run(ExpiryRequest request) {
     ExpiryRequest armed = request;
     deadlineMillis = armed.deadlineMillis();
-    boolean follows = Workflow.getVersion(FOLLOW_EARLIER_DEADLINE, Workflow.DEFAULT_VERSION, 1) >= 1;
+    boolean follows =
+        Workflow.getVersion(FOLLOW_EARLIER_DEADLINE, Workflow.DEFAULT_VERSION, 1) >= 1;
     for (int rounds = 0; ; rounds++) {
       if (follows) {
         sleepFollowingEarlierDeadlines();
       } else {
         long wait = deadlineMillis - Workflow.currentTimeMillis();
-        Workflow.setCurrentDetails("sleeping until " + java.time.Instant.ofEpochMilli(deadlineMillis) + ", then leave or extend");
+        Workflow.setCurrentDetails(
+            "sleeping until "
+                + java.time.Instant.ofEpochMilli(deadlineMillis)
+                + ", then leave or extend");
         if (wait > 0) Workflow.sleep(Duration.ofMillis(wait));
       }
       armed = armed.rearmedAt(deadlineMillis);
@@ -50,7 +58,8 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
       armed = armed.rearmedAt(deadlineMillis);
       if (rounds >= 500) {
         // A signal not yet slept toward travels into the next run.
-        Workflow.continueAsNew(follows ? armed.rearmedAt(Math.min(deadlineMillis, signalledMillis)) : armed);
+        Workflow.continueAsNew(
+            follows ? armed.rearmedAt(Math.min(deadlineMillis, signalledMillis)) : armed);
       }
     }
   }
@@ -66,12 +75,16 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
       long wait = deadlineMillis - Workflow.currentTimeMillis();
       if (wait <= 0) return;
       long sleepingToward = deadlineMillis;
-      Workflow.setCurrentDetails("sleeping until " + java.time.Instant.ofEpochMilli(sleepingToward)
-          + ", then leave or extend");
+      Workflow.setCurrentDetails(
+          "sleeping until "
+              + java.time.Instant.ofEpochMilli(sleepingToward)
+              + ", then leave or extend");
       Promise<Void>[] timer = new Promise[1];
-      CancellationScope scope = Workflow.newCancellationScope(() -> {
-        timer[0] = Workflow.newTimer(Duration.ofMillis(wait));
-      });
+      CancellationScope scope =
+          Workflow.newCancellationScope(
+              () -> {
+                timer[0] = Workflow.newTimer(Duration.ofMillis(wait));
+              });
       scope.run();
       Workflow.await(() -> timer[0].isCompleted() || signalledMillis < sleepingToward);
       if (timer[0].isCompleted()) {

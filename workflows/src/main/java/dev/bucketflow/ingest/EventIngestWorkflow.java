@@ -8,9 +8,9 @@ import io.temporal.workflow.WorkflowMethod;
 import java.util.List;
 
 /**
- * One ingest shard: {@code bucketflow-ingest-<n>}, started by {@code signalWithStart} with
- * {@code {}} as its argument. Signal payloads are raw JSON so that a malformed event reaches the
- * ingest activity (and {@code rejected_events}) instead of failing deserialization here.
+ * One ingest shard: {@code bucketflow-ingest-<n>}, started by {@code signalWithStart} with {@code
+ * {}} as its argument. Signal payloads are raw JSON so that a malformed event reaches the ingest
+ * activity (and {@code rejected_events}) instead of failing deserialization here.
  */
 @WorkflowInterface
 public interface EventIngestWorkflow {
@@ -38,7 +38,10 @@ public interface EventIngestWorkflow {
   @SignalMethod(name = "addToBucket")
   void addToBucket(JsonNode request);
 
-  /** {@code {"bucketId": "vip", "userId": "u1"}}: leaves a manual bucket; an array as for {@link #addToBucket}. */
+  /**
+   * {@code {"bucketId": "vip", "userId": "u1"}}: leaves a manual bucket; an array as for {@link
+   * #addToBucket}.
+   */
   @SignalMethod(name = "removeFromBucket")
   void removeFromBucket(JsonNode request);
 

@@ -1,7 +1,7 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.shard.Shards;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.bucketflow.shard.Shards;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
@@ -18,8 +18,8 @@ import org.slf4j.Logger;
  *
  * <p>Byte budget (version {@link #BYTE_BUDGET} on): every activity input and the continue-as-new
  * input stay under {@link IngestSettings#maxPayloadBytes()}. Items are checked at the signal
- * handler ({@link PendingEvent#admit}), so no single item exceeds 32 KiB; batches are cut by
- * bytes as well as count; at continue-as-new, what does not fit the carried input is spilled to
+ * handler ({@link PendingEvent#admit}), so no single item exceeds 32 KiB; batches are cut by bytes
+ * as well as count; at continue-as-new, what does not fit the carried input is spilled to
  * PostgreSQL in budget-sized segments and read back, in order, by the next run. The logical queue
  * is always {@code pending ++ spilled ++ incoming}: while segments are outstanding, new signals
  * wait in {@code incoming}, so no user's events are reordered.
@@ -30,12 +30,18 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
 
   /** getVersion change id of byte-bounded batches, door checks and spilling. */
   static final String BYTE_BUDGET = "byte-budget";
+
   /** Room kept in a payload for everything around the events (ids, totals, segment ids). */
   private static final int FRAME_BYTES = 4096;
 
   private final IngestSettings configured;
-  /** The settings of this run, recorded in history so a redeploy with other settings replays the same batches. */
+
+  /**
+   * The settings of this run, recorded in history so a redeploy with other settings replays the
+   * same batches.
+   */
   private IngestSettings settings;
+
   // Retries forever: a batch is never dropped; bad events are rejected inside, not thrown.
   private final IngestActivities activities =
       Workflow.newActivityStub(
@@ -52,15 +58,19 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
               .build());
 
   private List<PendingEvent> pending = new ArrayList<>();
+
   /** Outstanding spill segments are the contiguous sequence numbers [spillHead, spillTail). */
   private long spillHead;
+
   private long spillTail;
   private long spilledEvents;
   private final List<PendingEvent> incoming = new ArrayList<>();
   private final List<String> toRelease = new ArrayList<>();
   private boolean byteBudget;
+
   /** Set while the run spills before continuing as new. */
   private boolean closing;
+
   private int shard;
   private long applied;
   private long batches;
@@ -92,7 +102,8 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
     lastBatchAtMillis = start.lastBatchAtMillis();
     shard = Shards.shardFromWorkflowId(Workflow.getInfo().getWorkflowId());
     if (Workflow.getInfo().getContinuedExecutionRunId().isEmpty()) {
-      Workflow.upsertMemo(Map.of("shard", shard, "description", "Bucketflow event ingest shard " + shard));
+      Workflow.upsertMemo(
+          Map.of("shard", shard, "description", "Bucketflow event ingest shard " + shard));
     }
     while (true) {
       Workflow.await(() -> !pending.isEmpty() || !noSpill());
@@ -100,9 +111,16 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
       if (!pending.isEmpty()) applyOneBatch();
       if (shouldContinueAsNew()) {
         Workflow.await(Workflow::isEveryHandlerFinished);
-        IngestState next = byteBudget ? carryWithinBudget() : new IngestState(List.copyOf(pending), applied, batches, lastBatchAtMillis);
-        log.info("shard {} continuing as new: applied={} carrying={} spilled segments={}", shard, applied,
-            next.pendingOrEmpty().size(), next.spillTail() - next.spillHead());
+        IngestState next =
+            byteBudget
+                ? carryWithinBudget()
+                : new IngestState(List.copyOf(pending), applied, batches, lastBatchAtMillis);
+        log.info(
+            "shard {} continuing as new: applied={} carrying={} spilled segments={}",
+            shard,
+            applied,
+            next.pendingOrEmpty().size(),
+            next.spillTail() - next.spillHead());
         Workflow.continueAsNew(next);
       }
     }
@@ -145,15 +163,24 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
     batches++;
     lastBatchAtMillis = Workflow.currentTimeMillis();
     // Current details (Web UI, describe): no command, so replay-safe without a version marker.
-    Workflow.setCurrentDetails("shard " + shard + " · applied " + applied + " events in " + batches + " batches · pending "
-        + pending.size() + " · last batch " + java.time.Instant.ofEpochMilli(lastBatchAtMillis));
+    Workflow.setCurrentDetails(
+        "shard "
+            + shard
+            + " · applied "
+            + applied
+            + " events in "
+            + batches
+            + " batches · pending "
+            + pending.size()
+            + " · last batch "
+            + java.time.Instant.ofEpochMilli(lastBatchAtMillis));
   }
 
   /**
-   * The next run's input, under the budget: a prefix of the queue rides along, the rest is
-   * spilled in segments that each fit the budget. With segments already outstanding, pending
-   * (one segment or one carried prefix, so it fits) rides along and the arrivals behind the spill
-   * are spilled after it.
+   * The next run's input, under the budget: a prefix of the queue rides along, the rest is spilled
+   * in segments that each fit the budget. With segments already outstanding, pending (one segment
+   * or one carried prefix, so it fits) rides along and the arrivals behind the spill are spilled
+   * after it.
    */
   private IngestState carryWithinBudget() {
     // From here on arrivals wait in incoming: the spill activities below yield, and whatever
@@ -179,16 +206,26 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
       rest = List.copyOf(incoming);
       incoming.clear();
     }
-    return new IngestState(List.copyOf(carry), applied, batches, lastBatchAtMillis, spillHead, spillTail, spilledCount);
+    return new IngestState(
+        List.copyOf(carry),
+        applied,
+        batches,
+        lastBatchAtMillis,
+        spillHead,
+        spillTail,
+        spilledCount);
   }
 
-  /** Spills {@code items} in budget-sized segments at the tail of the sequence; returns the count. */
+  /**
+   * Spills {@code items} in budget-sized segments at the tail of the sequence; returns the count.
+   */
   private int spillAll(List<PendingEvent> items) {
     long segmentBudget = settings.maxPayloadBytes() - FRAME_BYTES;
     int from = 0;
     while (from < items.size()) {
       int to = from + prefixFitting(items, from, segmentBudget);
-      activities.spill(new SpillSegment(segmentId(spillTail), shard, List.copyOf(items.subList(from, to))));
+      activities.spill(
+          new SpillSegment(segmentId(spillTail), shard, List.copyOf(items.subList(from, to))));
       spillTail++;
       from = to;
     }
@@ -201,8 +238,8 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
 
   /**
    * {@code <workflowId>/<seq>}: the sequence runs on across continue-as-new, so the carried state
-   * is two numbers however much is spilled. A chain started afresh reuses numbers; the spill
-   * writes (upserts) every segment before it is read, so a stale row is never read.
+   * is two numbers however much is spilled. A chain started afresh reuses numbers; the spill writes
+   * (upserts) every segment before it is read, so a stale row is never read.
    */
   private String segmentId(long seq) {
     return Workflow.getInfo().getWorkflowId() + "/" + seq;
@@ -233,14 +270,16 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   }
 
   private void enqueue(JsonNode payload, long receivedAtMillis, String op) {
-    PendingEvent item = byteBudgetOrUnknown() ? PendingEvent.admit(payload, receivedAtMillis, op)
-        : new PendingEvent(payload, receivedAtMillis, op);
+    PendingEvent item =
+        byteBudgetOrUnknown()
+            ? PendingEvent.admit(payload, receivedAtMillis, op)
+            : new PendingEvent(payload, receivedAtMillis, op);
     (noSpill() && !closing ? pending : incoming).add(item);
   }
 
   /**
-   * Signals may arrive before run() has read the version; door checks are then applied (they
-   * only ever replace an item that could not have travelled anyway).
+   * Signals may arrive before run() has read the version; door checks are then applied (they only
+   * ever replace an item that could not have travelled anyway).
    */
   private boolean byteBudgetOrUnknown() {
     return settings == null || byteBudget;
@@ -274,8 +313,8 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   }
 
   /**
-   * One request, or an array of them (bulk imports: one signal per hundred users instead of one
-   * per user); each element is its own operation, in array order, checked at the door like one.
+   * One request, or an array of them (bulk imports: one signal per hundred users instead of one per
+   * user); each element is its own operation, in array order, checked at the door like one.
    */
   private void enqueueOps(JsonNode request, String op) {
     long now = Workflow.currentTimeMillis();
@@ -288,8 +327,10 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
 
   @Override
   public IngestStats stats() {
-    String last = lastBatchAtMillis == null ? null : Instant.ofEpochMilli(lastBatchAtMillis).toString();
-    int waiting = (int) Math.min(Integer.MAX_VALUE, pending.size() + incoming.size() + spilledEvents);
+    String last =
+        lastBatchAtMillis == null ? null : Instant.ofEpochMilli(lastBatchAtMillis).toString();
+    int waiting =
+        (int) Math.min(Integer.MAX_VALUE, pending.size() + incoming.size() + spilledEvents);
     return new IngestStats(shard, applied, waiting, batches, last);
   }
 }

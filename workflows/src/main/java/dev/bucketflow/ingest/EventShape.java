@@ -10,17 +10,18 @@ import java.util.Optional;
  * The shape checks a signalled event must pass before it is buffered: serialized size, nesting
  * depth and finite numbers. They run in the signal handler, so an event that could break the
  * serialization of an activity input (Jackson's nesting limit), blow the byte budget, or change
- * meaning on the way (an infinite double is written as the string "Infinity") never travels
- * inside a batch; it travels as its (small) rejection instead.
+ * meaning on the way (an infinite double is written as the string "Infinity") never travels inside
+ * a batch; it travels as its (small) rejection instead.
  *
  * <p>The walk is iterative (no recursion however deep the input) and stops at the first problem.
- * Sizes are an upper bound of the compact JSON Jackson writes, so a budget computed from them
- * holds for the real payload.
+ * Sizes are an upper bound of the compact JSON Jackson writes, so a budget computed from them holds
+ * for the real payload.
  */
 public final class EventShape {
 
   /** Largest accepted event, as serialized JSON (DESIGN §4). */
   public static final int MAX_EVENT_BYTES = 32 * 1024;
+
   /** Deepest accepted nesting inside {@code properties} ({@code properties} itself is level 1). */
   public static final int MAX_PROPERTIES_DEPTH = 32;
 
@@ -33,7 +34,8 @@ public final class EventShape {
     if (event.isObject()) {
       for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> f = it.next();
-        int allowed = "properties".equals(f.getKey()) ? MAX_PROPERTIES_DEPTH : MAX_PROPERTIES_DEPTH - 1;
+        int allowed =
+            "properties".equals(f.getKey()) ? MAX_PROPERTIES_DEPTH : MAX_PROPERTIES_DEPTH - 1;
         Optional<Refusal> r = depthAndNumbers(f.getValue(), f.getKey(), allowed);
         if (r.isPresent()) return r;
       }
@@ -43,8 +45,9 @@ public final class EventShape {
     }
     long bytes = jsonBytes(event, MAX_EVENT_BYTES + 1L);
     if (bytes > MAX_EVENT_BYTES) {
-      return Optional.of(new Refusal("payload_too_large",
-          "event: larger than " + MAX_EVENT_BYTES + " bytes of JSON"));
+      return Optional.of(
+          new Refusal(
+              "payload_too_large", "event: larger than " + MAX_EVENT_BYTES + " bytes of JSON"));
     }
     return Optional.empty();
   }
@@ -59,13 +62,16 @@ public final class EventShape {
       JsonNode n = f.node();
       if (n.isContainerNode()) {
         if (f.depth() > maxDepth) {
-          return Optional.of(new Refusal("too_deep",
-              field + ": nested deeper than " + MAX_PROPERTIES_DEPTH + " levels"));
+          return Optional.of(
+              new Refusal(
+                  "too_deep", field + ": nested deeper than " + MAX_PROPERTIES_DEPTH + " levels"));
         }
         for (JsonNode child : n) stack.push(new Frame(child, f.depth() + 1));
-      } else if (n.isFloatingPointNumber() && !Double.isFinite(n.doubleValue()) && !n.isBigDecimal()) {
-        return Optional.of(new Refusal("invalid_field",
-            field + ": number out of range (not a finite double)"));
+      } else if (n.isFloatingPointNumber()
+          && !Double.isFinite(n.doubleValue())
+          && !n.isBigDecimal()) {
+        return Optional.of(
+            new Refusal("invalid_field", field + ": number out of range (not a finite double)"));
       }
     }
     return Optional.empty();
@@ -109,15 +115,16 @@ public final class EventShape {
       if (c < 0x20 || c == '"' || c == '\\') b += 6;
       else if (c < 0x80) b += 1;
       else if (c < 0x800) b += 2;
-      else if (Character.isSurrogate(c)) b += 6; // a pair is 4 bytes for 2 chars; a lone one escaped
+      else if (Character.isSurrogate(c))
+        b += 6; // a pair is 4 bytes for 2 chars; a lone one escaped
       else b += 3;
     }
     return b;
   }
 
   /**
-   * Compact JSON of {@code node}, cut after about {@code maxChars} characters, written
-   * iteratively (however deep), with what PostgreSQL cannot store escaped.
+   * Compact JSON of {@code node}, cut after about {@code maxChars} characters, written iteratively
+   * (however deep), with what PostgreSQL cannot store escaped.
    */
   public static String render(JsonNode node, int maxChars) {
     StringBuilder out = new StringBuilder();
@@ -157,7 +164,10 @@ public final class EventShape {
     return s.length() <= maxChars && stack.isEmpty() ? s : StorableText.cut(s, maxChars) + "…(cut)";
   }
 
-  /** JSON string literal of at most the first {@code limit} chars of {@code s} (cheap on huge values). */
+  /**
+   * JSON string literal of at most the first {@code limit} chars of {@code s} (cheap on huge
+   * values).
+   */
   private static String quote(String s, int limit) {
     int n = Math.min(s.length(), Math.max(0, limit));
     StringBuilder b = new StringBuilder(n + 2).append('"');

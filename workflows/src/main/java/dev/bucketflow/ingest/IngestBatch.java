@@ -8,7 +8,8 @@ import java.util.List;
  * releaseSpill} names spill segments whose events the workflow already holds (loaded into its
  * history): the batch's transaction deletes them.
  */
-public record IngestBatch(String batchId, int shard, List<PendingEvent> events, List<String> releaseSpill) {
+public record IngestBatch(
+    String batchId, int shard, List<PendingEvent> events, List<String> releaseSpill) {
 
   public IngestBatch(String batchId, int shard, List<PendingEvent> events) {
     this(batchId, shard, events, List.of());

@@ -1,7 +1,7 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.shard.Shards;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.bucketflow.shard.Shards;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
@@ -76,21 +76,27 @@ public final class IngestClient {
   public void changeBucket(boolean remove, String bucketId, List<String> userIds) {
     if (userIds.isEmpty()) return;
     if (userIds.size() > MAX_EVENTS_PER_SIGNAL) {
-      throw new IllegalArgumentException("at most " + MAX_EVENTS_PER_SIGNAL + " users per signal, got " + userIds.size());
+      throw new IllegalArgumentException(
+          "at most " + MAX_EVENTS_PER_SIGNAL + " users per signal, got " + userIds.size());
     }
     int shard = Shards.shardOf(userIds.get(0), shards);
     List<Map<String, String>> requests = new ArrayList<>(userIds.size());
     for (String userId : userIds) {
       if (Shards.shardOf(userId, shards) != shard) {
-        throw new IllegalArgumentException("users of one signal must share a shard: " + userId + " is not on shard " + shard);
+        throw new IllegalArgumentException(
+            "users of one signal must share a shard: " + userId + " is not on shard " + shard);
       }
       requests.add(Map.of("userId", userId, "bucketId", bucketId));
     }
-    signalWithStart(shard, remove ? PendingEvent.REMOVE_FROM_BUCKET : PendingEvent.ADD_TO_BUCKET, requests);
+    signalWithStart(
+        shard, remove ? PendingEvent.REMOVE_FROM_BUCKET : PendingEvent.ADD_TO_BUCKET, requests);
   }
 
   private void operation(String signal, String userId, String bucketId) {
-    Map<String, String> request = bucketId == null ? Map.of("userId", userId) : Map.of("userId", userId, "bucketId", bucketId);
+    Map<String, String> request =
+        bucketId == null
+            ? Map.of("userId", userId)
+            : Map.of("userId", userId, "bucketId", bucketId);
     signalWithStart(Shards.shardOf(userId, shards), signal, request);
   }
 
@@ -116,7 +122,8 @@ public final class IngestClient {
 
   /**
    * Sends {@code events}, all of shard {@code shard} (the caller grouped them by {@link #shardOf}),
-   * in order, in {@code events} signals bounded as {@link #sendAll} bounds them; returns signals sent.
+   * in order, in {@code events} signals bounded as {@link #sendAll} bounds them; returns signals
+   * sent.
    */
   public int sendShard(int shard, List<? extends JsonNode> events) {
     int signals = 0;
@@ -124,7 +131,8 @@ public final class IngestClient {
     int bytes = 0;
     for (JsonNode e : events) {
       int size = e.toString().getBytes(StandardCharsets.UTF_8).length;
-      if (!chunk.isEmpty() && (chunk.size() >= MAX_EVENTS_PER_SIGNAL || bytes + size > MAX_BYTES_PER_SIGNAL)) {
+      if (!chunk.isEmpty()
+          && (chunk.size() >= MAX_EVENTS_PER_SIGNAL || bytes + size > MAX_BYTES_PER_SIGNAL)) {
         signal(shard, List.copyOf(chunk));
         signals++;
         chunk.clear();
@@ -156,8 +164,9 @@ public final class IngestClient {
         stub(shard).signalWithStart(signal, new Object[] {argument}, new Object[] {Map.of()});
         return;
       } catch (io.temporal.client.WorkflowServiceException e) {
-        boolean notFound = e.getCause() instanceof io.grpc.StatusRuntimeException s
-            && s.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND;
+        boolean notFound =
+            e.getCause() instanceof io.grpc.StatusRuntimeException s
+                && s.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND;
         if (!notFound || attempt >= 5) throw e;
         try {
           Thread.sleep(20L * attempt);
@@ -171,7 +180,11 @@ public final class IngestClient {
 
   /** A stub starts one execution at most, so every signalWithStart takes a fresh one. */
   private WorkflowStub stub(int shard) {
-    return client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
-        WorkflowOptions.newBuilder().setWorkflowId(idPrefix + shard).setTaskQueue(taskQueue).build());
+    return client.newUntypedWorkflowStub(
+        EventIngestWorkflow.TYPE,
+        WorkflowOptions.newBuilder()
+            .setWorkflowId(idPrefix + shard)
+            .setTaskQueue(taskQueue)
+            .build());
   }
 }

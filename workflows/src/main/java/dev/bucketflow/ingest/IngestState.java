@@ -11,10 +11,17 @@ import java.util.List;
  * them for {@code stats}). The state stays small however much is spilled.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record IngestState(List<PendingEvent> pending, long applied, long batches, Long lastBatchAtMillis,
-    long spillHead, long spillTail, long spilledEvents) {
+public record IngestState(
+    List<PendingEvent> pending,
+    long applied,
+    long batches,
+    Long lastBatchAtMillis,
+    long spillHead,
+    long spillTail,
+    long spilledEvents) {
 
-  public IngestState(List<PendingEvent> pending, long applied, long batches, Long lastBatchAtMillis) {
+  public IngestState(
+      List<PendingEvent> pending, long applied, long batches, Long lastBatchAtMillis) {
     this(pending, applied, batches, lastBatchAtMillis, 0, 0, 0);
   }
 

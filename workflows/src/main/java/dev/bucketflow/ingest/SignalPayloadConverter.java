@@ -29,6 +29,7 @@ public final class SignalPayloadConverter implements PayloadConverter {
 
   /** Field of the marker object that stands for a payload that could not be decoded. */
   public static final String UNDECODABLE = "$bucketflowUndecodable";
+
   /** How much of an undecodable payload is kept for the operator. */
   static final int RAW_PREFIX_BYTES = 4096;
 
@@ -88,7 +89,8 @@ public final class SignalPayloadConverter implements PayloadConverter {
     if (cause instanceof StreamConstraintsException && message.contains("nesting depth")) {
       reason = "too_deep";
       detail = "payload: nested deeper than the JSON reader allows (1,000 levels)";
-    } else if (cause instanceof StreamConstraintsException && message.contains("Number value length")) {
+    } else if (cause instanceof StreamConstraintsException
+        && message.contains("Number value length")) {
       reason = "invalid_field";
       detail = "payload: a number longer than the JSON reader allows (1,000 digits)";
     } else if (cause instanceof StreamConstraintsException && message.contains("Name length")) {
@@ -97,13 +99,18 @@ public final class SignalPayloadConverter implements PayloadConverter {
     } else if (message.contains("surrogate")) {
       // Jackson refuses unpaired surrogates in field names (values are checked by the parser).
       reason = "invalid_text";
-      detail = "payload: a property key contains an unpaired surrogate: " + StorableText.of(StorableText.firstLine(message), 300);
+      detail =
+          "payload: a property key contains an unpaired surrogate: "
+              + StorableText.of(StorableText.firstLine(message), 300);
     } else {
       reason = "not_an_object";
-      detail = "payload: not decodable as JSON events: " + StorableText.of(StorableText.firstLine(message), 300);
+      detail =
+          "payload: not decodable as JSON events: "
+              + StorableText.of(StorableText.firstLine(message), 300);
     }
     byte[] data = content.getData().toByteArray();
-    String raw = new String(data, 0, Math.min(data.length, RAW_PREFIX_BYTES), StandardCharsets.UTF_8);
+    String raw =
+        new String(data, 0, Math.min(data.length, RAW_PREFIX_BYTES), StandardCharsets.UTF_8);
     ObjectNode m = JsonNodeFactory.instance.objectNode();
     m.putObject(UNDECODABLE)
         .put("reason", reason)

@@ -2,8 +2,8 @@ package dev.bucketflow.ingest;
 
 /**
  * Text in a form PostgreSQL {@code text} accepts, for showing an operator what was sent: NUL and
- * unpaired surrogates (which PostgreSQL refuses or the driver turns into {@code ?}) become the
- * six ASCII characters of their JSON escape, so nothing is lost or silently altered.
+ * unpaired surrogates (which PostgreSQL refuses or the driver turns into {@code ?}) become the six
+ * ASCII characters of their JSON escape, so nothing is lost or silently altered.
  */
 public final class StorableText {
 

@@ -1,4 +1,5 @@
 package dev.bucketflow.journeys;
 
 /** An email a journey sends; {@code idempotencyKey} makes a retried send write once. */
-public record EmailRequest(String journeyId, String userId, String template, String idempotencyKey) {}
+public record EmailRequest(
+    String journeyId, String userId, String template, String idempotencyKey) {}

@@ -10,7 +10,10 @@ public interface JourneyActivities {
   @ActivityMethod(name = "SendJourneyEmail")
   void sendEmail(EmailRequest request);
 
-  /** Records the end of a run in {@code journey_states}; a repeat finds the row closed and does nothing. */
+  /**
+   * Records the end of a run in {@code journey_states}; a repeat finds the row closed and does
+   * nothing.
+   */
   @ActivityMethod(name = "JourneyEnded")
   void journeyEnded(JourneyEnd end);
 }

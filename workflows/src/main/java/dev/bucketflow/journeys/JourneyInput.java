@@ -9,4 +9,9 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record JourneyInput(
-    String journeyId, String userId, int entryCount, String triggerEvent, JsonNode eventProperties, JsonNode settings) {}
+    String journeyId,
+    String userId,
+    int entryCount,
+    String triggerEvent,
+    JsonNode eventProperties,
+    JsonNode settings) {}

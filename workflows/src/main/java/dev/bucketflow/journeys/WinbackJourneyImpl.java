@@ -12,13 +12,17 @@ public class WinbackJourneyImpl implements WinbackJourney {
 
   static final Duration DEFAULT_FOLLOW_UP = Duration.ofDays(3);
 
-  private final JourneyActivities activities = Workflow.newActivityStub(JourneyActivities.class,
-      ActivityOptions.newBuilder()
-          .setStartToCloseTimeout(Duration.ofSeconds(30))
-          .setRetryOptions(RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(5)).build())
-          .build());
+  private final JourneyActivities activities =
+      Workflow.newActivityStub(
+          JourneyActivities.class,
+          ActivityOptions.newBuilder()
+              .setStartToCloseTimeout(Duration.ofSeconds(30))
+              .setRetryOptions(
+                  RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(5)).build())
+              .build());
 
   private String exitReason;
+
   /** The {@code status} query's answer: {@code waiting} until the run ends, then how it ended. */
   private String status = "waiting";
 
@@ -28,22 +32,38 @@ public class WinbackJourneyImpl implements WinbackJourney {
     // delivered again after the first run finished) sends nothing twice. Runs recorded before
     // keep their run-id key.
     int keyVersion = Workflow.getVersion("email-key-per-entry", Workflow.DEFAULT_VERSION, 1);
-    String key = Workflow.getInfo().getWorkflowId() + ":"
-        + (keyVersion == Workflow.DEFAULT_VERSION ? Workflow.getInfo().getRunId() : "entry-" + input.entryCount());
+    String key =
+        Workflow.getInfo().getWorkflowId()
+            + ":"
+            + (keyVersion == Workflow.DEFAULT_VERSION
+                ? Workflow.getInfo().getRunId()
+                : "entry-" + input.entryCount());
     if (exitReason == null) {
-      activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(), text(input.settings(), "template", "winback"), key + ":first"));
+      activities.sendEmail(
+          new EmailRequest(
+              input.journeyId(),
+              input.userId(),
+              text(input.settings(), "template", "winback"),
+              key + ":first"));
       Duration followUp = followUpAfter(input.settings());
-      Workflow.setCurrentDetails("first email sent · follow-up at "
-          + java.time.Instant.ofEpochMilli(Workflow.currentTimeMillis()).plus(followUp) + " unless the user exits");
+      Workflow.setCurrentDetails(
+          "first email sent · follow-up at "
+              + java.time.Instant.ofEpochMilli(Workflow.currentTimeMillis()).plus(followUp)
+              + " unless the user exits");
       Workflow.await(followUp, () -> exitReason != null);
     }
     if (exitReason == null) {
-      activities.sendEmail(new EmailRequest(input.journeyId(), input.userId(),
-          text(input.settings(), "followUpTemplate", "winback-follow-up"), key + ":follow-up"));
+      activities.sendEmail(
+          new EmailRequest(
+              input.journeyId(),
+              input.userId(),
+              text(input.settings(), "followUpTemplate", "winback-follow-up"),
+              key + ":follow-up"));
     }
     JourneyStatus ended = exitReason == null ? JourneyStatus.COMPLETED : JourneyStatus.EXITED;
     status = ended.db();
-    activities.journeyEnded(new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), ended, exitReason));
+    activities.journeyEnded(
+        new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), ended, exitReason));
   }
 
   @Override

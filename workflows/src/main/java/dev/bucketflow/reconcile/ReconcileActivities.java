@@ -14,8 +14,8 @@ public interface ReconcileActivities {
 
   /**
    * Sweeps one bucket set-based and chunked, whole, heartbeating its cursor (the shape before
-   * {@code resumable-sweep}; still served for runs recorded with it). Idempotent: every change is
-   * a compare-and-swap on the membership row (a retried chunk finds nothing left to change) and
+   * {@code resumable-sweep}; still served for runs recorded with it). Idempotent: every change is a
+   * compare-and-swap on the membership row (a retried chunk finds nothing left to change) and
    * transitions are keyed by (bucket, user, kind, epoch).
    */
   @ActivityMethod(name = "ReconcileBucket")
@@ -23,8 +23,8 @@ public interface ReconcileActivities {
 
   /**
    * One bounded part of a bucket's sweep (at most a budget of chunks or seconds) from {@code
-   * step.from()}: returns where to go on and what this part changed; the workflow calls again
-   * until {@link SweepProgress#done()}. Heartbeats a {@link SweepProgress} per chunk, and a retried
+   * step.from()}: returns where to go on and what this part changed; the workflow calls again until
+   * {@link SweepProgress#done()}. Heartbeats a {@link SweepProgress} per chunk, and a retried
    * attempt resumes from the last one instead of from {@code step.from()}.
    */
   @ActivityMethod(name = "ReconcileBucketPart")

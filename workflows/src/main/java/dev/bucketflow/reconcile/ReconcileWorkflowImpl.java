@@ -19,36 +19,43 @@ import org.slf4j.Logger;
  * <p>Since {@code resumable-sweep} (version 1) a bucket is swept in bounded parts: each activity
  * works at most a budget of chunks or seconds and returns its cursor, and the bucket's workflow
  * thread calls again from there until the sweep is done, so no activity grows with the number of
- * contacts (and a retried part resumes from its heartbeat). Runs recorded before (no marker)
- * replay the one-activity-per-bucket shape.
+ * contacts (and a retried part resumes from its heartbeat). Runs recorded before (no marker) replay
+ * the one-activity-per-bucket shape.
  */
 public class ReconcileWorkflowImpl implements ReconcileWorkflow {
 
   private static final Logger log = Workflow.getLogger(ReconcileWorkflowImpl.class);
 
-  private final ReconcileActivities quick = Workflow.newActivityStub(ReconcileActivities.class,
-      ActivityOptions.newBuilder()
-          .setStartToCloseTimeout(Duration.ofMinutes(2))
-          // redispatchOutbox heartbeats per outbox page; bucketsToSweep is one short query.
-          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
-          .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(5).build())
-          .build());
+  private final ReconcileActivities quick =
+      Workflow.newActivityStub(
+          ReconcileActivities.class,
+          ActivityOptions.newBuilder()
+              .setStartToCloseTimeout(Duration.ofMinutes(2))
+              // redispatchOutbox heartbeats per outbox page; bucketsToSweep is one short query.
+              .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
+              .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(5).build())
+              .build());
 
-  private final ReconcileActivities sweeps = Workflow.newActivityStub(ReconcileActivities.class,
-      ActivityOptions.newBuilder()
-          .setStartToCloseTimeout(Duration.ofHours(1))
-          // Sweeps heartbeat per chunk: a killed worker's sweep is retried elsewhere within seconds.
-          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
-          .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(3).build())
-          .build());
+  private final ReconcileActivities sweeps =
+      Workflow.newActivityStub(
+          ReconcileActivities.class,
+          ActivityOptions.newBuilder()
+              .setStartToCloseTimeout(Duration.ofHours(1))
+              // Sweeps heartbeat per chunk: a killed worker's sweep is retried elsewhere within
+              // seconds.
+              .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
+              .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(3).build())
+              .build());
 
-  private final ReconcileActivities parts = Workflow.newActivityStub(ReconcileActivities.class,
-      ActivityOptions.newBuilder()
-          // A part works for a bounded time (the activity's budget) and heartbeats per chunk.
-          .setStartToCloseTimeout(Duration.ofMinutes(10))
-          .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
-          .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(3).build())
-          .build());
+  private final ReconcileActivities parts =
+      Workflow.newActivityStub(
+          ReconcileActivities.class,
+          ActivityOptions.newBuilder()
+              // A part works for a bounded time (the activity's budget) and heartbeats per chunk.
+              .setStartToCloseTimeout(Duration.ofMinutes(10))
+              .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
+              .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(3).build())
+              .build());
 
   static final String RESUMABLE_SWEEP = "resumable-sweep";
   static final String EVENT_RETENTION = "event-retention";
@@ -60,9 +67,10 @@ public class ReconcileWorkflowImpl implements ReconcileWorkflow {
     int version = Workflow.getVersion(RESUMABLE_SWEEP, Workflow.DEFAULT_VERSION, 1);
     List<Promise<BucketSweep>> running = new ArrayList<>();
     for (String bucket : buckets) {
-      running.add(version == Workflow.DEFAULT_VERSION
-          ? Async.function(sweeps::sweepBucket, bucket)
-          : Async.function(() -> sweepInParts(bucket)));
+      running.add(
+          version == Workflow.DEFAULT_VERSION
+              ? Async.function(sweeps::sweepBucket, bucket)
+              : Async.function(() -> sweepInParts(bucket)));
     }
     List<BucketSweep> results = new ArrayList<>();
     for (int i = 0; i < buckets.size(); i++) {
@@ -87,7 +95,9 @@ public class ReconcileWorkflowImpl implements ReconcileWorkflow {
     return new ReconcileReport(results, redispatched);
   }
 
-  /** Parts from the start until done; a part that fails for good ends it, the earlier parts counted. */
+  /**
+   * Parts from the start until done; a part that fails for good ends it, the earlier parts counted.
+   */
   private BucketSweep sweepInParts(String bucket) {
     BucketSweep total = BucketSweep.zero(bucket);
     SweepCursor cursor = SweepCursor.start();
@@ -107,6 +117,7 @@ public class ReconcileWorkflowImpl implements ReconcileWorkflow {
 
   private static String errorOf(ActivityFailure e) {
     return e.getCause() instanceof ApplicationFailure af
-        ? af.getOriginalMessage() : String.valueOf(e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+        ? af.getOriginalMessage()
+        : String.valueOf(e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
   }
 }

@@ -7,6 +7,7 @@ import java.util.zip.CRC32;
 public final class Shards {
 
   public static final int DEFAULT_SHARDS = 8;
+
   /** Ingest shard workflow ids are this and the shard number (public contract). */
   public static final String INGEST_ID_PREFIX = "bucketflow-ingest-";
 

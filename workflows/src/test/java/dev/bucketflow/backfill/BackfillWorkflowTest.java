@@ -1,10 +1,10 @@
 package dev.bucketflow.backfill;
 
-import dev.bucketflow.bucket.BackfillStatus;
-import dev.bucketflow.bucket.BackfillKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.bucketflow.bucket.BackfillKind;
+import dev.bucketflow.bucket.BackfillStatus;
 import io.temporal.activity.Activity;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowFailedException;
@@ -24,11 +24,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The workflow's control flow over an in-memory job (the real activities are tested in activities). */
+/**
+ * The workflow's control flow over an in-memory job (the real activities are tested in activities).
+ */
 class BackfillWorkflowTest {
 
   private static final String QUEUE = "backfill-test";
-  private static final String HASH = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  private static final String HASH =
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
   /** A job of {@code chunks} chunks of 10 contacts, each joining 2 and leaving 1. */
   static final class FakeBackfill implements BackfillActivities {
@@ -45,7 +48,16 @@ class BackfillWorkflowTest {
 
     BackfillJob job(BackfillStatus status) {
       int done = processedChunks.get();
-      return new BackfillJob(7, "b1", HASH, BackfillKind.FIRST_TIME, status, chunks * 10L, done * 10L, done * 2L, done,
+      return new BackfillJob(
+          7,
+          "b1",
+          HASH,
+          BackfillKind.FIRST_TIME,
+          status,
+          chunks * 10L,
+          done * 10L,
+          done * 2L,
+          done,
           done == 0 ? null : "u" + done);
     }
 
@@ -60,7 +72,8 @@ class BackfillWorkflowTest {
     public ChunkResult runChunk(long jobId) {
       attempts.incrementAndGet();
       int next = processedChunks.get() + 1;
-      if (next == fatalAt) throw ApplicationFailure.newNonRetryableFailure("chunk " + next + " is poison", "Poison");
+      if (next == fatalAt)
+        throw ApplicationFailure.newNonRetryableFailure("chunk " + next + " is poison", "Poison");
       if (transientFailureAt.remove(next)) throw new IllegalStateException("database restarting");
       processedChunks.incrementAndGet();
       return new ChunkResult(next * 10L, chunks * 10L, 2, 1, next >= chunks);
@@ -98,13 +111,18 @@ class BackfillWorkflowTest {
   }
 
   private BackfillWorkflow stub() {
-    return client.newWorkflowStub(BackfillWorkflow.class, WorkflowOptions.newBuilder()
-        .setWorkflowId(BackfillWorkflow.workflowId("b1", HASH)).setTaskQueue(QUEUE).build());
+    return client.newWorkflowStub(
+        BackfillWorkflow.class,
+        WorkflowOptions.newBuilder()
+            .setWorkflowId(BackfillWorkflow.workflowId("b1", HASH))
+            .setTaskQueue(QUEUE)
+            .build());
   }
 
   @Test
   void workflowIdNamesTheBucketAndTheFirst16HexOfTheHash() {
-    assertThat(BackfillWorkflow.workflowId("b1", HASH)).isEqualTo("bucketflow-backfill-b1-0123456789abcdef");
+    assertThat(BackfillWorkflow.workflowId("b1", HASH))
+        .isEqualTo("bucketflow-backfill-b1-0123456789abcdef");
     assertThat(BackfillWorkflow.workflowId("b1", "abc")).isEqualTo("bucketflow-backfill-b1-abc");
   }
 
@@ -140,7 +158,8 @@ class BackfillWorkflowTest {
     BackfillWorkflow wf = stub();
     assertThatThrownBy(() -> wf.run(BackfillRequest.of("b1", HASH, BackfillKind.REEVAL)))
         .isInstanceOf(WorkflowFailedException.class)
-        .rootCause().hasMessageContaining("failed: chunk 3 is poison");
+        .rootCause()
+        .hasMessageContaining("failed: chunk 3 is poison");
 
     assertThat(activities.failed).containsExactly("job7:chunk 3 is poison");
     assertThat(activities.completed).isEmpty();
@@ -181,16 +200,24 @@ class BackfillWorkflowTest {
     activities.transientFailureAt.add(2);
     stub().run(BackfillRequest.of("b1", HASH, BackfillKind.FIRST_TIME));
     var last = client.fetchHistory(id);
-    String firstRunId = last.getEvents().get(0).getWorkflowExecutionStartedEventAttributes().getFirstExecutionRunId();
-    WorkflowReplayer.replayWorkflowExecution(client.fetchHistory(id, firstRunId), BackfillWorkflowImpl.class);
+    String firstRunId =
+        last.getEvents()
+            .get(0)
+            .getWorkflowExecutionStartedEventAttributes()
+            .getFirstExecutionRunId();
+    WorkflowReplayer.replayWorkflowExecution(
+        client.fetchHistory(id, firstRunId), BackfillWorkflowImpl.class);
     WorkflowReplayer.replayWorkflowExecution(last, BackfillWorkflowImpl.class);
 
     activities.processedChunks.set(0);
     activities.fatalAt = 2;
-    BackfillWorkflow failing = client.newWorkflowStub(BackfillWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId("failing").setTaskQueue(QUEUE).build());
+    BackfillWorkflow failing =
+        client.newWorkflowStub(
+            BackfillWorkflow.class,
+            WorkflowOptions.newBuilder().setWorkflowId("failing").setTaskQueue(QUEUE).build());
     assertThatThrownBy(() -> failing.run(BackfillRequest.of("b1", HASH, BackfillKind.REEVAL)))
         .isInstanceOf(WorkflowFailedException.class);
-    WorkflowReplayer.replayWorkflowExecution(client.fetchHistory("failing"), BackfillWorkflowImpl.class);
+    WorkflowReplayer.replayWorkflowExecution(
+        client.fetchHistory("failing"), BackfillWorkflowImpl.class);
   }
 }

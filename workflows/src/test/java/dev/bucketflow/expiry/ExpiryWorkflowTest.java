@@ -19,13 +19,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The per-member durable timer, with time skipping: hours of workflow time pass in milliseconds. */
+/**
+ * The per-member durable timer, with time skipping: hours of workflow time pass in milliseconds.
+ */
 class ExpiryWorkflowTest {
 
   private static final String QUEUE = "expiry-test";
   private static final long HOUR = Duration.ofHours(1).toMillis();
 
-  /** One leaveOrExtend call: what was asked, and the workflow (test server) time it was asked at. */
+  /**
+   * One leaveOrExtend call: what was asked, and the workflow (test server) time it was asked at.
+   */
   record Call(ExpiryRequest request, long atMillis) {}
 
   /** Answers leaveOrExtend from a script (LEFT once it runs out) and records every call. */
@@ -67,9 +71,12 @@ class ExpiryWorkflowTest {
   }
 
   private ExpiryWorkflow stub(ExpiryRequest request) {
-    return client.newWorkflowStub(ExpiryWorkflow.class,
+    return client.newWorkflowStub(
+        ExpiryWorkflow.class,
         WorkflowOptions.newBuilder()
-            .setWorkflowId(ExpiryWorkflow.workflowId(request.bucketId(), request.userId(), request.entryCount()))
+            .setWorkflowId(
+                ExpiryWorkflow.workflowId(
+                    request.bucketId(), request.userId(), request.entryCount()))
             .setTaskQueue(QUEUE)
             .build());
   }
@@ -78,7 +85,9 @@ class ExpiryWorkflowTest {
     return new ExpiryRequest("trial-idle", "u1", 3, env.currentTimeMillis() + millisFromNow);
   }
 
-  /** Polls in real time (time skipping stays locked between client calls) until the condition holds. */
+  /**
+   * Polls in real time (time skipping stays locked between client calls) until the condition holds.
+   */
   private static void awaitReal(BooleanSupplier condition) throws InterruptedException {
     dev.bucketflow.testing.RealTime.await(condition, Duration.ofSeconds(10));
   }
@@ -90,9 +99,20 @@ class ExpiryWorkflowTest {
     io.temporal.client.WorkflowClient.start(wf::run, request);
     io.temporal.client.WorkflowStub untyped = io.temporal.client.WorkflowStub.fromTyped(wf);
     // The SDK's built-in metadata query carries what Workflow.setCurrentDetails last set.
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-            untyped.query("__temporal_workflow_metadata", io.temporal.api.sdk.v1.WorkflowMetadata.class).getCurrentDetails())
-        .isEqualTo("sleeping until " + java.time.Instant.ofEpochMilli(request.deadlineMillis()) + ", then leave or extend"));
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        untyped
+                            .query(
+                                "__temporal_workflow_metadata",
+                                io.temporal.api.sdk.v1.WorkflowMetadata.class)
+                            .getCurrentDetails())
+                    .isEqualTo(
+                        "sleeping until "
+                            + java.time.Instant.ofEpochMilli(request.deadlineMillis())
+                            + ", then leave or extend"));
     untyped.getResult(Void.class);
   }
 
@@ -144,7 +164,8 @@ class ExpiryWorkflowTest {
     ExpiryRequest request = armedIn(HOUR);
     activities.script.add(ExpiryCheck.extended(request.deadlineMillis() + HOUR));
     activities.script.add(ExpiryCheck.gone());
-    activities.script.add(ExpiryCheck.extended(request.deadlineMillis() + 10 * HOUR)); // never reached
+    activities.script.add(
+        ExpiryCheck.extended(request.deadlineMillis() + 10 * HOUR)); // never reached
 
     ExpiryWorkflow workflow = stub(request);
     workflow.run(request);
@@ -152,7 +173,11 @@ class ExpiryWorkflowTest {
     assertThat(activities.calls).hasSize(2);
     assertThat(activities.script).hasSize(1);
     String workflowId = WorkflowStub.fromTyped(workflow).getExecution().getWorkflowId();
-    assertThat(client.fetchHistory(workflowId).getLastEvent().hasWorkflowExecutionCompletedEventAttributes())
+    assertThat(
+            client
+                .fetchHistory(workflowId)
+                .getLastEvent()
+                .hasWorkflowExecutionCompletedEventAttributes())
         .isTrue();
     assertThat(WorkflowStub.fromTyped(workflow).describe().getStatus())
         .isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
@@ -167,13 +192,16 @@ class ExpiryWorkflowTest {
     WorkflowClient.start(workflow::run, request);
 
     // Time does not move between client calls: it is asleep toward the first deadline.
-    assertThat(workflow.deadline()).isEqualTo(Instant.ofEpochMilli(request.deadlineMillis()).toString());
+    assertThat(workflow.deadline())
+        .isEqualTo(Instant.ofEpochMilli(request.deadlineMillis()).toString());
     assertThat(activities.calls).isEmpty();
 
     // Past the first deadline: it asks, is extended, and sleeps toward the new one.
     env.sleep(Duration.ofMillis(HOUR + Duration.ofMinutes(1).toMillis()));
-    awaitReal(() -> activities.calls.size() == 1
-        && workflow.deadline().equals(Instant.ofEpochMilli(next).toString()));
+    awaitReal(
+        () ->
+            activities.calls.size() == 1
+                && workflow.deadline().equals(Instant.ofEpochMilli(next).toString()));
     assertThat(env.currentTimeMillis()).isLessThan(next);
     assertThat(activities.calls).hasSize(1);
 
@@ -190,7 +218,8 @@ class ExpiryWorkflowTest {
     stub(request).run(request);
 
     assertThat(activities.calls).hasSize(1);
-    assertThat(activities.calls.get(0).atMillis() - startedAt).isLessThan(Duration.ofMinutes(1).toMillis());
+    assertThat(activities.calls.get(0).atMillis() - startedAt)
+        .isLessThan(Duration.ofMinutes(1).toMillis());
   }
 
   // ------------------------------------------------------------ deadlines moved by a writer
@@ -202,21 +231,32 @@ class ExpiryWorkflowTest {
     ExpiryWorkflow workflow = stub(request);
     WorkflowClient.start(workflow::run, request);
     // Signal only once the first timer is started: a signal that lands with the first workflow task
-    // is seen before any timer exists, and then there is nothing to cancel (correct, but not this case).
+    // is seen before any timer exists, and then there is nothing to cancel (correct, but not this
+    // case).
     String workflowId = WorkflowStub.fromTyped(workflow).getExecution().getWorkflowId();
-    awaitReal(() -> client.fetchHistory(workflowId).getEvents().stream().anyMatch(e -> e.hasTimerStartedEventAttributes()));
+    awaitReal(
+        () ->
+            client.fetchHistory(workflowId).getEvents().stream()
+                .anyMatch(e -> e.hasTimerStartedEventAttributes()));
     workflow.deadlineMoved(earlier); // time stands still between client calls: it is still asleep
 
     WorkflowStub.fromTyped(workflow).getResult(Void.class);
 
     assertThat(activities.calls).hasSize(1);
     Call call = activities.calls.get(0);
-    assertThat(call.request()).as("asks with the deadline it woke for").isEqualTo(request.rearmedAt(earlier));
-    assertThat(call.atMillis()).isGreaterThanOrEqualTo(earlier).isLessThan(earlier + Duration.ofMinutes(1).toMillis());
+    assertThat(call.request())
+        .as("asks with the deadline it woke for")
+        .isEqualTo(request.rearmedAt(earlier));
+    assertThat(call.atMillis())
+        .isGreaterThanOrEqualTo(earlier)
+        .isLessThan(earlier + Duration.ofMinutes(1).toMillis());
     // The first timer was cancelled, not left to fire.
     var history = client.fetchHistory(workflowId);
-    assertThat(history.getEvents().stream().filter(e -> e.hasTimerCanceledEventAttributes()).count()).isEqualTo(1);
-    assertThat(history.getEvents().stream().filter(e -> e.hasTimerFiredEventAttributes()).count()).isEqualTo(1);
+    assertThat(
+            history.getEvents().stream().filter(e -> e.hasTimerCanceledEventAttributes()).count())
+        .isEqualTo(1);
+    assertThat(history.getEvents().stream().filter(e -> e.hasTimerFiredEventAttributes()).count())
+        .isEqualTo(1);
   }
 
   @Test
@@ -226,14 +266,16 @@ class ExpiryWorkflowTest {
     WorkflowClient.start(workflow::run, request);
     workflow.deadlineMoved(request.deadlineMillis() + 5 * HOUR);
     workflow.deadlineMoved(request.deadlineMillis());
-    assertThat(workflow.deadline()).isEqualTo(Instant.ofEpochMilli(request.deadlineMillis()).toString());
+    assertThat(workflow.deadline())
+        .isEqualTo(Instant.ofEpochMilli(request.deadlineMillis()).toString());
 
     WorkflowStub.fromTyped(workflow).getResult(Void.class);
 
     assertThat(activities.calls).hasSize(1);
     Call call = activities.calls.get(0);
     assertThat(call.request()).isEqualTo(request);
-    assertThat(call.atMillis()).isGreaterThanOrEqualTo(request.deadlineMillis())
+    assertThat(call.atMillis())
+        .isGreaterThanOrEqualTo(request.deadlineMillis())
         .isLessThan(request.deadlineMillis() + Duration.ofMinutes(1).toMillis());
   }
 
@@ -248,7 +290,8 @@ class ExpiryWorkflowTest {
     WorkflowStub.fromTyped(workflow).getResult(Void.class);
 
     assertThat(activities.calls).hasSize(1);
-    assertThat(activities.calls.get(0).atMillis() - startedAt).isLessThan(Duration.ofMinutes(1).toMillis());
+    assertThat(activities.calls.get(0).atMillis() - startedAt)
+        .isLessThan(Duration.ofMinutes(1).toMillis());
   }
 
   /** Extension works as before, and an earlier deadline signalled after it is followed too. */
@@ -257,12 +300,16 @@ class ExpiryWorkflowTest {
     ExpiryRequest request = armedIn(HOUR);
     long next = request.deadlineMillis() + 10 * HOUR;
     activities.script.add(ExpiryCheck.extended(next));
-    activities.script.add(ExpiryCheck.extended(next)); // the re-check at the earlier instant: row still there
+    activities.script.add(
+        ExpiryCheck.extended(next)); // the re-check at the earlier instant: row still there
     ExpiryWorkflow workflow = stub(request);
     WorkflowClient.start(workflow::run, request);
 
     env.sleep(Duration.ofMillis(HOUR + Duration.ofMinutes(1).toMillis()));
-    awaitReal(() -> activities.calls.size() == 1 && workflow.deadline().equals(Instant.ofEpochMilli(next).toString()));
+    awaitReal(
+        () ->
+            activities.calls.size() == 1
+                && workflow.deadline().equals(Instant.ofEpochMilli(next).toString()));
     long earlier = env.currentTimeMillis() + 2 * HOUR;
     workflow.deadlineMoved(earlier);
     awaitReal(() -> workflow.deadline().equals(Instant.ofEpochMilli(earlier).toString()));

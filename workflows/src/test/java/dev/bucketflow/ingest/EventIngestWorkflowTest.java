@@ -1,11 +1,11 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.shard.Shards;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.shard.Shards;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
@@ -32,18 +32,26 @@ class EventIngestWorkflowTest {
   static final class RecordingIngest extends InMemorySpill {
     final Map<String, Integer> batchIds = new ConcurrentHashMap<>();
     final List<JsonNode> applied = Collections.synchronizedList(new ArrayList<>());
+
     /** {@code <op or "event">:<userId>} of each applied item, in order. */
     final List<String> ops = Collections.synchronizedList(new ArrayList<>());
+
     final AtomicInteger failNext = new AtomicInteger();
 
     @Override
     public IngestOutcome ingest(IngestBatch batch) {
       if (failNext.getAndDecrement() > 0) throw new IllegalStateException("simulated crash");
       if (batchIds.merge(batch.batchId(), 1, Integer::sum) > 1) return IngestOutcome.replayed();
-      batch.events().forEach(e -> {
-        applied.add(e.payload());
-        ops.add((e.op() == null ? "event" : e.op()) + ":" + e.payload().path("userId").asText());
-      });
+      batch
+          .events()
+          .forEach(
+              e -> {
+                applied.add(e.payload());
+                ops.add(
+                    (e.op() == null ? "event" : e.op())
+                        + ":"
+                        + e.payload().path("userId").asText());
+              });
       return new IngestOutcome(false, batch.events().size(), 0, 0, 0, 0);
     }
   }
@@ -72,7 +80,10 @@ class EventIngestWorkflowTest {
   private EventIngestWorkflow shard(int n) {
     return client.newWorkflowStub(
         EventIngestWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(n)).setTaskQueue(QUEUE).build());
+        WorkflowOptions.newBuilder()
+            .setWorkflowId(Shards.workflowId(n))
+            .setTaskQueue(QUEUE)
+            .build());
   }
 
   private static ObjectNode event(String user, int seq) {
@@ -98,13 +109,19 @@ class EventIngestWorkflowTest {
           WorkflowClient.start(shard(3)::event, payload.get(0));
         } else {
           // signalWithStart with {} as the start argument, as external clients do.
-          WorkflowStub stub = client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
-              WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(3)).setTaskQueue(QUEUE).build());
+          WorkflowStub stub =
+              client.newUntypedWorkflowStub(
+                  EventIngestWorkflow.TYPE,
+                  WorkflowOptions.newBuilder()
+                      .setWorkflowId(Shards.workflowId(3))
+                      .setTaskQueue(QUEUE)
+                      .build());
           stub.signalWithStart("events", new Object[] {payload}, new Object[] {Map.of()});
         }
       }
     }
-    EventIngestWorkflow stub = client.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(3));
+    EventIngestWorkflow stub =
+        client.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(3));
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (stub.stats().applied() < total && System.nanoTime() < deadline) {
       env.sleep(Duration.ofMillis(200));
@@ -116,17 +133,19 @@ class EventIngestWorkflowTest {
       seqs.computeIfAbsent(e.get("userId").asText(), k -> new ArrayList<>())
           .add(e.get("properties").get("seq").asInt());
     }
-    seqs.forEach((user, list) -> {
-      List<Integer> expected = new ArrayList<>();
-      for (int i = 1; i <= sentPerUser.get(user); i++) expected.add(i);
-      assertThat(list).as("events of %s", user).isEqualTo(expected);
-    });
+    seqs.forEach(
+        (user, list) -> {
+          List<Integer> expected = new ArrayList<>();
+          for (int i = 1; i <= sentPerUser.get(user); i++) expected.add(i);
+          assertThat(list).as("events of %s", user).isEqualTo(expected);
+        });
     IngestStats stats = stub.stats();
     assertThat(stats.applied()).isEqualTo(total);
     assertThat(stats.pending()).isZero();
     assertThat(stats.shard()).isEqualTo(3);
     // It really did continue as new, many times: batch ids name their run.
-    long runs = activities.batchIds.keySet().stream().map(id -> id.split("/")[1]).distinct().count();
+    long runs =
+        activities.batchIds.keySet().stream().map(id -> id.split("/")[1]).distinct().count();
     assertThat(runs).isGreaterThanOrEqualTo(3);
   }
 
@@ -137,19 +156,31 @@ class EventIngestWorkflowTest {
     signal(5, "addToBucket", List.of(request("b"), request("c")));
     signal(5, "removeFromBucket", List.of(request("a")));
     signal(5, "removeFromBucket", request("c"));
-    EventIngestWorkflow stub = client.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(5));
+    EventIngestWorkflow stub =
+        client.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(5));
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (stub.stats().applied() < 6 && System.nanoTime() < deadline) {
       env.sleep(Duration.ofMillis(100));
     }
 
-    assertThat(activities.ops).containsExactly("addToBucket:a", "event:b", "addToBucket:b", "addToBucket:c",
-        "removeFromBucket:a", "removeFromBucket:c");
+    assertThat(activities.ops)
+        .containsExactly(
+            "addToBucket:a",
+            "event:b",
+            "addToBucket:b",
+            "addToBucket:c",
+            "removeFromBucket:a",
+            "removeFromBucket:c");
   }
 
   private void signal(int shard, String name, Object argument) {
-    client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
-            WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(shard)).setTaskQueue(QUEUE).build())
+    client
+        .newUntypedWorkflowStub(
+            EventIngestWorkflow.TYPE,
+            WorkflowOptions.newBuilder()
+                .setWorkflowId(Shards.workflowId(shard))
+                .setTaskQueue(QUEUE)
+                .build())
         .signalWithStart(name, new Object[] {argument}, new Object[] {Map.of()});
   }
 

@@ -1,12 +1,12 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.shard.Shards;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
+import dev.bucketflow.shard.Shards;
 import io.temporal.api.common.v1.Payload;
 import io.temporal.api.common.v1.Payloads;
 import io.temporal.api.common.v1.WorkflowExecution;
@@ -37,8 +37,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The byte budget and the door, through the real workflow on Temporal's test environment: sizes
- * are read back from the recorded history (what the SDK really sent), not estimated.
+ * The byte budget and the door, through the real workflow on Temporal's test environment: sizes are
+ * read back from the recorded history (what the SDK really sent), not estimated.
  */
 class IngestByteBudgetTest {
 
@@ -74,12 +74,17 @@ class IngestByteBudgetTest {
   private WorkflowClient client;
 
   private void start(IngestSettings settings) {
-    env = TestWorkflowEnvironment.newInstance(TestEnvironmentOptions.newBuilder()
-        .setWorkflowClientOptions(WorkflowClientOptions.newBuilder()
-            .setDataConverter(SignalPayloadConverter.dataConverter()).build())
-        .build());
+    env =
+        TestWorkflowEnvironment.newInstance(
+            TestEnvironmentOptions.newBuilder()
+                .setWorkflowClientOptions(
+                    WorkflowClientOptions.newBuilder()
+                        .setDataConverter(SignalPayloadConverter.dataConverter())
+                        .build())
+                .build());
     Worker worker = env.newWorker(QUEUE);
-    worker.registerWorkflowImplementationFactory(EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(settings));
+    worker.registerWorkflowImplementationFactory(
+        EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(settings));
     activities = new SlowIngest();
     worker.registerActivitiesImplementations(activities);
     env.start();
@@ -92,8 +97,12 @@ class IngestByteBudgetTest {
   }
 
   private WorkflowStub shard() {
-    return client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
-        WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(0)).setTaskQueue(QUEUE).build());
+    return client.newUntypedWorkflowStub(
+        EventIngestWorkflow.TYPE,
+        WorkflowOptions.newBuilder()
+            .setWorkflowId(Shards.workflowId(0))
+            .setTaskQueue(QUEUE)
+            .build());
   }
 
   private static ObjectNode bigEvent(String user, int seq, int padBytes) {
@@ -114,29 +123,37 @@ class IngestByteBudgetTest {
     for (int i = 0; i < total; i++) {
       String user = "u" + (i % 5);
       chunk.add(bigEvent(user, sent.merge(user, 1, Integer::sum), 20 * 1024));
-      if (chunk.size() == 10 || i == total - 1) { // ~200 KiB signals, well under the 2 MB a signal may carry
-        shard().signalWithStart("events", new Object[] {List.copyOf(chunk)}, new Object[] {Map.of()});
+      if (chunk.size() == 10
+          || i == total - 1) { // ~200 KiB signals, well under the 2 MB a signal may carry
+        shard()
+            .signalWithStart("events", new Object[] {List.copyOf(chunk)}, new Object[] {Map.of()});
         chunk.clear();
       }
     }
-    EventIngestWorkflow typed = client.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(0));
+    EventIngestWorkflow typed =
+        client.newWorkflowStub(EventIngestWorkflow.class, Shards.workflowId(0));
     long deadline = System.nanoTime() + Duration.ofSeconds(Math.max(120, total / 20)).toNanos();
-    while (activities.applied.size() < total && System.nanoTime() < deadline) env.sleep(Duration.ofMillis(200));
+    while (activities.applied.size() < total && System.nanoTime() < deadline)
+      env.sleep(Duration.ofMillis(200));
 
     assertThat(activities.applied).hasSize(total);
     Map<String, List<Integer>> order = new LinkedHashMap<>();
     for (PendingEvent e : activities.applied) {
-      order.computeIfAbsent(e.payload().get("userId").asText(), k -> new ArrayList<>())
+      order
+          .computeIfAbsent(e.payload().get("userId").asText(), k -> new ArrayList<>())
           .add(e.payload().get("properties").get("seq").asInt());
     }
-    order.forEach((user, seqs) -> {
-      List<Integer> expected = new ArrayList<>();
-      for (int i = 1; i <= sent.get(user); i++) expected.add(i);
-      assertThat(seqs).as("order of %s", user).isEqualTo(expected);
-    });
-    // The workflow clears pending when the last activity's completion is recorded, just after it ran.
+    order.forEach(
+        (user, seqs) -> {
+          List<Integer> expected = new ArrayList<>();
+          for (int i = 1; i <= sent.get(user); i++) expected.add(i);
+          assertThat(seqs).as("order of %s", user).isEqualTo(expected);
+        });
+    // The workflow clears pending when the last activity's completion is recorded, just after it
+    // ran.
     long idleBy = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (typed.stats().pending() != 0 && System.nanoTime() < idleBy) env.sleep(Duration.ofMillis(200));
+    while (typed.stats().pending() != 0 && System.nanoTime() < idleBy)
+      env.sleep(Duration.ofMillis(200));
     assertThat(typed.stats().pending()).isZero();
 
     List<Long> activityInputs = new ArrayList<>();
@@ -146,9 +163,14 @@ class IngestByteBudgetTest {
       runs++;
       for (HistoryEvent h : history) {
         if (h.getEventType() == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
-          activityInputs.add((long) h.getActivityTaskScheduledEventAttributes().getInput().getSerializedSize());
+          activityInputs.add(
+              (long) h.getActivityTaskScheduledEventAttributes().getInput().getSerializedSize());
         } else if (h.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW) {
-          carryInputs.add((long) h.getWorkflowExecutionContinuedAsNewEventAttributes().getInput().getSerializedSize());
+          carryInputs.add(
+              (long)
+                  h.getWorkflowExecutionContinuedAsNewEventAttributes()
+                      .getInput()
+                      .getSerializedSize());
         }
       }
     }
@@ -163,25 +185,53 @@ class IngestByteBudgetTest {
   @Test
   void aPayloadTheJsonReaderRefusesBecomesARejectionInsteadOfVanishing() throws Exception {
     start(new IngestSettings(50, 60));
-    String deep = "{\"userId\":\"deep\",\"event\":\"x\",\"properties\":" + "[".repeat(1_500) + "]".repeat(1_500) + "}";
-    String longNumber = "{\"userId\":\"num\",\"event\":\"x\",\"properties\":{\"n\":" + "9".repeat(3_000) + "}}";
+    String deep =
+        "{\"userId\":\"deep\",\"event\":\"x\",\"properties\":"
+            + "[".repeat(1_500)
+            + "]".repeat(1_500)
+            + "}";
+    String longNumber =
+        "{\"userId\":\"num\",\"event\":\"x\",\"properties\":{\"n\":" + "9".repeat(3_000) + "}}";
     String infinite = "{\"userId\":\"inf\",\"event\":\"x\",\"properties\":{\"n\":1e400}}";
-    String moderatelyDeep = "{\"userId\":\"d40\",\"event\":\"x\",\"properties\":" + "{\"a\":".repeat(40) + "1" + "}".repeat(40) + "}";
-    String oversized = "{\"userId\":\"big\",\"event\":\"x\",\"properties\":{\"pad\":\"" + "z".repeat(40 * 1024) + "\"}}";
-    for (String raw : List.of(deep, longNumber, infinite, moderatelyDeep, oversized)) rawSignal("event", raw);
+    String moderatelyDeep =
+        "{\"userId\":\"d40\",\"event\":\"x\",\"properties\":"
+            + "{\"a\":".repeat(40)
+            + "1"
+            + "}".repeat(40)
+            + "}";
+    String oversized =
+        "{\"userId\":\"big\",\"event\":\"x\",\"properties\":{\"pad\":\""
+            + "z".repeat(40 * 1024)
+            + "\"}}";
+    for (String raw : List.of(deep, longNumber, infinite, moderatelyDeep, oversized))
+      rawSignal("event", raw);
     rawSignal("events", "[" + deep + "," + "{\"userId\":\"ok2\",\"event\":\"x\"}" + "]");
     rawSignal("event", "{\"userId\":\"ok\",\"event\":\"x\"}");
 
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (activities.applied.size() < 7 && System.nanoTime() < deadline) env.sleep(Duration.ofMillis(100));
+    while (activities.applied.size() < 7 && System.nanoTime() < deadline)
+      env.sleep(Duration.ofMillis(100));
 
     assertThat(activities.applied).hasSize(7);
-    List<String> reasons = activities.applied.stream()
-        .map(e -> e.isRejected() ? e.payload().get("reason").asText() : "ok:" + e.payload().get("userId").asText())
-        .toList();
-    // An 'events' list that cannot be read is one rejection: the whole signal, never silently dropped.
-    assertThat(reasons).containsExactly("too_deep", "invalid_field", "invalid_field", "too_deep", "payload_too_large",
-        "too_deep", "ok:ok");
+    List<String> reasons =
+        activities.applied.stream()
+            .map(
+                e ->
+                    e.isRejected()
+                        ? e.payload().get("reason").asText()
+                        : "ok:" + e.payload().get("userId").asText())
+            .toList();
+    // An 'events' list that cannot be read is one rejection: the whole signal, never silently
+    // dropped.
+    assertThat(reasons)
+        .containsExactly(
+            "too_deep",
+            "invalid_field",
+            "invalid_field",
+            "too_deep",
+            "payload_too_large",
+            "too_deep",
+            "ok:ok");
     PendingEvent deepOne = activities.applied.get(0);
     assertThat(deepOne.payload().get("raw").asText()).startsWith("{\"userId\":\"deep\"");
     assertThat(activities.applied.get(3).payload().get("userId").asText()).isEqualTo("d40");
@@ -189,29 +239,41 @@ class IngestByteBudgetTest {
 
   /** Sends raw JSON bytes, as a client in another SDK would, bypassing this JVM's serializer. */
   private void rawSignal(String signal, String json) {
-    Payload payload = Payload.newBuilder()
-        .putMetadata("encoding", ByteString.copyFromUtf8("json/plain"))
-        .setData(ByteString.copyFrom(json, StandardCharsets.UTF_8)).build();
-    Payload start = Payload.newBuilder()
-        .putMetadata("encoding", ByteString.copyFromUtf8("json/plain"))
-        .setData(ByteString.copyFromUtf8("{}")).build();
-    env.getWorkflowServiceStubs().blockingStub().signalWithStartWorkflowExecution(
-        SignalWithStartWorkflowExecutionRequest.newBuilder()
-            .setNamespace(env.getNamespace())
-            .setWorkflowId(Shards.workflowId(0))
-            .setWorkflowType(WorkflowType.newBuilder().setName(EventIngestWorkflow.TYPE))
-            .setTaskQueue(TaskQueue.newBuilder().setName(QUEUE))
-            .setInput(Payloads.newBuilder().addPayloads(start))
-            .setSignalName(signal)
-            .setSignalInput(Payloads.newBuilder().addPayloads(payload))
-            .setRequestId(UUID.randomUUID().toString())
-            .build());
+    Payload payload =
+        Payload.newBuilder()
+            .putMetadata("encoding", ByteString.copyFromUtf8("json/plain"))
+            .setData(ByteString.copyFrom(json, StandardCharsets.UTF_8))
+            .build();
+    Payload start =
+        Payload.newBuilder()
+            .putMetadata("encoding", ByteString.copyFromUtf8("json/plain"))
+            .setData(ByteString.copyFromUtf8("{}"))
+            .build();
+    env.getWorkflowServiceStubs()
+        .blockingStub()
+        .signalWithStartWorkflowExecution(
+            SignalWithStartWorkflowExecutionRequest.newBuilder()
+                .setNamespace(env.getNamespace())
+                .setWorkflowId(Shards.workflowId(0))
+                .setWorkflowType(WorkflowType.newBuilder().setName(EventIngestWorkflow.TYPE))
+                .setTaskQueue(TaskQueue.newBuilder().setName(QUEUE))
+                .setInput(Payloads.newBuilder().addPayloads(start))
+                .setSignalName(signal)
+                .setSignalInput(Payloads.newBuilder().addPayloads(payload))
+                .setRequestId(UUID.randomUUID().toString())
+                .build());
   }
 
   private long spillsScheduled(String workflowId) {
-    return runsNewestFirst(workflowId).stream().flatMap(List::stream)
+    return runsNewestFirst(workflowId).stream()
+        .flatMap(List::stream)
         .filter(h -> h.getEventType() == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-        .filter(h -> h.getActivityTaskScheduledEventAttributes().getActivityType().getName().equals("SpillEvents"))
+        .filter(
+            h ->
+                h.getActivityTaskScheduledEventAttributes()
+                    .getActivityType()
+                    .getName()
+                    .equals("SpillEvents"))
         .count();
   }
 
@@ -222,7 +284,8 @@ class IngestByteBudgetTest {
     while (true) {
       List<HistoryEvent> events = history(workflowId, runId);
       runs.add(events);
-      String previous = events.get(0).getWorkflowExecutionStartedEventAttributes().getContinuedExecutionRunId();
+      String previous =
+          events.get(0).getWorkflowExecutionStartedEventAttributes().getContinuedExecutionRunId();
       if (previous.isEmpty()) return runs;
       runId = previous;
     }
@@ -232,10 +295,16 @@ class IngestByteBudgetTest {
     List<HistoryEvent> events = new ArrayList<>();
     ByteString token = ByteString.EMPTY;
     do {
-      GetWorkflowExecutionHistoryResponse r = env.getWorkflowServiceStubs().blockingStub().getWorkflowExecutionHistory(
-          GetWorkflowExecutionHistoryRequest.newBuilder().setNamespace(env.getNamespace())
-              .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId).setRunId(runId))
-              .setNextPageToken(token).build());
+      GetWorkflowExecutionHistoryResponse r =
+          env.getWorkflowServiceStubs()
+              .blockingStub()
+              .getWorkflowExecutionHistory(
+                  GetWorkflowExecutionHistoryRequest.newBuilder()
+                      .setNamespace(env.getNamespace())
+                      .setExecution(
+                          WorkflowExecution.newBuilder().setWorkflowId(workflowId).setRunId(runId))
+                      .setNextPageToken(token)
+                      .build());
       events.addAll(r.getHistory().getEventsList());
       token = r.getNextPageToken();
     } while (!token.isEmpty());

@@ -12,8 +12,8 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
- * What the ingest workflow hands to Temporal must come back as it went: the batch is decoded by
- * the activity worker and the carried state by the next run, both with the default converter.
+ * What the ingest workflow hands to Temporal must come back as it went: the batch is decoded by the
+ * activity worker and the carried state by the next run, both with the default converter.
  */
 class IngestPayloadRoundTripTest {
 

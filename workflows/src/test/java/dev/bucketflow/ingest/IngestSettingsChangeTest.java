@@ -1,11 +1,11 @@
 package dev.bucketflow.ingest;
 
-import dev.bucketflow.shard.Shards;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bucketflow.shard.Shards;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
@@ -52,16 +52,20 @@ class IngestSettingsChangeTest {
     }
   }
 
-  private final AtomicReference<IngestSettings> deployed = new AtomicReference<>(new IngestSettings(50, 1_000));
+  private final AtomicReference<IngestSettings> deployed =
+      new AtomicReference<>(new IngestSettings(50, 1_000));
   private TestWorkflowEnvironment env;
   private Applied activities;
   private WorkflowClient client;
 
   @BeforeEach
   void start() {
-    env = TestWorkflowEnvironment.newInstance(TestEnvironmentOptions.newBuilder()
-        .setWorkerFactoryOptions(WorkerFactoryOptions.newBuilder().setWorkflowCacheSize(1).build())
-        .build());
+    env =
+        TestWorkflowEnvironment.newInstance(
+            TestEnvironmentOptions.newBuilder()
+                .setWorkerFactoryOptions(
+                    WorkerFactoryOptions.newBuilder().setWorkflowCacheSize(1).build())
+                .build());
     Worker worker = env.newWorker(QUEUE);
     worker.registerWorkflowImplementationFactory(
         EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(deployed.get()));
@@ -77,8 +81,13 @@ class IngestSettingsChangeTest {
   }
 
   private void signal(int shard, List<JsonNode> events) {
-    WorkflowStub stub = client.newUntypedWorkflowStub(EventIngestWorkflow.TYPE,
-        WorkflowOptions.newBuilder().setWorkflowId(Shards.workflowId(shard)).setTaskQueue(QUEUE).build());
+    WorkflowStub stub =
+        client.newUntypedWorkflowStub(
+            EventIngestWorkflow.TYPE,
+            WorkflowOptions.newBuilder()
+                .setWorkflowId(Shards.workflowId(shard))
+                .setTaskQueue(QUEUE)
+                .build());
     stub.signalWithStart("events", new Object[] {events}, new Object[] {Map.of()});
   }
 

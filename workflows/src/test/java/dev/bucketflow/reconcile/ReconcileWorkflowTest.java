@@ -1,8 +1,8 @@
 package dev.bucketflow.reconcile;
 
-import dev.bucketflow.event.StorageMaintenance;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bucketflow.event.StorageMaintenance;
 import io.temporal.activity.Activity;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
@@ -40,8 +40,10 @@ class ReconcileWorkflowTest {
     final AtomicInteger redispatches = new AtomicInteger();
     final Set<String> runIds = ConcurrentHashMap.newKeySet();
     volatile int redispatched = 7;
+
     /** Buckets swept in this many parts (default one); the cursors each part was called from. */
     final Map<String, Integer> partsOf = new ConcurrentHashMap<>();
+
     final List<String> partCalls = Collections.synchronizedList(new ArrayList<>());
 
     static BucketSweep sweepOf(String bucketId) {
@@ -61,32 +63,44 @@ class ReconcileWorkflowTest {
       sweepAttempts.computeIfAbsent(bucketId, k -> new AtomicInteger()).incrementAndGet();
       sweeps.incrementAndGet();
       if (nonRetryable.contains(bucketId)) {
-        throw ApplicationFailure.newNonRetryableFailure("bucket " + bucketId + " is corrupt", "CorruptBucket");
+        throw ApplicationFailure.newNonRetryableFailure(
+            "bucket " + bucketId + " is corrupt", "CorruptBucket");
       }
-      if (alwaysThrow.contains(bucketId)) throw new IllegalStateException("sweep of " + bucketId + " exploded");
+      if (alwaysThrow.contains(bucketId))
+        throw new IllegalStateException("sweep of " + bucketId + " exploded");
       return sweepOf(bucketId);
     }
 
     /**
      * Part i of n of a bucket goes from cursor (CLOCK_LEAVES, "k" + i) to ("k" + (i + 1)), the last
-     * to DONE; each part's counts are sweepOf(bucket) for part 0 and one clock leave per later part.
+     * to DONE; each part's counts are sweepOf(bucket) for part 0 and one clock leave per later
+     * part.
      */
     @Override
     public SweepProgress sweepBucketPart(SweepStep step) {
       String bucketId = step.bucketId();
       int n = partsOf.getOrDefault(bucketId, 1);
       SweepCursor from = step.from();
-      int i = from.phase() == SweepCursor.Phase.MAX_DWELL ? 0 : Integer.parseInt(from.after().substring(1));
+      int i =
+          from.phase() == SweepCursor.Phase.MAX_DWELL
+              ? 0
+              : Integer.parseInt(from.after().substring(1));
       partCalls.add(bucketId + "@" + step.from().phase() + ":" + step.from().after());
-      if (i == 0) sweepAttempts.computeIfAbsent(bucketId, k -> new AtomicInteger()).incrementAndGet();
+      if (i == 0)
+        sweepAttempts.computeIfAbsent(bucketId, k -> new AtomicInteger()).incrementAndGet();
       sweeps.incrementAndGet();
       if (nonRetryable.contains(bucketId)) {
-        throw ApplicationFailure.newNonRetryableFailure("bucket " + bucketId + " is corrupt", "CorruptBucket");
+        throw ApplicationFailure.newNonRetryableFailure(
+            "bucket " + bucketId + " is corrupt", "CorruptBucket");
       }
-      if (alwaysThrow.contains(bucketId)) throw new IllegalStateException("sweep of " + bucketId + " exploded");
-      BucketSweep counts = i == 0 ? sweepOf(bucketId) : new BucketSweep(bucketId, 1, 0, 0, 0, false, 0, null);
-      SweepCursor next = i + 1 >= n ? SweepCursor.at(SweepCursor.Phase.DONE)
-          : SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES).after("k" + (i + 1));
+      if (alwaysThrow.contains(bucketId))
+        throw new IllegalStateException("sweep of " + bucketId + " exploded");
+      BucketSweep counts =
+          i == 0 ? sweepOf(bucketId) : new BucketSweep(bucketId, 1, 0, 0, 0, false, 0, null);
+      SweepCursor next =
+          i + 1 >= n
+              ? SweepCursor.at(SweepCursor.Phase.DONE)
+              : SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES).after("k" + (i + 1));
       return new SweepProgress(next, counts);
     }
 
@@ -102,7 +116,8 @@ class ReconcileWorkflowTest {
     @Override
     public StorageMaintenance maintainEventStorage() {
       maintenances.incrementAndGet();
-      if (maintenanceFails) throw ApplicationFailure.newNonRetryableFailure("disk full", "StorageFailure");
+      if (maintenanceFails)
+        throw ApplicationFailure.newNonRetryableFailure("disk full", "StorageFailure");
       return new StorageMaintenance(List.of(), List.of(), 0, 0, 0, List.of());
     }
   }
@@ -128,7 +143,8 @@ class ReconcileWorkflowTest {
   }
 
   private ReconcileWorkflow stub(String workflowId) {
-    return client.newWorkflowStub(ReconcileWorkflow.class,
+    return client.newWorkflowStub(
+        ReconcileWorkflow.class,
         WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(QUEUE).build());
   }
 
@@ -140,8 +156,9 @@ class ReconcileWorkflowTest {
   void reportsEveryBucketsSweepAndTheRedispatchedCount() {
     ReconcileReport report = stub("reconcile-all").run(ReconcileRequest.all());
 
-    assertThat(report.buckets()).containsExactly(
-        FakeReconcile.sweepOf("b1"), FakeReconcile.sweepOf("b2"), FakeReconcile.sweepOf("b3"));
+    assertThat(report.buckets())
+        .containsExactly(
+            FakeReconcile.sweepOf("b1"), FakeReconcile.sweepOf("b2"), FakeReconcile.sweepOf("b3"));
     assertThat(report.redispatched()).isEqualTo(7);
     assertThat(activities.onlyArgs).containsExactly((String) null);
     assertThat(activities.redispatches).hasValue(1);
@@ -164,14 +181,20 @@ class ReconcileWorkflowTest {
 
     ReconcileReport report = stub("reconcile-one-fails").run(ReconcileRequest.all());
 
-    assertThat(activities.sweepAttempts.get("b2")).as("maximumAttempts of the sweep stub").hasValue(3);
+    assertThat(activities.sweepAttempts.get("b2"))
+        .as("maximumAttempts of the sweep stub")
+        .hasValue(3);
     assertThat(activities.sweepAttempts.get("b1")).hasValue(1);
-    assertThat(report.buckets()).extracting(BucketSweep::bucketId).containsExactly("b1", "b2", "b3");
+    assertThat(report.buckets())
+        .extracting(BucketSweep::bucketId)
+        .containsExactly("b1", "b2", "b3");
     assertThat(report.buckets().get(0)).isEqualTo(FakeReconcile.sweepOf("b1"));
     assertThat(report.buckets().get(2)).isEqualTo(FakeReconcile.sweepOf("b3"));
     BucketSweep failed = report.buckets().get(1);
     assertThat(failed.error()).contains("sweep of b2 exploded");
-    assertThat(failed).usingRecursiveComparison().ignoringFields("error")
+    assertThat(failed)
+        .usingRecursiveComparison()
+        .ignoringFields("error")
         .isEqualTo(BucketSweep.failed("b2", "whatever"));
     assertThat(report.redispatched()).as("the outbox backstop still runs").isEqualTo(2);
   }
@@ -183,7 +206,8 @@ class ReconcileWorkflowTest {
     ReconcileReport report = stub("reconcile-non-retryable").run(ReconcileRequest.all());
 
     assertThat(activities.sweepAttempts.get("b3")).hasValue(1);
-    assertThat(report.buckets()).extracting(BucketSweep::error)
+    assertThat(report.buckets())
+        .extracting(BucketSweep::error)
         .satisfiesExactly(
             e -> assertThat(e).isNull(),
             e -> assertThat(e).isNull(),
@@ -197,13 +221,24 @@ class ReconcileWorkflowTest {
 
     ReconcileReport report = stub("reconcile-parts").run(ReconcileRequest.all());
 
-    assertThat(activities.partCalls).filteredOn(c -> c.startsWith("b2@"))
-        .containsExactly("b2@MAX_DWELL:", "b2@CLOCK_LEAVES:k1", "b2@CLOCK_LEAVES:k2", "b2@CLOCK_LEAVES:k3");
+    assertThat(activities.partCalls)
+        .filteredOn(c -> c.startsWith("b2@"))
+        .containsExactly(
+            "b2@MAX_DWELL:", "b2@CLOCK_LEAVES:k1", "b2@CLOCK_LEAVES:k2", "b2@CLOCK_LEAVES:k3");
     BucketSweep b2 = FakeReconcile.sweepOf("b2");
-    assertThat(report.buckets()).containsExactly(FakeReconcile.sweepOf("b1"),
-        new BucketSweep("b2", b2.clockLeaves() + 3, b2.maxDwellLeaves(), b2.deferred(), b2.absenceJoins(), false,
-            b2.expiryRearmed(), null),
-        FakeReconcile.sweepOf("b3"));
+    assertThat(report.buckets())
+        .containsExactly(
+            FakeReconcile.sweepOf("b1"),
+            new BucketSweep(
+                "b2",
+                b2.clockLeaves() + 3,
+                b2.maxDwellLeaves(),
+                b2.deferred(),
+                b2.absenceJoins(),
+                false,
+                b2.expiryRearmed(),
+                null),
+            FakeReconcile.sweepOf("b3"));
   }
 
   @Test
@@ -236,12 +271,14 @@ class ReconcileWorkflowTest {
 
   @Test
   void runsAgainAndAgainAsACronWorkflow() throws Exception {
-    ReconcileWorkflow cron = client.newWorkflowStub(ReconcileWorkflow.class,
-        WorkflowOptions.newBuilder()
-            .setWorkflowId(ReconcileWorkflow.CRON_ID)
-            .setTaskQueue(QUEUE)
-            .setCronSchedule("*/5 * * * *")
-            .build());
+    ReconcileWorkflow cron =
+        client.newWorkflowStub(
+            ReconcileWorkflow.class,
+            WorkflowOptions.newBuilder()
+                .setWorkflowId(ReconcileWorkflow.CRON_ID)
+                .setTaskQueue(QUEUE)
+                .setCronSchedule("*/5 * * * *")
+                .build());
     WorkflowClient.start(cron::run, ReconcileRequest.all());
 
     // The first run waits for the next */5 boundary, at most five minutes away.
@@ -253,7 +290,9 @@ class ReconcileWorkflowTest {
     env.sleep(Duration.ofMinutes(5).plusSeconds(1));
     awaitReal(() -> activities.redispatches.get() >= 2);
     assertThat(activities.sweeps.get()).isGreaterThan(sweepsAfterFirst);
-    assertThat(activities.runIds).as("each cron tick is its own run").hasSizeGreaterThanOrEqualTo(2);
+    assertThat(activities.runIds)
+        .as("each cron tick is its own run")
+        .hasSizeGreaterThanOrEqualTo(2);
 
     // Each finished tick ended cleanly and handed its report to the next run (cron's
     // lastCompletionResult). The Java test server closes a cron run as CONTINUED_AS_NEW carrying
@@ -263,15 +302,23 @@ class ReconcileWorkflowTest {
     String firstRun = started.getFirstExecutionRunId();
     assertThat(activities.runIds).contains(firstRun);
     var end = client.fetchHistory(ReconcileWorkflow.CRON_ID, firstRun).getLastEvent();
-    boolean clean = end.hasWorkflowExecutionCompletedEventAttributes()
-        || (end.hasWorkflowExecutionContinuedAsNewEventAttributes()
-            && !end.getWorkflowExecutionContinuedAsNewEventAttributes().hasFailure()
-            && end.getWorkflowExecutionContinuedAsNewEventAttributes().hasLastCompletionResult());
+    boolean clean =
+        end.hasWorkflowExecutionCompletedEventAttributes()
+            || (end.hasWorkflowExecutionContinuedAsNewEventAttributes()
+                && !end.getWorkflowExecutionContinuedAsNewEventAttributes().hasFailure()
+                && end.getWorkflowExecutionContinuedAsNewEventAttributes()
+                    .hasLastCompletionResult());
     assertThat(clean).as("first run ended cleanly, was %s", end).isTrue();
     assertThat(started.hasLastCompletionResult()).isTrue();
-    ReconcileReport previous = DefaultDataConverter.STANDARD_INSTANCE.fromPayloads(
-        0, Optional.of(started.getLastCompletionResult()), ReconcileReport.class, ReconcileReport.class);
-    assertThat(previous.buckets()).extracting(BucketSweep::bucketId).containsExactly("b1", "b2", "b3");
+    ReconcileReport previous =
+        DefaultDataConverter.STANDARD_INSTANCE.fromPayloads(
+            0,
+            Optional.of(started.getLastCompletionResult()),
+            ReconcileReport.class,
+            ReconcileReport.class);
+    assertThat(previous.buckets())
+        .extracting(BucketSweep::bucketId)
+        .containsExactly("b1", "b2", "b3");
     assertThat(previous.redispatched()).isEqualTo(7);
 
     WorkflowStub.fromTyped(cron).terminate("test over");

@@ -11,11 +11,14 @@ public final class RealTime {
 
   private RealTime() {}
 
-  /** Polls {@code condition} every 20 ms; fails the test once {@code within} has passed without it. */
+  /**
+   * Polls {@code condition} every 20 ms; fails the test once {@code within} has passed without it.
+   */
   public static void await(BooleanSupplier condition, Duration within) throws InterruptedException {
     long until = System.nanoTime() + within.toNanos();
     while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > until) throw new AssertionError("condition not reached within " + within);
+      if (System.nanoTime() > until)
+        throw new AssertionError("condition not reached within " + within);
       Thread.sleep(20);
     }
   }
