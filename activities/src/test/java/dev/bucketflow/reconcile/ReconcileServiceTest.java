@@ -17,6 +17,8 @@ import dev.bucketflow.bucket.BackfillKind;
 import dev.bucketflow.bucket.BackfillStatus;
 import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.EntryLimit;
+import dev.bucketflow.bucket.MembershipStatus;
+import dev.bucketflow.ingest.ContactStore;
 import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.membership.BucketCatalog;
 import dev.bucketflow.membership.EventHistoryLoader;
@@ -31,6 +33,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jooq.DSLContext;
+import org.jooq.ExecuteListener;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -142,38 +147,69 @@ class ReconcileServiceTest extends DatabaseTest {
   void aContactDeletedBetweenTheChunkReadAndItsLockIsNotLeft() {
     send(event("u1", "app.active"), event("u2", "app.active"));
     clock.advance(days(8)); // both are due to leave "recent"
-    java.util.concurrent.atomic.AtomicBoolean deleted =
-        new java.util.concurrent.atomic.AtomicBoolean();
-    org.jooq.DSLContext staged =
+    AtomicBoolean deleted = new AtomicBoolean();
+
+    assertThat(
+            deletingOnFirstLock(RECENT, "u1", deleted)
+                .sweep("recent", progress -> {})
+                .clockLeaves())
+        .isEqualTo(1);
+    assertThat(deleted).isTrue();
+    assertThat(transitions("recent"))
+        .containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:reconcile");
+  }
+
+  /**
+   * As above, for the maxDwell phase: its leave re-checks {@code deleted_at} under the lock too.
+   */
+  @Test
+  void aContactDeletedBetweenTheMaxDwellChunkReadAndItsLockIsNotLeft() {
+    send(event("u1", "p", "{\"vip\":true}"), event("u2", "p", "{\"vip\":true}"));
+    clock.advance(days(2)); // both reach maxDwell while still matching
+    AtomicBoolean deleted = new AtomicBoolean();
+
+    BucketSweep sweep = deletingOnFirstLock(CAPPED, "u1", deleted).sweep("capped", progress -> {});
+    assertThat(deleted).isTrue();
+    assertThat(sweep.maxDwellLeaves()).isEqualTo(1);
+    assertThat(transitions("capped"))
+        .containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:reconcile");
+    assertThat(
+            dsl.select(BUCKET_MEMBERSHIPS.STATUS)
+                .from(BUCKET_MEMBERSHIPS)
+                .where(BUCKET_MEMBERSHIPS.USER_ID.eq("u1"))
+                .fetchOne(BUCKET_MEMBERSHIPS.STATUS))
+        .as("the deleted contact's row is not moved to left")
+        .isEqualTo(MembershipStatus.ACTIVE);
+  }
+
+  /**
+   * A sweeper over {@code bucket} whose first contact-lock statement ({@code SKIP LOCKED}) is
+   * preceded by the deletion of {@code user}, committed on another connection: the race between a
+   * chunk's read and its lock, staged deterministically.
+   */
+  private ReconcileService deletingOnFirstLock(
+      BucketDefinition bucket, String user, AtomicBoolean deleted) {
+    DSLContext staged =
         dsl.configuration()
             .deriveAppending(
-                org.jooq.ExecuteListener.onExecuteStart(
+                ExecuteListener.onExecuteStart(
                     ctx -> {
                       if (ctx.sql() != null
                           && ctx.sql().contains("skip locked")
                           && deleted.compareAndSet(false, true)) {
                         dsl.transaction(
-                            cfg ->
-                                new dev.bucketflow.ingest.ContactStore()
-                                    .delete(cfg.dsl(), "u1", clock.instant()));
+                            cfg -> new ContactStore().delete(cfg.dsl(), user, clock.instant()));
                       }
                     }))
             .dsl();
-    BucketCatalog catalog = Engines.catalog(dsl, List.of(RECENT));
-    ReconcileService racing =
-        new ReconcileService(
-            staged,
-            catalog,
-            new UserStates(new EventHistoryLoader()),
-            TransitionWriter.withoutGenericEvents(),
-            clock,
-            CHUNK,
-            null);
-
-    assertThat(racing.sweep("recent", progress -> {}).clockLeaves()).isEqualTo(1);
-    assertThat(deleted).isTrue();
-    assertThat(transitions("recent"))
-        .containsExactly("u1:entered:1:event", "u2:entered:1:event", "u2:left:1:reconcile");
+    return new ReconcileService(
+        staged,
+        Engines.catalog(dsl, List.of(bucket)),
+        new UserStates(new EventHistoryLoader()),
+        TransitionWriter.withoutGenericEvents(),
+        clock,
+        CHUNK,
+        null);
   }
 
   @Test
@@ -338,7 +374,7 @@ class ReconcileServiceTest extends DatabaseTest {
         .where(
             m.BUCKET_ID
                 .eq(bucket)
-                .and(m.STATUS.eq(dev.bucketflow.bucket.MembershipStatus.ACTIVE))
+                .and(m.STATUS.eq(MembershipStatus.ACTIVE))
                 .and(m.DELETED_AT.isNull()))
         .orderBy(m.USER_ID)
         .fetch(m.USER_ID);
