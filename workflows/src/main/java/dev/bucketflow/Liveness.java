@@ -1,5 +1,6 @@
 package dev.bucketflow;
 
+import io.temporal.common.RetryOptions;
 import java.time.Duration;
 
 /**
@@ -17,6 +18,24 @@ public final class Liveness {
 
   /** Longest silence of a running attempt before the server retries it elsewhere. */
   public static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(10);
+
+  /**
+   * Longest wait between two attempts of a pipeline activity (ingest, delivery, fast expiry). They
+   * serve a real-time path, so after a crash or an outage a shard resumes within seconds: with the
+   * SDK's default backoff (doubling up to 100x the first interval) an attempt that had failed a few
+   * times, e.g. across repeated worker kills, waited 16-30 s before its next try ({@code
+   * DeliveryKillIT} stalled that long after its last kill). At 5 s an outage costs each shard one
+   * attempt per 5 s, which no database notices.
+   */
+  public static final Duration RETRY_MAX_INTERVAL = Duration.ofSeconds(5);
+
+  /** Retries forever, from 1 s, doubling up to {@link #RETRY_MAX_INTERVAL}. */
+  public static RetryOptions retryForever() {
+    return RetryOptions.newBuilder()
+        .setInitialInterval(Duration.ofSeconds(1))
+        .setMaximumInterval(RETRY_MAX_INTERVAL)
+        .build();
+  }
 
   private Liveness() {}
 }

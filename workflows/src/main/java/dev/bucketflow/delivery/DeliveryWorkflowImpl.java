@@ -2,7 +2,6 @@ package dev.bucketflow.delivery;
 
 import dev.bucketflow.Liveness;
 import io.temporal.activity.ActivityOptions;
-import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 
@@ -31,11 +30,7 @@ public class DeliveryWorkflowImpl implements DeliveryWorkflow {
               // A pass heartbeats per row: a killed worker's pass is retried elsewhere within
               // seconds.
               .setHeartbeatTimeout(Liveness.HEARTBEAT_TIMEOUT)
-              .setRetryOptions(
-                  RetryOptions.newBuilder()
-                      .setInitialInterval(Duration.ofSeconds(1))
-                      .setMaximumInterval(Duration.ofSeconds(30))
-                      .build())
+              .setRetryOptions(dev.bucketflow.Liveness.retryForever())
               .build());
 
   private long wakes;

@@ -1,7 +1,6 @@
 package dev.bucketflow.expiry;
 
 import io.temporal.activity.ActivityOptions;
-import io.temporal.common.RetryOptions;
 import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
@@ -25,8 +24,7 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
           ActivityOptions.newBuilder()
               .setStartToCloseTimeout(Duration.ofSeconds(30))
               .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
-              .setRetryOptions(
-                  RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(1)).build())
+              .setRetryOptions(dev.bucketflow.Liveness.retryForever())
               .build());
 
   private long deadlineMillis;

@@ -3,7 +3,6 @@ package dev.bucketflow.ingest;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.bucketflow.shard.Shards;
 import io.temporal.activity.ActivityOptions;
-import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 import java.time.Instant;
@@ -50,11 +49,7 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
               .setStartToCloseTimeout(Duration.ofMinutes(2))
               // A killed worker's batch is retried elsewhere within seconds (see Liveness).
               .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
-              .setRetryOptions(
-                  RetryOptions.newBuilder()
-                      .setInitialInterval(Duration.ofSeconds(1))
-                      .setMaximumInterval(Duration.ofSeconds(30))
-                      .build())
+              .setRetryOptions(dev.bucketflow.Liveness.retryForever())
               .build());
 
   private List<PendingEvent> pending = new ArrayList<>();
