@@ -1,13 +1,17 @@
 package dev.bucketflow.journeys;
 
-import static dev.bucketflow.schema.Tables.CONTACTS;
-import static dev.bucketflow.schema.Tables.JOURNEY_STATES;
-
 import java.time.Clock;
 import org.jooq.DSLContext;
 
 /** Activities of the Java journeys (the winback example). */
 public final class JourneyActivitiesImpl implements JourneyActivities {
+
+  // Fixed text, not jOOQ queries built per call: see JourneyRouter (delivery and journeys are
+  // CPU-bound on Java, much of it rendering).
+  private static final String EMAIL_OF_SQL = "select email from contacts where external_id = ?";
+  private static final String ENDED_SQL =
+      "update journey_states set status = ?, exit_reason = ?, ended_at = cast(? as timestamptz)"
+          + " where journey_id = ? and user_id = ? and entry_count = ? and ended_at is null";
 
   private final DSLContext dsl;
   private final EmailSender sender;
@@ -22,10 +26,8 @@ public final class JourneyActivitiesImpl implements JourneyActivities {
   @Override
   public void sendEmail(EmailRequest request) {
     String to =
-        dsl.select(CONTACTS.EMAIL)
-            .from(CONTACTS)
-            .where(CONTACTS.EXTERNAL_ID.eq(request.userId()))
-            .fetchOptional(CONTACTS.EMAIL)
+        dsl.fetchOptional(EMAIL_OF_SQL, request.userId())
+            .map(r -> r.get(0, String.class))
             .orElse(null);
     try {
       sender.send(
@@ -43,17 +45,13 @@ public final class JourneyActivitiesImpl implements JourneyActivities {
 
   @Override
   public void journeyEnded(JourneyEnd end) {
-    var j = JOURNEY_STATES;
-    dsl.update(j)
-        .set(j.STATUS, end.status())
-        .set(j.EXIT_REASON, end.reason())
-        .set(j.ENDED_AT, clock.instant())
-        .where(
-            j.JOURNEY_ID
-                .eq(end.journeyId())
-                .and(j.USER_ID.eq(end.userId()))
-                .and(j.ENTRY_COUNT.eq(end.entryCount()))
-                .and(j.ENDED_AT.isNull()))
-        .execute();
+    dsl.execute(
+        ENDED_SQL,
+        end.status().db(),
+        end.reason(),
+        clock.instant().toString(),
+        end.journeyId(),
+        end.userId(),
+        end.entryCount());
   }
 }

@@ -24,7 +24,6 @@ import java.util.Map;
 import java.util.Optional;
 import org.jooq.DSLContext;
 import org.jooq.Record;
-import org.jooq.impl.DSL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,10 +97,10 @@ public final class JourneyRouter {
     Seen seen = seen(journey, userId, triggerKey);
     Claim claim;
     if (seen.same().isPresent()) {
-      Record same = seen.same().get();
+      Row same = seen.same().get();
       // A re-delivered trigger. Started and acknowledged (run_id), or over: nothing to do.
-      if (!JourneyStatus.RUNNING.equals(same.get(j.STATUS)) || same.get(j.RUN_ID) != null) return;
-      claim = new Claim(same.get(j.ID), same.get(j.ENTRY_COUNT), same.get(j.WORKFLOW_ID));
+      if (same.status() != JourneyStatus.RUNNING || same.runId() != null) return;
+      claim = new Claim(same.id(), same.entryCount(), same.workflowId());
       // Claimed, but did the start reach the server before the earlier delivery died? Its run
       // (open or already finished) carries this entry in its memo.
       Optional<RunInfo> latest = latestRun(claim.workflowId());
@@ -111,14 +110,13 @@ public final class JourneyRouter {
       }
     } else {
       if (seen.running().isPresent()) {
-        Record running = seen.running().get();
-        if (stillRunning(running.get(j.WORKFLOW_ID)))
-          return; // one run at a time per (journey, user)
+        Row running = seen.running().get();
+        if (stillRunning(running.workflowId())) return; // one run at a time per (journey, user)
         // Finished without telling us (another SDK's journey): close the row, compare-and-swap.
         dsl.update(j)
             .set(j.STATUS, JourneyStatus.COMPLETED)
             .set(j.ENDED_AT, clock.instant())
-            .where(j.ID.eq(running.get(j.ID)).and(j.STATUS.eq(JourneyStatus.RUNNING)))
+            .where(j.ID.eq(running.id()).and(j.STATUS.eq(JourneyStatus.RUNNING)))
             .execute();
       }
       Optional<Claim> claimed = claimRun(journey, userId, eventName, triggerKey, seen);
@@ -154,7 +152,7 @@ public final class JourneyRouter {
               .start(
                   new JourneyInput(
                       journey.id(), userId, entry, eventName, properties, journey.settings()));
-      dsl.update(j).set(j.RUN_ID, run.getRunId()).where(j.ID.eq(claim.id())).execute();
+      dsl.execute(STARTED_SQL, run.getRunId(), claim.id());
       log.info(
           "journey started journey={} user={} entry={} trigger={}",
           journey.id(),
@@ -191,46 +189,67 @@ public final class JourneyRouter {
 
   /**
    * What {@code journey_states} holds for one trigger, read in one statement (it used to take
-   * three, and a transaction around the last: a fifth of a journey start's time under load, {@code
-   * bench e2e}): the row of this trigger key, the (journey, user)'s running row, and its history
-   * (how many runs, the latest start) for the entryLimit.
+   * three, and a transaction around the last): the row of this trigger key, the (journey, user)'s
+   * running row, and its history (how many runs, the latest start) for the entryLimit.
    */
-  private record Seen(
-      Optional<Record> same, Optional<Record> running, int prior, Instant lastStart) {}
+  private record Seen(Optional<Row> same, Optional<Row> running, int prior, Instant lastStart) {}
+
+  /** One {@code journey_states} row, as the router reads it. */
+  private record Row(
+      long id,
+      JourneyStatus status,
+      int entryCount,
+      String workflowId,
+      String runId,
+      String triggerKey) {}
+
+  /*
+   * The statements of a journey start are fixed text with bound values, not jOOQ queries built per
+   * call: delivery is CPU-bound on Java (bench e2e; the JFR profile of its full path put a fifth of
+   * all Java samples in delivery, most of them in rendering jOOQ queries), and a fixed text is
+   * rendered by no one and prepared once per connection by the driver.
+   */
+  private static final String SEEN_SQL =
+      """
+      select h.prior, h.last_start, s.id, s.status, s.entry_count, s.workflow_id, s.run_id,
+        s.trigger_key
+      from (select cast(count(*) as int) as prior, max(started_at) as last_start
+            from journey_states where journey_id = ? and user_id = ?) h
+      left join journey_states s on s.journey_id = ?
+        and (s.trigger_key = ? or (s.user_id = ? and s.status = 'running'))
+      """;
+
+  private static final String CLAIM_SQL =
+      """
+      insert into journey_states (journey_id, user_id, status, entry_count, workflow_id,
+        trigger_event, trigger_key, started_at)
+      values (?, ?, 'running', ?, ?, ?, ?, cast(? as timestamptz))
+      on conflict do nothing
+      returning id
+      """;
+
+  private static final String STARTED_SQL = "update journey_states set run_id = ? where id = ?";
 
   private Seen seen(JourneyDefinition journey, String userId, String triggerKey) {
-    var j = JOURNEY_STATES;
-    var h = JOURNEY_STATES.as("h");
-    var prior = DSL.count().as("prior");
-    var lastStart = DSL.max(h.STARTED_AT).as("last_start");
-    var history =
-        DSL.select(prior, lastStart)
-            .from(h)
-            .where(h.JOURNEY_ID.eq(journey.id()).and(h.USER_ID.eq(userId)))
-            .asTable("history");
-    var rows =
-        dsl.select(history.field(prior), history.field(lastStart))
-            .select(j.ID, j.STATUS, j.ENTRY_COUNT, j.WORKFLOW_ID, j.RUN_ID, j.TRIGGER_KEY)
-            .from(history)
-            .leftJoin(j)
-            .on(
-                j.JOURNEY_ID
-                    .eq(journey.id())
-                    .and(
-                        j.TRIGGER_KEY
-                            .eq(triggerKey)
-                            .or(j.USER_ID.eq(userId).and(j.STATUS.eq(JourneyStatus.RUNNING)))))
-            .fetch();
-    Optional<Record> same = Optional.empty();
-    Optional<Record> running = Optional.empty();
+    var rows = dsl.fetch(SEEN_SQL, journey.id(), userId, journey.id(), triggerKey, userId);
+    Optional<Row> same = Optional.empty();
+    Optional<Row> running = Optional.empty();
     for (Record r : rows) {
-      if (r.get(j.ID) == null) continue; // neither: the left join's empty side
-      if (triggerKey.equals(r.get(j.TRIGGER_KEY))) same = Optional.of(r);
-      if (JourneyStatus.RUNNING.equals(r.get(j.STATUS))) running = Optional.of(r);
+      Long id = r.get(2, Long.class);
+      if (id == null) continue; // neither: the left join's empty side
+      Row row =
+          new Row(
+              id,
+              JourneyStatus.fromDb(r.get(3, String.class)),
+              r.get(4, Integer.class),
+              r.get(5, String.class),
+              r.get(6, String.class),
+              r.get(7, String.class));
+      if (triggerKey.equals(row.triggerKey())) same = Optional.of(row);
+      if (row.status() == JourneyStatus.RUNNING) running = Optional.of(row);
     }
     Record first = rows.get(0);
-    return new Seen(
-        same, running, first.get(history.field(prior)), first.get(history.field(lastStart)));
+    return new Seen(same, running, first.get(0, Integer.class), first.get(1, Instant.class));
   }
 
   /**
@@ -242,36 +261,22 @@ public final class JourneyRouter {
    */
   private Optional<Claim> claimRun(
       JourneyDefinition journey, String userId, String eventName, String triggerKey, Seen seen) {
-    var j = JOURNEY_STATES;
     Instant now = clock.instant();
     if (!EntryGate.emitsJoin(
         journey.entryLimit(), journey.entryPeriod(), seen.prior(), seen.lastStart(), now))
       return Optional.empty();
     int entry = seen.prior() + 1;
     String workflowId = journey.workflowId(userId);
-    return dsl.insertInto(
-            j,
-            j.JOURNEY_ID,
-            j.USER_ID,
-            j.STATUS,
-            j.ENTRY_COUNT,
-            j.WORKFLOW_ID,
-            j.TRIGGER_EVENT,
-            j.TRIGGER_KEY,
-            j.STARTED_AT)
-        .values(
+    return dsl.fetchOptional(
+            CLAIM_SQL,
             journey.id(),
             userId,
-            JourneyStatus.RUNNING,
             entry,
             workflowId,
             eventName,
             triggerKey,
-            now)
-        .onConflictDoNothing()
-        .returningResult(j.ID)
-        .fetchOptional(j.ID)
-        .map(id -> new Claim(id, entry, workflowId));
+            now.toString())
+        .map(r -> new Claim(r.get(0, Long.class), entry, workflowId));
   }
 
   private void exit(JourneyDefinition journey, String userId, String eventName) {

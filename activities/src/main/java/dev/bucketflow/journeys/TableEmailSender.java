@@ -1,11 +1,14 @@
 package dev.bucketflow.journeys;
 
-import static dev.bucketflow.schema.Tables.EMAIL_OUTBOX;
-
 import org.jooq.DSLContext;
 
 /** The default {@link EmailSender}: a row in {@code email_outbox}, once per idempotency key. */
 public final class TableEmailSender implements EmailSender {
+
+  // Fixed text (see JourneyRouter): rendered by no one, prepared once per connection.
+  private static final String INSERT_SQL =
+      "insert into email_outbox (user_id, journey_id, template, to_email, idempotency_key)"
+          + " values (?, ?, ?, ?, ?) on conflict do nothing";
 
   private final DSLContext dsl;
 
@@ -15,15 +18,12 @@ public final class TableEmailSender implements EmailSender {
 
   @Override
   public void send(Email email) {
-    var o = EMAIL_OUTBOX;
-    dsl.insertInto(o, o.USER_ID, o.JOURNEY_ID, o.TEMPLATE, o.TO_EMAIL, o.IDEMPOTENCY_KEY)
-        .values(
-            email.userId(),
-            email.journeyId(),
-            email.template(),
-            email.toEmail(),
-            email.idempotencyKey())
-        .onConflictDoNothing()
-        .execute();
+    dsl.execute(
+        INSERT_SQL,
+        email.userId(),
+        email.journeyId(),
+        email.template(),
+        email.toEmail(),
+        email.idempotencyKey());
   }
 }

@@ -28,6 +28,7 @@ import dev.bucketflow.membership.MembershipEngine;
 import dev.bucketflow.membership.MembershipStore;
 import dev.bucketflow.membership.TransitionWriter;
 import dev.bucketflow.testing.Engines;
+import dev.bucketflow.testing.MutableClock;
 import dev.bucketflow.testing.TestDatabase;
 import io.grpc.StatusRuntimeException;
 import io.temporal.api.common.v1.WorkflowExecution;
@@ -38,6 +39,7 @@ import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.worker.Worker;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -346,6 +348,48 @@ class JourneyRoutingTest {
     router.route("u1", "go", null, "trigger-2");
     assertThat(runIdOf(workflowId)).isNotEqualTo(run);
     assertThat(journeyRows("quick", "u1")).isEqualTo(2);
+  }
+
+  /**
+   * oncePer(7 days): a trigger starts a run only when the latest start is at least the period old,
+   * whatever became of that run; entries count on.
+   */
+  @Test
+  void oncePerPeriodStartsAgainOnlyOnceThePeriodSinceTheLatestStartHasPassed() throws Exception {
+    JourneyDefinition weekly =
+        JourneyDefinition.builder("weekly")
+            .triggerEvent("go")
+            .exitOn("stop")
+            .workflowType(WinbackJourney.TYPE)
+            .oncePer(Duration.ofDays(7))
+            .build();
+    wire(List.of(weekly));
+    MutableClock clock = new MutableClock(Instant.parse("2026-03-01T00:00:00Z"));
+    JourneyRouter timed =
+        new JourneyRouter(
+            dsl, new JourneyRegistry(List.of(weekly)), env.getWorkflowClient(), QUEUE, clock);
+    String workflowId = weekly.workflowId("u1");
+
+    timed.route("u1", "go", null, "go-1");
+    timed.route("u1", "stop", null, "stop-1");
+    env.getWorkflowClient()
+        .newUntypedWorkflowStub(workflowId)
+        .getResult(20, TimeUnit.SECONDS, Void.class);
+    clock.advance(Duration.ofDays(7).minusSeconds(1));
+    timed.route("u1", "go", null, "go-2");
+    assertThat(journeyRows("weekly", "u1")).as("inside the period: no second run").isEqualTo(1);
+
+    clock.advance(Duration.ofSeconds(1));
+    timed.route("u1", "go", null, "go-3");
+    assertThat(
+            dsl.select(
+                    JOURNEY_STATES.ENTRY_COUNT, JOURNEY_STATES.TRIGGER_KEY, JOURNEY_STATES.STATUS)
+                .from(JOURNEY_STATES)
+                .orderBy(JOURNEY_STATES.ENTRY_COUNT)
+                .fetch()
+                .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3()))
+        .containsExactly("1:go-1:exited", "2:go-3:running");
+    assertThat(runIdOf(workflowId)).isNotNull();
   }
 
   @Test
