@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,6 +52,7 @@ class BrowserDashboardIT {
   static Process dev;
   static WorkflowServiceStubs service;
   static ChromeDriver browser;
+  static CompletableFuture<ChromeDriver> browserStarting;
   static String base;
 
   @BeforeAll
@@ -98,6 +100,15 @@ class BrowserDashboardIT {
             .redirectOutput(new File("target/dev-browser.log"));
     pb.environment().remove("BUCKETFLOW_ADMIN_TOKEN");
     dev = pb.start();
+    browserStarting =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return startBrowser();
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            });
     base = "http://127.0.0.1:" + adminPort;
     HttpClient http = HttpClient.newHttpClient();
     await()
@@ -147,6 +158,13 @@ class BrowserDashboardIT {
               }
             });
 
+    browser = browserStarting.join();
+  }
+
+  /**
+   * Headless Chromium and its driver, started while {@code dev} boots (they need nothing of it).
+   */
+  static ChromeDriver startBrowser() throws java.io.IOException {
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM.toFile());
     options.addArguments(
@@ -165,12 +183,20 @@ class BrowserDashboardIT {
             .usingDriverExecutable(CHROMEDRIVER.toFile())
             .usingAnyFreePort()
             .build();
-    browser = new ChromeDriver(driver, options);
+    return new ChromeDriver(driver, options);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (browser != null) browser.quit();
+    if (browser != null) {
+      browser.quit();
+    } else if (browserStarting != null) {
+      try {
+        browserStarting.join().quit(); // the setup failed before it took the browser
+      } catch (java.util.concurrent.CompletionException e) {
+        // it never started
+      }
+    }
     if (service != null) service.shutdownNow();
     if (dev != null) {
       dev.destroy(); // SIGTERM: dev's shutdown hook stops the worker, Temporal and PostgreSQL
