@@ -41,18 +41,20 @@ public final class EventLog {
   private static final String APPEND_SQL =
       """
       with input as (
-        select * from unnest(cast(? as text[]), cast(? as text[]), cast(? as jsonb[]), cast(? as timestamptz[]),
+        select x.*, cast(? as boolean) as claim
+        from unnest(cast(? as text[]), cast(? as text[]), cast(? as jsonb[]), cast(? as timestamptz[]),
           cast(? as timestamptz[]), cast(? as text[]), cast(? as int[]))
           as x(user_id, event, properties, occurred_at, received_at, idempotency_key, ord)
       ), keys as (
         insert into user_event_keys (user_id, idempotency_key, received_at)
-        select user_id, idempotency_key, received_at from input where idempotency_key is not null
+        select user_id, idempotency_key, received_at from input
+        where claim and idempotency_key is not null
         order by user_id, idempotency_key
         on conflict do nothing
         returning user_id, idempotency_key
       ), stored as (
         select i.* from input i
-        where i.idempotency_key is null
+        where i.idempotency_key is null or not i.claim
            or exists (select 1 from keys k where k.user_id = i.user_id and k.idempotency_key = i.idempotency_key)
       ), events as (
         insert into user_events (user_id, event, properties, occurred_at, received_at, idempotency_key)
@@ -74,14 +76,32 @@ public final class EventLog {
    * its (user, key) was stored before, or by an earlier entry of the same call.
    */
   public static boolean[] append(DSLContext tx, List<Entry> entries) {
+    return append(tx, entries, true);
+  }
+
+  /**
+   * Appends {@code entries} whose keys the caller has already made unique in this transaction, and
+   * stores them all: their keys are kept on the rows but not claimed in {@code user_event_keys}.
+   * For transition events, whose key {@code bucket:<id>:<user>:<kind>:<epoch>} names exactly the
+   * outbox row's unique {@code (bucket_id, user_id, kind, epoch)}, never pruned: the caller writes
+   * the events of the rows its insert created only (clients cannot send {@code bucket:} keys). A
+   * key row per transition event cost a third of a reconcile chunk's event write ({@code bench
+   * reconcile}).
+   */
+  public static void appendUnique(DSLContext tx, List<Entry> entries) {
+    append(tx, entries, false);
+  }
+
+  private static boolean[] append(DSLContext tx, List<Entry> entries, boolean claimKeys) {
     boolean[] stored = new boolean[entries.size()];
     if (entries.isEmpty()) return stored;
     Set<List<String>> seenKeys = new HashSet<>();
     List<Integer> candidates = new ArrayList<>(entries.size());
     for (int i = 0; i < entries.size(); i++) {
       Entry e = entries.get(i);
-      if (e.idempotencyKey() == null || seenKeys.add(List.of(e.userId(), e.idempotencyKey())))
-        candidates.add(i);
+      if (!claimKeys
+          || e.idempotencyKey() == null
+          || seenKeys.add(List.of(e.userId(), e.idempotencyKey()))) candidates.add(i);
     }
     int n = candidates.size();
     String[] users = new String[n];
@@ -101,7 +121,7 @@ public final class EventLog {
       keys[j] = e.idempotencyKey();
       ords[j] = candidates.get(j);
     }
-    tx.fetch(APPEND_SQL, users, events, props, occurred, received, keys, ords)
+    tx.fetch(APPEND_SQL, claimKeys, users, events, props, occurred, received, keys, ords)
         .forEach(r -> stored[r.get(0, Integer.class)] = true);
     return stored;
   }

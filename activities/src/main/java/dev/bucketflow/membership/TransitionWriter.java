@@ -9,7 +9,9 @@ import dev.bucketflow.event.IncomingEvent;
 import dev.bucketflow.shard.Shards;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Predicate;
 import org.jooq.DSLContext;
 
@@ -17,8 +19,9 @@ import org.jooq.DSLContext;
  * Writes transitions in the caller's transaction: the outbox row ({@code bucket_transitions}) and
  * the {@code bucket:entered:<id>} / {@code bucket:left:<id>} user event with its deterministic key.
  * The generic {@code bucket:entered} / {@code bucket:left} event is written only when {@code
- * genericWanted} says a journey binds to it. Both ignore conflicts on their keys (the event through
- * {@link EventLog}), so writing the same transition twice records it once.
+ * genericWanted} says a journey binds to it. The outbox row ignores a conflict on its unique
+ * (bucket, user, kind, epoch), and the events follow only the rows it created (see {@link
+ * EventLog#appendUnique}), so writing the same transition twice records it once.
  */
 public final class TransitionWriter {
 
@@ -130,25 +133,39 @@ public final class TransitionWriter {
       shardsOf[i] = Shards.shardOf(tr.userId(), shards);
       reasons[i] = tr.reason().map(LeaveReason::db).orElse(null);
     }
-    tx.execute(
-        "insert into bucket_transitions (bucket_id, user_id, kind, epoch, source, emitted, created_at, shard, reason) "
-            + "select * from unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::boolean[], ?::timestamptz[], "
-            + "?::int[], ?::text[]) on conflict do nothing",
-        bucketIds,
-        userIds,
-        kinds,
-        epochs,
-        sources,
-        emitted,
-        at,
-        shardsOf,
-        reasons);
+    // The events follow the outbox rows this insert created, and only those: the rows' unique
+    // (bucket_id, user_id, kind, epoch) is what the events' keys name, so it is their dedup.
+    Set<String> created = new HashSet<>();
+    tx.fetch(
+            "insert into bucket_transitions (bucket_id, user_id, kind, epoch, source, emitted,"
+                + " created_at, shard, reason) select * from unnest(?::text[], ?::text[], ?::text[],"
+                + " ?::int[], ?::text[], ?::boolean[], ?::timestamptz[], ?::int[], ?::text[])"
+                + " on conflict do nothing returning bucket_id, user_id, kind, epoch",
+            bucketIds,
+            userIds,
+            kinds,
+            epochs,
+            sources,
+            emitted,
+            at,
+            shardsOf,
+            reasons)
+        .forEach(
+            r ->
+                created.add(
+                    identity(
+                        r.get(0, String.class),
+                        r.get(1, String.class),
+                        r.get(2, String.class),
+                        r.get(3, Integer.class))));
 
     // Each emitted transition is also an event (bucket:entered:<id> ...), and the generic one when
     // wanted.
     List<EventLog.Entry> events = new ArrayList<>();
     for (Transition tr : transitions) {
-      if (!tr.emitted()) continue;
+      if (!tr.emitted()
+          || !created.contains(identity(tr.bucketId(), tr.userId(), tr.kind().db(), tr.epoch())))
+        continue;
       String props = properties(tr).toString();
       events.add(
           new EventLog.Entry(
@@ -160,7 +177,11 @@ public final class TransitionWriter {
                 tr.userId(), generic, props, tr.at(), tr.at(), tr.idempotencyKey() + ":generic"));
       }
     }
-    EventLog.append(tx, events);
+    EventLog.appendUnique(tx, events);
+  }
+
+  private static String identity(String bucketId, String userId, String kind, int epoch) {
+    return bucketId + '\u0000' + userId + '\u0000' + kind + '\u0000' + epoch;
   }
 
   static ObjectNode properties(Transition tr) {
