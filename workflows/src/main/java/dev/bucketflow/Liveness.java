@@ -20,7 +20,7 @@ public final class Liveness {
   public static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(10);
 
   /**
-   * Longest wait between two attempts of a pipeline activity (ingest, delivery, fast expiry). They
+   * Longest wait between two attempts of a per-shard pipeline activity (ingest, delivery). They
    * serve a real-time path, so after a crash or an outage a shard resumes within seconds: with the
    * SDK's default backoff (doubling up to 100x the first interval) an attempt that had failed a few
    * times, e.g. across repeated worker kills, waited 16-30 s before its next try ({@code

@@ -267,16 +267,26 @@ public final class JourneyRouter {
       return Optional.empty();
     int entry = seen.prior() + 1;
     String workflowId = journey.workflowId(userId);
-    return dsl.fetchOptional(
-            CLAIM_SQL,
-            journey.id(),
-            userId,
-            entry,
-            workflowId,
-            eventName,
-            triggerKey,
-            now.toString())
-        .map(r -> new Claim(r.get(0, Long.class), entry, workflowId));
+    Optional<Claim> claim =
+        dsl.fetchOptional(
+                CLAIM_SQL,
+                journey.id(),
+                userId,
+                entry,
+                workflowId,
+                eventName,
+                triggerKey,
+                now.toString())
+            .map(r -> new Claim(r.get(0, Long.class), entry, workflowId));
+    if (claim.isEmpty())
+      log.info(
+          "journey not started journey={} user={} entry={} trigger={}: the row is held by a"
+              + " concurrent claim",
+          journey.id(),
+          userId,
+          entry,
+          eventName);
+    return claim;
   }
 
   private void exit(JourneyDefinition journey, String userId, String eventName) {

@@ -163,8 +163,10 @@ public final class TransitionWriter {
     // wanted.
     List<EventLog.Entry> events = new ArrayList<>();
     for (Transition tr : transitions) {
+      // remove, not contains: a transition listed twice in one call has one row, so one set of
+      // events.
       if (!tr.emitted()
-          || !created.contains(identity(tr.bucketId(), tr.userId(), tr.kind().db(), tr.epoch())))
+          || !created.remove(identity(tr.bucketId(), tr.userId(), tr.kind().db(), tr.epoch())))
         continue;
       String props = properties(tr).toString();
       events.add(

@@ -351,8 +351,8 @@ class JourneyRoutingTest {
   }
 
   /**
-   * oncePer(7 days): a trigger starts a run only when the latest start is at least the period old,
-   * whatever became of that run; entries count on.
+   * oncePer(7 days): a trigger starts a run only once the latest start (not the first start, not
+   * the latest end) is at least the period old, whatever became of that run; entries count on.
    */
   @Test
   void oncePerPeriodStartsAgainOnlyOnceThePeriodSinceTheLatestStartHasPassed() throws Exception {
@@ -364,23 +364,29 @@ class JourneyRoutingTest {
             .oncePer(Duration.ofDays(7))
             .build();
     wire(List.of(weekly));
-    MutableClock clock = new MutableClock(Instant.parse("2026-03-01T00:00:00Z"));
+    Instant t0 = Instant.parse("2026-03-01T00:00:00Z");
+    MutableClock clock = new MutableClock(t0);
     JourneyRouter timed =
         new JourneyRouter(
             dsl, new JourneyRegistry(List.of(weekly)), env.getWorkflowClient(), QUEUE, clock);
     String workflowId = weekly.workflowId("u1");
-
-    timed.route("u1", "go", null, "go-1");
-    timed.route("u1", "stop", null, "stop-1");
-    env.getWorkflowClient()
-        .newUntypedWorkflowStub(workflowId)
-        .getResult(20, TimeUnit.SECONDS, Void.class);
-    clock.advance(Duration.ofDays(7).minusSeconds(1));
+    timed.route("u1", "go", null, "go-1"); // entry 1 starts at t0
+    clock.set(t0.plus(Duration.ofDays(1)));
+    stopAndWait(timed, workflowId, "stop-1"); // and ends a day later
+    clock.set(t0.plus(Duration.ofDays(7)).minusSeconds(1));
     timed.route("u1", "go", null, "go-2");
     assertThat(journeyRows("weekly", "u1")).as("inside the period: no second run").isEqualTo(1);
 
-    clock.advance(Duration.ofSeconds(1));
+    clock.set(t0.plus(Duration.ofDays(7))); // 7 days after the start, only 6 after the end
     timed.route("u1", "go", null, "go-3");
+    assertThat(journeyRows("weekly", "u1")).as("the period counts from the start").isEqualTo(2);
+    stopAndWait(timed, workflowId, "stop-2");
+
+    clock.set(t0.plus(Duration.ofDays(13))); // 13 days after the first start, 6 after the latest
+    timed.route("u1", "go", null, "go-4");
+    assertThat(journeyRows("weekly", "u1")).as("from the latest start").isEqualTo(2);
+    clock.set(t0.plus(Duration.ofDays(14)));
+    timed.route("u1", "go", null, "go-5");
     assertThat(
             dsl.select(
                     JOURNEY_STATES.ENTRY_COUNT, JOURNEY_STATES.TRIGGER_KEY, JOURNEY_STATES.STATUS)
@@ -388,8 +394,15 @@ class JourneyRoutingTest {
                 .orderBy(JOURNEY_STATES.ENTRY_COUNT)
                 .fetch()
                 .map(r -> r.value1() + ":" + r.value2() + ":" + r.value3()))
-        .containsExactly("1:go-1:exited", "2:go-3:running");
-    assertThat(runIdOf(workflowId)).isNotNull();
+        .containsExactly("1:go-1:exited", "2:go-3:exited", "3:go-5:running");
+  }
+
+  /** Exits u1's run through {@code router} and waits until it has closed. */
+  void stopAndWait(JourneyRouter router, String workflowId, String triggerKey) throws Exception {
+    router.route("u1", "stop", null, triggerKey);
+    env.getWorkflowClient()
+        .newUntypedWorkflowStub(workflowId)
+        .getResult(20, TimeUnit.SECONDS, Void.class);
   }
 
   @Test

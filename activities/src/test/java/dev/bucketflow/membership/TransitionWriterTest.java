@@ -72,4 +72,16 @@ class TransitionWriterTest {
         .as("transition events claim no key rows: the outbox row is their dedup")
         .isZero();
   }
+
+  @Test
+  void aTransitionListedTwiceInOneWriteIsRecordedOnce() {
+    TransitionWriter writer = new TransitionWriter("bucket:entered"::equals);
+    Transition u1 = Transition.entered(TRIAL, "u1", 1, MembershipSource.EVENT, true, AT);
+
+    dsl.transaction(cfg -> writer.write(cfg.dsl(), List.of(u1, u1)));
+
+    assertThat(dsl.fetchCount(BUCKET_TRANSITIONS)).isEqualTo(1);
+    assertThat(dsl.select(USER_EVENTS.EVENT).from(USER_EVENTS).fetch(USER_EVENTS.EVENT))
+        .containsExactlyInAnyOrder("bucket:entered:trial", "bucket:entered");
+  }
 }

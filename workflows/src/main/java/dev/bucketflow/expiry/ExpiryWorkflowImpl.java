@@ -1,6 +1,7 @@
 package dev.bucketflow.expiry;
 
 import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
 import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
@@ -24,7 +25,11 @@ public class ExpiryWorkflowImpl implements ExpiryWorkflow {
           ActivityOptions.newBuilder()
               .setStartToCloseTimeout(Duration.ofSeconds(30))
               .setHeartbeatTimeout(dev.bucketflow.Liveness.HEARTBEAT_TIMEOUT)
-              .setRetryOptions(dev.bucketflow.Liveness.retryForever())
+              // Up to a minute, not Liveness.retryForever's 5 s: watches are per member, not per
+              // shard, so in a database outage every due watch would retry 12 times as often,
+              // each attempt holding an activity slot that ingest and delivery need.
+              .setRetryOptions(
+                  RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(1)).build())
               .build());
 
   private long deadlineMillis;
