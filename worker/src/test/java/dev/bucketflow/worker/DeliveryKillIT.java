@@ -37,18 +37,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.parallel.Isolated;
 
 /**
- * The worker killed with SIGKILL, many times, while 10,000 events flow and a journey is bound to
- * the bucket they join: afterwards every trigger produced exactly one journey run, and every
- * membership is exact. The worker is the real {@code bucketflow.jar} in its own JVM, killed with
- * {@link Process#destroyForcibly()} (SIGKILL on Linux) at random moments — between commits and
- * deliveries among them (the test checks that at least one kill found committed rows undelivered).
+ * The worker killed with SIGKILL, many times, while 5,000 events of 500 users flow ({@code
+ * -Dbucketflow.kill.users} for more) and a journey is bound to the bucket they join: afterwards
+ * every trigger produced exactly one journey run, and every membership is exact. The worker is the
+ * real {@code bucketflow.jar} in its own JVM, killed with {@link Process#destroyForcibly()}
+ * (SIGKILL on Linux) at random moments — between commits and deliveries among them (the test checks
+ * that at least one kill found committed rows undelivered).
  */
 // Alone (after the concurrent ITs): it loads both cores by itself, and its kills should land on a
 // worker that is busy with this test's events, not starved by another test's.
 @Isolated
 class DeliveryKillIT {
 
-  static final int USERS = Integer.getInteger("bucketflow.kill.users", 1_000);
+  static final int USERS = Integer.getInteger("bucketflow.kill.users", 500);
   static final int EVENTS_PER_USER = 10;
   static final String QUEUE = "bucketflow-kill";
 
