@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.jooq.DSLContext;
-import org.jooq.impl.DSL;
 
 /**
  * {@code bucket_memberships}. Joins insert a fresh row guarded by the partial unique index; leaves
@@ -314,23 +313,29 @@ public final class MembershipStore {
     return at == null ? null : at.toString();
   }
 
-  /** Re-stamps deadlines of still-active rows in one statement. */
+  /**
+   * Re-stamps deadlines of still-active rows in one statement of fixed text: ids and deadlines
+   * travel as two arrays (a multi-row {@code VALUES} list was rendered and planned anew for every
+   * row count, as the other batch statements here once were).
+   */
   public void updateDeadlines(DSLContext tx, Map<Long, Instant> expiresAtById, Instant at) {
     if (expiresAtById.isEmpty()) return;
-    var m = BUCKET_MEMBERSHIPS;
-    var rows =
-        expiresAtById.entrySet().stream()
-            .map(
-                e ->
-                    DSL.row(DSL.val(e.getKey()), DSL.val(e.getValue(), m.EXPIRES_AT.getDataType())))
-            .toList();
-    var v = DSL.values(rows.toArray(org.jooq.Row2[]::new)).as("v", "id", "expires_at");
-    tx.update(m)
-        .set(m.EXPIRES_AT, v.field("expires_at", m.EXPIRES_AT.getType()))
-        .set(m.LAST_EVALUATED_AT, at)
-        .set(m.UPDATED_AT, at)
-        .from(v)
-        .where(m.ID.eq(v.field("id", Long.class)).and(m.STATUS.eq(ACTIVE)))
-        .execute();
+    Long[] ids = new Long[expiresAtById.size()];
+    String[] deadlines = new String[expiresAtById.size()];
+    int i = 0;
+    for (Map.Entry<Long, Instant> e : expiresAtById.entrySet()) {
+      ids[i] = e.getKey();
+      deadlines[i] = text(e.getValue());
+      i++;
+    }
+    tx.execute(
+        "update bucket_memberships m set expires_at = v.expires_at,"
+            + " last_evaluated_at = cast(? as timestamptz), updated_at = cast(? as timestamptz)"
+            + " from unnest(cast(? as bigint[]), cast(? as timestamptz[])) as v(id, expires_at)"
+            + " where m.id = v.id and m.status = 'active'",
+        at.toString(),
+        at.toString(),
+        ids,
+        deadlines);
   }
 }
