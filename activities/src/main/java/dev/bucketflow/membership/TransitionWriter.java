@@ -135,7 +135,7 @@ public final class TransitionWriter {
     }
     // The events follow the outbox rows this insert created, and only those: the rows' unique
     // (bucket_id, user_id, kind, epoch) is what the events' keys name, so it is their dedup.
-    Set<String> created = new HashSet<>();
+    Set<RowKey> created = new HashSet<>();
     tx.fetch(
             "insert into bucket_transitions (bucket_id, user_id, kind, epoch, source, emitted,"
                 + " created_at, shard, reason) select * from unnest(?::text[], ?::text[], ?::text[],"
@@ -153,7 +153,7 @@ public final class TransitionWriter {
         .forEach(
             r ->
                 created.add(
-                    identity(
+                    new RowKey(
                         r.get(0, String.class),
                         r.get(1, String.class),
                         r.get(2, String.class),
@@ -165,9 +165,7 @@ public final class TransitionWriter {
     for (Transition tr : transitions) {
       // remove, not contains: a transition listed twice in one call has one row, so one set of
       // events.
-      if (!tr.emitted()
-          || !created.remove(identity(tr.bucketId(), tr.userId(), tr.kind().db(), tr.epoch())))
-        continue;
+      if (!tr.emitted() || !created.remove(RowKey.of(tr))) continue;
       String props = properties(tr).toString();
       events.add(
           new EventLog.Entry(
@@ -182,8 +180,11 @@ public final class TransitionWriter {
     EventLog.appendUnique(tx, events);
   }
 
-  private static String identity(String bucketId, String userId, String kind, int epoch) {
-    return bucketId + '\u0000' + userId + '\u0000' + kind + '\u0000' + epoch;
+  /** A {@code bucket_transitions} row's unique key. */
+  private record RowKey(String bucketId, String userId, String kind, int epoch) {
+    static RowKey of(Transition tr) {
+      return new RowKey(tr.bucketId(), tr.userId(), tr.kind().db(), tr.epoch());
+    }
   }
 
   static ObjectNode properties(Transition tr) {

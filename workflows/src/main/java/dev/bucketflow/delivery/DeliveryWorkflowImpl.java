@@ -30,7 +30,7 @@ public class DeliveryWorkflowImpl implements DeliveryWorkflow {
               // A pass heartbeats per row: a killed worker's pass is retried elsewhere within
               // seconds.
               .setHeartbeatTimeout(Liveness.HEARTBEAT_TIMEOUT)
-              .setRetryOptions(dev.bucketflow.Liveness.retryForever())
+              .setRetryOptions(Liveness.retryForever())
               .build());
 
   private long wakes;
