@@ -47,9 +47,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jooq.DSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 
 /** Outbox → journeys, against real PostgreSQL and Temporal's test environment. */
+// One of the module's longest classes: started first (the parent pom orders classes by @Order),
+// so the classes running in parallel end together instead of this one running on alone.
+@Order(3)
 class JourneyRoutingTest {
 
   // Its own database, not DatabaseTest's: this long class then runs beside DatabaseTest's

@@ -30,12 +30,16 @@ import org.jooq.DSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 
 /**
  * The durable PostHog mirror against real PostgreSQL and a local HTTP stand-in for PostHog: an
  * outage with a restart in the middle loses nothing, and only newest states are sent.
  */
+// One of the module's longest classes: started first (the parent pom orders classes by @Order),
+// so the classes running in parallel end together instead of this one running on alone.
+@Order(4)
 class PostHogMirrorTest {
 
   // Its own database, not DatabaseTest's: this long class then runs beside DatabaseTest's

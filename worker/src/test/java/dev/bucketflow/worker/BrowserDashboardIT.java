@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
@@ -42,6 +43,9 @@ import org.openqa.selenium.chrome.ChromeOptions;
  * target/screenshots/}. Without Chromium the test fails under CI ({@code CI} set) and is skipped
  * elsewhere; {@code .ci/run} installs it.
  */
+// One of the module's longest classes: started first (the parent pom orders classes by @Order),
+// so the classes running in parallel end together instead of this one running on alone.
+@Order(3)
 class BrowserDashboardIT {
 
   static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -81,6 +85,11 @@ class BrowserDashboardIT {
         new ProcessBuilder(
                 java,
                 "-Xmx512m",
+                // C1 and the serial collector: a short-lived worker that starts sooner and leaves
+                // the
+                // cores to the test (README, "Layout": CI times).
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
                 "-jar",
                 jar.toString(),
                 "dev",

@@ -63,6 +63,11 @@ class KillFailoverIT {
         new ProcessBuilder(
                 java,
                 "-Xmx512m",
+                // C1 and the serial collector: a short-lived worker that starts sooner and leaves
+                // the
+                // cores to the test (README, "Layout": CI times).
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
                 "-jar",
                 "target/bucketflow.jar",
                 "worker",
