@@ -18,6 +18,7 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
+import io.temporal.common.Priority;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
@@ -42,6 +43,14 @@ import org.slf4j.LoggerFactory;
 public final class JourneyRouter {
 
   private static final Logger log = LoggerFactory.getLogger(JourneyRouter.class);
+
+  /**
+   * Journeys yield to ingest: a journey's workflow and activity tasks rank after the default (3)
+   * that the ingest shards' tasks carry, on a server that orders tasks by priority key (1 to 5,
+   * lower first; Temporal's test server does). Journeys are messaging that may start a moment
+   * later; ingest is the seconds-latency path. A server without priorities ignores it.
+   */
+  static final Priority JOURNEY_PRIORITY = Priority.newBuilder().setPriorityKey(4).build();
 
   private final DSLContext dsl;
   private final JourneyRegistry journeys;
@@ -128,6 +137,7 @@ public final class JourneyRouter {
         WorkflowOptions.newBuilder()
             .setWorkflowId(claim.workflowId())
             .setTaskQueue(journey.taskQueueOr(ownTaskQueue))
+            .setPriority(JOURNEY_PRIORITY)
             // The previous run under this id is over (checked above); a run of this very claim is
             // recognised by the entryCount in its memo, so a re-delivery never starts a second one.
             .setWorkflowIdReusePolicy(

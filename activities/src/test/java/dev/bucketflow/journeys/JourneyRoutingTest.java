@@ -308,6 +308,31 @@ class JourneyRoutingTest {
   }
 
   @Test
+  void aJourneyStartsBelowTheDefaultPriorityThatIngestShardsRunAt() {
+    wire(List.of(LOOP));
+    ingest.apply(batch(Clock.systemUTC().instant(), event("u-prio", "go")));
+    dispatcher.drain();
+    String workflowId =
+        dsl.select(JOURNEY_STATES.WORKFLOW_ID)
+            .from(JOURNEY_STATES)
+            .where(JOURNEY_STATES.USER_ID.eq("u-prio"))
+            .fetchOne(JOURNEY_STATES.WORKFLOW_ID);
+    var started =
+        env.getWorkflowServiceStubs()
+            .blockingStub()
+            .getWorkflowExecutionHistory(
+                io.temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest.newBuilder()
+                    .setNamespace(env.getNamespace())
+                    .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
+                    .build())
+            .getHistory()
+            .getEvents(0)
+            .getWorkflowExecutionStartedEventAttributes();
+    // Lower first, default 3: the shards' tasks (started by clients, at the default) go first.
+    assertThat(started.getPriority().getPriorityKey()).isEqualTo(4);
+  }
+
+  @Test
   void aTriggerDeliveredAgainAfterItsJourneyFinishedStartsNoSecondRunAndSendsNoSecondEmail()
       throws Exception {
     com.fasterxml.jackson.databind.node.ObjectNode quick =

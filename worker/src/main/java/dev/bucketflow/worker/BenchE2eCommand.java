@@ -1,6 +1,8 @@
 package dev.bucketflow.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.util.Timestamps;
 import dev.bucketflow.db.Database;
 import dev.bucketflow.db.EmbeddedDatabase;
 import dev.bucketflow.ingest.EventIngestWorkflow;
@@ -15,6 +17,9 @@ import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.ingest.IngestSettings;
 import dev.bucketflow.ingest.SpillSegment;
 import dev.bucketflow.shard.Shards;
+import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.api.history.v1.HistoryEvent;
+import io.temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.testserver.TestServer;
 import io.temporal.worker.Worker;
@@ -147,7 +152,7 @@ final class BenchE2eCommand implements Callable<Integer> {
   @Option(
       names = "--unpatched-test-server",
       description =
-          "Leave the test server's time-lock list growing, as the SDK ships it (to measure the fix; see TestServerTimeLocks).")
+          "Run the test server as the SDK ships it: its time-lock list growing and its task queues serving the newest task first (to measure the fixes; see TestServerFixes).")
   boolean unpatchedTestServer;
 
   @Option(
@@ -229,7 +234,7 @@ final class BenchE2eCommand implements Callable<Integer> {
       int port = freePort();
       TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(port, true);
       processes.add(server::close);
-      if (!unpatchedTestServer) TestServerTimeLocks.stopLeak(server); // as dev does
+      if (!unpatchedTestServer) TestServerFixes.apply(server); // as dev does
       String address = "127.0.0.1:" + port;
       WorkflowServiceStubs service = Temporal.connect(address);
       processes.add(service::shutdownNow);
@@ -342,6 +347,7 @@ final class BenchE2eCommand implements Callable<Integer> {
           lp.seconds(lp.transition, 100),
           lp.seconds(lp.appliedLatency, 50),
           lp.seconds(lp.appliedLatency, 99));
+      shardHistoryStats(service, config.namespace());
       out.printf(
           Locale.ROOT,
           "machine: %d cores, max heap %.1f GB; wall %.1f s; %s%n",
@@ -593,6 +599,85 @@ final class BenchE2eCommand implements Callable<Integer> {
           ? s
           : new SpillSegment(segmentId, Shards.shardFromWorkflowId(segmentId), List.of());
     }
+  }
+
+  /**
+   * Where the shards' time went, read back from the server: over the current run of every ingest
+   * shard (the latest stretch of (l), and whatever idle time follows it), how long workflow tasks
+   * and ingest activities waited in their task queues, how long an activity ran, and how long an
+   * event's signal waited for the activity that applies it (each signal counted towards the next
+   * activity scheduled after it).
+   */
+  private void shardHistoryStats(WorkflowServiceStubs service, String namespace) {
+    List<Long> workflowTaskQueued = new ArrayList<>();
+    List<Long> activityQueued = new ArrayList<>();
+    List<Long> activityRan = new ArrayList<>();
+    List<Long> signalToActivity = new ArrayList<>();
+    for (int i = 0; i < shards; i++) {
+      Map<Long, Long> at = new java.util.HashMap<>(); // event id -> event time, ms
+      List<Long> signals = new ArrayList<>();
+      for (HistoryEvent e : history(service, namespace, Shards.workflowId(i))) {
+        long t = Timestamps.toMillis(e.getEventTime());
+        at.put(e.getEventId(), t);
+        switch (e.getEventType()) {
+          case EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED -> signals.add(t);
+          case EVENT_TYPE_ACTIVITY_TASK_SCHEDULED -> {
+            for (long s : signals) signalToActivity.add(t - s);
+            signals.clear();
+          }
+          case EVENT_TYPE_WORKFLOW_TASK_STARTED ->
+              workflowTaskQueued.add(
+                  t - at.get(e.getWorkflowTaskStartedEventAttributes().getScheduledEventId()));
+          case EVENT_TYPE_ACTIVITY_TASK_STARTED ->
+              activityQueued.add(
+                  t - at.get(e.getActivityTaskStartedEventAttributes().getScheduledEventId()));
+          case EVENT_TYPE_ACTIVITY_TASK_COMPLETED ->
+              activityRan.add(
+                  t - at.get(e.getActivityTaskCompletedEventAttributes().getStartedEventId()));
+          default -> {}
+        }
+      }
+    }
+    printMillis("workflow task queued", workflowTaskQueued);
+    printMillis("ingest activity queued", activityQueued);
+    printMillis("ingest activity ran", activityRan);
+    printMillis("signal -> its activity scheduled", signalToActivity);
+    out.flush();
+  }
+
+  private void printMillis(String what, List<Long> values) {
+    if (values.isEmpty()) return;
+    List<Long> v = new ArrayList<>(values);
+    java.util.Collections.sort(v);
+    out.printf(
+        Locale.ROOT,
+        "  shard histories: %-33s n=%,6d  p50 %,6d ms  p99 %,6d ms  max %,6d ms%n",
+        what,
+        v.size(),
+        v.get(v.size() / 2),
+        v.get((int) Math.min(v.size() - 1, Math.floor(v.size() * 0.99))),
+        v.get(v.size() - 1));
+  }
+
+  /** The current run's whole history. */
+  private static List<HistoryEvent> history(
+      WorkflowServiceStubs service, String namespace, String workflowId) {
+    List<HistoryEvent> events = new ArrayList<>();
+    ByteString token = ByteString.EMPTY;
+    do {
+      var page =
+          service
+              .blockingStub()
+              .getWorkflowExecutionHistory(
+                  GetWorkflowExecutionHistoryRequest.newBuilder()
+                      .setNamespace(namespace)
+                      .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
+                      .setNextPageToken(token)
+                      .build());
+      events.addAll(page.getHistory().getEventsList());
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    return events;
   }
 
   private static int freePort() throws java.io.IOException {

@@ -63,8 +63,8 @@ final class DevCommand implements Callable<Integer> {
       // lockTimeSkipping=true: real time, as a production server behaves.
       TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(temporalPort, true);
       processes.add(server::close);
-      TestServerTimeLocks.stopLeak(
-          server); // else it slows down with every workflow task it ever ran
+      // Else it slows down with every workflow task it ever ran, and serves the newest task first.
+      TestServerFixes.apply(server);
       String address = "127.0.0.1:" + temporalPort;
       dev.bucketflow.admin.AdminMetrics metrics = new dev.bucketflow.admin.AdminMetrics();
       WorkflowServiceStubs service = Temporal.connect(address, metrics.temporalScope());

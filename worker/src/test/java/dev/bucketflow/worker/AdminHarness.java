@@ -42,7 +42,7 @@ final class AdminHarness implements AutoCloseable {
     db = TestDatabase.fresh();
     int port = WorkerHarness.freePort();
     server = TestServer.createPortBoundServer(port, true);
-    TestServerTimeLocks.stopLeak(server); // as dev runs it
+    TestServerFixes.apply(server); // as dev runs it
     String address = "127.0.0.1:" + port;
     service = Temporal.connect(address, metrics.temporalScope());
     // Pool 16, not WorkerHarness's 4: EnabledSwitch refreshes through the pool while an ingest

@@ -64,7 +64,7 @@ class DeliveryKillIT {
     db = TestDatabase.fresh();
     int port = WorkerHarness.freePort();
     server = TestServer.createPortBoundServer(port, true);
-    TestServerTimeLocks.stopLeak(server); // as dev runs it
+    TestServerFixes.apply(server); // as dev runs it
     address = "127.0.0.1:" + port;
     service = Temporal.connect(address);
   }

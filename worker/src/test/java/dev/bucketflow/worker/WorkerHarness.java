@@ -48,7 +48,7 @@ final class WorkerHarness implements AutoCloseable {
     db = TestDatabase.fresh();
     int port = freePort();
     server = TestServer.createPortBoundServer(port, true);
-    TestServerTimeLocks.stopLeak(server); // as dev runs it
+    TestServerFixes.apply(server); // as dev runs it
     String address = "127.0.0.1:" + port;
     service = Temporal.connect(address);
     config = config(address, buckets, journeys);
