@@ -20,14 +20,15 @@ import org.slf4j.LoggerFactory;
  * insertion order: with every task at the default priority, a poll takes the root and moves the
  * newest element up in its place, so under a standing backlog the newest tasks are served first and
  * an old one can wait until the backlog is gone. In {@code bench e2e} an ingest shard's workflow
- * task waited up to 15-20 s behind the journey starts delivered after it (every workflow task of
- * this server goes through the workflow's own task queue; there is no separate sticky queue), which
- * made the seconds-long tail of event-to-transition latency.
+ * task waited up to 15-20 s behind the journey tasks queued after it (a worker's sticky queue holds
+ * the tasks of every workflow it has cached, journeys included), which made the seconds-long tail
+ * of event-to-transition latency.
  *
  * <p>The fix gives every task queue, present and future, a backlog ordered by priority key and then
  * by arrival. What the server serves and when is otherwise unchanged. A real Temporal server
  * matches tasks of a priority in arrival order. If the server's layout is not the one expected
- * (another SDK version), it logs and leaves the server as it is.
+ * (another SDK version; checked on a throwaway queue before anything is changed), it logs and
+ * leaves the server as it is, and a queue that cannot be patched later keeps the server's order.
  */
 final class TestServerTaskQueues {
 
@@ -42,6 +43,9 @@ final class TestServerTaskQueues {
   static boolean servedInArrivalOrder(TestServer.PortBoundTestServer server) {
     try {
       Object store = read(read(server, "testServicesStarter"), "workflowStore");
+      // A server with no queues yet (dev, the benches, the tests) would only meet another layout
+      // on its first queue: check it on a queue of its own first.
+      probeQueueLayout(store);
       Lock lock = (Lock) read(store, "lock");
       lock.lock(); // the store's own lock guards its maps of queues
       try {
@@ -70,15 +74,29 @@ final class TestServerTaskQueues {
    * (the store creates queues on first use, under its lock, and only gets and puts them).
    */
   private static final class QueuesInArrivalOrder extends HashMap<Object, Object> {
+    private boolean warned;
+
     @Override
     public Object put(Object key, Object queue) {
       try {
         inArrivalOrder(queue);
-      } catch (ReflectiveOperationException e) {
-        throw new IllegalStateException("test server task queue layout changed", e);
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        // Never fail the server's own call: this queue keeps the server's order.
+        if (!warned) log.warn("a test server task queue keeps its own order ({})", e.toString());
+        warned = true;
       }
       return super.put(key, queue);
     }
+  }
+
+  /** Patches a queue made by the server's own constructor, as the store makes one. */
+  private static void probeQueueLayout(Object store) throws ReflectiveOperationException {
+    Class<?> queueType =
+        Class.forName(
+            "io.temporal.internal.testservice.TaskQueue", true, store.getClass().getClassLoader());
+    var make = queueType.getDeclaredConstructor();
+    make.setAccessible(true);
+    inArrivalOrder(make.newInstance());
   }
 
   /** Replaces {@code queue}'s backlog, moving what it holds (under the queue's monitor). */
@@ -86,6 +104,7 @@ final class TestServerTaskQueues {
   private static void inArrivalOrder(Object queue) throws ReflectiveOperationException {
     Field f = field(queue.getClass(), "backlog");
     synchronized (queue) { // TaskQueue's methods are synchronized on the queue
+      // Another layout fails here (a ClassCastException): the caller leaves the queue alone.
       PriorityQueue<Object> old = (PriorityQueue<Object>) f.get(queue);
       if (old instanceof ArrivalOrderBacklog) return;
       ArrivalOrderBacklog fresh =

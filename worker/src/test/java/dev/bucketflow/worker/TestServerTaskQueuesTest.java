@@ -63,19 +63,57 @@ class TestServerTaskQueuesTest {
   }
 
   static WorkflowExecution start(WorkflowServiceStubs service, String queue, String id) {
-    String runId =
-        service
-            .blockingStub()
-            .startWorkflowExecution(
-                StartWorkflowExecutionRequest.newBuilder()
-                    .setNamespace("default")
-                    .setWorkflowId(id)
-                    .setWorkflowType(WorkflowType.newBuilder().setName("Anything"))
-                    .setTaskQueue(TaskQueue.newBuilder().setName(queue))
-                    .setRequestId(UUID.randomUUID().toString())
-                    .build())
-            .getRunId();
+    return start(service, queue, id, 0);
+  }
+
+  /** {@code priorityKey} 0: none set (the server's default, 3). */
+  static WorkflowExecution start(
+      WorkflowServiceStubs service, String queue, String id, int priorityKey) {
+    StartWorkflowExecutionRequest.Builder request =
+        StartWorkflowExecutionRequest.newBuilder()
+            .setNamespace("default")
+            .setWorkflowId(id)
+            .setWorkflowType(WorkflowType.newBuilder().setName("Anything"))
+            .setTaskQueue(TaskQueue.newBuilder().setName(queue))
+            .setRequestId(UUID.randomUUID().toString());
+    if (priorityKey > 0)
+      request.setPriority(
+          io.temporal.api.common.v1.Priority.newBuilder().setPriorityKey(priorityKey));
+    String runId = service.blockingStub().startWorkflowExecution(request.build()).getRunId();
     return WorkflowExecution.newBuilder().setWorkflowId(id).setRunId(runId).build();
+  }
+
+  static String poll(WorkflowServiceStubs service, String queue) {
+    return service
+        .blockingStub()
+        .withDeadlineAfter(10, TimeUnit.SECONDS)
+        .pollWorkflowTaskQueue(
+            PollWorkflowTaskQueueRequest.newBuilder()
+                .setNamespace("default")
+                .setTaskQueue(TaskQueue.newBuilder().setName(queue))
+                .setIdentity("order-test")
+                .build())
+        .getWorkflowExecution()
+        .getWorkflowId();
+  }
+
+  @Test
+  void fixedPrioritiesStillGoFirstThroughTheServerAndEachKeepsArrivalOrder() {
+    int port = WorkerHarness.freePort();
+    TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(port, true);
+    WorkflowServiceStubs service = Temporal.connect("127.0.0.1:" + port);
+    try {
+      assertThat(TestServerTaskQueues.servedInArrivalOrder(server)).isTrue();
+      // Key 0 is unset: the default, 3 (what clients that set nothing, like ingest's, get).
+      int[] keys = {5, 3, 1, 0, 5, 1, 3, 0, 1};
+      for (int i = 0; i < keys.length; i++) start(service, "mixed", "p" + i, keys[i]);
+      List<String> served = new ArrayList<>();
+      for (int i = 0; i < keys.length; i++) served.add(poll(service, "mixed"));
+      assertThat(served).containsExactly("p2", "p5", "p8", "p1", "p3", "p6", "p7", "p0", "p4");
+    } finally {
+      service.shutdownNow();
+      server.close();
+    }
   }
 
   static List<String> arrivalOrder() {
