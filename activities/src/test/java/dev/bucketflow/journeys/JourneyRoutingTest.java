@@ -32,6 +32,7 @@ import dev.bucketflow.testing.MutableClock;
 import dev.bucketflow.testing.TestDatabase;
 import io.grpc.StatusRuntimeException;
 import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.api.history.v1.WorkflowExecutionStartedEventAttributes;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
@@ -159,6 +160,20 @@ class JourneyRoutingTest {
         .getWorkflowExecutionInfo()
         .getExecution()
         .getRunId();
+  }
+
+  /** How the one run of {@code journeyId} was started (its first history event). */
+  WorkflowExecutionStartedEventAttributes startOf(String journeyId) {
+    String workflowId =
+        dsl.select(JOURNEY_STATES.WORKFLOW_ID)
+            .from(JOURNEY_STATES)
+            .where(JOURNEY_STATES.JOURNEY_ID.eq(journeyId))
+            .fetchOne(JOURNEY_STATES.WORKFLOW_ID);
+    return env.getWorkflowClient()
+        .fetchHistory(workflowId)
+        .getEvents()
+        .get(0)
+        .getWorkflowExecutionStartedEventAttributes();
   }
 
   /** A run recorded before the id encoding changed: its journey_states row holds the former id. */
@@ -312,24 +327,8 @@ class JourneyRoutingTest {
     wire(List.of(LOOP));
     ingest.apply(batch(Clock.systemUTC().instant(), event("u-prio", "go")));
     dispatcher.drain();
-    String workflowId =
-        dsl.select(JOURNEY_STATES.WORKFLOW_ID)
-            .from(JOURNEY_STATES)
-            .where(JOURNEY_STATES.USER_ID.eq("u-prio"))
-            .fetchOne(JOURNEY_STATES.WORKFLOW_ID);
-    var started =
-        env.getWorkflowServiceStubs()
-            .blockingStub()
-            .getWorkflowExecutionHistory(
-                io.temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest.newBuilder()
-                    .setNamespace(env.getNamespace())
-                    .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
-                    .build())
-            .getHistory()
-            .getEvents(0)
-            .getWorkflowExecutionStartedEventAttributes();
     // Lower first, default 3: the shards' tasks (started by clients, at the default) go first.
-    assertThat(started.getPriority().getPriorityKey()).isEqualTo(4);
+    assertThat(startOf(LOOP.id()).getPriority().getPriorityKey()).isEqualTo(4);
   }
 
   @Test
@@ -520,21 +519,7 @@ class JourneyRoutingTest {
     send("u1", "pro");
     dispatcher.drain();
 
-    String workflowId =
-        dsl.select(JOURNEY_STATES.WORKFLOW_ID)
-            .from(JOURNEY_STATES)
-            .where(JOURNEY_STATES.JOURNEY_ID.eq("trial-lost"))
-            .fetchOne(JOURNEY_STATES.WORKFLOW_ID);
-    String input =
-        env.getWorkflowClient()
-            .fetchHistory(workflowId)
-            .getEvents()
-            .get(0)
-            .getWorkflowExecutionStartedEventAttributes()
-            .getInput()
-            .getPayloads(0)
-            .getData()
-            .toStringUtf8();
+    String input = startOf("trial-lost").getInput().getPayloads(0).getData().toStringUtf8();
     assertThat(input)
         .contains("\"triggerEvent\":\"bucket:left:trial\"")
         .contains("\"reason\":\"criteria\"");

@@ -1,7 +1,6 @@
 package dev.bucketflow.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.protobuf.ByteString;
 import com.google.protobuf.util.Timestamps;
 import dev.bucketflow.db.Database;
 import dev.bucketflow.db.EmbeddedDatabase;
@@ -17,9 +16,8 @@ import dev.bucketflow.ingest.IngestService;
 import dev.bucketflow.ingest.IngestSettings;
 import dev.bucketflow.ingest.SpillSegment;
 import dev.bucketflow.shard.Shards;
-import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.history.v1.HistoryEvent;
-import io.temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest;
+import io.temporal.client.WorkflowClient;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.testserver.TestServer;
 import io.temporal.worker.Worker;
@@ -347,7 +345,7 @@ final class BenchE2eCommand implements Callable<Integer> {
           lp.seconds(lp.transition, 100),
           lp.seconds(lp.appliedLatency, 50),
           lp.seconds(lp.appliedLatency, 99));
-      shardHistoryStats(service, config.namespace());
+      shardHistoryStats(worker.client());
       out.printf(
           Locale.ROOT,
           "machine: %d cores, max heap %.1f GB; wall %.1f s; %s%n",
@@ -608,7 +606,7 @@ final class BenchE2eCommand implements Callable<Integer> {
    * event's signal waited for the activity that applies it (each signal counted towards the next
    * activity scheduled after it).
    */
-  private void shardHistoryStats(WorkflowServiceStubs service, String namespace) {
+  private void shardHistoryStats(WorkflowClient client) {
     List<Long> workflowTaskQueued = new ArrayList<>();
     List<Long> activityQueued = new ArrayList<>();
     List<Long> activityRan = new ArrayList<>();
@@ -616,7 +614,7 @@ final class BenchE2eCommand implements Callable<Integer> {
     for (int i = 0; i < shards; i++) {
       Map<Long, Long> at = new java.util.HashMap<>(); // event id -> event time, ms
       List<Long> signals = new ArrayList<>();
-      for (HistoryEvent e : history(service, namespace, Shards.workflowId(i))) {
+      for (HistoryEvent e : client.fetchHistory(Shards.workflowId(i)).getEvents()) {
         long t = Timestamps.toMillis(e.getEventTime());
         at.put(e.getEventId(), t);
         switch (e.getEventType()) {
@@ -657,27 +655,6 @@ final class BenchE2eCommand implements Callable<Integer> {
         v.get(v.size() / 2),
         v.get((int) Math.min(v.size() - 1, Math.floor(v.size() * 0.99))),
         v.get(v.size() - 1));
-  }
-
-  /** The current run's whole history. */
-  private static List<HistoryEvent> history(
-      WorkflowServiceStubs service, String namespace, String workflowId) {
-    List<HistoryEvent> events = new ArrayList<>();
-    ByteString token = ByteString.EMPTY;
-    do {
-      var page =
-          service
-              .blockingStub()
-              .getWorkflowExecutionHistory(
-                  GetWorkflowExecutionHistoryRequest.newBuilder()
-                      .setNamespace(namespace)
-                      .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
-                      .setNextPageToken(token)
-                      .build());
-      events.addAll(page.getHistory().getEventsList());
-      token = page.getNextPageToken();
-    } while (!token.isEmpty());
-    return events;
   }
 
   private static int freePort() throws java.io.IOException {

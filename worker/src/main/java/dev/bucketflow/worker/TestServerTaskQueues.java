@@ -1,5 +1,9 @@
 package dev.bucketflow.worker;
 
+import static dev.bucketflow.worker.TestServerFixes.field;
+import static dev.bucketflow.worker.TestServerFixes.read;
+import static dev.bucketflow.worker.TestServerFixes.services;
+
 import io.temporal.testserver.TestServer;
 import java.lang.reflect.Field;
 import java.util.ArrayList;
@@ -42,7 +46,7 @@ final class TestServerTaskQueues {
   /** Applies the fix to {@code server}; false (and a warning) when it could not. */
   static boolean servedInArrivalOrder(TestServer.PortBoundTestServer server) {
     try {
-      Object store = read(read(server, "testServicesStarter"), "workflowStore");
+      Object store = read(services(server), "workflowStore");
       // A server with no queues yet (dev, the benches, the tests) would only meet another layout
       // on its first queue: check it on a queue of its own first.
       probeQueueLayout(store);
@@ -107,8 +111,7 @@ final class TestServerTaskQueues {
       // Another layout fails here (a ClassCastException): the caller leaves the queue alone.
       PriorityQueue<Object> old = (PriorityQueue<Object>) f.get(queue);
       if (old instanceof ArrivalOrderBacklog) return;
-      ArrivalOrderBacklog fresh =
-          ArrivalOrderBacklog.of((Comparator<Object>) old.comparator(), new IdentityHashMap<>());
+      ArrivalOrderBacklog fresh = ArrivalOrderBacklog.of((Comparator<Object>) old.comparator());
       List<Object> waiting = new ArrayList<>();
       for (Object e = old.poll(); e != null; e = old.poll()) waiting.add(e);
       fresh.addAll(waiting);
@@ -129,7 +132,9 @@ final class TestServerTaskQueues {
       this.arrival = arrival;
     }
 
-    static ArrivalOrderBacklog of(Comparator<Object> byPriority, Map<Object, Long> arrival) {
+    /** Ordered by {@code byPriority} (null: arrival alone), then by arrival. */
+    static ArrivalOrderBacklog of(Comparator<Object> byPriority) {
+      Map<Object, Long> arrival = new IdentityHashMap<>(); // element -> arrival number
       Comparator<Object> byArrival = Comparator.comparingLong(arrival::get);
       return new ArrivalOrderBacklog(
           byPriority == null ? byArrival : byPriority.thenComparing(byArrival), arrival);
@@ -147,15 +152,5 @@ final class TestServerTaskQueues {
       if (head != null) arrival.remove(head);
       return head;
     }
-  }
-
-  private static Object read(Object target, String name) throws ReflectiveOperationException {
-    return field(target.getClass(), name).get(target);
-  }
-
-  private static Field field(Class<?> type, String name) throws NoSuchFieldException {
-    Field f = type.getDeclaredField(name);
-    f.setAccessible(true);
-    return f;
   }
 }

@@ -1,5 +1,9 @@
 package dev.bucketflow.worker;
 
+import static dev.bucketflow.worker.TestServerFixes.field;
+import static dev.bucketflow.worker.TestServerFixes.read;
+import static dev.bucketflow.worker.TestServerFixes.services;
+
 import io.temporal.testserver.TestServer;
 import java.lang.reflect.Field;
 import java.util.Iterator;
@@ -140,16 +144,6 @@ final class TestServerTimeLocks {
 
   private static Object timer(TestServer.PortBoundTestServer server)
       throws ReflectiveOperationException {
-    return read(read(server, "testServicesStarter"), "selfAdvancingTimer");
-  }
-
-  private static Object read(Object target, String name) throws ReflectiveOperationException {
-    return field(target.getClass(), name).get(target);
-  }
-
-  private static Field field(Class<?> type, String name) throws NoSuchFieldException {
-    Field f = type.getDeclaredField(name);
-    f.setAccessible(true);
-    return f;
+    return read(services(server), "selfAdvancingTimer");
   }
 }

@@ -73,38 +73,27 @@ class BrowserDashboardIT {
     }
     Assumptions.assumeTrue(
         have, "Chromium not installed: apt-get install -y chromium chromium-driver");
-    Path jar = Path.of("target/bucketflow.jar");
-    assertThat(jar).as("the shaded jar (mvn package runs before integration tests)").exists();
     Files.createDirectories(SHOTS);
     Path data = Files.createTempDirectory(Path.of("target"), "dev-browser-");
     int temporalPort = WorkerHarness.freePort();
     int pgPort = WorkerHarness.freePort();
     int adminPort = WorkerHarness.freePort();
-    String java = ProcessHandle.current().info().command().orElse("java");
     ProcessBuilder pb =
         new ProcessBuilder(
-                java,
-                "-Xmx512m",
-                // C1 and the serial collector: a short-lived worker that starts sooner and leaves
-                // the
-                // cores to the test (README, "Layout": CI times).
-                "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC",
-                "-jar",
-                jar.toString(),
-                "dev",
-                "--temporal-port",
-                Integer.toString(temporalPort),
-                "--pg-port",
-                Integer.toString(pgPort),
-                "--admin-port",
-                Integer.toString(adminPort),
-                "--data-dir",
-                data.toString(),
-                "--buckets",
-                "src/test/resources/admin-buckets",
-                "--journeys",
-                "src/test/resources/admin-journeys")
+                WorkerHarness.jarCommand(
+                    "dev",
+                    "--temporal-port",
+                    Integer.toString(temporalPort),
+                    "--pg-port",
+                    Integer.toString(pgPort),
+                    "--admin-port",
+                    Integer.toString(adminPort),
+                    "--data-dir",
+                    data.toString(),
+                    "--buckets",
+                    "src/test/resources/admin-buckets",
+                    "--journeys",
+                    "src/test/resources/admin-journeys"))
             .redirectErrorStream(true)
             .redirectOutput(new File("target/dev-browser.log"));
     pb.environment().remove("BUCKETFLOW_ADMIN_TOKEN");

@@ -20,7 +20,6 @@ import io.temporal.api.workflowservice.v1.ListOpenWorkflowExecutionsRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.testserver.TestServer;
-import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,40 +78,30 @@ class DeliveryKillIT {
 
   /** {@code bucketflow worker} as a user runs it, in a JVM of its own. */
   Process startWorker(Path log) throws Exception {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    File jar = new File("target/bucketflow.jar");
-    assertThat(jar).as("the shaded jar built by the package phase").exists();
     ProcessBuilder pb =
         new ProcessBuilder(
-            java,
-            "-Xmx512m",
-            // C1 and the serial collector: a short-lived worker that starts sooner and leaves the
-            // cores to the test (README, "Layout": CI times).
-            "-XX:TieredStopAtLevel=1",
-            "-XX:+UseSerialGC",
-            "-jar",
-            jar.getPath(),
-            "worker",
-            "--address",
-            address,
-            "--task-queue",
-            QUEUE,
-            "--shards",
-            "8",
-            "--db-url",
-            db.url(),
-            "--db-user",
-            "postgres",
-            "--buckets",
-            resource("kill-buckets"),
-            "--journeys",
-            resource("kill-journeys"),
-            "--admin-port",
-            "0",
-            "--sticky-timeout",
-            "0",
-            "--reconcile-cron",
-            "0 0 1 1 *");
+            WorkerHarness.jarCommand(
+                "worker",
+                "--address",
+                address,
+                "--task-queue",
+                QUEUE,
+                "--shards",
+                "8",
+                "--db-url",
+                db.url(),
+                "--db-user",
+                "postgres",
+                "--buckets",
+                resource("kill-buckets"),
+                "--journeys",
+                resource("kill-journeys"),
+                "--admin-port",
+                "0",
+                "--sticky-timeout",
+                "0",
+                "--reconcile-cron",
+                "0 0 1 1 *"));
     pb.environment().put("BUCKETFLOW_DELIVERY_POLL", "PT2S");
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     return pb.start();

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bucketflow.db.Json;
 import dev.bucketflow.ingest.IngestClient;
 import dev.bucketflow.shard.Shards;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,40 +56,30 @@ class KillFailoverIT {
     WorkerConfig c = harness.config;
     Path log = Path.of("target", "kill-failover-worker-a.log");
     Files.deleteIfExists(log);
-    String java = ProcessHandle.current().info().command().orElse("java");
-    assertThat(new File("target/bucketflow.jar")).exists();
     a =
         new ProcessBuilder(
-                java,
-                "-Xmx512m",
-                // C1 and the serial collector: a short-lived worker that starts sooner and leaves
-                // the
-                // cores to the test (README, "Layout": CI times).
-                "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC",
-                "-jar",
-                "target/bucketflow.jar",
-                "worker",
-                "--address",
-                c.temporalAddress(),
-                "--task-queue",
-                c.taskQueue(),
-                "--shards",
-                String.valueOf(c.shards()),
-                "--db-url",
-                c.jdbcUrl(),
-                "--db-user",
-                "postgres",
-                "--buckets",
-                c.buckets().toAbsolutePath().toString(),
-                "--journeys",
-                c.journeys().toAbsolutePath().toString(),
-                "--admin-port",
-                "0",
-                "--sticky-timeout",
-                "0",
-                "--reconcile-cron",
-                c.reconcileCron())
+                WorkerHarness.jarCommand(
+                    "worker",
+                    "--address",
+                    c.temporalAddress(),
+                    "--task-queue",
+                    c.taskQueue(),
+                    "--shards",
+                    String.valueOf(c.shards()),
+                    "--db-url",
+                    c.jdbcUrl(),
+                    "--db-user",
+                    "postgres",
+                    "--buckets",
+                    c.buckets().toAbsolutePath().toString(),
+                    "--journeys",
+                    c.journeys().toAbsolutePath().toString(),
+                    "--admin-port",
+                    "0",
+                    "--sticky-timeout",
+                    "0",
+                    "--reconcile-cron",
+                    c.reconcileCron()))
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();

@@ -2,11 +2,9 @@ package dev.bucketflow.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.common.v1.WorkflowType;
 import io.temporal.api.taskqueue.v1.TaskQueue;
 import io.temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest;
-import io.temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse;
 import io.temporal.api.workflowservice.v1.StartWorkflowExecutionRequest;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.testserver.TestServer;
@@ -15,6 +13,8 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,48 +27,39 @@ class TestServerTaskQueuesTest {
 
   static final int WORKFLOWS = 30;
 
+  TestServer.PortBoundTestServer server;
+  WorkflowServiceStubs service;
+
+  @BeforeEach
+  void startServer() {
+    int port = WorkerHarness.freePort();
+    server = TestServer.createPortBoundServer(port, true);
+    service = Temporal.connect("127.0.0.1:" + port);
+  }
+
+  @AfterEach
+  void stopServer() {
+    service.shutdownNow();
+    server.close();
+  }
+
   /**
    * Starts {@link #WORKFLOWS} workflows (each queues its first workflow task) with nobody polling,
    * then polls the queue once per task; returns the workflow ids in the order they were served.
    */
-  static List<String> servedOrder(boolean fixed, String queueUsedBefore) {
-    int port = WorkerHarness.freePort();
-    TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(port, true);
-    WorkflowServiceStubs service = Temporal.connect("127.0.0.1:" + port);
-    try {
-      // A queue created before the fix (its backlog moved) or after it (patched as it is made).
-      if (queueUsedBefore != null) start(service, queueUsedBefore, "early");
-      if (fixed) assertThat(TestServerTaskQueues.servedInArrivalOrder(server)).isTrue();
-      String queue = queueUsedBefore != null ? queueUsedBefore : "fresh";
-      for (int i = 0; i < WORKFLOWS; i++) start(service, queue, "wf-" + i);
-      List<String> served = new ArrayList<>();
-      for (int i = 0; i < WORKFLOWS + (queueUsedBefore != null ? 1 : 0); i++) {
-        PollWorkflowTaskQueueResponse task =
-            service
-                .blockingStub()
-                .withDeadlineAfter(10, TimeUnit.SECONDS)
-                .pollWorkflowTaskQueue(
-                    PollWorkflowTaskQueueRequest.newBuilder()
-                        .setNamespace("default")
-                        .setTaskQueue(TaskQueue.newBuilder().setName(queue))
-                        .setIdentity("order-test")
-                        .build());
-        served.add(task.getWorkflowExecution().getWorkflowId());
-      }
-      return served;
-    } finally {
-      service.shutdownNow();
-      server.close();
-    }
-  }
-
-  static WorkflowExecution start(WorkflowServiceStubs service, String queue, String id) {
-    return start(service, queue, id, 0);
+  List<String> servedOrder(boolean fixed, String queueUsedBefore) {
+    // A queue created before the fix (its backlog moved) or after it (patched as it is made).
+    if (queueUsedBefore != null) start(queueUsedBefore, "early", 0);
+    if (fixed) assertThat(TestServerTaskQueues.servedInArrivalOrder(server)).isTrue();
+    String queue = queueUsedBefore != null ? queueUsedBefore : "fresh";
+    for (int i = 0; i < WORKFLOWS; i++) start(queue, "wf-" + i, 0);
+    List<String> served = new ArrayList<>();
+    for (int i = 0; i < WORKFLOWS + (queueUsedBefore != null ? 1 : 0); i++) served.add(poll(queue));
+    return served;
   }
 
   /** {@code priorityKey} 0: none set (the server's default, 3). */
-  static WorkflowExecution start(
-      WorkflowServiceStubs service, String queue, String id, int priorityKey) {
+  void start(String queue, String id, int priorityKey) {
     StartWorkflowExecutionRequest.Builder request =
         StartWorkflowExecutionRequest.newBuilder()
             .setNamespace("default")
@@ -79,11 +70,11 @@ class TestServerTaskQueuesTest {
     if (priorityKey > 0)
       request.setPriority(
           io.temporal.api.common.v1.Priority.newBuilder().setPriorityKey(priorityKey));
-    String runId = service.blockingStub().startWorkflowExecution(request.build()).getRunId();
-    return WorkflowExecution.newBuilder().setWorkflowId(id).setRunId(runId).build();
+    service.blockingStub().startWorkflowExecution(request.build());
   }
 
-  static String poll(WorkflowServiceStubs service, String queue) {
+  /** The workflow id of the next workflow task the server hands out on {@code queue}. */
+  String poll(String queue) {
     return service
         .blockingStub()
         .withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -99,21 +90,13 @@ class TestServerTaskQueuesTest {
 
   @Test
   void fixedPrioritiesStillGoFirstThroughTheServerAndEachKeepsArrivalOrder() {
-    int port = WorkerHarness.freePort();
-    TestServer.PortBoundTestServer server = TestServer.createPortBoundServer(port, true);
-    WorkflowServiceStubs service = Temporal.connect("127.0.0.1:" + port);
-    try {
-      assertThat(TestServerTaskQueues.servedInArrivalOrder(server)).isTrue();
-      // Key 0 is unset: the default, 3 (what clients that set nothing, like ingest's, get).
-      int[] keys = {5, 3, 1, 0, 5, 1, 3, 0, 1};
-      for (int i = 0; i < keys.length; i++) start(service, "mixed", "p" + i, keys[i]);
-      List<String> served = new ArrayList<>();
-      for (int i = 0; i < keys.length; i++) served.add(poll(service, "mixed"));
-      assertThat(served).containsExactly("p2", "p5", "p8", "p1", "p3", "p6", "p7", "p0", "p4");
-    } finally {
-      service.shutdownNow();
-      server.close();
-    }
+    assertThat(TestServerTaskQueues.servedInArrivalOrder(server)).isTrue();
+    // Key 0 is unset: the default, 3 (what clients that set nothing, like ingest's, get).
+    int[] keys = {5, 3, 1, 0, 5, 1, 3, 0, 1};
+    for (int i = 0; i < keys.length; i++) start("mixed", "p" + i, keys[i]);
+    List<String> served = new ArrayList<>();
+    for (int i = 0; i < keys.length; i++) served.add(poll("mixed"));
+    assertThat(served).containsExactly("p2", "p5", "p8", "p1", "p3", "p6", "p7", "p0", "p4");
   }
 
   static List<String> arrivalOrder() {
@@ -147,8 +130,7 @@ class TestServerTaskQueuesTest {
   void aHigherPriorityStillGoesFirstAndTiesKeepArrivalOrder() {
     var backlog =
         TestServerTaskQueues.ArrivalOrderBacklog.of(
-            java.util.Comparator.comparingInt(o -> ((String) o).charAt(0) - '0'),
-            new java.util.IdentityHashMap<>());
+            java.util.Comparator.comparingInt(o -> ((String) o).charAt(0) - '0'));
     for (String s : List.of("3a", "3b", "1a", "3c", "1b", "5a", "3d")) backlog.add(s);
     List<Object> out = new ArrayList<>();
     for (Object o = backlog.poll(); o != null; o = backlog.poll()) out.add(o);

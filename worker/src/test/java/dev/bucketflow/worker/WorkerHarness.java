@@ -1,15 +1,20 @@
 package dev.bucketflow.worker;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.bucketflow.ingest.IngestActivities;
 import dev.bucketflow.ingest.IngestClient;
 import dev.bucketflow.ingest.IngestSettings;
 import dev.bucketflow.testing.TestDatabase;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.testserver.TestServer;
+import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import org.jooq.DSLContext;
@@ -109,6 +114,22 @@ final class WorkerHarness implements AutoCloseable {
       if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
       Thread.sleep(50);
     }
+  }
+
+  /**
+   * {@code java … -jar target/bucketflow.jar <args>}: the shaded jar as a user runs it, in a JVM of
+   * its own. C1 and the serial collector: a short-lived worker starts sooner and leaves the cores
+   * to the test (README, "Layout").
+   */
+  static List<String> jarCommand(String... args) {
+    File jar = new File("target/bucketflow.jar");
+    assertThat(jar).as("the shaded jar built by the package phase").exists();
+    List<String> command = new ArrayList<>();
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.addAll(
+        List.of("-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", jar.getPath()));
+    command.addAll(List.of(args));
+    return command;
   }
 
   static int freePort() {

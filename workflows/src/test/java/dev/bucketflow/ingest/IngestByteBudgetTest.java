@@ -9,13 +9,10 @@ import com.google.protobuf.ByteString;
 import dev.bucketflow.shard.Shards;
 import io.temporal.api.common.v1.Payload;
 import io.temporal.api.common.v1.Payloads;
-import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.common.v1.WorkflowType;
 import io.temporal.api.enums.v1.EventType;
 import io.temporal.api.history.v1.HistoryEvent;
 import io.temporal.api.taskqueue.v1.TaskQueue;
-import io.temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest;
-import io.temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse;
 import io.temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
@@ -286,32 +283,12 @@ class IngestByteBudgetTest {
     List<List<HistoryEvent>> runs = new ArrayList<>();
     String runId = "";
     while (true) {
-      List<HistoryEvent> events = history(workflowId, runId);
+      List<HistoryEvent> events = client.fetchHistory(workflowId, runId).getEvents();
       runs.add(events);
       String previous =
           events.get(0).getWorkflowExecutionStartedEventAttributes().getContinuedExecutionRunId();
       if (previous.isEmpty()) return runs;
       runId = previous;
     }
-  }
-
-  private List<HistoryEvent> history(String workflowId, String runId) {
-    List<HistoryEvent> events = new ArrayList<>();
-    ByteString token = ByteString.EMPTY;
-    do {
-      GetWorkflowExecutionHistoryResponse r =
-          env.getWorkflowServiceStubs()
-              .blockingStub()
-              .getWorkflowExecutionHistory(
-                  GetWorkflowExecutionHistoryRequest.newBuilder()
-                      .setNamespace(env.getNamespace())
-                      .setExecution(
-                          WorkflowExecution.newBuilder().setWorkflowId(workflowId).setRunId(runId))
-                      .setNextPageToken(token)
-                      .build());
-      events.addAll(r.getHistory().getEventsList());
-      token = r.getNextPageToken();
-    } while (!token.isEmpty());
-    return events;
   }
 }
