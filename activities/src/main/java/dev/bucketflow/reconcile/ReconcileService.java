@@ -25,6 +25,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.jooq.Condition;
@@ -50,6 +57,13 @@ public final class ReconcileService {
 
   private static final Logger log = LoggerFactory.getLogger(ReconcileService.class);
 
+  /**
+   * Clock-leave chunks of one bucket in flight at once, by default: two keep a 2-core database busy
+   * (a chunk is database-bound, its Java thread mostly waits), and the extra connection is one per
+   * worker, shared by all its sweeps.
+   */
+  public static final int DEFAULT_PARALLELISM = 3;
+
   /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
   private static final Duration REARM_HORIZON = Duration.ofMinutes(15);
 
@@ -61,7 +75,10 @@ public final class ReconcileService {
   private final BulkMemberships bulk;
   private final TransitionWriter transitions;
   private final Dependents dependents;
+  private final int parallelism;
+  private final Executor slices;
   private volatile BiConsumer<SweepCursor, SweepCursor> afterChunk = (from, to) -> {};
+  private volatile Consumer<List<String>> insideChunk = users -> {};
 
   public ReconcileService(
       DSLContext dsl,
@@ -71,6 +88,26 @@ public final class ReconcileService {
       Clock clock,
       int chunkSize,
       ExpiryArming arming) {
+    this(dsl, catalog, states, transitions, clock, chunkSize, arming, 1);
+  }
+
+  /**
+   * @param parallelism how many clock-leave chunks of one bucket run at once, each its own
+   *     transaction on its own connection (at least 1)
+   */
+  public ReconcileService(
+      DSLContext dsl,
+      BucketCatalog catalog,
+      UserStates states,
+      TransitionWriter transitions,
+      Clock clock,
+      int chunkSize,
+      ExpiryArming arming,
+      int parallelism) {
+    if (parallelism < 1)
+      throw new IllegalArgumentException("parallelism: must be at least 1, got " + parallelism);
+    this.parallelism = parallelism;
+    this.slices = parallelism == 1 ? Runnable::run : sliceThreads(parallelism - 1);
     this.dsl = dsl;
     this.catalog = catalog;
     this.clock = clock;
@@ -111,6 +148,14 @@ public final class ReconcileService {
     this.afterChunk = hook == null ? (from, to) -> {} : hook;
   }
 
+  /**
+   * Package-private test seam: runs inside each clock-leave chunk's transaction, on its thread,
+   * with the users it locked, before it writes.
+   */
+  void insideChunk(Consumer<List<String>> hook) {
+    this.insideChunk = hook == null ? users -> {} : hook;
+  }
+
   /** The whole sweep of a bucket in one call (tests, and the activity shape before parts). */
   public BucketSweep sweep(String bucketId, Consumer<SweepProgress> heartbeat) {
     return sweep(
@@ -141,12 +186,23 @@ public final class ReconcileService {
     while (!cursor.done()
         && chunks < budget.chunks()
         && (chunks == 0 || System.nanoTime() < until)) {
-      Step step = step(bucket, cursor, now);
+      Step step;
+      try {
+        step =
+            cursor.phase() == SweepCursor.Phase.CLOCK_LEAVES
+                ? clockLeaves(bucket, cursor, now, Math.min(parallelism, budget.chunks() - chunks))
+                : step(bucket, cursor, now);
+      } catch (ChunksFailed f) {
+        // The chunks that committed are counted; the cursor stays before all of them, and the
+        // retry redoes those without effect (compare-and-swap leaves), so each leave counts once.
+        heartbeat.accept(new SweepProgress(cursor, counts.plus(f.committed)));
+        throw f.cause();
+      }
       counts = counts.plus(step.counts());
       SweepCursor was = cursor;
       cursor = step.next();
-      if (!step.chunk()) continue; // a phase with nothing to do: on to the next, no chunk spent
-      chunks++;
+      if (step.chunks() == 0) continue; // a phase with nothing to do: on to the next
+      chunks += step.chunks();
       SweepProgress progress = new SweepProgress(cursor, counts);
       heartbeat.accept(progress);
       afterChunk.accept(was, cursor);
@@ -165,11 +221,12 @@ public final class ReconcileService {
   }
 
   /**
-   * What one step did: the cursor after it, its counts, and whether it was a chunk (database work).
+   * What one step did: the cursor after it, its counts, and how many chunks (database transactions)
+   * it took.
    */
-  private record Step(SweepCursor next, BucketSweep counts, boolean chunk) {
+  private record Step(SweepCursor next, BucketSweep counts, int chunks) {
     static Step skip(String bucketId, SweepCursor.Phase to) {
-      return new Step(SweepCursor.at(to), BucketSweep.zero(bucketId), false);
+      return new Step(SweepCursor.at(to), BucketSweep.zero(bucketId), 0);
     }
   }
 
@@ -179,14 +236,14 @@ public final class ReconcileService {
           bucket.maxDwell() == null
               ? Step.skip(bucket.id(), SweepCursor.Phase.CLOCK_LEAVES)
               : maxDwellLeaves(bucket, cursor, now);
-      case CLOCK_LEAVES -> clockLeaves(bucket, cursor, now);
+      case CLOCK_LEAVES -> clockLeaves(bucket, cursor, now, 1);
       case ABSENCE_JOINS -> {
         if (!bucket.reconcilesJoins()) yield Step.skip(bucket.id(), SweepCursor.Phase.REARM);
         if (!firstBackfillDone(bucket.id())) {
           yield new Step(
               SweepCursor.at(SweepCursor.Phase.REARM),
               new BucketSweep(bucket.id(), 0, 0, 0, 0, true, 0, null),
-              false);
+              0);
         }
         yield absenceJoins(bucket, cursor, now);
       }
@@ -254,21 +311,74 @@ public final class ReconcileService {
         nextAfter(
             due.size(), SweepCursor.Phase.CLOCK_LEAVES, cursor.afterId(ids.get(ids.size() - 1))),
         new BucketSweep(bucket.id(), 0, left, 0, 0, false, 0, null),
-        true);
+        1);
   }
 
   /**
    * Leaves members whose criteria no longer hold; those still inside {@code minDwell} are deferred
-   * instead (their {@code expires_at} marks when to look again). One chunk of the members in
-   * user-id order, in one transaction.
+   * instead (their {@code expires_at} marks when to look again). Reads up to {@code slices} chunks
+   * of the members in user-id order and applies each chunk in its own transaction; with more than
+   * one, the chunks run at once on their own connections (their users are disjoint, so are their
+   * locks and rows), and the step ends when all have committed. A chunk that fails fails the step
+   * after the others finish: the cursor stays before all of them and each is idempotent, so a retry
+   * redoes the committed ones without effect.
    *
-   * <p>The chunk first locks its users' contacts with {@code SKIP LOCKED} and decides, in later
+   * <p>Each chunk first locks its users' contacts with {@code SKIP LOCKED} and decides, in later
    * statements, only for the users it locked. A user skipped is held by an ingest (or another
    * writer) right now; that writer re-evaluates what its events touch, and this bucket's next pass
    * looks at the user again. Skipping rather than waiting keeps a chunk from ever waiting on
    * ingest, and an ingest from waiting on a chunk that holds a thousand contacts.
    */
-  private Step clockLeaves(BucketDefinition bucket, SweepCursor cursor, Instant now) {
+  private Step clockLeaves(BucketDefinition bucket, SweepCursor cursor, Instant now, int slices) {
+    var m = BUCKET_MEMBERSHIPS;
+    var chunk =
+        dsl.select(m.ID, m.USER_ID)
+            .from(m)
+            .where(
+                m.BUCKET_ID
+                    .eq(bucket.id())
+                    .and(m.STATUS.eq(ACTIVE))
+                    .and(m.DELETED_AT.isNull())
+                    .and(m.USER_ID.gt(cursor.after())))
+            .orderBy(m.USER_ID)
+            .limit(chunkSize * slices)
+            .fetch();
+    if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.ABSENCE_JOINS);
+    List<Long> ids = chunk.getValues(m.ID);
+    List<String> users = chunk.getValues(m.USER_ID);
+    List<Callable<LeaveSlice>> work = new ArrayList<>();
+    for (int from = 0; from < ids.size(); from += chunkSize) {
+      int to = Math.min(ids.size(), from + chunkSize);
+      List<Long> sliceIds = ids.subList(from, to);
+      List<String> sliceUsers = users.subList(from, to);
+      work.add(() -> leaveFailing(bucket, sliceIds, sliceUsers, now));
+    }
+    Chunks chunks = runAll(work);
+    int left = 0;
+    int deferred = 0;
+    List<MovedDeadline> moved = new ArrayList<>();
+    for (LeaveSlice done : chunks.committed()) {
+      left += done.left();
+      deferred += done.deferred();
+      moved.addAll(done.moved());
+    }
+    // After the chunks' commits: no signal while their row locks are held.
+    if (!moved.isEmpty()) arming.deadlinesMoved(moved);
+    BucketSweep counts = new BucketSweep(bucket.id(), left, 0, deferred, 0, false, 0, null);
+    if (chunks.failure().isPresent()) throw new ChunksFailed(counts, chunks.failure().get());
+    SweepCursor next =
+        ids.size() < chunkSize * slices
+            ? SweepCursor.at(SweepCursor.Phase.ABSENCE_JOINS)
+            : cursor.after(users.get(users.size() - 1));
+    return new Step(next, counts, work.size());
+  }
+
+  /** What one clock-leave chunk did: leaves, deferrals, and the watch deadlines it moved. */
+  private record LeaveSlice(int left, int deferred, List<MovedDeadline> moved) {}
+
+  /** One clock-leave chunk ({@code ids}, parallel to {@code users}) in one transaction. */
+  private LeaveSlice leaveFailing(
+      BucketDefinition bucket, List<Long> ids, List<String> users, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
     var c = CONTACTS;
     // Criteria without a property leg read no contact column: evaluated on the membership row's
@@ -281,60 +391,106 @@ public final class ReconcileService {
             CriteriaSql.predicate(
                 bucket.criteria(), readsContact ? c.EXTERNAL_ID : m.USER_ID, c.PROPERTIES, now));
     Instant dwellThreshold = bucket.minDwell() == null ? null : now.minus(bucket.minDwell());
-    var chunk =
-        dsl.select(m.ID, m.USER_ID)
-            .from(m)
-            .where(
-                m.BUCKET_ID
-                    .eq(bucket.id())
-                    .and(m.STATUS.eq(ACTIVE))
-                    .and(m.DELETED_AT.isNull())
-                    .and(m.USER_ID.gt(cursor.after())))
-            .orderBy(m.USER_ID)
-            .limit(chunkSize)
-            .fetch();
-    if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.ABSENCE_JOINS);
-    List<Long> ids = chunk.getValues(m.ID);
-    List<String> users = chunk.getValues(m.USER_ID);
-    List<MovedDeadline> moved = new ArrayList<>();
-    int[] done =
-        dsl.transactionResult(
-            cfg -> {
-              DSLContext tx = cfg.dsl();
-              List<String> locked = ContactLocks.lockAvailable(tx, users);
-              if (locked.isEmpty()) return new int[] {0, 0};
-              // Re-checked under the lock: the chunk was read before it, and a contact deleted
-              // meanwhile
-              // keeps status 'active' with deleted_at set (DESIGN §7: excluded from all
-              // evaluation).
-              Condition mine = anyId(idsOf(ids, users, locked)).and(m.DELETED_AT.isNull());
-              var failingIds =
-                  DSL.select(m.ID)
-                      .from(readsContact ? m.join(c).on(c.EXTERNAL_ID.eq(m.USER_ID)) : m)
-                      .where(mine)
-                      .and(failing);
-              Condition leavable = mine.and(failing);
-              // Too early to leave: stamped with when the dwell ends, once.
-              List<MovedDeadline> deferred =
-                  BulkMemberships.deferInsideMinDwell(tx, bucket, failingIds, now);
-              // The new deadline may be earlier than the one the watch sleeps toward (it ignores a
-              // later one).
-              if (bucket.fastExpiry() && arming != null) moved.addAll(deferred);
-              if (dwellThreshold != null) leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
-              return new int[] {
-                leave(tx, bucket, leavable, readsContact, now, LeaveReason.CRITERIA),
-                deferred.size()
-              };
-            });
-    // After the chunk's commit: no signal while its row locks are held.
-    if (!moved.isEmpty()) arming.deadlinesMoved(moved);
-    return new Step(
-        nextAfter(
-            chunk.size(),
-            SweepCursor.Phase.ABSENCE_JOINS,
-            cursor.after(users.get(users.size() - 1))),
-        new BucketSweep(bucket.id(), done[0], 0, done[1], 0, false, 0, null),
-        true);
+    return dsl.transactionResult(
+        cfg -> {
+          DSLContext tx = cfg.dsl();
+          List<String> locked = ContactLocks.lockAvailable(tx, users);
+          if (locked.isEmpty()) return new LeaveSlice(0, 0, List.of());
+          insideChunk.accept(locked);
+          // Re-checked under the lock: the chunk was read before it, and a contact deleted
+          // meanwhile keeps status 'active' with deleted_at set (DESIGN §7: excluded from all
+          // evaluation).
+          Condition mine = anyId(idsOf(ids, users, locked)).and(m.DELETED_AT.isNull());
+          var failingIds =
+              DSL.select(m.ID)
+                  .from(readsContact ? m.join(c).on(c.EXTERNAL_ID.eq(m.USER_ID)) : m)
+                  .where(mine)
+                  .and(failing);
+          Condition leavable = mine.and(failing);
+          // Too early to leave: stamped with when the dwell ends, once.
+          List<MovedDeadline> deferred =
+              BulkMemberships.deferInsideMinDwell(tx, bucket, failingIds, now);
+          if (dwellThreshold != null) leavable = leavable.and(m.ENTERED_AT.le(dwellThreshold));
+          int left = leave(tx, bucket, leavable, readsContact, now, LeaveReason.CRITERIA);
+          // The new deadline may be earlier than the one the watch sleeps toward (it ignores a
+          // later one).
+          return new LeaveSlice(
+              left, deferred.size(), bucket.fastExpiry() && arming != null ? deferred : List.of());
+        });
+  }
+
+  /** How a step's chunks ended: those that committed, and the first failure if any did not. */
+  private record Chunks(List<LeaveSlice> committed, Optional<RuntimeException> failure) {}
+
+  /**
+   * Thrown by a step some of whose chunks failed: the counts of those that committed. The sweep
+   * heartbeats them with the cursor before the step, then rethrows {@code cause}.
+   */
+  private static final class ChunksFailed extends RuntimeException {
+    final BucketSweep committed;
+
+    ChunksFailed(BucketSweep committed, RuntimeException cause) {
+      super(cause.getMessage(), cause, false, false);
+      this.committed = committed;
+    }
+
+    RuntimeException cause() {
+      return (RuntimeException) getCause();
+    }
+  }
+
+  /**
+   * Runs {@code work} and returns once all of it has finished, failures collected (the first, the
+   * others suppressed in it). The calling thread runs the first chunk, then any the slice threads
+   * have not started: they are shared by all of this worker's sweeps and may be busy with another
+   * bucket's, so a sweep never waits for a free thread, and at most {@code parallelism - 1} extra
+   * connections are in use however many buckets sweep at once.
+   */
+  private Chunks runAll(List<Callable<LeaveSlice>> work) {
+    List<FutureTask<LeaveSlice>> tasks = new ArrayList<>(work.size());
+    for (var w : work) tasks.add(new FutureTask<>(w));
+    for (int i = 1; i < tasks.size(); i++) slices.execute(tasks.get(i));
+    // run() does nothing for a task a slice thread has started or finished.
+    for (var t : tasks) t.run();
+    List<LeaveSlice> committed = new ArrayList<>(tasks.size());
+    RuntimeException failure = null;
+    boolean interrupted = false;
+    for (var t : tasks) {
+      while (true) {
+        try {
+          committed.add(t.get());
+          break;
+        } catch (ExecutionException e) {
+          RuntimeException cause = unchecked(e.getCause());
+          if (failure == null) failure = cause;
+          else failure.addSuppressed(cause);
+          break;
+        } catch (InterruptedException e) {
+          // Wait anyway: a chunk in flight holds its connection and locks until it ends.
+          interrupted = true;
+        }
+      }
+    }
+    if (interrupted) Thread.currentThread().interrupt();
+    return new Chunks(committed, Optional.ofNullable(failure));
+  }
+
+  private static RuntimeException unchecked(Throwable t) {
+    if (t instanceof RuntimeException r) return r;
+    if (t instanceof Error e) throw e;
+    return new IllegalStateException(t);
+  }
+
+  /** Daemon threads for the chunks beyond the first: a sweep never keeps the JVM up. */
+  private static Executor sliceThreads(int threads) {
+    AtomicInteger n = new AtomicInteger();
+    return Executors.newFixedThreadPool(
+        threads,
+        r -> {
+          Thread t = new Thread(r, "reconcile-chunk-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   /**
@@ -404,7 +560,7 @@ public final class ReconcileService {
     return new Step(
         nextAfter(range.size(), SweepCursor.Phase.REARM, cursor.after(to)),
         new BucketSweep(bucket.id(), 0, 0, 0, joins, false, 0, null),
-        true);
+        1);
   }
 
   private int joinRange(
@@ -467,7 +623,7 @@ public final class ReconcileService {
             .fetch();
     SweepCursor nextThreshold =
         new SweepCursor(SweepCursor.Phase.DWELL, String.valueOf(index + 1), 0);
-    if (chunk.isEmpty()) return new Step(nextThreshold, BucketSweep.zero(bucket.id()), false);
+    if (chunk.isEmpty()) return new Step(nextThreshold, BucketSweep.zero(bucket.id()), 0);
     List<Long> ids = chunk.getValues(m.ID);
     List<String> users = chunk.getValues(m.USER_ID);
     int emitted =
@@ -497,7 +653,7 @@ public final class ReconcileService {
             ? nextThreshold
             : new SweepCursor(
                 SweepCursor.Phase.DWELL, String.valueOf(index), ids.get(ids.size() - 1));
-    return new Step(next, BucketSweep.zero(bucket.id()), true);
+    return new Step(next, BucketSweep.zero(bucket.id()), 1);
   }
 
   /**
@@ -533,7 +689,7 @@ public final class ReconcileService {
             SweepCursor.Phase.DWELL,
             cursor.afterId(chunk.get(chunk.size() - 1).value1())),
         new BucketSweep(bucket.id(), 0, 0, 0, 0, false, started, null),
-        true);
+        1);
   }
 
   /**

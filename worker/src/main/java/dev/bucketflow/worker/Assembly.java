@@ -66,6 +66,21 @@ final class Assembly {
       Duration enabledSwitchTtl,
       Clock clock,
       int chunkSize) {
+    return offline(
+        dsl, buckets, enabledSwitchTtl, clock, chunkSize, ReconcileService.DEFAULT_PARALLELISM);
+  }
+
+  /**
+   * @param reconcileParallelism clock-leave chunks a sweep runs at once (the worker's {@code
+   *     --reconcile-parallelism})
+   */
+  static Offline offline(
+      DSLContext dsl,
+      List<BucketDefinition> buckets,
+      Duration enabledSwitchTtl,
+      Clock clock,
+      int chunkSize,
+      int reconcileParallelism) {
     BucketCatalog catalog =
         new BucketCatalog(
             new BucketRegistry(buckets), new EnabledSwitch(dsl, enabledSwitchTtl, clock));
@@ -83,7 +98,8 @@ final class Assembly {
         membership,
         new IngestService(dsl, membership, clock),
         new BackfillService(dsl, catalog, states, transitions, clock, chunkSize),
-        new ReconcileService(dsl, catalog, states, transitions, clock, chunkSize, null));
+        new ReconcileService(
+            dsl, catalog, states, transitions, clock, chunkSize, null, reconcileParallelism));
   }
 
   /** Event-storage upkeep for the commands and benchmarks, retention from the environment. */
@@ -160,7 +176,14 @@ final class Assembly {
         dispatcher,
         wake,
         new ReconcileService(
-            dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),
+            dsl,
+            catalog,
+            states,
+            transitions,
+            clock,
+            config.reconcileChunk(),
+            arming,
+            config.reconcileParallelism()),
         new ExpiryService(dsl, catalog, states, transitions, clock),
         new BackfillService(
             dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),

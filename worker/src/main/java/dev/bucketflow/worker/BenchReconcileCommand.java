@@ -101,6 +101,13 @@ final class BenchReconcileCommand implements Callable<Integer> {
   int chunk;
 
   @Option(
+      names = "--parallelism",
+      defaultValue = "" + dev.bucketflow.reconcile.ReconcileService.DEFAULT_PARALLELISM,
+      description =
+          "Clock-leave chunks the sweep runs at once, as the worker's --reconcile-parallelism (default ${DEFAULT-VALUE}).")
+  int parallelism;
+
+  @Option(
       names = "--explain",
       description =
           "Print EXPLAIN (ANALYZE, BUFFERS) of the leave statement the sweep runs for a chunk in the middle "
@@ -139,6 +146,8 @@ final class BenchReconcileCommand implements Callable<Integer> {
     if (warmup < 0)
       throw new ParameterException(spec.commandLine(), "--warmup must not be negative");
     if (chunk < 1) throw new ParameterException(spec.commandLine(), "--chunk must be at least 1");
+    if (parallelism < 1)
+      throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1");
   }
 
   private java.util.Optional<CpuSteal> stealFrom = java.util.Optional.empty();
@@ -175,7 +184,7 @@ final class BenchReconcileCommand implements Callable<Integer> {
         DSLContext dsl = Database.dsl(ds);
         database = BenchCommand.Target.describeDatabase("embedded", dsl);
         generation = ReconcileBench.generate(dsl, members, events, leavePercent, NOW);
-        Assembly.offline(dsl, buckets, Duration.ofSeconds(30), clock, chunk)
+        Assembly.offline(dsl, buckets, Duration.ofSeconds(30), clock, chunk, parallelism)
             .catalog()
             .registerConfigs(dsl);
       }
@@ -198,7 +207,7 @@ final class BenchReconcileCommand implements Callable<Integer> {
                     ExecuteListener.onExecuteStart(ctx -> statements.incrementAndGet()))
                 .dsl();
         Assembly.Offline parts =
-            Assembly.offline(dsl, buckets, Duration.ofSeconds(30), clock, chunk);
+            Assembly.offline(dsl, buckets, Duration.ofSeconds(30), clock, chunk, parallelism);
         out.println();
         out.println(
             "(b) per-member baseline: one transaction per member (lock contact, load its state, in-memory "
@@ -262,13 +271,14 @@ final class BenchReconcileCommand implements Callable<Integer> {
                         ExecuteListener.onExecuteStart(ctx -> statements.incrementAndGet()))
                     .dsl();
         Assembly.Offline parts =
-            Assembly.offline(dsl, buckets, Duration.ofSeconds(30), clock, chunk);
+            Assembly.offline(dsl, buckets, Duration.ofSeconds(30), clock, chunk, parallelism);
         out.println();
         out.printf(
             Locale.ROOT,
-            "(a) set-based sweep: ReconcileService from Assembly, chunk %d, parts of the activity's "
-                + "default budget, on the original%s%n",
+            "(a) set-based sweep: ReconcileService from Assembly, chunk %d, %d at once, parts of the "
+                + "activity's default budget, on the original%s%n",
             chunk,
+            parallelism,
             explain ? " (EXPLAIN time excluded)" : "");
         for (BucketDefinition bucket : buckets) {
           long active = ReconcileBench.activeMembers(dsl, bucket.id());
@@ -403,7 +413,7 @@ final class BenchReconcileCommand implements Callable<Integer> {
   }
 
   private static HikariDataSource open(EmbeddedDatabase pg, String database) {
-    return CliDatabase.open(pg.jdbcUrl(database), "postgres", "", 2);
+    return CliDatabase.open(pg.jdbcUrl(database), "postgres", "", 4);
   }
 
   private static double seconds(Duration d) {
@@ -431,22 +441,22 @@ final class BenchReconcileCommand implements Callable<Integer> {
     private final List<String> plan = new ArrayList<>();
     private long nanos;
 
-    void arm(int ordinal) {
+    synchronized void arm(int ordinal) {
       target = ordinal;
       seen = 0;
       plan.clear();
     }
 
-    long nanos() {
+    synchronized long nanos() {
       return nanos;
     }
 
-    List<String> plan() {
+    synchronized List<String> plan() {
       return List.copyOf(plan);
     }
 
     @Override
-    public void executeStart(ExecuteContext ctx) {
+    public synchronized void executeStart(ExecuteContext ctx) {
       String sql = ctx.sql();
       if (target == 0
           || sql == null

@@ -48,4 +48,13 @@ public final class ContentOptions {
       description =
           "Rows per reconcile statement (env BUCKETFLOW_RECONCILE_CHUNK, default ${DEFAULT-VALUE}).")
   int reconcileChunk;
+
+  @Option(
+      names = "--reconcile-parallelism",
+      defaultValue = "${env:BUCKETFLOW_RECONCILE_PARALLELISM:-3}",
+      description =
+          "Clock-leave chunks one bucket's sweep runs at once, each on its own connection; the extra"
+              + " connections (this minus one) are shared by all of the worker's sweeps (env"
+              + " BUCKETFLOW_RECONCILE_PARALLELISM, default ${DEFAULT-VALUE}).")
+  int reconcileParallelism;
 }

@@ -72,27 +72,30 @@ final class DevCommand implements Callable<Integer> {
 
       WorkerConfig config =
           new WorkerConfig(
-              address,
-              "default",
-              queue.taskQueue,
-              queue.shards,
-              pg.jdbcUrl(DATABASE),
-              "postgres",
-              "",
-              10,
-              content.buckets,
-              content.journeys,
-              content.enabledBuckets,
-              adminPort,
-              ingest.settings(),
-              java.time.Duration.ofSeconds(content.enabledSwitchTtlSeconds),
-              content.reconcileCron,
-              content.reconcileChunk,
-              ingest.futureSkew(),
-              // This worker lives and dies with its server, so its sticky queue can never strand a
-              // workflow: keep sticky execution (no full replay per task). Other workers attached
-              // to dev run `worker --sticky-timeout 0` (auto detects the Java test server too).
-              StickyTimeout.SDK_DEFAULT);
+                  address,
+                  "default",
+                  queue.taskQueue,
+                  queue.shards,
+                  pg.jdbcUrl(DATABASE),
+                  "postgres",
+                  "",
+                  10,
+                  content.buckets,
+                  content.journeys,
+                  content.enabledBuckets,
+                  adminPort,
+                  ingest.settings(),
+                  java.time.Duration.ofSeconds(content.enabledSwitchTtlSeconds),
+                  content.reconcileCron,
+                  content.reconcileChunk,
+                  ingest.futureSkew(),
+                  // This worker lives and dies with its server, so its sticky queue can never
+                  // strand a
+                  // workflow: keep sticky execution (no full replay per task). Other workers
+                  // attached
+                  // to dev run `worker --sticky-timeout 0` (auto detects the Java test server too).
+                  StickyTimeout.SDK_DEFAULT)
+              .withReconcileParallelism(content.reconcileParallelism);
       Processes.printConfig(config);
       BucketflowWorker worker =
           processes.add(

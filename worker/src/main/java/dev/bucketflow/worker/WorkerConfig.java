@@ -4,6 +4,7 @@ import dev.bucketflow.db.Secrets;
 import dev.bucketflow.dispatch.DeliverySettings;
 import dev.bucketflow.event.EventRetention;
 import dev.bucketflow.ingest.IngestSettings;
+import dev.bucketflow.reconcile.ReconcileService;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -36,7 +37,9 @@ public record WorkerConfig(
     /** Outbox delivery: retries, parking, lease and poll ({@code BUCKETFLOW_DELIVERY_*}). */
     DeliverySettings delivery,
     /** How long raw events are kept ({@code BUCKETFLOW_EVENT_RETENTION}). */
-    EventRetention eventRetention) {
+    EventRetention eventRetention,
+    /** Clock-leave chunks a bucket's sweep runs at once ({@code --reconcile-parallelism}). */
+    int reconcileParallelism) {
 
   /** As the canonical constructor with delivery settings from the environment. */
   public WorkerConfig(
@@ -78,7 +81,8 @@ public record WorkerConfig(
         maxFutureSkew,
         stickyTimeout,
         DeliverySettings.fromEnv(System.getenv()),
-        EventRetention.fromEnv(System.getenv()));
+        EventRetention.fromEnv(System.getenv()),
+        ReconcileService.DEFAULT_PARALLELISM);
   }
 
   /** As the canonical constructor with the sticky timeout on auto. */
@@ -127,6 +131,10 @@ public record WorkerConfig(
     }
     java.util.Objects.requireNonNull(delivery, "delivery");
     java.util.Objects.requireNonNull(eventRetention, "eventRetention");
+    if (reconcileParallelism < 1) {
+      throw new IllegalArgumentException(
+          "reconcileParallelism: must be at least 1, got " + reconcileParallelism);
+    }
   }
 
   static WorkerConfig of(
@@ -148,24 +156,25 @@ public record WorkerConfig(
       int adminPort,
       Duration stickyTimeout) {
     return new WorkerConfig(
-        t.address,
-        t.namespace,
-        q.taskQueue,
-        q.shards,
-        d.jdbcUrl(),
-        d.user,
-        d.password,
-        d.poolSize,
-        c.buckets,
-        c.journeys,
-        c.enabledBuckets,
-        adminPort,
-        i.settings(),
-        Duration.ofSeconds(c.enabledSwitchTtlSeconds),
-        c.reconcileCron,
-        c.reconcileChunk,
-        i.futureSkew(),
-        stickyTimeout);
+            t.address,
+            t.namespace,
+            q.taskQueue,
+            q.shards,
+            d.jdbcUrl(),
+            d.user,
+            d.password,
+            d.poolSize,
+            c.buckets,
+            c.journeys,
+            c.enabledBuckets,
+            adminPort,
+            i.settings(),
+            Duration.ofSeconds(c.enabledSwitchTtlSeconds),
+            c.reconcileCron,
+            c.reconcileChunk,
+            i.futureSkew(),
+            stickyTimeout)
+        .withReconcileParallelism(c.reconcileParallelism);
   }
 
   WorkerConfig withTemporalAddress(String address) {
@@ -189,7 +198,8 @@ public record WorkerConfig(
         maxFutureSkew,
         stickyTimeout,
         delivery,
-        eventRetention);
+        eventRetention,
+        reconcileParallelism);
   }
 
   WorkerConfig withDelivery(DeliverySettings settings) {
@@ -213,7 +223,8 @@ public record WorkerConfig(
         maxFutureSkew,
         stickyTimeout,
         settings,
-        eventRetention);
+        eventRetention,
+        reconcileParallelism);
   }
 
   WorkerConfig withEventRetention(EventRetention retention) {
@@ -237,7 +248,33 @@ public record WorkerConfig(
         maxFutureSkew,
         stickyTimeout,
         delivery,
-        retention);
+        retention,
+        reconcileParallelism);
+  }
+
+  WorkerConfig withReconcileParallelism(int parallelism) {
+    return new WorkerConfig(
+        temporalAddress,
+        namespace,
+        taskQueue,
+        shards,
+        jdbcUrl,
+        dbUser,
+        dbPassword,
+        dbPoolSize,
+        buckets,
+        journeys,
+        enabledBuckets,
+        adminPort,
+        ingest,
+        enabledSwitchTtl,
+        reconcileCron,
+        reconcileChunk,
+        maxFutureSkew,
+        stickyTimeout,
+        delivery,
+        eventRetention,
+        parallelism);
   }
 
   WorkerConfig withStickyTimeout(Duration timeout) {
@@ -261,7 +298,8 @@ public record WorkerConfig(
         maxFutureSkew,
         timeout,
         delivery,
-        eventRetention);
+        eventRetention,
+        reconcileParallelism);
   }
 
   /**
@@ -286,6 +324,7 @@ public record WorkerConfig(
     m.put("enabled-switch-ttl", enabledSwitchTtl);
     m.put("reconcile.cron", reconcileCron);
     m.put("reconcile.chunk", reconcileChunk);
+    m.put("reconcile.parallelism", reconcileParallelism);
     m.put("admin-port", adminPort);
     m.put("ingest.max-batch", ingest.maxBatchSize());
     m.put("ingest.continue-as-new-after", ingest.continueAsNewAfter());

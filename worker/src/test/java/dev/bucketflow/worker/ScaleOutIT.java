@@ -67,14 +67,27 @@ class ScaleOutIT {
       AtomicInteger b = bRef[0];
       BucketflowWorker workerC = null;
       try {
-        harness.ingestClient().sendAll(waves.get(0), 4);
+        // The first wave in slices, each after the last was sent, until both workers have
+        // applied a batch: sent whole, it can be absorbed by A alone while B's pollers are still
+        // starting (seen once under a loaded full build), and nothing would then reach B.
+        List<ObjectNode> first = waves.get(0);
+        int slices = 8;
+        for (int i = 0; i < slices; i++) {
+          harness
+              .ingestClient()
+              .sendAll(
+                  first.subList(i * first.size() / slices, (i + 1) * first.size() / slices), 4);
+          long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+          while (!(a.get() > 0 && b.get() > 0) && System.nanoTime() < until) Thread.sleep(50);
+        }
         WorkerHarness.await(
             () -> a.get() > 0 && b.get() > 0,
             Duration.ofSeconds(60),
             "both workers applying batches");
         harness.worker.haltForTest(); // A vanishes mid-stream: its shards move to B
-        harness.ingestClient().sendAll(waves.get(1), 4);
+        // Counted before the wave is sent: B may apply all of it while it is being sent.
         int bBefore = b.get();
+        harness.ingestClient().sendAll(waves.get(1), 4);
         workerC = harness.startAnotherWorker(counting(cRef));
         AtomicInteger c = cRef[0];
         harness.ingestClient().sendAll(waves.get(2), 4);
