@@ -227,15 +227,20 @@ class ReconcileParallelTest extends DatabaseTest {
     CountDownLatch held = new CountDownLatch(1);
     reconcile.insideChunk(
         users -> {
-          if (users.get(0).startsWith("u")
-              && Thread.currentThread().getName().startsWith("reconcile-chunk")
-              && held.getCount() > 0) {
-            held.countDown();
-            try {
-              release.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
+          if (!users.get(0).startsWith("u")) return;
+          try {
+            if (Thread.currentThread().getName().startsWith("reconcile-chunk")) {
+              if (held.getCount() > 0) {
+                held.countDown();
+                release.await(30, TimeUnit.SECONDS);
+              }
+            } else if (users.contains(user(1))) {
+              // RECENT's first chunk, on its caller, waits for the slice thread to take the
+              // second: otherwise the caller could run that one itself, and nothing is held.
+              held.await(20, TimeUnit.SECONDS);
             }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
           }
         });
     // RECENT's sweep: the first of its chunks the slice thread runs holds that thread.
@@ -257,5 +262,92 @@ class ReconcileParallelTest extends DatabaseTest {
     }
     assertThat(recent.get(20, TimeUnit.SECONDS).clockLeaves()).isEqualTo(due().size());
     assertThat(leftUsers(RECENT)).isEqualTo(due()).doesNotHaveDuplicates();
+  }
+
+  @Test
+  void aPartsChunkBudgetCountsEveryChunkOfAStep() {
+    ReconcileService reconcile = service(3);
+    List<String> steps = Collections.synchronizedList(new ArrayList<>());
+    reconcile.afterChunk((from, to) -> steps.add(from.after() + ".." + to.after()));
+    ReconcileService.Budget four = new ReconcileService.Budget(4, java.time.Duration.ofMinutes(1));
+
+    SweepProgress first =
+        reconcile.sweep(
+            RECENT.id(), SweepProgress.start(RECENT.id(), SweepCursor.start()), four, p -> {});
+
+    assertThat(steps)
+        .as("three chunks, then the one the budget has left")
+        .containsExactly(".." + user(15), user(15) + ".." + user(20));
+    assertThat(first.next())
+        .isEqualTo(SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES).after(user(20)));
+    SweepProgress rest = reconcile.sweep(RECENT.id(), first, four, p -> {});
+    assertThat(rest.done()).isTrue();
+    assertThat(rest.counts().clockLeaves()).isEqualTo(due().size());
+  }
+
+  @Test
+  void theCallersOwnChunkFailingFailsTheStepAfterTheSlicesCommit() {
+    ReconcileService reconcile = service(3);
+    AtomicBoolean failing = new AtomicBoolean(true);
+    reconcile.insideChunk(
+        users -> {
+          if (failing.get() && users.contains(user(1))) {
+            throw new IllegalStateException("lost in the first chunk");
+          }
+        });
+    AtomicReference<SweepProgress> lastBeat = new AtomicReference<>();
+    SweepProgress start = SweepProgress.start(RECENT.id(), SweepCursor.start());
+
+    assertThatThrownBy(
+            () ->
+                reconcile.sweep(RECENT.id(), start, ReconcileService.Budget.DEFAULT, lastBeat::set))
+        .hasMessage("lost in the first chunk");
+
+    List<String> committed =
+        due().stream().filter(u -> u.compareTo(user(5)) > 0 && u.compareTo(user(15)) <= 0).toList();
+    assertThat(leftUsers(RECENT)).isEqualTo(committed);
+    assertThat(lastBeat.get().counts().clockLeaves()).isEqualTo(committed.size());
+    failing.set(false);
+    SweepProgress done =
+        reconcile.sweep(RECENT.id(), lastBeat.get(), ReconcileService.Budget.DEFAULT, p -> {});
+    assertThat(done.counts().clockLeaves()).isEqualTo(due().size());
+    assertThat(leftUsers(RECENT)).isEqualTo(due()).doesNotHaveDuplicates();
+  }
+
+  @Test
+  void anErrorInOneChunkStillWaitsForTheOthersAndIsRethrownAsItself() {
+    ReconcileService reconcile = service(3);
+    CountDownLatch errorThrown = new CountDownLatch(1);
+    reconcile.insideChunk(
+        users -> {
+          if (users.contains(user(1))) {
+            errorThrown.countDown();
+            throw new AssertionError("an Error in the first chunk");
+          }
+          if (Collections.min(users).compareTo(user(15)) <= 0) {
+            // A sibling still writing when the Error is thrown: the step must wait for it.
+            try {
+              errorThrown.await(20, TimeUnit.SECONDS);
+              Thread.sleep(300);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+        });
+    AtomicReference<SweepProgress> lastBeat = new AtomicReference<>();
+    SweepProgress start = SweepProgress.start(RECENT.id(), SweepCursor.start());
+
+    assertThatThrownBy(
+            () ->
+                reconcile.sweep(RECENT.id(), start, ReconcileService.Budget.DEFAULT, lastBeat::set))
+        .isExactlyInstanceOf(AssertionError.class)
+        .hasMessage("an Error in the first chunk");
+
+    // Read as soon as the sweep has thrown: both siblings have committed by then.
+    List<String> committed =
+        due().stream().filter(u -> u.compareTo(user(5)) > 0 && u.compareTo(user(15)) <= 0).toList();
+    assertThat(leftUsers(RECENT)).isEqualTo(committed);
+    assertThat(lastBeat.get().next()).isEqualTo(SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES));
+    assertThat(lastBeat.get().counts().clockLeaves()).isEqualTo(committed.size());
   }
 }

@@ -45,6 +45,11 @@ class ReconcileServiceTest extends DatabaseTest {
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
   static final int CHUNK = 5;
 
+  /** Clock-leave chunks at once: one here, three in {@link ReconcileServiceThreeChunksTest}. */
+  int parallelism() {
+    return 1;
+  }
+
   static final BucketDefinition RECENT =
       BucketDefinition.builder("recent")
           .criteria(event("app.active").within(days(7)).exists())
@@ -105,7 +110,8 @@ class ReconcileServiceTest extends DatabaseTest {
             TransitionWriter.withoutGenericEvents(),
             clock,
             CHUNK,
-            null);
+            null,
+            parallelism());
   }
 
   void send(ObjectNode... events) {
@@ -209,7 +215,8 @@ class ReconcileServiceTest extends DatabaseTest {
         TransitionWriter.withoutGenericEvents(),
         clock,
         CHUNK,
-        null);
+        null,
+        parallelism());
   }
 
   @Test

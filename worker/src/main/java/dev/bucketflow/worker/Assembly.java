@@ -183,7 +183,7 @@ final class Assembly {
             clock,
             config.reconcileChunk(),
             arming,
-            config.reconcileParallelism()),
+            config.reconcileChunksAtOnce()),
         new ExpiryService(dsl, catalog, states, transitions, clock),
         new BackfillService(
             dsl, catalog, states, transitions, clock, config.reconcileChunk(), arming),

@@ -412,8 +412,8 @@ final class BenchReconcileCommand implements Callable<Integer> {
     }
   }
 
-  private static HikariDataSource open(EmbeddedDatabase pg, String database) {
-    return CliDatabase.open(pg.jdbcUrl(database), "postgres", "", 4);
+  private HikariDataSource open(EmbeddedDatabase pg, String database) {
+    return CliDatabase.open(pg.jdbcUrl(database), "postgres", "", Math.max(4, parallelism + 1));
   }
 
   private static double seconds(Duration d) {

@@ -51,7 +51,10 @@ public final class ContentOptions {
 
   @Option(
       names = "--reconcile-parallelism",
-      defaultValue = "${env:BUCKETFLOW_RECONCILE_PARALLELISM:-3}",
+      defaultValue =
+          "${env:BUCKETFLOW_RECONCILE_PARALLELISM:-"
+              + dev.bucketflow.reconcile.ReconcileService.DEFAULT_PARALLELISM
+              + "}",
       description =
           "Clock-leave chunks one bucket's sweep runs at once, each on its own connection; the extra"
               + " connections (this minus one) are shared by all of the worker's sweeps (env"

@@ -252,6 +252,14 @@ public record WorkerConfig(
         reconcileParallelism);
   }
 
+  /**
+   * The clock-leave chunks a sweep runs at once: {@link #reconcileParallelism}, capped so that the
+   * sweep's connections leave at least one of the pool to ingest.
+   */
+  int reconcileChunksAtOnce() {
+    return Math.max(1, Math.min(reconcileParallelism, dbPoolSize - 1));
+  }
+
   WorkerConfig withReconcileParallelism(int parallelism) {
     return new WorkerConfig(
         temporalAddress,
@@ -324,7 +332,16 @@ public record WorkerConfig(
     m.put("enabled-switch-ttl", enabledSwitchTtl);
     m.put("reconcile.cron", reconcileCron);
     m.put("reconcile.chunk", reconcileChunk);
-    m.put("reconcile.parallelism", reconcileParallelism);
+    m.put(
+        "reconcile.parallelism",
+        reconcileChunksAtOnce() == reconcileParallelism
+            ? String.valueOf(reconcileParallelism)
+            : reconcileChunksAtOnce()
+                + " (asked for "
+                + reconcileParallelism
+                + ", capped by database.pool-size "
+                + dbPoolSize
+                + ")");
     m.put("admin-port", adminPort);
     m.put("ingest.max-batch", ingest.maxBatchSize());
     m.put("ingest.continue-as-new-after", ingest.continueAsNewAfter());

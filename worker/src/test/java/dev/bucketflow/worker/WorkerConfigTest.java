@@ -66,4 +66,19 @@ class WorkerConfigTest {
     assertThat(Processes.configText(config("--db-url", "jdbc:postgresql://db.example/bf")))
         .containsPattern("database\\.password\\s+\\(none\\)");
   }
+
+  @Test
+  void theSweepsChunksAtOnceAreCappedByThePoolAndThePrintedValueSaysSo() {
+    WorkerConfig plenty = config("--db-pool-size", "10", "--reconcile-parallelism", "3");
+    assertThat(plenty.reconcileChunksAtOnce()).isEqualTo(3);
+    assertThat(Processes.configText(plenty)).containsPattern("reconcile\\.parallelism\\s+3\\R");
+
+    WorkerConfig small = config("--db-pool-size", "2", "--reconcile-parallelism", "3");
+    assertThat(small.reconcileChunksAtOnce()).as("one connection left to ingest").isEqualTo(1);
+    assertThat(Processes.configText(small))
+        .contains("reconcile.parallelism", "1 (asked for 3, capped by database.pool-size 2)");
+
+    assertThat(config().reconcileParallelism())
+        .isEqualTo(dev.bucketflow.reconcile.ReconcileService.DEFAULT_PARALLELISM);
+  }
 }
