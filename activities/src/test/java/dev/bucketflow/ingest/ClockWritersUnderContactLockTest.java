@@ -162,6 +162,29 @@ class ClockWritersUnderContactLockTest extends DatabaseTest {
   }
 
   @Test
+  void clockLeaveChunksRunAtOnceSkipOnlyTheUserBeingIngested() throws Exception {
+    send(event("u1", "ping"), event("u2", "ping"), event("u3", "ping"));
+    clock.advance(days(7));
+    // One user per chunk, three chunks at once: the step's chunk of u1 meets the held ingest.
+    ReconcileService reconcile =
+        new ReconcileService(
+            dsl, catalog, states, TransitionWriter.withoutGenericEvents(), clock, 1, null, 3);
+
+    try (HeldIngest held = hold(event("u1", "ping"))) {
+      BucketSweep sweep = finishes(() -> reconcile.sweep(RECENT.id(), p -> {}), "reconcile sweep");
+      assertThat(sweep.clockLeaves())
+          .as("u2 and u3 leave; u1 is left to the next pass")
+          .isEqualTo(2);
+      held.release();
+    }
+
+    assertMembershipIsTheVerdict(RECENT, "u1", true);
+    assertMembershipIsTheVerdict(RECENT, "u2", false);
+    assertMembershipIsTheVerdict(RECENT, "u3", false);
+    assertThat(reconcile.sweep(RECENT.id(), p -> {}).clockLeaves()).isZero();
+  }
+
+  @Test
   void maxDwellLeaveSkipsAUserBeingIngestedAndTheNextPassForceLeavesOnce() throws Exception {
     send(event("u1", "p", "{\"vip\":true}"), event("u2", "p", "{\"vip\":true}"));
     clock.advance(days(2));
