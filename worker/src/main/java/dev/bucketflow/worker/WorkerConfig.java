@@ -131,9 +131,13 @@ public record WorkerConfig(
     }
     java.util.Objects.requireNonNull(delivery, "delivery");
     java.util.Objects.requireNonNull(eventRetention, "eventRetention");
-    if (reconcileParallelism < 1) {
+    if (reconcileParallelism < 1 || reconcileParallelism > ReconcileService.MAX_PARALLELISM) {
       throw new IllegalArgumentException(
-          "reconcileParallelism: must be at least 1, got " + reconcileParallelism);
+          "reconcileParallelism (--reconcile-parallelism, BUCKETFLOW_RECONCILE_PARALLELISM): must be"
+              + " 1.."
+              + ReconcileService.MAX_PARALLELISM
+              + ", got "
+              + reconcileParallelism);
     }
   }
 

@@ -81,4 +81,15 @@ class WorkerConfigTest {
     assertThat(config().reconcileParallelism())
         .isEqualTo(dev.bucketflow.reconcile.ReconcileService.DEFAULT_PARALLELISM);
   }
+
+  @Test
+  void aParallelismOutOfRangeIsRefusedNamingTheFlag() {
+    for (String bad : List.of("0", "65")) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> config("--reconcile-parallelism", bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("--reconcile-parallelism")
+          .hasMessageContaining("got " + bad);
+    }
+  }
 }
