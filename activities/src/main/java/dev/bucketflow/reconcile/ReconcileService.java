@@ -347,6 +347,7 @@ public final class ReconcileService {
    */
   private Step clockLeaves(BucketDefinition bucket, SweepCursor cursor, Instant now, int slices) {
     var m = BUCKET_MEMBERSHIPS;
+    int rows = (int) Math.min(Integer.MAX_VALUE, (long) chunkSize * slices);
     var chunk =
         dsl.select(m.ID, m.USER_ID)
             .from(m)
@@ -357,7 +358,7 @@ public final class ReconcileService {
                     .and(m.DELETED_AT.isNull())
                     .and(m.USER_ID.gt(cursor.after())))
             .orderBy(m.USER_ID)
-            .limit(chunkSize * slices)
+            .limit(rows)
             .fetch();
     if (chunk.isEmpty()) return Step.skip(bucket.id(), SweepCursor.Phase.ABSENCE_JOINS);
     List<Long> ids = chunk.getValues(m.ID);
@@ -381,7 +382,7 @@ public final class ReconcileService {
     BucketSweep counts = new BucketSweep(bucket.id(), left, 0, deferred, 0, false, 0, null);
     if (chunks.failure().isPresent()) throw new ChunksFailed(counts, moved, chunks.failure().get());
     SweepCursor next =
-        ids.size() < chunkSize * slices
+        ids.size() < rows
             ? SweepCursor.at(SweepCursor.Phase.ABSENCE_JOINS)
             : cursor.after(users.get(users.size() - 1));
     return new Step(next, counts, work.size(), moved);
