@@ -70,6 +70,19 @@ public final class ReconcileService {
   /** More chunks at once than any database has cores for. */
   public static final int MAX_PARALLELISM = 64;
 
+  /**
+   * {@code parallelism} if it is 1..{@link #MAX_PARALLELISM}; else an {@link
+   * IllegalArgumentException} naming {@code name} (the constructor's parameter, or the flag it came
+   * from).
+   */
+  public static int checkParallelism(int parallelism, String name) {
+    if (parallelism < 1 || parallelism > MAX_PARALLELISM) {
+      throw new IllegalArgumentException(
+          name + ": must be 1.." + MAX_PARALLELISM + ", got " + parallelism);
+    }
+    return parallelism;
+  }
+
   /** Longer than any sensible cron interval; later deadlines are re-armed by a later sweep. */
   private static final Duration REARM_HORIZON = Duration.ofMinutes(15);
 
@@ -110,11 +123,7 @@ public final class ReconcileService {
       int chunkSize,
       ExpiryArming arming,
       int parallelism) {
-    if (parallelism < 1 || parallelism > MAX_PARALLELISM) {
-      throw new IllegalArgumentException(
-          "parallelism: must be 1.." + MAX_PARALLELISM + ", got " + parallelism);
-    }
-    this.parallelism = parallelism;
+    this.parallelism = checkParallelism(parallelism, "parallelism");
     this.slices = parallelism == 1 ? Runnable::run : sliceThreads(parallelism - 1);
     this.dsl = dsl;
     this.catalog = catalog;
@@ -196,10 +205,7 @@ public final class ReconcileService {
         && (chunks == 0 || System.nanoTime() < until)) {
       Step step;
       try {
-        step =
-            cursor.phase() == SweepCursor.Phase.CLOCK_LEAVES
-                ? clockLeaves(bucket, cursor, now, Math.min(parallelism, budget.chunks() - chunks))
-                : step(bucket, cursor, now);
+        step = step(bucket, cursor, now, Math.min(parallelism, budget.chunks() - chunks));
       } catch (ChunksFailed f) {
         // The chunks that committed are counted; the cursor stays before all of them, and the
         // retry redoes those without effect (compare-and-swap leaves), so each leave counts once.
@@ -246,13 +252,14 @@ public final class ReconcileService {
     }
   }
 
-  private Step step(BucketDefinition bucket, SweepCursor cursor, Instant now) {
+  /** One step from {@code cursor}; the clock-leave phase may take up to {@code slices} chunks. */
+  private Step step(BucketDefinition bucket, SweepCursor cursor, Instant now, int slices) {
     return switch (cursor.phase()) {
       case MAX_DWELL ->
           bucket.maxDwell() == null
               ? Step.skip(bucket.id(), SweepCursor.Phase.CLOCK_LEAVES)
               : maxDwellLeaves(bucket, cursor, now);
-      case CLOCK_LEAVES -> clockLeaves(bucket, cursor, now, 1);
+      case CLOCK_LEAVES -> clockLeaves(bucket, cursor, now, slices);
       case ABSENCE_JOINS -> {
         if (!bucket.reconcilesJoins()) yield Step.skip(bucket.id(), SweepCursor.Phase.REARM);
         if (!firstBackfillDone(bucket.id())) {
@@ -396,6 +403,8 @@ public final class ReconcileService {
       BucketDefinition bucket, List<Long> ids, List<String> users, Instant now) {
     var m = BUCKET_MEMBERSHIPS;
     var c = CONTACTS;
+    // Compiled here, per chunk, on the chunk's own thread: jOOQ query parts are not shared
+    // between threads.
     // Criteria without a property leg read no contact column: evaluated on the membership row's
     // user_id, the chunk needs no join with contacts (a contacts_pkey probe per member, and in the
     // leave UPDATE a self-join through an IN subquery): a third less time per chunk of the count

@@ -114,9 +114,15 @@ class ReconcileParallelTest extends DatabaseTest {
     return "p-" + user;
   }
 
+  /** The users due to leave: all but every third. */
   static List<String> due() {
+    return due(1, USERS);
+  }
+
+  /** The users due to leave among users {@code from}..{@code to}. */
+  static List<String> due(int from, int to) {
     List<String> out = new ArrayList<>();
-    for (int i = 1; i <= USERS; i++) if (i % 3 != 0) out.add(user(i));
+    for (int i = from; i <= to; i++) if (i % 3 != 0) out.add(user(i));
     return out;
   }
 
@@ -148,7 +154,8 @@ class ReconcileParallelTest extends DatabaseTest {
     Set<String> firstStepUsers = ConcurrentHashMap.newKeySet();
     reconcile.insideChunk(
         users -> {
-          if (Collections.min(users).compareTo(user(15)) > 0) return; // the second step's
+          // Only the first step's chunks (users 1-15) meet at the barrier.
+          if (Collections.min(users).compareTo(user(15)) > 0) return;
           threads.add(Thread.currentThread().getName());
           firstStepUsers.addAll(users);
           try {
@@ -195,11 +202,8 @@ class ReconcileParallelTest extends DatabaseTest {
         .hasMessageContaining("connection lost in the chunk of u07");
 
     // Chunks u01-u05 and u11-u15 committed; u06-u10 rolled back.
-    List<String> committed = new ArrayList<>();
-    for (String u : due()) {
-      int n = Integer.parseInt(u.substring(1));
-      if (n <= 5 || n >= 11 && n <= 15) committed.add(u);
-    }
+    List<String> committed = new ArrayList<>(due(1, 5));
+    committed.addAll(due(11, 15));
     assertThat(leftUsers(RECENT)).isEqualTo(committed);
     SweepProgress beat = lastBeat.get();
     assertThat(beat.next())
@@ -303,8 +307,7 @@ class ReconcileParallelTest extends DatabaseTest {
                 reconcile.sweep(RECENT.id(), start, ReconcileService.Budget.DEFAULT, lastBeat::set))
         .hasMessage("lost in the first chunk");
 
-    List<String> committed =
-        due().stream().filter(u -> u.compareTo(user(5)) > 0 && u.compareTo(user(15)) <= 0).toList();
+    List<String> committed = due(6, 15);
     assertThat(leftUsers(RECENT)).isEqualTo(committed);
     assertThat(lastBeat.get().counts().clockLeaves()).isEqualTo(committed.size());
     failing.set(false);
@@ -344,8 +347,7 @@ class ReconcileParallelTest extends DatabaseTest {
         .hasMessage("an Error in the first chunk");
 
     // Read as soon as the sweep has thrown: both siblings have committed by then.
-    List<String> committed =
-        due().stream().filter(u -> u.compareTo(user(5)) > 0 && u.compareTo(user(15)) <= 0).toList();
+    List<String> committed = due(6, 15);
     assertThat(leftUsers(RECENT)).isEqualTo(committed);
     assertThat(lastBeat.get().next()).isEqualTo(SweepCursor.at(SweepCursor.Phase.CLOCK_LEAVES));
     assertThat(lastBeat.get().counts().clockLeaves()).isEqualTo(committed.size());

@@ -146,8 +146,11 @@ final class BenchReconcileCommand implements Callable<Integer> {
     if (warmup < 0)
       throw new ParameterException(spec.commandLine(), "--warmup must not be negative");
     if (chunk < 1) throw new ParameterException(spec.commandLine(), "--chunk must be at least 1");
-    if (parallelism < 1)
-      throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1");
+    try {
+      dev.bucketflow.reconcile.ReconcileService.checkParallelism(parallelism, "--parallelism");
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
   }
 
   private java.util.Optional<CpuSteal> stealFrom = java.util.Optional.empty();

@@ -90,10 +90,9 @@ final class DevCommand implements Callable<Integer> {
                   content.reconcileChunk,
                   ingest.futureSkew(),
                   // This worker lives and dies with its server, so its sticky queue can never
-                  // strand a
-                  // workflow: keep sticky execution (no full replay per task). Other workers
-                  // attached
-                  // to dev run `worker --sticky-timeout 0` (auto detects the Java test server too).
+                  // strand a workflow: keep sticky execution (no full replay per task). Other
+                  // workers attached to dev run `worker --sticky-timeout 0` (auto detects the Java
+                  // test server too).
                   StickyTimeout.SDK_DEFAULT)
               .withReconcileParallelism(content.reconcileParallelism);
       Processes.printConfig(config);

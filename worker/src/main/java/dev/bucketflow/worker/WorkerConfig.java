@@ -131,14 +131,9 @@ public record WorkerConfig(
     }
     java.util.Objects.requireNonNull(delivery, "delivery");
     java.util.Objects.requireNonNull(eventRetention, "eventRetention");
-    if (reconcileParallelism < 1 || reconcileParallelism > ReconcileService.MAX_PARALLELISM) {
-      throw new IllegalArgumentException(
-          "reconcileParallelism (--reconcile-parallelism, BUCKETFLOW_RECONCILE_PARALLELISM): must be"
-              + " 1.."
-              + ReconcileService.MAX_PARALLELISM
-              + ", got "
-              + reconcileParallelism);
-    }
+    ReconcileService.checkParallelism(
+        reconcileParallelism,
+        "reconcileParallelism (--reconcile-parallelism, BUCKETFLOW_RECONCILE_PARALLELISM)");
   }
 
   static WorkerConfig of(
