@@ -70,7 +70,15 @@ class LongLivedReplayTest {
    */
   static final String WINBACK_V0 = "histories/winback-v0.json";
 
+  /**
+   * A run recorded while the emails were activity tasks (email keys naming the entry, no {@code
+   * local-email} marker): must still replay.
+   */
   static final String WINBACK = "histories/winback.json";
+
+  /** The current shape: emails as local activities. */
+  static final String WINBACK_LOCAL_EMAIL = "histories/winback-local-email.json";
+
   static final String BACKFILL = "histories/backfill.json";
 
   // ---------------------------------------------------------------- realistic executions
@@ -272,6 +280,58 @@ class LongLivedReplayTest {
     }
   }
 
+  /**
+   * WinbackJourneyImpl as it was before {@link WinbackJourneyImpl#LOCAL_EMAIL}: email keys name the
+   * entry, emails are activity tasks.
+   */
+  public static class WinbackJourneyV1 implements WinbackJourney {
+    private final JourneyActivities activities =
+        Workflow.newActivityStub(
+            JourneyActivities.class,
+            ActivityOptions.newBuilder().setStartToCloseTimeout(Duration.ofSeconds(30)).build());
+    private String exitReason;
+    private String status = "waiting";
+
+    @Override
+    public void run(JourneyInput input) {
+      int keyVersion = Workflow.getVersion("email-key-per-entry", Workflow.DEFAULT_VERSION, 1);
+      String key =
+          Workflow.getInfo().getWorkflowId()
+              + ":"
+              + (keyVersion == Workflow.DEFAULT_VERSION
+                  ? Workflow.getInfo().getRunId()
+                  : "entry-" + input.entryCount());
+      if (exitReason == null) {
+        activities.sendEmail(
+            new EmailRequest(input.journeyId(), input.userId(), "winback", key + ":first"));
+        Workflow.await(Duration.ofHours(1), () -> exitReason != null);
+      }
+      if (exitReason == null) {
+        activities.sendEmail(
+            new EmailRequest(
+                input.journeyId(), input.userId(), "winback-follow-up", key + ":follow-up"));
+      }
+      status = exitReason == null ? "completed" : "exited";
+      activities.journeyEnded(
+          new JourneyEnd(
+              input.journeyId(),
+              input.userId(),
+              input.entryCount(),
+              JourneyStatus.fromDb(status),
+              exitReason));
+    }
+
+    @Override
+    public void exit(String reason) {
+      if (exitReason == null) exitReason = reason == null ? "exit" : reason;
+    }
+
+    @Override
+    public String status() {
+      return status;
+    }
+  }
+
   // ---------------------------------------------------------------- live replays
 
   @Test
@@ -298,8 +358,34 @@ class LongLivedReplayTest {
             "winback@journey:winback:u1:entry-1:first",
             "winback-follow-up@journey:winback:u1:entry-1:follow-up",
             "winback@journey:winback:u1:entry-2:first");
-    assertThat(ReplayTest.count(runs.get(0), HistoryEvent::hasMarkerRecordedEventAttributes))
+    // The completed run: its two emails are local-activity markers, its one activity task the
+    // end; two version markers (email keys per entry, local emails).
+    assertThat(ReplayTest.count(runs.get(0), LongLivedReplayTest::isLocalActivityMarker))
+        .isEqualTo(2);
+    assertThat(ReplayTest.count(runs.get(0), HistoryEvent::hasActivityTaskScheduledEventAttributes))
         .isEqualTo(1);
+    assertThat(ReplayTest.count(runs.get(0), HistoryEvent::hasMarkerRecordedEventAttributes))
+        .isEqualTo(4);
+    // The exited run sent its first email only, as a local activity.
+    assertThat(ReplayTest.count(runs.get(1), LongLivedReplayTest::isLocalActivityMarker))
+        .isEqualTo(1);
+  }
+
+  private static boolean isLocalActivityMarker(HistoryEvent e) {
+    return e.hasMarkerRecordedEventAttributes()
+        && e.getMarkerRecordedEventAttributes().getMarkerName().equals("LocalActivity");
+  }
+
+  @Test
+  void aWinbackRunWithActivityTaskEmailsReplaysOnTheCurrentCode() throws Exception {
+    WinbackRuns runs;
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      runs = runWinback(env, WinbackJourneyV1.class);
+    }
+    assertThat(ReplayTest.count(runs.get(0), HistoryEvent::hasActivityTaskScheduledEventAttributes))
+        .isEqualTo(3);
+    for (WorkflowExecutionHistory run : runs.runs())
+      ReplayTest.replay(run, WinbackJourneyImpl.class);
   }
 
   @Test
@@ -341,6 +427,7 @@ class LongLivedReplayTest {
     GOLDEN.put(DELIVERY, DeliveryWorkflowImpl.class);
     GOLDEN.put(WINBACK_V0, WinbackJourneyImpl.class);
     GOLDEN.put(WINBACK, WinbackJourneyImpl.class);
+    GOLDEN.put(WINBACK_LOCAL_EMAIL, WinbackJourneyImpl.class);
     GOLDEN.put(BACKFILL, BackfillWorkflowImpl.class);
   }
 
@@ -364,7 +451,10 @@ class LongLivedReplayTest {
             runWinback(env, WinbackJourneyV0.class).get(1)); // the exited run: a signal too
       }
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
-        out.put(WINBACK, runWinback(env, WinbackJourneyImpl.class).get(0));
+        out.put(WINBACK, runWinback(env, WinbackJourneyV1.class).get(0));
+      }
+      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+        out.put(WINBACK_LOCAL_EMAIL, runWinback(env, WinbackJourneyImpl.class).get(0));
       }
     }
     if (wanted.test("backfill")) {

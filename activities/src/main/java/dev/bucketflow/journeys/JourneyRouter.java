@@ -138,6 +138,10 @@ public final class JourneyRouter {
             .setWorkflowId(claim.workflowId())
             .setTaskQueue(journey.taskQueueOr(ownTaskQueue))
             .setPriority(JOURNEY_PRIORITY)
+            // Eager start: the start's response carries the first workflow task to this process's
+            // own worker (when it polls the journey's task queue and has a free slot), saving the
+            // poll round trip and the matching; otherwise the server dispatches it as usual.
+            .setDisableEagerExecution(false)
             // The previous run under this id is over (checked above); a run of this very claim is
             // recognised by the entryCount in its memo, so a re-delivery never starts a second one.
             .setWorkflowIdReusePolicy(

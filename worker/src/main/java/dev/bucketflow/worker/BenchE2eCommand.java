@@ -105,6 +105,14 @@ final class BenchE2eCommand implements Callable<Integer> {
   double latencySeconds;
 
   @Option(
+      names = "--latency-rate",
+      defaultValue = "0",
+      description =
+          "Pace (l) at this many events/s instead of half of (e)'s rate, to compare two builds at"
+              + " the same load (default: half of (e)).")
+  double latencyRate;
+
+  @Option(
       names = "--warmup-events",
       defaultValue = "5000",
       description =
@@ -324,9 +332,14 @@ final class BenchE2eCommand implements Callable<Integer> {
           e.phase().seconds(e.phase().transition, 99));
       out.flush();
       settle(settled, "(e)");
-      double half = e.rate() / 2;
+      double half = latencyRate > 0 ? latencyRate : e.rate() / 2;
       Result l = paced(ingest, half, now);
       Phase lp = l.phase();
+      if (latencyRate > 0)
+        out.printf(
+            Locale.ROOT,
+            "(l) is paced at --latency-rate %,.0f events/s, not at half of (e)'s rate%n",
+            latencyRate);
       out.printf(
           Locale.ROOT,
           "(l) half load: paced at %,.0f events/s for %.1f s (%,d events, applied at %,.0f events/s); "
@@ -382,6 +395,8 @@ final class BenchE2eCommand implements Callable<Integer> {
     if (users < 1) throw new ParameterException(spec.commandLine(), "--users must be at least 1");
     if (latencySeconds <= 0)
       throw new ParameterException(spec.commandLine(), "--latency-seconds must be positive");
+    if (latencyRate < 0)
+      throw new ParameterException(spec.commandLine(), "--latency-rate must not be negative");
     if (warmupEvents < 0)
       throw new ParameterException(spec.commandLine(), "--warmup-events must not be negative");
     if (shards < 1) throw new ParameterException(spec.commandLine(), "--shards must be at least 1");
@@ -408,8 +423,9 @@ final class BenchE2eCommand implements Callable<Integer> {
     String pending =
         "select (select count(*) from bucket_transitions where dispatched_at is null and parked_at is null)"
             + " + (select count(*) from journey_outbox where dispatched_at is null and parked_at is null)";
-    long left;
-    while ((left = db.fetchOne(pending).get(0, Long.class)) > 0) {
+    long left = db.fetchOne(pending).get(0, Long.class);
+    long atStart = left;
+    for (; left > 0; left = db.fetchOne(pending).get(0, Long.class)) {
       if (System.nanoTime() > deadline) {
         throw new PhaseTimeout(
             "after "
@@ -424,9 +440,10 @@ final class BenchE2eCommand implements Callable<Integer> {
     }
     out.printf(
         Locale.ROOT,
-        "  after %s: outboxes delivered in %.1f s more (untimed)%n",
+        "  after %s: outboxes delivered in %.1f s more (untimed; %,d rows were undelivered)%n",
         after,
-        (System.nanoTime() - t0) / 1e9);
+        (System.nanoTime() - t0) / 1e9,
+        atStart);
     out.flush();
   }
 
