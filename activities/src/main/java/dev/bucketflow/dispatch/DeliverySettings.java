@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param passBudget longest time one pass (one activity attempt) delivers before it returns
  * @param pageSize rows read per query
  * @param poll longest wait of a delivery workflow between passes without a wake-up
+ * @param yieldToIngest pause before each row (and each step call) of a pass while an ingest batch
+ *     runs in the same worker ({@link DeliveryYield}); zero never pauses
  */
 public record DeliverySettings(
     int maxAttempts,
@@ -26,12 +28,17 @@ public record DeliverySettings(
     Duration lease,
     Duration passBudget,
     int pageSize,
-    Duration poll) {
+    Duration poll,
+    Duration yieldToIngest) {
 
   public static final String MAX_ATTEMPTS_ENV = "BUCKETFLOW_DELIVERY_MAX_ATTEMPTS";
   public static final String INITIAL_BACKOFF_ENV = "BUCKETFLOW_DELIVERY_BACKOFF";
   public static final String MAX_BACKOFF_ENV = "BUCKETFLOW_DELIVERY_MAX_BACKOFF";
   public static final String POLL_ENV = "BUCKETFLOW_DELIVERY_POLL";
+  public static final String YIELD_ENV = "BUCKETFLOW_DELIVERY_YIELD";
+
+  /** Longest {@link #yieldToIngest}: a pause is a yield, not a schedule. */
+  public static final Duration MAX_YIELD = Duration.ofSeconds(1);
 
   public static final DeliverySettings DEFAULTS =
       new DeliverySettings(
@@ -41,7 +48,8 @@ public record DeliverySettings(
           Duration.ofSeconds(10),
           Duration.ofSeconds(20),
           500,
-          Duration.ofSeconds(15));
+          Duration.ofSeconds(15),
+          Duration.ofMillis(20));
 
   public DeliverySettings {
     Objects.requireNonNull(initialBackoff, "initialBackoff");
@@ -67,6 +75,10 @@ public record DeliverySettings(
     Objects.requireNonNull(poll, "poll");
     if (poll.toMillis() < 100)
       throw new IllegalArgumentException(POLL_ENV + ": must be at least 100 ms, got " + poll);
+    Objects.requireNonNull(yieldToIngest, "yieldToIngest");
+    if (yieldToIngest.isNegative() || yieldToIngest.compareTo(MAX_YIELD) > 0)
+      throw new IllegalArgumentException(
+          YIELD_ENV + ": must be 0 to " + MAX_YIELD.toMillis() + " ms, got " + yieldToIngest);
   }
 
   /**
@@ -91,17 +103,24 @@ public record DeliverySettings(
         d.lease(),
         d.passBudget(),
         d.pageSize(),
-        duration(env, POLL_ENV, d.poll()));
+        duration(env, POLL_ENV, d.poll()),
+        duration(env, YIELD_ENV, d.yieldToIngest()));
   }
 
   /** Fast retries and a quick park, for tests of failure handling. */
   public DeliverySettings withRetries(int attempts, Duration initial, Duration max) {
-    return new DeliverySettings(attempts, initial, max, lease, passBudget, pageSize, poll);
+    return new DeliverySettings(
+        attempts, initial, max, lease, passBudget, pageSize, poll, yieldToIngest);
   }
 
   public DeliverySettings withPoll(Duration every) {
     return new DeliverySettings(
-        maxAttempts, initialBackoff, maxBackoff, lease, passBudget, pageSize, every);
+        maxAttempts, initialBackoff, maxBackoff, lease, passBudget, pageSize, every, yieldToIngest);
+  }
+
+  public DeliverySettings withYieldToIngest(Duration pause) {
+    return new DeliverySettings(
+        maxAttempts, initialBackoff, maxBackoff, lease, passBudget, pageSize, poll, pause);
   }
 
   private static Duration duration(Map<String, String> env, String name, Duration fallback) {

@@ -47,6 +47,7 @@ public final class OutboxDispatcher {
   private final List<DeliveryStep> steps;
   private final DeliverySettings settings;
   private final Clock clock;
+  private final DeliveryYield yieldToIngest;
 
   public OutboxDispatcher(
       DSLContext dsl,
@@ -54,11 +55,26 @@ public final class OutboxDispatcher {
       List<DeliveryStep> steps,
       DeliverySettings settings,
       Clock clock) {
+    this(dsl, streams, steps, settings, clock, DeliveryYield.none());
+  }
+
+  /**
+   * @param yieldToIngest paused on before each row and each step call while ingest runs in this
+   *     process (see {@link DeliveryYield})
+   */
+  public OutboxDispatcher(
+      DSLContext dsl,
+      List<OutboxStream<?>> streams,
+      List<DeliveryStep> steps,
+      DeliverySettings settings,
+      Clock clock,
+      DeliveryYield yieldToIngest) {
     this.dsl = dsl;
     this.streams = List.copyOf(streams);
     this.steps = List.copyOf(steps);
     this.settings = settings;
     this.clock = clock;
+    this.yieldToIngest = yieldToIngest;
   }
 
   /** Transitions only, to {@code targets}, with default settings (tests and tools). */
@@ -105,7 +121,7 @@ public final class OutboxDispatcher {
       }
       for (DeliveryStep step : steps) {
         if (pass.stopped) break;
-        DeliveryStep.Result r = step.run(shard, shards, pass::proceed);
+        DeliveryStep.Result r = step.run(shard, shards, pass::proceedAfterYield);
         pass.delivered += r.delivered();
         pass.failed += r.failed();
         pass.parked += r.parked();
@@ -144,6 +160,12 @@ public final class OutboxDispatcher {
 
     void due(Instant at) {
       if (nextDue == null || at.isBefore(nextDue)) nextDue = at;
+    }
+
+    /** {@link #proceed()} after yielding to ingest: before a row, or a step's call. */
+    boolean proceedAfterYield() {
+      yieldToIngest.beforeTargetCall();
+      return proceed();
     }
 
     /** Heartbeat, then: budget left and lease held for one more call. */
@@ -197,7 +219,7 @@ public final class OutboxDispatcher {
               due(retryAt);
               continue;
             }
-            if (!proceed()) return false;
+            if (!proceedAfterYield()) return false;
             try {
               stream.deliver(stream.map(r), this::proceed);
               done.add(id);

@@ -2,6 +2,7 @@ package dev.bucketflow.ingest;
 
 import dev.bucketflow.activity.Heartbeat;
 import dev.bucketflow.dispatch.DeliveryWake;
+import dev.bucketflow.dispatch.DeliveryYield;
 import dev.bucketflow.membership.DeadlineSignals;
 import dev.bucketflow.shard.Shards;
 import io.temporal.activity.Activity;
@@ -24,6 +25,7 @@ public final class IngestActivitiesImpl implements IngestActivities {
   private final DeadlineSignals deadlineSignals;
   private final IngestCommitListener committed;
   private final Clock clock;
+  private final DeliveryYield deliveryYield;
 
   public IngestActivitiesImpl(IngestService service, DeliveryWake delivery) {
     this(service, delivery, DeadlineSignals.NONE);
@@ -46,11 +48,26 @@ public final class IngestActivitiesImpl implements IngestActivities {
       DeadlineSignals deadlineSignals,
       IngestCommitListener committed,
       Clock clock) {
+    this(service, delivery, deadlineSignals, committed, clock, DeliveryYield.none());
+  }
+
+  /**
+   * @param deliveryYield told while each batch's transaction runs, so that this worker's delivery
+   *     yields to it
+   */
+  public IngestActivitiesImpl(
+      IngestService service,
+      DeliveryWake delivery,
+      DeadlineSignals deadlineSignals,
+      IngestCommitListener committed,
+      Clock clock,
+      DeliveryYield deliveryYield) {
     this.service = service;
     this.delivery = delivery;
     this.deadlineSignals = deadlineSignals;
     this.committed = committed;
     this.clock = clock;
+    this.deliveryYield = deliveryYield;
   }
 
   @Override
@@ -59,7 +76,10 @@ public final class IngestActivitiesImpl implements IngestActivities {
     // batch is retried elsewhere after the (seconds-long) heartbeat timeout.
     Runnable heartbeat = Heartbeat.current();
     heartbeat.run();
-    IngestService.Applied applied = service.applyWithTransitions(batch, heartbeat);
+    IngestService.Applied applied;
+    try (DeliveryYield.Running running = deliveryYield.ingestStarted()) {
+      applied = service.applyWithTransitions(batch, heartbeat);
+    }
     // Returned means committed: the commit instant is now.
     if (!applied.outcome().duplicateBatch()) report(applied);
     IngestOutcome outcome = applied.outcome();

@@ -160,6 +160,43 @@ class OrderedDeliveryTest extends DatabaseTest {
     assertThat(delivered).contains("bad-7:left:1");
   }
 
+  /**
+   * While an ingest batch runs in the worker, a pass pauses once before each row, not once per
+   * target of a row; once ingest is done it no longer pauses. Nothing is delivered out of order or
+   * twice for the pauses.
+   */
+  @Test
+  void whileIngestRunsAPassPausesBeforeEachRowAndNotOtherwise() {
+    String u = userOfShard(2);
+    row(u, "entered", 1);
+    row(u, "left", 1);
+    row(u, "entered", 2);
+    List<Duration> pauses = Collections.synchronizedList(new ArrayList<>());
+    DeliveryYield yieldToIngest = new DeliveryYield(Duration.ofMillis(20), pauses::add);
+    List<String> second = Collections.synchronizedList(new ArrayList<>());
+    OutboxDispatcher d =
+        new OutboxDispatcher(
+            dsl,
+            List.of(
+                new TransitionStream(
+                    List.of(recorder(), r -> second.add(r.kind() + ":" + r.epoch())))),
+            List.of(),
+            DeliverySettings.DEFAULTS,
+            clock,
+            yieldToIngest);
+
+    try (DeliveryYield.Running ingest = yieldToIngest.ingestStarted()) {
+      assertThat(d.deliver(2, 8, () -> {}).delivered()).isEqualTo(3);
+    }
+    assertThat(pauses).hasSize(3).containsOnly(Duration.ofMillis(20));
+    assertThat(delivered).containsExactly(u + ":entered:1", u + ":left:1", u + ":entered:2");
+    assertThat(second).containsExactly("entered:1", "left:1", "entered:2");
+
+    row(u, "left", 2);
+    assertThat(d.deliver(2, 8, () -> {}).delivered()).isEqualTo(1);
+    assertThat(pauses).hasSize(3); // no ingest running: no pause
+  }
+
   @Test
   void aSecondDelivererOfTheSameShardDeliversNothingWhileTheFirstHoldsTheLease() throws Exception {
     String u = userOfShard(3);
@@ -205,7 +242,8 @@ class OrderedDeliveryTest extends DatabaseTest {
             Duration.ofSeconds(1),
             Duration.ofSeconds(20),
             100,
-            Duration.ofSeconds(15));
+            Duration.ofSeconds(15),
+            Duration.ZERO);
     CountDownLatch inTarget = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     TransitionTarget stall =

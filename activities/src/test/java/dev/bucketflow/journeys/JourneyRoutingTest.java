@@ -449,7 +449,8 @@ class JourneyRoutingTest {
             Duration.ofSeconds(3),
             Duration.ofSeconds(20),
             100,
-            Duration.ofSeconds(15));
+            Duration.ofSeconds(15),
+            Duration.ZERO);
     java.util.concurrent.CountDownLatch inGate = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     TransitionTarget stall =

@@ -5,6 +5,7 @@ import dev.bucketflow.bucket.BucketDefinition;
 import dev.bucketflow.bucket.BucketRegistry;
 import dev.bucketflow.dispatch.DeliverySettings;
 import dev.bucketflow.dispatch.DeliveryWake;
+import dev.bucketflow.dispatch.DeliveryYield;
 import dev.bucketflow.dispatch.OutboxDispatcher;
 import dev.bucketflow.dispatch.TemporalDeliveryWake;
 import dev.bucketflow.dispatch.TransitionStream;
@@ -117,6 +118,7 @@ final class Assembly {
       ExpiryArming arming,
       PostHogMirror postHog,
       OutboxDispatcher dispatcher,
+      DeliveryYield deliveryYield,
       DeliveryWake wake,
       ReconcileService reconcile,
       ExpiryService expiry,
@@ -153,13 +155,16 @@ final class Assembly {
     PostHogMirror postHog =
         new PostHogMirror(dsl, catalog, postHogSettings, delivery, clock, config.shards());
     List<TransitionTarget> targets = List.of(arming, new JourneyTarget(router, catalog), postHog);
+    // One per worker: its ingest activities mark their batches, its delivery passes yield to them.
+    DeliveryYield deliveryYield = new DeliveryYield(delivery.yieldToIngest());
     OutboxDispatcher dispatcher =
         new OutboxDispatcher(
             dsl,
             List.of(new TransitionStream(targets), journeyOutbox),
             List.of(postHog),
             delivery,
-            clock);
+            clock,
+            deliveryYield);
     MembershipEngine membership =
         new MembershipEngine(catalog, new MembershipStore(), history, transitions);
     IngestService ingest =
@@ -174,6 +179,7 @@ final class Assembly {
         arming,
         postHog,
         dispatcher,
+        deliveryYield,
         wake,
         new ReconcileService(
             dsl,

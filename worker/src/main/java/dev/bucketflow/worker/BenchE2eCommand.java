@@ -359,6 +359,8 @@ final class BenchE2eCommand implements Callable<Integer> {
           lp.seconds(lp.appliedLatency, 50),
           lp.seconds(lp.appliedLatency, 99));
       shardHistoryStats(worker.client());
+      // What (l) left to the journeys: delivery yields to ingest, so its backlog is the price.
+      settle(settled, "(l)");
       out.printf(
           Locale.ROOT,
           "machine: %d cores, max heap %.1f GB; wall %.1f s; %s%n",

@@ -89,6 +89,7 @@ public final class BucketflowWorker implements AutoCloseable {
   private final DeliveryWake wake;
   private final JourneyRegistry journeys;
   private final JourneyActivitiesImpl journeyActivities;
+  private final dev.bucketflow.dispatch.DeliveryYield deliveryYield;
 
   private BucketflowWorker(
       WorkerConfig config,
@@ -124,6 +125,7 @@ public final class BucketflowWorker implements AutoCloseable {
     this.arming = parts.arming();
     this.postHog = parts.postHog();
     this.dispatcher = parts.dispatcher();
+    this.deliveryYield = parts.deliveryYield();
     this.wake = parts.wake();
     this.reconcile = parts.reconcile();
     this.expiry = parts.expiry();
@@ -230,7 +232,8 @@ public final class BucketflowWorker implements AutoCloseable {
         BackfillWorkflowImpl.class,
         DeliveryWorkflowImpl.class);
     worker.registerActivitiesImplementations(
-        ingestSeam.apply(new IngestActivitiesImpl(ingest, wake, arming, committed, clock)),
+        ingestSeam.apply(
+            new IngestActivitiesImpl(ingest, wake, arming, committed, clock, deliveryYield)),
         journeyActivities,
         new ReconcileActivitiesImpl(
             reconcile,

@@ -350,6 +350,7 @@ public record WorkerConfig(
     m.put("delivery.max-attempts", delivery.maxAttempts());
     m.put("delivery.backoff", delivery.initialBackoff() + ".." + delivery.maxBackoff());
     m.put("delivery.poll", delivery.poll());
+    m.put("delivery.yield-to-ingest", delivery.yieldToIngest());
     m.put(
         "event-retention",
         eventRetention
