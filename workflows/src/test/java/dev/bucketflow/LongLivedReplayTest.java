@@ -376,6 +376,63 @@ class LongLivedReplayTest {
         && e.getMarkerRecordedEventAttributes().getMarkerName().equals("LocalActivity");
   }
 
+  /** Refuses every email as a local activity; sends it as an activity task. */
+  static final class LocalSendsFail extends RecordingJourneyBase {
+    final AtomicInteger localAttempts = new AtomicInteger();
+
+    @Override
+    public void sendEmail(EmailRequest request) {
+      if (io.temporal.activity.Activity.getExecutionContext().getInfo().isLocal()) {
+        localAttempts.incrementAndGet();
+        throw io.temporal.failure.ApplicationFailure.newNonRetryableFailure(
+            "provider down", "EmailFailed");
+      }
+      emails.add(request.template() + "@" + request.idempotencyKey());
+    }
+  }
+
+  /** Records what the real activities would do; subclasses decide how emails go. */
+  abstract static class RecordingJourneyBase implements JourneyActivities {
+    final List<String> emails = Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void journeyEnded(JourneyEnd end) {}
+  }
+
+  @Test
+  void anEmailTheLocalActivityCannotSendGoesToAnActivityTaskAndReplays() throws Exception {
+    WorkflowExecutionHistory history;
+    LocalSendsFail activities = new LocalSendsFail();
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      Worker worker = env.newWorker(QUEUE);
+      worker.registerWorkflowImplementationTypes(WinbackJourneyImpl.class);
+      worker.registerActivitiesImplementations(activities);
+      env.start();
+      WorkflowClient client = env.getWorkflowClient();
+      WorkflowStub stub =
+          client.newUntypedWorkflowStub(
+              WinbackJourney.TYPE,
+              WorkflowOptions.newBuilder()
+                  .setWorkflowId("journey:winback:u9")
+                  .setTaskQueue(QUEUE)
+                  .build());
+      ObjectNode settings = JsonNodeFactory.instance.objectNode().put("followUpAfter", "PT1H");
+      stub.start(new JourneyInput("winback", "u9", 1, "bucket:entered:dormant", null, settings));
+      stub.getResult(30, TimeUnit.SECONDS, Void.class);
+      history = client.fetchHistory("journey:winback:u9");
+    }
+    assertThat(activities.emails)
+        .containsExactly(
+            "winback@journey:winback:u9:entry-1:first",
+            "winback-follow-up@journey:winback:u9:entry-1:follow-up");
+    assertThat(activities.localAttempts).hasValue(2);
+    // Both emails and the end as activity tasks, after a failed local attempt each.
+    assertThat(ReplayTest.count(history, HistoryEvent::hasActivityTaskScheduledEventAttributes))
+        .isEqualTo(3);
+    assertThat(ReplayTest.count(history, LongLivedReplayTest::isLocalActivityMarker)).isEqualTo(2);
+    ReplayTest.replay(history, WinbackJourneyImpl.class);
+  }
+
   @Test
   void aWinbackRunWithActivityTaskEmailsReplaysOnTheCurrentCode() throws Exception {
     WinbackRuns runs;

@@ -18,8 +18,9 @@ import java.util.Objects;
  * @param passBudget longest time one pass (one activity attempt) delivers before it returns
  * @param pageSize rows read per query
  * @param poll longest wait of a delivery workflow between passes without a wake-up
- * @param yieldToIngest pause before each row (and each step call) of a pass while an ingest batch
- *     runs in the same worker ({@link DeliveryYield}); zero never pauses
+ * @param yieldToIngest longest pause before each row (and each step call) of a pass while an ingest
+ *     batch runs in the same worker; a pause lasts as long as the work since the previous one
+ *     ({@link DeliveryYield}); zero never pauses
  */
 public record DeliverySettings(
     int maxAttempts,

@@ -59,8 +59,8 @@ public final class OutboxDispatcher {
   }
 
   /**
-   * @param yieldToIngest paused on before each row and each step call while ingest runs in this
-   *     process (see {@link DeliveryYield})
+   * @param yieldToIngest yielded to before each row and each step call while ingest runs in this
+   *     worker (see {@link DeliveryYield})
    */
   public OutboxDispatcher(
       DSLContext dsl,
@@ -152,6 +152,9 @@ public final class OutboxDispatcher {
     boolean leaseLost;
     Instant nextDue;
 
+    /** Where the work since the last yield started ({@link DeliveryYield#now()}). */
+    long workSince = yieldToIngest.now();
+
     Pass(DeliveryLease lease, Runnable heartbeat, long budgetEnds) {
       this.lease = lease;
       this.heartbeat = heartbeat;
@@ -162,9 +165,17 @@ public final class OutboxDispatcher {
       if (nextDue == null || at.isBefore(nextDue)) nextDue = at;
     }
 
-    /** {@link #proceed()} after yielding to ingest: before a row, or a step's call. */
+    /**
+     * {@link #proceed()} after yielding to ingest (see {@link DeliveryYield}): before a row, or a
+     * step's call. Interrupted (the worker shutting down), the pass stops: its unmarked rows are
+     * delivered by the next one.
+     */
     boolean proceedAfterYield() {
-      yieldToIngest.beforeTargetCall();
+      workSince = yieldToIngest.yieldAfter(workSince);
+      if (Thread.currentThread().isInterrupted()) {
+        stopped = true;
+        return false;
+      }
       return proceed();
     }
 

@@ -161,26 +161,36 @@ class OrderedDeliveryTest extends DatabaseTest {
   }
 
   /**
-   * While an ingest batch runs in the worker, a pass pauses once before each row, not once per
-   * target of a row; once ingest is done it no longer pauses. Nothing is delivered out of order or
-   * twice for the pauses.
+   * While an ingest batch runs in the worker, a pass yields once before each row (not once per
+   * target of a row) and before each call of a step, and stops when interrupted; once ingest is
+   * done it no longer yields. Nothing is delivered out of order or twice for it. The yield's clock
+   * moves 30 ms per reading, so every pause is the 20 ms cap.
    */
   @Test
-  void whileIngestRunsAPassPausesBeforeEachRowAndNotOtherwise() {
+  void whileIngestRunsAPassYieldsBeforeEachRowAndStepCallAndNotOtherwise() {
     String u = userOfShard(2);
     row(u, "entered", 1);
     row(u, "left", 1);
     row(u, "entered", 2);
     List<Duration> pauses = Collections.synchronizedList(new ArrayList<>());
-    DeliveryYield yieldToIngest = new DeliveryYield(Duration.ofMillis(20), pauses::add);
+    java.util.concurrent.atomic.AtomicLong ticks = new java.util.concurrent.atomic.AtomicLong();
+    DeliveryYield yieldToIngest =
+        new DeliveryYield(Duration.ofMillis(20), pauses::add, () -> ticks.addAndGet(30_000_000L));
     List<String> second = Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.atomic.AtomicInteger stepCalls =
+        new java.util.concurrent.atomic.AtomicInteger();
+    DeliveryStep twoCalls =
+        (shard, shards, control) -> {
+          for (int i = 0; i < 2 && control.proceed(); i++) stepCalls.incrementAndGet();
+          return DeliveryStep.Result.NOTHING;
+        };
     OutboxDispatcher d =
         new OutboxDispatcher(
             dsl,
             List.of(
                 new TransitionStream(
                     List.of(recorder(), r -> second.add(r.kind() + ":" + r.epoch())))),
-            List.of(),
+            List.of(twoCalls),
             DeliverySettings.DEFAULTS,
             clock,
             yieldToIngest);
@@ -188,13 +198,39 @@ class OrderedDeliveryTest extends DatabaseTest {
     try (DeliveryYield.Running ingest = yieldToIngest.ingestStarted()) {
       assertThat(d.deliver(2, 8, () -> {}).delivered()).isEqualTo(3);
     }
-    assertThat(pauses).hasSize(3).containsOnly(Duration.ofMillis(20));
+    assertThat(pauses).hasSize(3 + 2).containsOnly(Duration.ofMillis(20));
+    assertThat(stepCalls).hasValue(2);
     assertThat(delivered).containsExactly(u + ":entered:1", u + ":left:1", u + ":entered:2");
     assertThat(second).containsExactly("entered:1", "left:1", "entered:2");
 
     row(u, "left", 2);
     assertThat(d.deliver(2, 8, () -> {}).delivered()).isEqualTo(1);
-    assertThat(pauses).hasSize(3); // no ingest running: no pause
+    assertThat(pauses).hasSize(5); // no ingest running: no pause
+
+    // Interrupted (a worker shutting down): the pass stops before its next row, unmarked.
+    row(u, "entered", 3);
+    DeliveryYield interrupting =
+        new DeliveryYield(
+            Duration.ofMillis(20),
+            p -> {
+              throw new InterruptedException("shutdown");
+            },
+            () -> ticks.addAndGet(30_000_000L));
+    OutboxDispatcher stopping =
+        new OutboxDispatcher(
+            dsl,
+            List.of(new TransitionStream(List.of(recorder()))),
+            List.of(),
+            DeliverySettings.DEFAULTS,
+            clock,
+            interrupting);
+    try (DeliveryYield.Running ingest = interrupting.ingestStarted()) {
+      DeliveryPass pass = stopping.deliver(2, 8, () -> {});
+      assertThat(Thread.interrupted()).isTrue();
+      assertThat(pass.delivered()).isZero();
+      assertThat(pass.more()).isTrue();
+    }
+    assertThat(delivered).hasSize(4);
   }
 
   @Test

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  */
 class IngestMarksDeliveryYieldTest extends DatabaseTest {
 
-  final DeliveryYield deliveryYield = new DeliveryYield(Duration.ofMillis(20), d -> {});
+  final DeliveryYield deliveryYield =
+      new DeliveryYield(Duration.ofMillis(20), d -> {}, System::nanoTime);
   final List<Integer> seenInside = new ArrayList<>();
   IngestService service;
   IngestActivitiesImpl activity;

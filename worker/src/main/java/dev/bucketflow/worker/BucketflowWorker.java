@@ -196,6 +196,9 @@ public final class BucketflowWorker implements AutoCloseable {
   static WorkerOptions workerOptions(WorkerConfig config, java.time.Duration stickyTimeout) {
     return WorkerOptions.newBuilder()
         .setMaxConcurrentActivityExecutionSize(activitySlots(config))
+        // Journey emails run as local activities inside workflow tasks, outside the server's
+        // priority order: bounded to half the pool so they never crowd ingest off it.
+        .setMaxConcurrentLocalActivityExecutionSize(localActivitySlots(config))
         // ZERO: completions carry no sticky attributes, so every workflow task goes to the
         // shared queue and a dead worker strands nothing (see StickyTimeout).
         .setStickyQueueScheduleToStartTimeout(stickyTimeout)
@@ -211,6 +214,11 @@ public final class BucketflowWorker implements AutoCloseable {
    */
   static int activitySlots(WorkerConfig config) {
     return Math.max(4, config.dbPoolSize()) + 2 * config.shards();
+  }
+
+  /** Local-activity slots (the journeys' emails): half the pool, at least 1. */
+  static int localActivitySlots(WorkerConfig config) {
+    return Math.max(1, config.dbPoolSize() / 2);
   }
 
   /** The sticky timeout this worker runs with (auto resolved at start). */

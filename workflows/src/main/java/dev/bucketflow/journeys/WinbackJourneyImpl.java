@@ -6,6 +6,7 @@ import dev.bucketflow.journey.JourneyStatus;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.activity.LocalActivityOptions;
 import io.temporal.common.RetryOptions;
+import io.temporal.failure.ActivityFailure;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 
@@ -29,15 +30,29 @@ public class WinbackJourneyImpl implements WinbackJourney {
    * Temporal work behind a burst of joins ({@code bench e2e}). The send stays idempotent on its
    * key, which is what a local activity needs: a workflow task that fails after the send re-runs
    * it.
+   *
+   * <p>Bounded to {@link #LOCAL_EMAIL_BUDGET} in all, retries included, so that it always ends
+   * inside its workflow task, before the SDK refreshes a task that runs past 80 % of its 10 s
+   * timeout: without sticky execution that refresh replays the workflow from the start and would
+   * begin the send again, for ever, on a slow provider. A send that has not succeeded within the
+   * budget goes to an activity task ({@link #activities}): the server retries it with backoff, and
+   * the history does not grow meanwhile.
    */
   private final JourneyActivities localEmail =
       Workflow.newLocalActivityStub(
           JourneyActivities.class,
           LocalActivityOptions.newBuilder()
-              .setStartToCloseTimeout(Duration.ofSeconds(30))
+              .setScheduleToCloseTimeout(LOCAL_EMAIL_BUDGET)
+              .setStartToCloseTimeout(LOCAL_EMAIL_BUDGET)
               .setRetryOptions(
-                  RetryOptions.newBuilder().setMaximumInterval(Duration.ofMinutes(5)).build())
+                  RetryOptions.newBuilder()
+                      .setInitialInterval(Duration.ofMillis(100))
+                      .setMaximumInterval(Duration.ofSeconds(1))
+                      .build())
               .build());
+
+  /** A local email's whole budget (attempts and backoff); past it, an activity task sends. */
+  static final Duration LOCAL_EMAIL_BUDGET = Duration.ofSeconds(4);
 
   /**
    * getVersion change id of emails as local activities (runs started before send them as activity
@@ -62,12 +77,11 @@ public class WinbackJourneyImpl implements WinbackJourney {
             + (keyVersion == Workflow.DEFAULT_VERSION
                 ? Workflow.getInfo().getRunId()
                 : "entry-" + input.entryCount());
-    JourneyActivities email =
-        Workflow.getVersion(LOCAL_EMAIL, Workflow.DEFAULT_VERSION, 1) == Workflow.DEFAULT_VERSION
-            ? activities
-            : localEmail;
+    boolean local =
+        Workflow.getVersion(LOCAL_EMAIL, Workflow.DEFAULT_VERSION, 1) != Workflow.DEFAULT_VERSION;
     if (exitReason == null) {
-      email.sendEmail(
+      sendEmail(
+          local,
           new EmailRequest(
               input.journeyId(),
               input.userId(),
@@ -81,7 +95,8 @@ public class WinbackJourneyImpl implements WinbackJourney {
       Workflow.await(followUp, () -> exitReason != null);
     }
     if (exitReason == null) {
-      email.sendEmail(
+      sendEmail(
+          local,
           new EmailRequest(
               input.journeyId(),
               input.userId(),
@@ -92,6 +107,19 @@ public class WinbackJourneyImpl implements WinbackJourney {
     status = ended.db();
     activities.journeyEnded(
         new JourneyEnd(input.journeyId(), input.userId(), input.entryCount(), ended, exitReason));
+  }
+
+  /** As a local activity within its budget, else (and before the version) as an activity task. */
+  private void sendEmail(boolean local, EmailRequest request) {
+    if (local) {
+      try {
+        localEmail.sendEmail(request);
+        return;
+      } catch (ActivityFailure slowOrFailing) {
+        // The failure is recorded in the local activity's marker: a replay takes this branch too.
+      }
+    }
+    activities.sendEmail(request);
   }
 
   @Override
