@@ -15,21 +15,47 @@ import org.slf4j.LoggerFactory;
 /**
  * {@link DeliveryWake} by signal-with-start of {@code bucketflow-delivery-<n>}: a shard whose
  * workflow is missing (a fresh {@code dev} server, a terminated run) is started by the same call.
+ *
+ * <p>Asynchronous and coalesced: a wake is queued for one sender thread and the writer returns at
+ * once, so an ingest activity completes right after its commit instead of after a round trip to the
+ * server (which, under load, held up the shard's next batch). A wake of a shard already queued and
+ * not yet sent is dropped: the queued one is sent after the caller's commit, so the pass it starts
+ * sees those rows too. A shard leaves the queue just before its signal is sent, so a commit after
+ * that point queues a new one. Best effort as before: a wake lost to a crash between commit and
+ * send is covered by the delivery workflow's poll and the reconcile tick.
  */
-public final class TemporalDeliveryWake implements DeliveryWake {
+public final class TemporalDeliveryWake implements DeliveryWake, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(TemporalDeliveryWake.class);
 
-  private final WorkflowClient client;
-  private final String taskQueue;
   private final int shards;
-  private final Duration poll;
+  private final java.util.function.IntConsumer send;
+  private final java.util.concurrent.Executor sender;
+  private final java.util.concurrent.ExecutorService owned;
+  private final java.util.Set<Integer> queued = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public TemporalDeliveryWake(WorkflowClient client, String taskQueue, int shards, Duration poll) {
-    this.client = client;
-    this.taskQueue = taskQueue;
+    this(shards, shard -> signal(client, taskQueue, shards, poll, shard), null);
+  }
+
+  /**
+   * @param send the signal of one shard (the server call)
+   * @param sender runs the sends; null: one daemon thread of this wake's own
+   */
+  TemporalDeliveryWake(
+      int shards, java.util.function.IntConsumer send, java.util.concurrent.Executor sender) {
     this.shards = shards;
-    this.poll = poll;
+    this.send = send;
+    this.owned =
+        sender == null
+            ? java.util.concurrent.Executors.newSingleThreadExecutor(
+                r -> {
+                  Thread t = new Thread(r, "bucketflow-delivery-wake");
+                  t.setDaemon(true);
+                  return t;
+                })
+            : null;
+    this.sender = sender == null ? owned : sender;
   }
 
   @Override
@@ -50,24 +76,45 @@ public final class TemporalDeliveryWake implements DeliveryWake {
   }
 
   private void wake(int shard) {
+    if (!queued.add(shard)) return; // the queued wake is sent after this commit: it covers it
     try {
-      WorkflowOptions options =
-          WorkflowOptions.newBuilder()
-              .setWorkflowId(DeliveryWorkflow.workflowId(shard))
-              .setTaskQueue(taskQueue)
-              .setMemo(
-                  Map.of(
-                      "shard", shard, "description", "Bucketflow outbox delivery, shard " + shard))
-              .build();
-      client
-          .newUntypedWorkflowStub(DeliveryWorkflow.TYPE, options)
-          .signalWithStart(
-              DeliveryWorkflow.WAKE,
-              new Object[0],
-              new Object[] {new DeliveryRequest(shard, shards, poll.toMillis())});
-    } catch (RuntimeException e) {
-      log.warn(
-          "could not wake delivery shard {}; its poll will find the rows: {}", shard, e.toString());
+      sender.execute(
+          () -> {
+            queued.remove(shard);
+            try {
+              send.accept(shard);
+            } catch (RuntimeException e) {
+              log.warn(
+                  "could not wake delivery shard {}; its poll will find the rows: {}",
+                  shard,
+                  e.toString());
+            }
+          });
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      queued.remove(shard); // shutting down: the next worker's poll finds the rows
     }
+  }
+
+  /** Stops the sender thread; wakes still queued are dropped (best effort, see above). */
+  @Override
+  public void close() {
+    if (owned != null) owned.shutdownNow();
+  }
+
+  private static void signal(
+      WorkflowClient client, String taskQueue, int shards, Duration poll, int shard) {
+    WorkflowOptions options =
+        WorkflowOptions.newBuilder()
+            .setWorkflowId(DeliveryWorkflow.workflowId(shard))
+            .setTaskQueue(taskQueue)
+            .setMemo(
+                Map.of("shard", shard, "description", "Bucketflow outbox delivery, shard " + shard))
+            .build();
+    client
+        .newUntypedWorkflowStub(DeliveryWorkflow.TYPE, options)
+        .signalWithStart(
+            DeliveryWorkflow.WAKE,
+            new Object[0],
+            new Object[] {new DeliveryRequest(shard, shards, poll.toMillis())});
   }
 }

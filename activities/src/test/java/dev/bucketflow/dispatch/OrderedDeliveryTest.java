@@ -233,6 +233,24 @@ class OrderedDeliveryTest extends DatabaseTest {
     assertThat(delivered).hasSize(4);
   }
 
+  /** Within one page, delivered rows are marked every {@link OutboxDispatcher#MARK_EVERY}. */
+  @Test
+  void deliveredRowsAreMarkedWhileThePassGoesOnNotAtTheEndOfItsPage() {
+    String u = userOfShard(6);
+    for (int epoch = 1; epoch <= 60; epoch++) row(u, epoch % 2 == 1 ? "entered" : "left", epoch);
+    List<Integer> markedWhenDelivering = new ArrayList<>();
+    TransitionTarget probe =
+        r ->
+            markedWhenDelivering.add(
+                dsl.fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.DISPATCHED_AT.isNotNull()));
+    assertThat(dispatcher(DeliverySettings.DEFAULTS, probe).deliver(6, 8, () -> {}).delivered())
+        .isEqualTo(60);
+    assertThat(markedWhenDelivering.get(49)).isZero(); // the 50th row: none marked yet
+    assertThat(markedWhenDelivering.get(50)).isEqualTo(OutboxDispatcher.MARK_EVERY);
+    assertThat(dsl.fetchCount(BUCKET_TRANSITIONS, BUCKET_TRANSITIONS.DISPATCHED_AT.isNull()))
+        .isZero();
+  }
+
   @Test
   void aSecondDelivererOfTheSameShardDeliversNothingWhileTheFirstHoldsTheLease() throws Exception {
     String u = userOfShard(3);
