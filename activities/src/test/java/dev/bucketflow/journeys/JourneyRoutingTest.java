@@ -331,6 +331,42 @@ class JourneyRoutingTest {
     assertThat(startOf(LOOP.id()).getPriority().getPriorityKey()).isEqualTo(4);
   }
 
+  /**
+   * A journey start asks for eager execution (the first workflow task handed back to the starting
+   * worker when it polls the journey's queue); the start options are read by a client interceptor.
+   */
+  @Test
+  void aJourneyStartRequestsEagerExecution() {
+    wire(List.of(LOOP));
+    List<io.temporal.client.WorkflowOptions> starts =
+        java.util.Collections.synchronizedList(new ArrayList<>());
+    io.temporal.common.interceptors.WorkflowClientInterceptorBase capture =
+        new io.temporal.common.interceptors.WorkflowClientInterceptorBase() {
+          @Override
+          public io.temporal.client.WorkflowStub newUntypedWorkflowStub(
+              String workflowType,
+              io.temporal.client.WorkflowOptions options,
+              io.temporal.client.WorkflowStub next) {
+            starts.add(options);
+            return next;
+          }
+        };
+    io.temporal.client.WorkflowClient client =
+        io.temporal.client.WorkflowClient.newInstance(
+            env.getWorkflowServiceStubs(),
+            io.temporal.client.WorkflowClientOptions.newBuilder()
+                .setNamespace(env.getNamespace())
+                .setInterceptors(capture)
+                .build());
+    JourneyRouter eager =
+        new JourneyRouter(
+            dsl, new JourneyRegistry(List.of(LOOP)), client, QUEUE, Clock.systemUTC());
+    eager.route("u-eager", "go", null, "go:u-eager:1");
+    assertThat(starts).hasSize(1);
+    assertThat(starts.get(0).isDisableEagerExecution()).isFalse();
+    assertThat(journeyRows(LOOP.id(), "u-eager")).isEqualTo(1);
+  }
+
   @Test
   void aTriggerDeliveredAgainAfterItsJourneyFinishedStartsNoSecondRunAndSendsNoSecondEmail()
       throws Exception {
