@@ -391,6 +391,29 @@ class LongLivedReplayTest {
     }
   }
 
+  /**
+   * A provider that hangs on the first email when called as a local activity, past the local
+   * budget; otherwise it sends.
+   */
+  static final class LocalFirstEmailHangs extends RecordingJourneyBase {
+    final AtomicInteger hung = new AtomicInteger();
+
+    @Override
+    public void sendEmail(EmailRequest request) {
+      boolean local = io.temporal.activity.Activity.getExecutionContext().getInfo().isLocal();
+      if (local && request.idempotencyKey().endsWith(":first")) {
+        hung.incrementAndGet();
+        try {
+          Thread.sleep(WinbackJourneyImpl.LOCAL_EMAIL_BUDGET.toMillis() + 2_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return; // too late: the workflow has moved on to the activity task
+      }
+      emails.add((local ? "local:" : "task:") + request.idempotencyKey());
+    }
+  }
+
   /** Records what the real activities would do; subclasses decide how emails go. */
   abstract static class RecordingJourneyBase implements JourneyActivities {
     final List<String> emails = Collections.synchronizedList(new ArrayList<>());
@@ -430,6 +453,45 @@ class LongLivedReplayTest {
     assertThat(ReplayTest.count(history, HistoryEvent::hasActivityTaskScheduledEventAttributes))
         .isEqualTo(3);
     assertThat(ReplayTest.count(history, LongLivedReplayTest::isLocalActivityMarker)).isEqualTo(2);
+    ReplayTest.replay(history, WinbackJourneyImpl.class);
+  }
+
+  /**
+   * A local email that outlives its budget (a hung provider) is sent by an activity task, within
+   * the first workflow task's lifetime: it never stays inside a task the SDK would refresh and,
+   * without sticky execution, replay from the start. The follow-up goes local again.
+   */
+  @Test
+  void aLocalEmailPastItsBudgetIsSentByAnActivityTask() throws Exception {
+    WorkflowExecutionHistory history;
+    LocalFirstEmailHangs activities = new LocalFirstEmailHangs();
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      Worker worker = env.newWorker(QUEUE);
+      worker.registerWorkflowImplementationTypes(WinbackJourneyImpl.class);
+      worker.registerActivitiesImplementations(activities);
+      env.start();
+      WorkflowClient client = env.getWorkflowClient();
+      WorkflowStub stub =
+          client.newUntypedWorkflowStub(
+              WinbackJourney.TYPE,
+              WorkflowOptions.newBuilder()
+                  .setWorkflowId("journey:winback:u8")
+                  .setTaskQueue(QUEUE)
+                  .build());
+      ObjectNode settings = JsonNodeFactory.instance.objectNode().put("followUpAfter", "PT1H");
+      stub.start(new JourneyInput("winback", "u8", 1, "bucket:entered:dormant", null, settings));
+      stub.getResult(60, TimeUnit.SECONDS, Void.class);
+      history = client.fetchHistory("journey:winback:u8");
+    }
+    assertThat(activities.hung).hasValue(1); // one local attempt, ended by the budget
+    assertThat(activities.emails)
+        .containsExactly(
+            "task:journey:winback:u8:entry-1:first", "local:journey:winback:u8:entry-1:follow-up");
+    // No workflow task failed or timed out on the way.
+    assertThat(ReplayTest.count(history, HistoryEvent::hasWorkflowTaskFailedEventAttributes))
+        .isZero();
+    assertThat(ReplayTest.count(history, HistoryEvent::hasWorkflowTaskTimedOutEventAttributes))
+        .isZero();
     ReplayTest.replay(history, WinbackJourneyImpl.class);
   }
 

@@ -52,7 +52,7 @@ public class WinbackJourneyImpl implements WinbackJourney {
               .build());
 
   /** A local email's whole budget (attempts and backoff); past it, an activity task sends. */
-  static final Duration LOCAL_EMAIL_BUDGET = Duration.ofSeconds(4);
+  public static final Duration LOCAL_EMAIL_BUDGET = Duration.ofSeconds(4);
 
   /**
    * getVersion change id of emails as local activities (runs started before send them as activity
