@@ -132,6 +132,13 @@ final class BenchE2eCommand implements Callable<Integer> {
   int batchSize;
 
   @Option(
+      names = "--continue-as-new-after",
+      defaultValue = "2000",
+      description =
+          "History length after which a shard continues as new, as the worker's setting (default ${DEFAULT-VALUE}).")
+  int continueAsNewAfter;
+
+  @Option(
       names = "--db-pool",
       defaultValue = "10",
       description = "Worker database pool size, as dev (default ${DEFAULT-VALUE}).")
@@ -258,7 +265,7 @@ final class BenchE2eCommand implements Callable<Integer> {
               journeys,
               "*",
               0,
-              new IngestSettings(batchSize, 2_000),
+              new IngestSettings(batchSize, continueAsNewAfter),
               Duration.ofSeconds(5),
               "0 0 1 1 *",
               1000,
@@ -402,6 +409,9 @@ final class BenchE2eCommand implements Callable<Integer> {
     if (warmupEvents < 0)
       throw new ParameterException(spec.commandLine(), "--warmup-events must not be negative");
     if (shards < 1) throw new ParameterException(spec.commandLine(), "--shards must be at least 1");
+    if (continueAsNewAfter < 10)
+      throw new ParameterException(
+          spec.commandLine(), "--continue-as-new-after must be at least 10");
     if (batchSize < 1)
       throw new ParameterException(spec.commandLine(), "--batch-size must be at least 1");
   }
