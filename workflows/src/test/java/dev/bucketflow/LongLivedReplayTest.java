@@ -126,7 +126,7 @@ class LongLivedReplayTest {
   }
 
   /** Records the emails and the end, as the real activities do. */
-  static final class RecordingJourney implements JourneyActivities {
+  static class RecordingJourney implements JourneyActivities {
     final List<String> emails = Collections.synchronizedList(new ArrayList<>());
     final ConcurrentLinkedQueue<JourneyEnd> ends = new ConcurrentLinkedQueue<>();
 
@@ -377,7 +377,7 @@ class LongLivedReplayTest {
   }
 
   /** Refuses every email as a local activity; sends it as an activity task. */
-  static final class LocalSendsFail extends RecordingJourneyBase {
+  static final class LocalSendsFail extends RecordingJourney {
     final AtomicInteger localAttempts = new AtomicInteger();
 
     @Override
@@ -395,7 +395,7 @@ class LongLivedReplayTest {
    * A provider that hangs on the first email when called as a local activity, past the local
    * budget; otherwise it sends.
    */
-  static final class LocalFirstEmailHangs extends RecordingJourneyBase {
+  static final class LocalFirstEmailHangs extends RecordingJourney {
     final AtomicInteger hung = new AtomicInteger();
 
     @Override
@@ -414,36 +414,34 @@ class LongLivedReplayTest {
     }
   }
 
-  /** Records what the real activities would do; subclasses decide how emails go. */
-  abstract static class RecordingJourneyBase implements JourneyActivities {
-    final List<String> emails = Collections.synchronizedList(new ArrayList<>());
-
-    @Override
-    public void journeyEnded(JourneyEnd end) {}
-  }
-
-  @Test
-  void anEmailTheLocalActivityCannotSendGoesToAnActivityTaskAndReplays() throws Exception {
-    WorkflowExecutionHistory history;
-    LocalSendsFail activities = new LocalSendsFail();
+  /**
+   * One run of the current WinbackJourney for {@code user} (entry 1, follow-up after an hour) on
+   * {@code activities}, to its end; its history.
+   */
+  static WorkflowExecutionHistory runWinbackOnce(
+      JourneyActivities activities, String user, Duration wait) throws Exception {
     try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
       Worker worker = env.newWorker(QUEUE);
       worker.registerWorkflowImplementationTypes(WinbackJourneyImpl.class);
       worker.registerActivitiesImplementations(activities);
       env.start();
       WorkflowClient client = env.getWorkflowClient();
+      String id = "journey:winback:" + user;
       WorkflowStub stub =
           client.newUntypedWorkflowStub(
               WinbackJourney.TYPE,
-              WorkflowOptions.newBuilder()
-                  .setWorkflowId("journey:winback:u9")
-                  .setTaskQueue(QUEUE)
-                  .build());
+              WorkflowOptions.newBuilder().setWorkflowId(id).setTaskQueue(QUEUE).build());
       ObjectNode settings = JsonNodeFactory.instance.objectNode().put("followUpAfter", "PT1H");
-      stub.start(new JourneyInput("winback", "u9", 1, "bucket:entered:dormant", null, settings));
-      stub.getResult(30, TimeUnit.SECONDS, Void.class);
-      history = client.fetchHistory("journey:winback:u9");
+      stub.start(new JourneyInput("winback", user, 1, "bucket:entered:dormant", null, settings));
+      stub.getResult(wait.toMillis(), TimeUnit.MILLISECONDS, Void.class);
+      return client.fetchHistory(id);
     }
+  }
+
+  @Test
+  void anEmailTheLocalActivityCannotSendGoesToAnActivityTaskAndReplays() throws Exception {
+    LocalSendsFail activities = new LocalSendsFail();
+    WorkflowExecutionHistory history = runWinbackOnce(activities, "u9", Duration.ofSeconds(30));
     assertThat(activities.emails)
         .containsExactly(
             "winback@journey:winback:u9:entry-1:first",
@@ -463,26 +461,8 @@ class LongLivedReplayTest {
    */
   @Test
   void aLocalEmailPastItsBudgetIsSentByAnActivityTask() throws Exception {
-    WorkflowExecutionHistory history;
     LocalFirstEmailHangs activities = new LocalFirstEmailHangs();
-    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
-      Worker worker = env.newWorker(QUEUE);
-      worker.registerWorkflowImplementationTypes(WinbackJourneyImpl.class);
-      worker.registerActivitiesImplementations(activities);
-      env.start();
-      WorkflowClient client = env.getWorkflowClient();
-      WorkflowStub stub =
-          client.newUntypedWorkflowStub(
-              WinbackJourney.TYPE,
-              WorkflowOptions.newBuilder()
-                  .setWorkflowId("journey:winback:u8")
-                  .setTaskQueue(QUEUE)
-                  .build());
-      ObjectNode settings = JsonNodeFactory.instance.objectNode().put("followUpAfter", "PT1H");
-      stub.start(new JourneyInput("winback", "u8", 1, "bucket:entered:dormant", null, settings));
-      stub.getResult(60, TimeUnit.SECONDS, Void.class);
-      history = client.fetchHistory("journey:winback:u8");
-    }
+    WorkflowExecutionHistory history = runWinbackOnce(activities, "u8", Duration.ofSeconds(60));
     assertThat(activities.hung).hasValue(1); // one local attempt, ended by the budget
     assertThat(activities.emails)
         .containsExactly(

@@ -7,7 +7,7 @@ import java.util.Collection;
  * (no network under row locks), best effort: a lost wake-up delays delivery until the workflow's
  * next poll, it never loses a row. Never throws.
  */
-public interface DeliveryWake {
+public interface DeliveryWake extends AutoCloseable {
 
   DeliveryWake NONE =
       new DeliveryWake() {
@@ -29,4 +29,8 @@ public interface DeliveryWake {
 
   /** Wakes (and, where missing, starts) every shard's delivery workflow. */
   void all();
+
+  /** Releases what sends the wake-ups (none by default); wake-ups not yet sent are dropped. */
+  @Override
+  default void close() {}
 }

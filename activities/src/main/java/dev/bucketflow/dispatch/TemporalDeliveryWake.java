@@ -8,7 +8,14 @@ import io.temporal.client.WorkflowOptions;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,15 +31,15 @@ import org.slf4j.LoggerFactory;
  * that point queues a new one. Best effort as before: a wake lost to a crash between commit and
  * send is covered by the delivery workflow's poll and the reconcile tick.
  */
-public final class TemporalDeliveryWake implements DeliveryWake, AutoCloseable {
+public final class TemporalDeliveryWake implements DeliveryWake {
 
   private static final Logger log = LoggerFactory.getLogger(TemporalDeliveryWake.class);
 
   private final int shards;
-  private final java.util.function.IntConsumer send;
-  private final java.util.concurrent.Executor sender;
-  private final java.util.concurrent.ExecutorService owned;
-  private final java.util.Set<Integer> queued = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final IntConsumer send;
+  private final Executor sender;
+  private final ExecutorService owned;
+  private final Set<Integer> queued = ConcurrentHashMap.newKeySet();
 
   public TemporalDeliveryWake(WorkflowClient client, String taskQueue, int shards, Duration poll) {
     this(shards, shard -> signal(client, taskQueue, shards, poll, shard), null);
@@ -42,13 +49,12 @@ public final class TemporalDeliveryWake implements DeliveryWake, AutoCloseable {
    * @param send the signal of one shard (the server call)
    * @param sender runs the sends; null: one daemon thread of this wake's own
    */
-  TemporalDeliveryWake(
-      int shards, java.util.function.IntConsumer send, java.util.concurrent.Executor sender) {
+  TemporalDeliveryWake(int shards, IntConsumer send, Executor sender) {
     this.shards = shards;
     this.send = send;
     this.owned =
         sender == null
-            ? java.util.concurrent.Executors.newSingleThreadExecutor(
+            ? Executors.newSingleThreadExecutor(
                 r -> {
                   Thread t = new Thread(r, "bucketflow-delivery-wake");
                   t.setDaemon(true);
@@ -90,7 +96,7 @@ public final class TemporalDeliveryWake implements DeliveryWake, AutoCloseable {
                   e.toString());
             }
           });
-    } catch (java.util.concurrent.RejectedExecutionException closed) {
+    } catch (RejectedExecutionException closed) {
       queued.remove(shard); // shutting down: the next worker's poll finds the rows
     }
   }

@@ -133,10 +133,9 @@ final class BenchE2eCommand implements Callable<Integer> {
 
   @Option(
       names = "--continue-as-new-after",
-      defaultValue = "2000",
       description =
-          "History length after which a shard continues as new, as the worker's setting (default ${DEFAULT-VALUE}).")
-  int continueAsNewAfter;
+          "History length after which a shard continues as new, as the worker's setting (default: the worker's default).")
+  Integer continueAsNewAfter;
 
   @Option(
       names = "--db-pool",
@@ -265,7 +264,7 @@ final class BenchE2eCommand implements Callable<Integer> {
               journeys,
               "*",
               0,
-              new IngestSettings(batchSize, continueAsNewAfter),
+              ingestSettings(),
               Duration.ofSeconds(5),
               "0 0 1 1 *",
               1000,
@@ -409,11 +408,23 @@ final class BenchE2eCommand implements Callable<Integer> {
     if (warmupEvents < 0)
       throw new ParameterException(spec.commandLine(), "--warmup-events must not be negative");
     if (shards < 1) throw new ParameterException(spec.commandLine(), "--shards must be at least 1");
-    if (continueAsNewAfter < 10)
-      throw new ParameterException(
-          spec.commandLine(), "--continue-as-new-after must be at least 10");
     if (batchSize < 1)
       throw new ParameterException(spec.commandLine(), "--batch-size must be at least 1");
+    try {
+      ingestSettings();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(
+          spec.commandLine(), "--continue-as-new-after: " + e.getMessage());
+    }
+  }
+
+  /** The shards' settings: the batch size and continue-as-new length asked for, checked by it. */
+  private IngestSettings ingestSettings() {
+    return new IngestSettings(
+        batchSize,
+        continueAsNewAfter != null
+            ? continueAsNewAfter
+            : IngestSettings.DEFAULTS.continueAsNewAfter());
   }
 
   /** The worker logs a line per continue-as-new and per journey start: noise at these rates. */

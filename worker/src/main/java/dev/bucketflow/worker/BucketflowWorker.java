@@ -396,13 +396,7 @@ public final class BucketflowWorker implements AutoCloseable {
   public void close() {
     factory.shutdown();
     factory.awaitTermination(10, TimeUnit.SECONDS);
-    if (wake instanceof AutoCloseable sender) {
-      try {
-        sender.close();
-      } catch (Exception e) {
-        log.warn("delivery wake sender did not stop cleanly", e);
-      }
-    }
+    wake.close();
     dataSource.close();
   }
 }
