@@ -20,9 +20,10 @@ package dev.bucketflow;
  *      mvn -B -q -pl workflows -am test -Dtest=ReplayTest \
  *          -Dsurefire.failIfNoSpecifiedTests=false -Dbucketflow.writeHistories=reconcile-v2
  *
- *    (=ingest, =ingest-budget, =expiry, =expiry-v2, =reconcile-v2 or a comma list writes only those;
- *    =true writes all. reconcile.json, the shape before resumable-sweep, can no longer be
- *    recorded.) The golden replay tests are skipped in that run; every written file is read back
+ *    (=ingest-deferred, =expiry, =expiry-v2, =reconcile-v3 or a comma list writes only those;
+ *    =true writes all. Older shapes can no longer be recorded: reconcile.json and reconcile-v2.json
+ *    (before resumable-sweep and event-retention), ingest-*-run.json (before byte-budget and
+ *    continue-from-cache), ingest-budget-*.json (before continue-from-cache).) The golden replay tests are skipped in that run; every written file is read back
  *    and replayed before the run passes.
  *
  *    When: only to ADD a history for a new workflow or a new code path (prefer a new file name,
@@ -109,6 +110,14 @@ class ReplayTest {
   static final String INGEST_BUDGET_FIRST_RUN = "histories/ingest-budget-first-run.json";
 
   static final String INGEST_BUDGET_CONTINUED_RUN = "histories/ingest-budget-continued-run.json";
+
+  /**
+   * The continue-from-cache shape: a continue-as-new refused (UnhandledCommand), one batch applied
+   * in the replayed task, then continue-as-new from the cached one (version and side-effect
+   * markers).
+   */
+  static final String INGEST_DEFERRED_CONTINUE = "histories/ingest-deferred-continue.json";
+
   static final String EXPIRY = "histories/expiry.json";
 
   /** The signal-aware shape: version marker, a timer cancelled by an earlier deadline signal. */
@@ -210,6 +219,143 @@ class ReplayTest {
     assertThat(stats.pending()).isZero();
     assertThat(stats.lastBatchAt()).isNotNull();
     return new IngestExecution(workflowId, runs, stats);
+  }
+
+  /**
+   * Signals the shard from inside its next {@code races} continue-as-new calls (live, not in
+   * replay), so that the server refuses each of those tasks with UnhandledCommand — the race a
+   * steady signal stream makes likely. The signal is an event of user {@code racer}.
+   */
+  static final class ContinueAsNewRacer
+      extends io.temporal.common.interceptors.WorkerInterceptorBase {
+    final AtomicInteger races;
+    final AtomicInteger raced = new AtomicInteger();
+    volatile WorkflowClient client;
+
+    ContinueAsNewRacer(int races) {
+      this.races = new AtomicInteger(races);
+    }
+
+    @Override
+    public io.temporal.common.interceptors.WorkflowInboundCallsInterceptor interceptWorkflow(
+        io.temporal.common.interceptors.WorkflowInboundCallsInterceptor next) {
+      return new io.temporal.common.interceptors.WorkflowInboundCallsInterceptorBase(next) {
+        @Override
+        public void init(
+            io.temporal.common.interceptors.WorkflowOutboundCallsInterceptor outbound) {
+          super.init(
+              new io.temporal.common.interceptors.WorkflowOutboundCallsInterceptorBase(outbound) {
+                @Override
+                public void continueAsNew(ContinueAsNewInput input) {
+                  if (!Workflow.isReplaying() && races.getAndDecrement() > 0) {
+                    // Blocking I/O in workflow code, on another thread (a client refuses the
+                    // workflow thread): a test device only. The server records the signal while
+                    // this task is still running.
+                    String id = Workflow.getInfo().getWorkflowId();
+                    ObjectNode racing = event("racer", "key_action", raced.incrementAndGet());
+                    java.util.concurrent.CompletableFuture.runAsync(
+                            () -> client.newUntypedWorkflowStub(id).signal("event", racing))
+                        .join();
+                  }
+                  super.continueAsNew(input);
+                }
+              });
+        }
+      };
+    }
+  }
+
+  /** What {@link #runRacedIngest} saw: the shard's runs and the racer. */
+  record RacedIngest(List<WorkflowExecutionHistory> runs, ContinueAsNewRacer racer, int total) {}
+
+  /**
+   * One wave of 110 events into a shard with INGEST_SETTINGS whose first {@code races}
+   * continue-as-new attempts are raced by a signal; returns once everything (racer events too) is
+   * applied.
+   */
+  static RacedIngest runRacedIngest(int races) throws Exception {
+    ContinueAsNewRacer racer = new ContinueAsNewRacer(races);
+    try (TestWorkflowEnvironment env =
+        TestWorkflowEnvironment.newInstance(
+            io.temporal.testing.TestEnvironmentOptions.newBuilder()
+                .setWorkerFactoryOptions(
+                    io.temporal.worker.WorkerFactoryOptions.newBuilder()
+                        .setWorkerInterceptors(racer)
+                        .build())
+                .build())) {
+      Worker worker = env.newWorker(QUEUE);
+      worker.registerWorkflowImplementationFactory(
+          EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(INGEST_SETTINGS));
+      RecordingIngest activities = new RecordingIngest();
+      worker.registerActivitiesImplementations(activities);
+      env.start();
+      WorkflowClient client = env.getWorkflowClient();
+      racer.client = client;
+      IngestClient ingest = new IngestClient(client, QUEUE, 1);
+      String workflowId = Shards.workflowId(0);
+      List<JsonNode> bulk = new ArrayList<>();
+      for (int i = 0; i < 110; i++) bulk.add(event("u" + (i % 9), "app.active", i + 1));
+      ingest.sendAll(bulk, 1);
+      awaitReal(
+          () ->
+              racer.races.get() <= 0
+                  && activities.events.get() >= 110 + racer.raced.get()
+                  && betweenTasks(client.fetchHistory(workflowId)));
+      List<WorkflowExecutionHistory> runs = new ArrayList<>();
+      WorkflowExecutionHistory run = client.fetchHistory(workflowId);
+      runs.add(0, run);
+      String previous = startedOf(run).getContinuedExecutionRunId();
+      while (!previous.isEmpty()) {
+        run = client.fetchHistory(workflowId, previous);
+        runs.add(0, run);
+        previous = startedOf(run).getContinuedExecutionRunId();
+      }
+      assertThat(activities.events).hasValue(110 + racer.raced.get());
+      return new RacedIngest(runs, racer, 110 + racer.raced.get());
+    }
+  }
+
+  /** No workflow task scheduled or running: the last one completed, and nothing came since. */
+  static boolean betweenTasks(WorkflowExecutionHistory run) {
+    List<HistoryEvent> events = run.getEvents();
+    for (int i = events.size() - 1; i >= 0; i--) {
+      HistoryEvent e = events.get(i);
+      if (e.hasWorkflowTaskCompletedEventAttributes()) return true;
+      if (!e.hasMarkerRecordedEventAttributes()) return false;
+    }
+    return false;
+  }
+
+  /** The run whose continue-as-new was refused first. */
+  static WorkflowExecutionHistory refusedRun(RacedIngest raced) {
+    return raced.runs().stream()
+        .filter(r -> count(r, ReplayTest::isUnhandledCommand) > 0)
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no continue-as-new was refused"));
+  }
+
+  static boolean isUnhandledCommand(HistoryEvent e) {
+    return e.hasWorkflowTaskFailedEventAttributes()
+        && e.getWorkflowTaskFailedEventAttributes().getCause()
+            == io.temporal.api.enums.v1.WorkflowTaskFailedCause
+                .WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+  }
+
+  /** Side-effect markers whose recorded value is {@code false}: deferred continue-as-new. */
+  static long deferrals(WorkflowExecutionHistory run) {
+    return run.getEvents().stream()
+        .filter(HistoryEvent::hasMarkerRecordedEventAttributes)
+        .map(HistoryEvent::getMarkerRecordedEventAttributes)
+        .filter(m -> m.getMarkerName().equals("SideEffect"))
+        .filter(
+            m ->
+                m.getDetailsMap()
+                    .get("data")
+                    .getPayloads(0)
+                    .getData()
+                    .toStringUtf8()
+                    .equals("false"))
+        .count();
   }
 
   /** Extends once, then lets the member leave; records the requests it saw. */
@@ -387,6 +533,44 @@ class ReplayTest {
     }
   }
 
+  /**
+   * A refused continue-as-new is not simply retried from the replayed task (where the next signal
+   * would surely race it again): that task applies a batch, and the cached task after it continues
+   * as new. Nothing is lost or reordered, and the history replays.
+   */
+  @Test
+  void aRefusedContinueAsNewAppliesABatchBeforeTheCachedTaskContinues() throws Exception {
+    RacedIngest raced = runRacedIngest(1);
+    assertThat(raced.racer().raced).hasValue(1);
+    WorkflowExecutionHistory run = refusedRun(raced);
+    List<HistoryEvent> events = run.getEvents();
+    int failed = 0;
+    while (!isUnhandledCommand(events.get(failed))) failed++;
+    List<HistoryEvent> after = events.subList(failed + 1, events.size());
+    assertThat(after.get(after.size() - 1).hasWorkflowExecutionContinuedAsNewEventAttributes())
+        .isTrue();
+    assertThat(after.stream().filter(HistoryEvent::hasActivityTaskScheduledEventAttributes))
+        .as("a batch applied between the refusal and the continue-as-new")
+        .hasSize(1);
+    assertThat(count(run, ReplayTest::isUnhandledCommand)).isEqualTo(1);
+    assertThat(deferrals(run)).as("deferred once: the next task was served from the cache").isOne();
+    for (WorkflowExecutionHistory r : raced.runs()) replayIngest(r);
+  }
+
+  /**
+   * Deferring is bounded: with every attempt raced, a run defers five times, then continues as new
+   * from whatever task it is in (here refused twice more), and still gets there.
+   */
+  @Test
+  void continueAsNewIsDeferredAtMostFiveTimes() throws Exception {
+    RacedIngest raced = runRacedIngest(7);
+    WorkflowExecutionHistory run = refusedRun(raced);
+    assertThat(count(run, ReplayTest::isUnhandledCommand)).isEqualTo(7);
+    assertThat(deferrals(run)).isEqualTo(5);
+    assertThat(run.getLastEvent().hasWorkflowExecutionContinuedAsNewEventAttributes()).isTrue();
+    for (WorkflowExecutionHistory r : raced.runs()) replayIngest(r);
+  }
+
   @Test
   void expiryReplays() throws Exception {
     WorkflowExecutionHistory history;
@@ -488,6 +672,15 @@ class ReplayTest {
         WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_CONTINUED_RUN, worker);
       }
     }
+  }
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenIngestDeferredContinueReplays() throws Exception {
+    requireGolden(INGEST_DEFERRED_CONTINUE);
+    withIngestReplayWorker(
+        worker ->
+            WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_DEFERRED_CONTINUE, worker));
   }
 
   @Test
@@ -600,22 +793,10 @@ class ReplayTest {
             .resolve("src/test/resources/histories");
     Files.createDirectories(dir);
     Map<String, WorkflowExecutionHistory> out = new LinkedHashMap<>();
-    if (wanted.test("ingest")) {
-      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
-        IngestExecution ingest = runIngest(env);
-        assertThat(ingest.runs().size())
-            .as("runs: need a first and a continued run that both continue as new")
-            .isGreaterThanOrEqualTo(3);
-        out.put(INGEST_FIRST_RUN, ingest.runs().get(0));
-        out.put(INGEST_CONTINUED_RUN, ingest.runs().get(1));
-      }
-    }
-    if (wanted.test("ingest-budget")) {
-      try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
-        IngestExecution ingest = runIngest(env);
-        out.put(INGEST_BUDGET_FIRST_RUN, ingest.runs().get(0));
-        out.put(INGEST_BUDGET_CONTINUED_RUN, ingest.runs().get(1));
-      }
+    // "ingest" and "ingest-budget" recorded shapes before continue-from-cache: no longer
+    // recordable (today's runs record its version and side-effect markers).
+    if (wanted.test("ingest-deferred")) {
+      out.put(INGEST_DEFERRED_CONTINUE, refusedRun(runRacedIngest(1)));
     }
     if (wanted.test("expiry")) {
       try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {

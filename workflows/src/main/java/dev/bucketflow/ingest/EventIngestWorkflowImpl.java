@@ -30,6 +30,18 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   /** getVersion change id of byte-bounded batches, door checks and spilling. */
   static final String BYTE_BUDGET = "byte-budget";
 
+  /**
+   * getVersion change id of continuing as new only from a workflow task the worker served from its
+   * cache (see {@link #mayContinueAsNewNow}).
+   */
+  static final String CONTINUE_FROM_CACHE = "continue-from-cache";
+
+  /**
+   * Continue-as-new waits at most this many batches for a cached workflow task; a worker that
+   * caches nothing (every task a full replay) still continues as new after them.
+   */
+  static final int MAX_CONTINUE_DEFERRALS = 5;
+
   /** Room kept in a payload for everything around the events (ids, totals, segment ids). */
   private static final int FRAME_BYTES = 4096;
 
@@ -72,6 +84,14 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   private Long lastBatchAtMillis;
   private int batchSeq;
 
+  /**
+   * History length of the first workflow task this instance executed live (not replaying), or -1.
+   * Differs between an original execution and a replay, so it is read only inside a side effect.
+   */
+  private long liveSinceHistoryLength = -1;
+
+  private int continueDeferrals;
+
   public EventIngestWorkflowImpl(IngestSettings settings) {
     this.configured = settings;
   }
@@ -101,10 +121,13 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
           Map.of("shard", shard, "description", "Bucketflow event ingest shard " + shard));
     }
     while (true) {
+      noteLive();
       Workflow.await(() -> !pending.isEmpty() || !noSpill());
+      noteLive();
       if (pending.isEmpty()) loadNextSegment();
       if (!pending.isEmpty()) applyOneBatch();
-      if (shouldContinueAsNew()) {
+      noteLive();
+      if (shouldContinueAsNew() && mayContinueAsNewNow()) {
         Workflow.await(Workflow::isEveryHandlerFinished);
         IngestState next =
             byteBudget
@@ -264,7 +287,44 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
         || Workflow.getInfo().isContinueAsNewSuggested();
   }
 
+  private void noteLive() {
+    if (liveSinceHistoryLength < 0 && !Workflow.isReplaying()) {
+      liveSinceHistoryLength = Workflow.getInfo().getHistoryLength();
+    }
+  }
+
+  /**
+   * Whether to continue as new in this workflow task, or apply one more batch first.
+   *
+   * <p>Why: the server refuses a continue-as-new (UnhandledCommand) when a signal arrived while its
+   * workflow task ran, and a shard receives signals all the time. The SDK has already dropped a run
+   * that sent a final command from its cache, so the retried task replays the whole run (some
+   * thousand events, hundreds of milliseconds), during which more signals surely arrive: refused
+   * again, replayed again, the shard stalled until traffic pauses. So a task that is such a full
+   * replay (this instance went live in it) applies a batch (the signals that caused the refusal)
+   * instead; the next task is served from the cache, fast, and continues as new with the usual
+   * small chance of a race. Whether the task was cached is recorded as a side effect, so a replay
+   * takes the same decision; at most {@link #MAX_CONTINUE_DEFERRALS} times per run.
+   */
+  private boolean mayContinueAsNewNow() {
+    if (Workflow.getVersion(CONTINUE_FROM_CACHE, Workflow.DEFAULT_VERSION, 1)
+        == Workflow.DEFAULT_VERSION) {
+      return true;
+    }
+    if (continueDeferrals >= MAX_CONTINUE_DEFERRALS) return true;
+    boolean cached =
+        liveSinceHistoryLength >= 0
+            && liveSinceHistoryLength < Workflow.getInfo().getHistoryLength();
+    if (Workflow.sideEffect(Boolean.class, () -> cached)) return true;
+    continueDeferrals++;
+    log.info(
+        "shard {} continues as new after one more batch: this workflow task replayed the run",
+        shard);
+    return false;
+  }
+
   private void enqueue(JsonNode payload, long receivedAtMillis, String op) {
+    noteLive();
     PendingEvent item =
         byteBudgetOrUnknown()
             ? PendingEvent.admit(payload, receivedAtMillis, op)
