@@ -339,6 +339,7 @@ final class BenchE2eCommand implements Callable<Integer> {
       out.flush();
       settle(settled, "(e)");
       double half = latencyRate > 0 ? latencyRate : e.rate() / 2;
+      long latencyStartedMillis = System.currentTimeMillis();
       Result l = paced(ingest, half, now);
       Phase lp = l.phase();
       if (latencyRate > 0)
@@ -364,7 +365,7 @@ final class BenchE2eCommand implements Callable<Integer> {
           lp.seconds(lp.transition, 100),
           lp.seconds(lp.appliedLatency, 50),
           lp.seconds(lp.appliedLatency, 99));
-      shardHistoryStats(worker.client());
+      shardHistoryStats(worker.client(), latencyStartedMillis);
       // What (l) left to the journeys: delivery yields to ingest, so its backlog is the price.
       settle(settled, "(l)");
       out.printf(
@@ -640,47 +641,117 @@ final class BenchE2eCommand implements Callable<Integer> {
   }
 
   /**
-   * Where the shards' time went, read back from the server: over the current run of every ingest
-   * shard (the latest stretch of (l), and whatever idle time follows it), how long workflow tasks
-   * and ingest activities waited in their task queues, how long an activity ran, and how long an
-   * event's signal waited for the activity that applies it (each signal counted towards the next
-   * activity scheduled after it).
+   * Where the shards' time went, read back from the server: over every ingest shard run that was
+   * open during (l) (and whatever idle time follows it), how long workflow tasks waited in their
+   * task queue and ran (started to completed or failed), how long ingest activities waited and ran,
+   * how long an event's signal waited for the activity that applies it (each signal counted towards
+   * the next activity scheduled after it), and how many continue-as-new tasks the server refused
+   * for a signal that arrived meanwhile (UnhandledCommand), with the run time of the task after
+   * each refusal (a full replay).
    */
-  private void shardHistoryStats(WorkflowClient client) {
+  private void shardHistoryStats(WorkflowClient client, long sinceMillis) {
     List<Long> workflowTaskQueued = new ArrayList<>();
+    List<Long> workflowTaskRan = new ArrayList<>();
+    List<Long> afterRefusalRan = new ArrayList<>();
+    List<Long> failedTaskRan = new ArrayList<>();
+    List<Long> continueTaskRan = new ArrayList<>();
     List<Long> activityQueued = new ArrayList<>();
     List<Long> activityRan = new ArrayList<>();
     List<Long> signalToActivity = new ArrayList<>();
+    int refused = 0;
+    int runs = 0;
     for (int i = 0; i < shards; i++) {
-      Map<Long, Long> at = new java.util.HashMap<>(); // event id -> event time, ms
-      List<Long> signals = new ArrayList<>();
-      for (HistoryEvent e : client.fetchHistory(Shards.workflowId(i)).getEvents()) {
-        long t = Timestamps.toMillis(e.getEventTime());
-        at.put(e.getEventId(), t);
-        switch (e.getEventType()) {
-          case EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED -> signals.add(t);
-          case EVENT_TYPE_ACTIVITY_TASK_SCHEDULED -> {
-            for (long s : signals) signalToActivity.add(t - s);
-            signals.clear();
+      String workflowId = Shards.workflowId(i);
+      String runId = "";
+      while (true) {
+        List<HistoryEvent> events =
+            (runId.isEmpty()
+                    ? client.fetchHistory(workflowId)
+                    : client.fetchHistory(workflowId, runId))
+                .getEvents();
+        runs++;
+        Map<Long, Long> at = new java.util.HashMap<>(); // event id -> event time, ms
+        List<Long> signals = new ArrayList<>();
+        boolean afterRefusal = false;
+        long taskStartedAt = 0;
+        long lastTaskRan = 0;
+        for (HistoryEvent e : events) {
+          long t = Timestamps.toMillis(e.getEventTime());
+          at.put(e.getEventId(), t);
+          switch (e.getEventType()) {
+            case EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED -> signals.add(t);
+            case EVENT_TYPE_ACTIVITY_TASK_SCHEDULED -> {
+              for (long s : signals) signalToActivity.add(t - s);
+              signals.clear();
+            }
+            case EVENT_TYPE_WORKFLOW_TASK_STARTED -> {
+              taskStartedAt = t;
+              addSince(
+                  workflowTaskQueued,
+                  at,
+                  e.getWorkflowTaskStartedEventAttributes().getScheduledEventId(),
+                  t);
+            }
+            // The Java test server leaves a completed or failed task's startedEventId unset:
+            // it is the task started last.
+            case EVENT_TYPE_WORKFLOW_TASK_COMPLETED -> {
+              workflowTaskRan.add(t - taskStartedAt);
+              lastTaskRan = t - taskStartedAt;
+              if (afterRefusal) afterRefusalRan.add(t - taskStartedAt);
+              afterRefusal = false;
+            }
+            case EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW -> continueTaskRan.add(lastTaskRan);
+            case EVENT_TYPE_WORKFLOW_TASK_FAILED -> {
+              workflowTaskRan.add(t - taskStartedAt);
+              failedTaskRan.add(t - taskStartedAt);
+              if (afterRefusal) afterRefusalRan.add(t - taskStartedAt);
+              afterRefusal =
+                  e.getWorkflowTaskFailedEventAttributes().getCause()
+                      == io.temporal.api.enums.v1.WorkflowTaskFailedCause
+                          .WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+              if (afterRefusal) refused++;
+            }
+            case EVENT_TYPE_ACTIVITY_TASK_STARTED ->
+                addSince(
+                    activityQueued,
+                    at,
+                    e.getActivityTaskStartedEventAttributes().getScheduledEventId(),
+                    t);
+            case EVENT_TYPE_ACTIVITY_TASK_COMPLETED ->
+                addSince(
+                    activityRan,
+                    at,
+                    e.getActivityTaskCompletedEventAttributes().getStartedEventId(),
+                    t);
+            default -> {}
           }
-          case EVENT_TYPE_WORKFLOW_TASK_STARTED ->
-              workflowTaskQueued.add(
-                  t - at.get(e.getWorkflowTaskStartedEventAttributes().getScheduledEventId()));
-          case EVENT_TYPE_ACTIVITY_TASK_STARTED ->
-              activityQueued.add(
-                  t - at.get(e.getActivityTaskStartedEventAttributes().getScheduledEventId()));
-          case EVENT_TYPE_ACTIVITY_TASK_COMPLETED ->
-              activityRan.add(
-                  t - at.get(e.getActivityTaskCompletedEventAttributes().getStartedEventId()));
-          default -> {}
         }
+        var started = events.get(0).getWorkflowExecutionStartedEventAttributes();
+        runId = started.getContinuedExecutionRunId();
+        if (runId.isEmpty() || Timestamps.toMillis(events.get(0).getEventTime()) < sinceMillis)
+          break;
       }
     }
+    out.printf(
+        Locale.ROOT,
+        "  shard histories: %d runs open during (l); %d continue-as-new tasks refused (UnhandledCommand)%n",
+        runs,
+        refused);
     printMillis("workflow task queued", workflowTaskQueued);
+    printMillis("workflow task ran", workflowTaskRan);
+    printMillis("refused task ran", failedTaskRan);
+    printMillis("task after a refusal ran", afterRefusalRan);
+    printMillis("continue-as-new task ran", continueTaskRan);
     printMillis("ingest activity queued", activityQueued);
     printMillis("ingest activity ran", activityRan);
     printMillis("signal -> its activity scheduled", signalToActivity);
     out.flush();
+  }
+
+  /** Adds {@code t} minus the time of event {@code id}, when that event is in this history. */
+  private static void addSince(List<Long> to, Map<Long, Long> at, long id, long t) {
+    Long from = at.get(id);
+    if (from != null) to.add(t - from);
   }
 
   private void printMillis(String what, List<Long> values) {
