@@ -301,15 +301,7 @@ class ReplayTest {
               racer.races.get() <= 0
                   && activities.events.get() >= 110 + racer.raced.get()
                   && betweenTasks(client.fetchHistory(workflowId)));
-      List<WorkflowExecutionHistory> runs = new ArrayList<>();
-      WorkflowExecutionHistory run = client.fetchHistory(workflowId);
-      runs.add(0, run);
-      String previous = startedOf(run).getContinuedExecutionRunId();
-      while (!previous.isEmpty()) {
-        run = client.fetchHistory(workflowId, previous);
-        runs.add(0, run);
-        previous = startedOf(run).getContinuedExecutionRunId();
-      }
+      List<WorkflowExecutionHistory> runs = runChain(client, workflowId);
       assertThat(activities.events).hasValue(110 + racer.raced.get());
       return new RacedIngest(runs, racer, 110 + racer.raced.get());
     }
@@ -569,6 +561,85 @@ class ReplayTest {
     assertThat(deferrals(run)).isEqualTo(5);
     assertThat(run.getLastEvent().hasWorkflowExecutionContinuedAsNewEventAttributes()).isTrue();
     for (WorkflowExecutionHistory r : raced.runs()) replayIngest(r);
+  }
+
+  /**
+   * Shards under the same traffic do not continue as new together: shard 7 runs 7/16 of the
+   * threshold longer than shard 0, and both chains replay.
+   */
+  @Test
+  void shardsContinueAsNewAtStaggeredLengths() throws Exception {
+    IngestSettings settings = new IngestSettings(100, 160);
+    Map<Integer, List<WorkflowExecutionHistory>> runs = new LinkedHashMap<>();
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      Worker worker = env.newWorker(QUEUE);
+      worker.registerWorkflowImplementationFactory(
+          EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(settings));
+      RecordingIngest activities = new RecordingIngest();
+      worker.registerActivitiesImplementations(activities);
+      env.start();
+      WorkflowClient client = env.getWorkflowClient();
+      // In waves, each applied before the next is sent: no signal races a continue-as-new here.
+      for (int wave = 0; wave < 40; wave++) {
+        for (int shard : List.of(0, 7)) {
+          for (int i = 0; i < 10; i++) {
+            client
+                .newUntypedWorkflowStub(
+                    EventIngestWorkflow.TYPE,
+                    WorkflowOptions.newBuilder()
+                        .setWorkflowId(Shards.workflowId(shard))
+                        .setTaskQueue(QUEUE)
+                        .build())
+                .signalWithStart(
+                    "event",
+                    new Object[] {event("u" + shard, "app.active", wave * 10 + i)},
+                    new Object[] {});
+          }
+        }
+        int sent = (wave + 1) * 20;
+        awaitReal(
+            () ->
+                activities.events.get() >= sent
+                    && betweenTasks(client.fetchHistory(Shards.workflowId(0)))
+                    && betweenTasks(client.fetchHistory(Shards.workflowId(7))));
+      }
+      assertThat(activities.events).hasValue(800);
+      for (int shard : List.of(0, 7)) runs.put(shard, runChain(client, Shards.workflowId(shard)));
+    }
+    long stagger7 = 160 + EventIngestWorkflowImpl.staggerOf(7, 160);
+    assertThat(stagger7).isEqualTo(230);
+    List<Long> closed0 = closedRunLengths(runs.get(0));
+    List<Long> closed7 = closedRunLengths(runs.get(7));
+    assertThat(closed0).isNotEmpty().allSatisfy(n -> assertThat(n).isBetween(160L, 229L));
+    assertThat(closed7).isNotEmpty().allSatisfy(n -> assertThat(n).isGreaterThanOrEqualTo(230L));
+    for (List<WorkflowExecutionHistory> chain : runs.values()) {
+      for (WorkflowExecutionHistory run : chain) {
+        withIngestReplayWorker(
+            settings, worker -> WorkflowReplayer.replayWorkflowExecution(run, worker));
+      }
+    }
+  }
+
+  /** Event id of each closed run's continue-as-new: the length it reached. */
+  static List<Long> closedRunLengths(List<WorkflowExecutionHistory> chain) {
+    return chain.stream()
+        .filter(r -> r.getLastEvent().hasWorkflowExecutionContinuedAsNewEventAttributes())
+        .map(r -> r.getLastEvent().getEventId())
+        .toList();
+  }
+
+  /** Every run of {@code workflowId}, first to current. */
+  static List<WorkflowExecutionHistory> runChain(WorkflowClient client, String workflowId) {
+    List<WorkflowExecutionHistory> runs = new ArrayList<>();
+    WorkflowExecutionHistory run = client.fetchHistory(workflowId);
+    runs.add(0, run);
+    String previous = startedOf(run).getContinuedExecutionRunId();
+    while (!previous.isEmpty()) {
+      run = client.fetchHistory(workflowId, previous);
+      runs.add(0, run);
+      previous = startedOf(run).getContinuedExecutionRunId();
+    }
+    return runs;
   }
 
   @Test
@@ -869,10 +940,15 @@ class ReplayTest {
    * settings.
    */
   static void withIngestReplayWorker(WorkerAction action) throws Exception {
+    withIngestReplayWorker(INGEST_SETTINGS, action);
+  }
+
+  static void withIngestReplayWorker(IngestSettings settings, WorkerAction action)
+      throws Exception {
     try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
       Worker worker = replayWorker(env);
       worker.registerWorkflowImplementationFactory(
-          EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(INGEST_SETTINGS));
+          EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(settings));
       action.accept(worker);
     }
   }

@@ -282,9 +282,22 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
   private boolean shouldContinueAsNew() {
     long length = Workflow.getInfo().getHistoryLength();
     boolean past = length >= settings.continueAsNewAfter();
-    return (past && pending.size() <= settings.maxBatchSize())
-        || length >= 4L * settings.continueAsNewAfter()
+    return (past && pending.size() <= settings.maxBatchSize()) || forcedToContinueAsNew();
+  }
+
+  private boolean forcedToContinueAsNew() {
+    return Workflow.getInfo().getHistoryLength() >= 4L * settings.continueAsNewAfter()
         || Workflow.getInfo().isContinueAsNewSuggested();
+  }
+
+  /**
+   * How far past the threshold this shard's runs go (continue-from-cache on): shard {@code n} waits
+   * {@code (n mod 8) / 16} of the threshold more. Why: shards under the same load reach the
+   * threshold together, and their continue-as-new tasks, each a cache eviction and, when a signal
+   * races it, a full replay, then compete for the same cores at once; staggered, they take turns.
+   */
+  public static long staggerOf(int shard, int continueAsNewAfter) {
+    return (long) continueAsNewAfter * Math.floorMod(shard, 8) / 16;
   }
 
   private void noteLive() {
@@ -310,6 +323,11 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
     if (Workflow.getVersion(CONTINUE_FROM_CACHE, Workflow.DEFAULT_VERSION, 1)
         == Workflow.DEFAULT_VERSION) {
       return true;
+    }
+    if (!forcedToContinueAsNew()
+        && Workflow.getInfo().getHistoryLength()
+            < settings.continueAsNewAfter() + staggerOf(shard, settings.continueAsNewAfter())) {
+      return false;
     }
     if (continueDeferrals >= MAX_CONTINUE_DEFERRALS) return true;
     boolean cached =
