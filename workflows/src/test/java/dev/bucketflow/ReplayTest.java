@@ -205,15 +205,7 @@ class ReplayTest {
     awaitIdle(client, workflowId, activities, total);
     assertThat(activities.events).hasValue(total);
 
-    List<WorkflowExecutionHistory> runs = new ArrayList<>();
-    WorkflowExecutionHistory run = client.fetchHistory(workflowId);
-    runs.add(0, run);
-    String previous = startedOf(run).getContinuedExecutionRunId();
-    while (!previous.isEmpty()) {
-      run = client.fetchHistory(workflowId, previous);
-      runs.add(0, run);
-      previous = startedOf(run).getContinuedExecutionRunId();
-    }
+    List<WorkflowExecutionHistory> runs = runChain(client, workflowId);
     IngestStats stats = shard.stats();
     assertThat(stats.applied()).isEqualTo(total);
     assertThat(stats.pending()).isZero();
