@@ -222,6 +222,9 @@ class ReplayTest {
       extends io.temporal.common.interceptors.WorkerInterceptorBase {
     final AtomicInteger races;
     final AtomicInteger raced = new AtomicInteger();
+    // Its own thread: the common pool may have a single one on a 2-core machine.
+    final java.util.concurrent.ExecutorService sender =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
     volatile WorkflowClient client;
 
     ContinueAsNewRacer(int races) {
@@ -246,7 +249,7 @@ class ReplayTest {
                     String id = Workflow.getInfo().getWorkflowId();
                     ObjectNode racing = event("racer", "key_action", raced.incrementAndGet());
                     java.util.concurrent.CompletableFuture.runAsync(
-                            () -> client.newUntypedWorkflowStub(id).signal("event", racing))
+                            () -> client.newUntypedWorkflowStub(id).signal("event", racing), sender)
                         .join();
                   }
                   super.continueAsNew(input);
@@ -266,6 +269,10 @@ class ReplayTest {
    * applied.
    */
   static RacedIngest runRacedIngest(int races) throws Exception {
+    return runRacedIngest(races, true);
+  }
+
+  static RacedIngest runRacedIngest(int races, boolean workerCachesRuns) throws Exception {
     ContinueAsNewRacer racer = new ContinueAsNewRacer(races);
     try (TestWorkflowEnvironment env =
         TestWorkflowEnvironment.newInstance(
@@ -277,7 +284,8 @@ class ReplayTest {
                 .build())) {
       Worker worker = env.newWorker(QUEUE);
       worker.registerWorkflowImplementationFactory(
-          EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(INGEST_SETTINGS));
+          EventIngestWorkflow.class,
+          () -> new EventIngestWorkflowImpl(INGEST_SETTINGS, workerCachesRuns));
       RecordingIngest activities = new RecordingIngest();
       worker.registerActivitiesImplementations(activities);
       env.start();
@@ -296,6 +304,8 @@ class ReplayTest {
       List<WorkflowExecutionHistory> runs = runChain(client, workflowId);
       assertThat(activities.events).hasValue(110 + racer.raced.get());
       return new RacedIngest(runs, racer, 110 + racer.raced.get());
+    } finally {
+      racer.sender.shutdownNow();
     }
   }
 
@@ -545,6 +555,20 @@ class ReplayTest {
    * Deferring is bounded: with every attempt raced, a run defers five times, then continues as new
    * from whatever task it is in (here refused twice more), and still gets there.
    */
+  /**
+   * A worker without sticky execution replays every task in full: it does not wait for a cached one
+   * (there is none), it retries the continue-as-new at once.
+   */
+  @Test
+  void aWorkerWithoutStickyExecutionDoesNotDefer() throws Exception {
+    RacedIngest raced = runRacedIngest(1, false);
+    WorkflowExecutionHistory run = refusedRun(raced);
+    assertThat(count(run, ReplayTest::isUnhandledCommand)).isEqualTo(1);
+    assertThat(deferrals(run)).isZero();
+    assertThat(run.getLastEvent().hasWorkflowExecutionContinuedAsNewEventAttributes()).isTrue();
+    for (WorkflowExecutionHistory r : raced.runs()) replayIngest(r);
+  }
+
   @Test
   void continueAsNewIsDeferredAtMostFiveTimes() throws Exception {
     RacedIngest raced = runRacedIngest(7);
@@ -741,9 +765,10 @@ class ReplayTest {
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenIngestDeferredContinueReplays() throws Exception {
     requireGolden(INGEST_DEFERRED_CONTINUE);
-    withIngestReplayWorker(
-        worker ->
-            WorkflowReplayer.replayWorkflowExecutionFromResource(INGEST_DEFERRED_CONTINUE, worker));
+    // With the shard's workflow id: a history read from JSON has none (the Java test server does
+    // not record it), and the shard number decides the continue-as-new stagger.
+    WorkflowExecutionHistory golden = goldenIngest(INGEST_DEFERRED_CONTINUE, Shards.workflowId(0));
+    withIngestReplayWorker(worker -> WorkflowReplayer.replayWorkflowExecution(golden, worker));
   }
 
   @Test
@@ -883,7 +908,9 @@ class ReplayTest {
       Path file = dir.resolve(Path.of(e.getKey()).getFileName());
       Files.writeString(file, e.getValue().toJson(true) + "\n", StandardCharsets.UTF_8);
       // What was written must replay, or it is no golden file.
-      WorkflowExecutionHistory back = WorkflowExecutionHistory.fromJson(Files.readString(file));
+      WorkflowExecutionHistory back =
+          WorkflowExecutionHistory.fromJson(
+              Files.readString(file), e.getValue().getWorkflowExecution().getWorkflowId());
       if (e.getKey().startsWith("histories/ingest")) {
         replayIngest(back);
       } else if (e.getKey().equals(EXPIRY) || e.getKey().equals(EXPIRY_V2)) {
@@ -947,6 +974,15 @@ class ReplayTest {
 
   static void replayIngest(WorkflowExecutionHistory history) throws Exception {
     withIngestReplayWorker(worker -> WorkflowReplayer.replayWorkflowExecution(history, worker));
+  }
+
+  /** A golden ingest history, read as the run of {@code workflowId} it was recorded from. */
+  static WorkflowExecutionHistory goldenIngest(String resource, String workflowId)
+      throws java.io.IOException {
+    try (var in = ReplayTest.class.getClassLoader().getResourceAsStream(resource)) {
+      return WorkflowExecutionHistory.fromJson(
+          new String(in.readAllBytes(), StandardCharsets.UTF_8), workflowId);
+    }
   }
 
   static void requireGolden(String resource) {

@@ -295,7 +295,8 @@ final class BenchE2eCommand implements Callable<Integer> {
           sinkFactory.newWorker(
               SINK_QUEUE, BucketflowWorker.workerOptions(config, worker.stickyTimeout()));
       sink.registerWorkflowImplementationFactory(
-          EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
+          EventIngestWorkflow.class,
+          () -> new EventIngestWorkflowImpl(config.ingest(), !worker.stickyTimeout().isZero()));
       sink.registerActivitiesImplementations(new SinkActivities());
       sinkFactory.start();
       IngestClient ingest = new IngestClient(worker.client(), config.taskQueue(), shards);

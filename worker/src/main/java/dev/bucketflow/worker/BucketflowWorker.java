@@ -232,7 +232,8 @@ public final class BucketflowWorker implements AutoCloseable {
     workerOptions = workerOptions(config, stickyTimeout);
     Worker worker = factory.newWorker(config.taskQueue(), workerOptions);
     worker.registerWorkflowImplementationFactory(
-        EventIngestWorkflow.class, () -> new EventIngestWorkflowImpl(config.ingest()));
+        EventIngestWorkflow.class,
+        () -> new EventIngestWorkflowImpl(config.ingest(), !stickyTimeout.isZero()));
     worker.registerWorkflowImplementationTypes(
         ReconcileWorkflowImpl.class,
         ExpiryWorkflowImpl.class,

@@ -92,8 +92,19 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
 
   private int continueDeferrals;
 
-  public EventIngestWorkflowImpl(IngestSettings settings) {
+  /**
+   * Whether this worker keeps runs cached between tasks (sticky execution on). Without, every task
+   * is a full replay and waiting for a cached one would only cost batches.
+   */
+  private final boolean workerCachesRuns;
+
+  public EventIngestWorkflowImpl(IngestSettings settings, boolean workerCachesRuns) {
     this.configured = settings;
+    this.workerCachesRuns = workerCachesRuns;
+  }
+
+  public EventIngestWorkflowImpl(IngestSettings settings) {
+    this(settings, true);
   }
 
   public EventIngestWorkflowImpl() {
@@ -317,7 +328,8 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
    * replay (this instance went live in it) applies a batch (the signals that caused the refusal)
    * instead; the next task is served from the cache, fast, and continues as new with the usual
    * small chance of a race. Whether the task was cached is recorded as a side effect, so a replay
-   * takes the same decision; at most {@link #MAX_CONTINUE_DEFERRALS} times per run.
+   * takes the same decision; at most {@link #MAX_CONTINUE_DEFERRALS} times per run, and never on a
+   * worker without sticky execution (where every task is a full replay).
    */
   private boolean mayContinueAsNewNow() {
     if (Workflow.getVersion(CONTINUE_FROM_CACHE, Workflow.DEFAULT_VERSION, 1)
@@ -330,9 +342,11 @@ public class EventIngestWorkflowImpl implements EventIngestWorkflow {
       return false;
     }
     if (continueDeferrals >= MAX_CONTINUE_DEFERRALS) return true;
+    // Read only inside the side effect: differs between the original execution and a replay.
     boolean cached =
-        liveSinceHistoryLength >= 0
-            && liveSinceHistoryLength < Workflow.getInfo().getHistoryLength();
+        !workerCachesRuns
+            || (liveSinceHistoryLength >= 0
+                && liveSinceHistoryLength < Workflow.getInfo().getHistoryLength());
     if (Workflow.sideEffect(Boolean.class, () -> cached)) return true;
     continueDeferrals++;
     log.info(
