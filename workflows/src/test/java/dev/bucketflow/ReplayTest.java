@@ -20,7 +20,7 @@ package dev.bucketflow;
  *      mvn -B -q -pl workflows -am test -Dtest=ReplayTest \
  *          -Dsurefire.failIfNoSpecifiedTests=false -Dbucketflow.writeHistories=reconcile-v2
  *
- *    (=ingest-deferred, =expiry, =expiry-v2, =reconcile-v3 or a comma list writes only those;
+ *    (=ingest-deferred, =ingest-staggered, =expiry, =expiry-v2, =reconcile-v3 or a comma list writes only those;
  *    =true writes all. Older shapes can no longer be recorded: reconcile.json and reconcile-v2.json
  *    (before resumable-sweep and event-retention), ingest-*-run.json (before byte-budget and
  *    continue-from-cache), ingest-budget-*.json (before continue-from-cache).) The golden replay tests are skipped in that run; every written file is read back
@@ -117,6 +117,12 @@ class ReplayTest {
    * markers).
    */
   static final String INGEST_DEFERRED_CONTINUE = "histories/ingest-deferred-continue.json";
+
+  /**
+   * Shard 7's first run under the stagger (recorded with STAGGER_SETTINGS): past the plain
+   * threshold at 160 events, continued as new past 230. Replays as bucketflow-ingest-7 only.
+   */
+  static final String INGEST_STAGGERED_CONTINUE = "histories/ingest-staggered-continue.json";
 
   static final String EXPIRY = "histories/expiry.json";
 
@@ -585,7 +591,26 @@ class ReplayTest {
    */
   @Test
   void shardsContinueAsNewAtStaggeredLengths() throws Exception {
-    IngestSettings settings = new IngestSettings(100, 160);
+    Map<Integer, List<WorkflowExecutionHistory>> runs = runStaggeredShards();
+    long stagger7 = 160 + EventIngestWorkflowImpl.staggerOf(7, 160);
+    assertThat(stagger7).isEqualTo(230);
+    List<Long> closed0 = closedRunLengths(runs.get(0));
+    List<Long> closed7 = closedRunLengths(runs.get(7));
+    assertThat(closed0).isNotEmpty().allSatisfy(n -> assertThat(n).isBetween(160L, 229L));
+    assertThat(closed7).isNotEmpty().allSatisfy(n -> assertThat(n).isGreaterThanOrEqualTo(230L));
+    for (List<WorkflowExecutionHistory> chain : runs.values()) {
+      for (WorkflowExecutionHistory run : chain) {
+        withIngestReplayWorker(
+            STAGGER_SETTINGS, worker -> WorkflowReplayer.replayWorkflowExecution(run, worker));
+      }
+    }
+  }
+
+  static final IngestSettings STAGGER_SETTINGS = new IngestSettings(100, 160);
+
+  /** 400 events each into shards 0 and 7 with STAGGER_SETTINGS, in waves; both run chains. */
+  static Map<Integer, List<WorkflowExecutionHistory>> runStaggeredShards() throws Exception {
+    IngestSettings settings = STAGGER_SETTINGS;
     Map<Integer, List<WorkflowExecutionHistory>> runs = new LinkedHashMap<>();
     try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
       Worker worker = env.newWorker(QUEUE);
@@ -622,18 +647,7 @@ class ReplayTest {
       assertThat(activities.events).hasValue(800);
       for (int shard : List.of(0, 7)) runs.put(shard, runChain(client, Shards.workflowId(shard)));
     }
-    long stagger7 = 160 + EventIngestWorkflowImpl.staggerOf(7, 160);
-    assertThat(stagger7).isEqualTo(230);
-    List<Long> closed0 = closedRunLengths(runs.get(0));
-    List<Long> closed7 = closedRunLengths(runs.get(7));
-    assertThat(closed0).isNotEmpty().allSatisfy(n -> assertThat(n).isBetween(160L, 229L));
-    assertThat(closed7).isNotEmpty().allSatisfy(n -> assertThat(n).isGreaterThanOrEqualTo(230L));
-    for (List<WorkflowExecutionHistory> chain : runs.values()) {
-      for (WorkflowExecutionHistory run : chain) {
-        withIngestReplayWorker(
-            settings, worker -> WorkflowReplayer.replayWorkflowExecution(run, worker));
-      }
-    }
+    return runs;
   }
 
   /** Event id of each closed run's continue-as-new: the length it reached. */
@@ -773,6 +787,15 @@ class ReplayTest {
 
   @Test
   @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
+  void goldenIngestStaggeredContinueReplays() throws Exception {
+    requireGolden(INGEST_STAGGERED_CONTINUE);
+    WorkflowExecutionHistory golden = goldenIngest(INGEST_STAGGERED_CONTINUE, Shards.workflowId(7));
+    assertThat(golden.getLastEvent().getEventId()).isGreaterThanOrEqualTo(230);
+    withIngestReplayWorker(worker -> WorkflowReplayer.replayWorkflowExecution(golden, worker));
+  }
+
+  @Test
+  @DisabledIfSystemProperty(named = WRITE_PROPERTY, matches = ".+")
   void goldenExpiryReplays() throws Exception {
     requireGolden(EXPIRY);
     withReplayWorker(
@@ -883,6 +906,9 @@ class ReplayTest {
     Map<String, WorkflowExecutionHistory> out = new LinkedHashMap<>();
     // "ingest" and "ingest-budget" recorded shapes before continue-from-cache: no longer
     // recordable (today's runs record its version and side-effect markers).
+    if (wanted.test("ingest-staggered")) {
+      out.put(INGEST_STAGGERED_CONTINUE, runStaggeredShards().get(7).get(0));
+    }
     if (wanted.test("ingest-deferred")) {
       out.put(INGEST_DEFERRED_CONTINUE, refusedRun(runRacedIngest(1)));
     }
